@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, dependencies pointing one way:
+//   CBLAS (system OpenBLAS) ← TriageCore (numeric core + learners, no I/O)
+//   TriageCore ← TriageData (CSV, model files, atomic writes)
+//   TriageCore, TriageData ← TriageCLI (commands) ← triage (executable)
+let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Triage",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "triage", targets: ["triage"]),
+        .library(name: "TriageCore", targets: ["TriageCore"]),
+        .library(name: "TriageData", targets: ["TriageData"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "TriageCore",
+            dependencies: ["CBLAS"],
+            swiftSettings: optimise
+        ),
+        .target(
+            name: "TriageData",
+            dependencies: [
+                "TriageCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: optimise
+        ),
+        .target(
+            name: "TriageCLI",
+            dependencies: [
+                "TriageCore", "TriageData",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "triage", dependencies: ["TriageCLI"]),
+        .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"]),
+        .testTarget(name: "TriageDataTests", dependencies: ["TriageData"]),
+        .testTarget(name: "TriageCLITests", dependencies: ["TriageCLI"]),
+    ]
+)

@@ -1,0 +1,87 @@
+import ArgumentParser
+import TriageCore
+import TriageData
+
+/// `triage fit <kind>`: one subcommand per estimator.
+struct Fit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fit a model on a CSV file and save it.",
+        subcommands: []
+    )
+}
+
+/// `triage score MODEL DATA.csv [--output OUT.csv]`.
+struct Score: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Score rows with a saved model; one output row per input row, in order.")
+
+    @Argument(help: "Model file written by 'triage fit'.") var model: String
+    @Argument(help: "CSV with the model's feature columns (any order; extra columns ignored).") var data: String
+    @Option(help: "Write scores here (default: standard output).") var output: String?
+    @Option(help: "Fill missing values: 'median' uses the training medians stored in the model.")
+    var impute: Imputation?
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    func run() throws {
+        if let output { try AtomicFile.validateDestination(output) }
+        let loaded = try ModelRegistry.load(model)
+        let table = try readFeatures(data, features: loaded.features, threads: threads)
+        let result = try loaded.score(table, settings: ScoreSettings(threads: Parallel.threadCount(threads),
+                                                                     imputeMedian: impute == .median))
+        try result.write(to: output)
+    }
+}
+
+enum Imputation: String, ExpressibleByArgument, CaseIterable { case median }
+
+/// `triage evaluate MODEL DATA.csv --target COL [--json]`.
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Measure a saved model against labelled data.")
+
+    @Argument(help: "Model file written by 'triage fit'.") var model: String
+    @Argument(help: "CSV with the model's feature columns and the target column.") var data: String
+    @Option(help: "Column with the true labels (detectors: non-zero = anomaly).") var target: String
+    @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: "Fill missing values: 'median' uses the training medians stored in the model.")
+    var impute: Imputation?
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+
+    func run() throws {
+        let loaded = try ModelRegistry.load(model)
+        let table = try readFeatures(data, features: loaded.features, threads: threads, text: [target])
+        let report = try loaded.evaluate(table, target: target, settings: ScoreSettings(
+            threads: Parallel.threadCount(threads), imputeMedian: impute == .median))
+        try StandardOutput.write(report.render(json: json) + "\n")
+    }
+}
+
+/// `triage inspect MODEL [--json]`.
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a model's kind, format version, features, hyperparameters and training summary.")
+
+    @Argument(help: "Model file written by 'triage fit'.") var model: String
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        let loaded = try ModelRegistry.load(model)
+        try StandardOutput.write(loaded.inspection().render(json: json) + "\n")
+    }
+}
+
+/// Reads only what a saved model needs: its features as numbers, `text` columns as text;
+/// every other column is checked for structure but not parsed.
+func readFeatures(_ path: String, features: [String], threads: Int?, text: [String] = []) throws -> CSVTable<Float> {
+    var roles = [String: ColumnRole]()
+    for name in features { roles[name] = .numeric }
+    for name in text { roles[name] = .text }
+    let table = try CSVReader.read(path, options: CSVOptions(roles: roles, defaultRole: .skip, threads: threads))
+    for name in features + text where table.fieldNumber(of: name) == nil {
+        throw DataError(.missingColumn, file: path, line: 1, columnName: name)
+    }
+    return table
+}

@@ -1,0 +1,105 @@
+import TriageCore
+import TriageData
+
+/// `score` / `evaluate` / `inspect` for any anomaly detector saved as `SavedModel<D>`.
+struct DetectorModel<D: AnomalyDetector & SummarizableModel>: LoadedModel {
+    let kind: String
+    let saved: SavedModel<D>
+
+    init(path: String, kind: String) throws {
+        self.kind = kind
+        saved = try ModelFile.read(SavedModel<D>.self, kind: kind, from: path)
+    }
+
+    var features: [String] { saved.features }
+
+    /// The model's feature matrix from `table`; NaN is an error naming line and column unless
+    /// `--impute median` asks for the training medians.
+    func featureMatrix(_ table: CSVTable<Float>, settings: ScoreSettings) throws -> Matrix<Float> {
+        var data = try table.features(saved.features)
+        if settings.imputeMedian {
+            let columns = data.columns
+            data.storage.withUnsafeMutableBufferPointer { buffer in
+                for i in 0..<buffer.count where buffer[i].isNaN { buffer[i] = saved.medians[i % columns] }
+            }
+        } else if let error = table.firstMissing(in: data, names: saved.features) {
+            throw CLIFailure.failed(error.description + " (use --impute median to fill missing values)")
+        }
+        if let bad = firstNonFinite(data) {
+            let name = saved.features[bad.column]
+            throw DataError(.other("column '\(name)' has an infinite value"), file: table.file,
+                            line: table.line(ofRow: bad.row), column: table.fieldNumber(of: name))
+        }
+        return data
+    }
+
+    func score(_ table: CSVTable<Float>, settings: ScoreSettings) throws -> OutputTable {
+        let data = try featureMatrix(table, settings: settings)
+        let scores = saved.model.scores(data, threads: settings.threads)
+        let threshold = saved.model.threshold
+        var output = OutputTable()
+        output.add("score", .real(scores))
+        output.add("anomaly", .integer(scores.map { $0 >= threshold ? 1 : 0 }))
+        if let explaining = saved.model as? any ExplainingDetector {
+            let top = explaining.topFeatures(data, threads: settings.threads)
+            output.add("top_feature", .text(top.map { saved.features[$0] }))
+        }
+        return output
+    }
+
+    func evaluate(_ table: CSVTable<Float>, target: String, settings: ScoreSettings) throws -> Report {
+        let labels = try BinaryLabels.read(table, column: target)
+        let data = try featureMatrix(table, settings: settings)
+        let scores = saved.model.scores(data, threads: settings.threads)
+        let predicted = scores.map { $0 >= saved.model.threshold }
+        let auc = Metrics.rocAUC(scores: scores, labels: labels)
+        let ap = Metrics.averagePrecision(scores: scores, labels: labels)
+        let prf = Metrics.precisionRecallF1(predicted: predicted, labels: labels)
+        let json: [String: JSONValue] = [
+            "kind": .string(kind), "rows": .integer(labels.count),
+            "anomalies": .integer(labels.filter { $0 }.count),
+            "flagged": .integer(predicted.filter { $0 }.count),
+            "threshold": .number(saved.model.threshold),
+            "roc_auc": .number(auc), "pr_auc": .number(ap),
+            "precision": .number(prf.precision), "recall": .number(prf.recall), "f1": .number(prf.f1),
+        ]
+        let lines = [
+            "rows: \(labels.count) (anomalies: \(labels.filter { $0 }.count), flagged: \(predicted.filter { $0 }.count))",
+            "roc_auc: \(format(auc))", "pr_auc: \(format(ap))",
+            "precision: \(format(prf.precision))", "recall: \(format(prf.recall))", "f1: \(format(prf.f1))",
+            "threshold: \(saved.model.threshold)",
+        ]
+        return Report(json: json, lines: lines)
+    }
+
+    func inspection() -> Report {
+        let summary = saved.model.summary(featureNames: saved.features)
+        return Report(
+            json: JSONValue.inspection(kind: kind, features: saved.features, target: nil, classes: nil,
+                                       training: saved.training, summary: summary),
+            lines: JSONValue.inspectionLines(kind: kind, features: saved.features, target: nil, classes: nil,
+                                             training: saved.training, summary: summary))
+    }
+}
+
+func format(_ value: Double) -> String { value.isNaN ? "nan" : String(format: "%.4f", value) }
+
+/// Binary ground truth for detectors: a numeric column where non-zero means anomaly.
+enum BinaryLabels {
+    static func read(_ table: CSVTable<Float>, column: String) throws -> [Bool] {
+        guard let values = table.text[column] else {
+            throw DataError(.missingColumn, file: table.file, line: 1, columnName: column)
+        }
+        let field = table.fieldNumber(of: column)
+        return try values.enumerated().map { row, text in
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            guard let number = Double(trimmed), !number.isNaN else {
+                throw DataError(.notANumber, file: table.file, line: table.line(ofRow: row), column: field,
+                                columnName: column, value: text)
+            }
+            return number != 0
+        }
+    }
+}
+
+import Foundation

@@ -1,0 +1,48 @@
+import ArgumentParser
+import TriageCore
+import TriageData
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `triage` root command. Subcommands are added here as they are built; a command that
+/// does not work yet is absent rather than a placeholder.
+public struct TriageCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "triage",
+        abstract: "Anomaly detection and remediation recommendations for microservices.",
+        version: TriageVersion.string,
+        subcommands: [Fit.self, Score.self, Evaluate.self, Inspect.self]
+    )
+    public init() {}
+
+    /// Entry point used by the executable: parses, runs, and maps failures to the exit codes
+    /// of the CLI contract (1 for bad input or a failed operation, 64 for wrong usage).
+    public static func runMain(_ arguments: [String]? = nil) -> Never {
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+            Glibc.exit(0)
+        } catch let error as CLIFailure {
+            printError(error.description)
+            Glibc.exit(error.exitCode)
+        } catch let error as DataError {
+            printError(error.description)
+            Glibc.exit(1)
+        } catch let error as EstimatorError {
+            printError(error.description)
+            Glibc.exit(1)
+        } catch {
+            TriageCommand.exit(withError: error)
+        }
+    }
+
+    static func printError(_ message: String) {
+        var standardError = StandardError()
+        print("error: \(message)", to: &standardError)
+    }
+}
+
+public enum TriageVersion {
+    public static let string = "0.1.0"
+}

@@ -1,0 +1,97 @@
+import Dispatch
+import CBLAS
+
+/// Deterministic data-parallel loops.
+///
+/// Work is split into a fixed set of tasks whose results never depend on which thread runs
+/// them or how many threads there are; randomness inside a task must come from a stream keyed
+/// by the task index (`RandomSource(seed:stream:)`).
+public enum Parallel {
+    /// Number of cores this process may use.
+    public static var availableCores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+    /// Resolves a user's `--threads` (nil or 0 = all cores).
+    public static func threadCount(_ requested: Int?) -> Int {
+        guard let requested, requested > 0 else { return availableCores }
+        return requested
+    }
+
+    /// Runs `body(i)` for every i in 0..<count on up to `threads` workers.
+    ///
+    /// Tasks are claimed in order by `threads` workers (dynamic scheduling, so uneven tasks
+    /// balance); OpenBLAS is held to one thread meanwhile to avoid nested pools.
+    public static func forEach(_ count: Int, threads: Int, _ body: @Sendable (Int) -> Void) {
+        guard count > 0 else { return }
+        let workers = min(max(1, threads), count)
+        if workers == 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
+        let previousBLASThreads = BLASThreads.current
+        BLASThreads.set(1)
+        defer { BLASThreads.set(previousBLASThreads) }
+        let counter = TaskCounter()
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let i = counter.claim()
+                if i >= count { break }
+                body(i)
+            }
+        }
+    }
+
+    /// Maps 0..<count to results in parallel, preserving index order.
+    public static func map<T: Sendable>(_ count: Int, threads: Int, _ body: @Sendable (Int) -> T) -> [T] {
+        let results = UnsafeResults<T>(count: count)
+        forEach(count, threads: threads) { i in results.store(body(i), at: i) }
+        return results.collect()
+    }
+
+    /// Splits 0..<count into `chunks` contiguous ranges of near-equal size.
+    public static func ranges(_ count: Int, chunks: Int) -> [Range<Int>] {
+        guard count > 0 else { return [] }
+        let n = min(max(1, chunks), count)
+        return (0..<n).map { c in (count * c / n)..<(count * (c + 1) / n) }
+    }
+}
+
+/// A lock-protected task counter (claims are rare relative to the work in a task).
+private final class TaskCounter: @unchecked Sendable {
+    private var next = 0
+    private let lock = NSLock()
+
+    func claim() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        let value = next
+        next += 1
+        return value
+    }
+}
+
+/// Write-once result slots filled from parallel tasks: each index is written by exactly one
+/// task, so no synchronisation is needed beyond the join in `Parallel.forEach`.
+private final class UnsafeResults<T>: @unchecked Sendable {
+    private var slots: [T?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func store(_ value: T, at index: Int) {
+        slots.withUnsafeMutableBufferPointer { $0[index] = value }
+    }
+
+    func collect() -> [T] { slots.map { $0! } }
+}
+
+/// A pointer that may cross into `@Sendable` closures; the caller guarantees that concurrent
+/// tasks touch disjoint elements and that the memory outlives the parallel loop.
+public struct SendablePointer<T>: @unchecked Sendable {
+    public let base: UnsafeMutablePointer<T>
+    public init(_ base: UnsafeMutablePointer<T>) { self.base = base }
+    @inline(__always) public subscript(i: Int) -> T {
+        get { base[i] }
+        nonmutating set { base[i] = newValue }
+    }
+}
+
+import Foundation

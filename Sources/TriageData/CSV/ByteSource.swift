@@ -1,0 +1,398 @@
+import TriageCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+private let comma: UInt8 = 0x2C
+private let newline: UInt8 = 0x0A
+private let carriageReturn: UInt8 = 0x0D
+private let quote: UInt8 = 0x22
+private let nul: UInt8 = 0x00
+
+/// The mapped bytes of one CSV file and the scanning primitives over them.
+/// Offsets are absolute byte positions in the file.
+struct ByteSource: @unchecked Sendable {
+    let base: UnsafePointer<UInt8>
+    let count: Int
+    let path: String
+    let maxFieldBytes: Int
+
+    @inline(__always) subscript(i: Int) -> UInt8 { base[i] }
+
+    // MARK: Lines and text
+
+    /// Number of `\n` bytes in `range` (memchr is vectorised in glibc).
+    func newlineCount(in range: Range<Int>) -> Int {
+        var n = 0
+        var p = base + range.lowerBound
+        let end = base + range.upperBound
+        while p < end, let hit = memchr(p, Int32(newline), end - p) {
+            n += 1
+            p = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) + 1
+        }
+        return n
+    }
+
+    /// Physical 1-based line containing byte `offset`.
+    func lineNumber(at offset: Int) -> Int { newlineCount(in: 0..<min(offset, count)) + 1 }
+
+    /// The bytes of `range` as text for messages (invalid UTF-8 shown as U+FFFD).
+    func lossyString(_ range: Range<Int>) -> String {
+        let clipped = range.lowerBound..<min(range.upperBound, range.lowerBound + 200)
+        return String(decoding: UnsafeBufferPointer(start: base + clipped.lowerBound, count: clipped.count), as: UTF8.self)
+    }
+
+    /// Strict UTF-8 decode; nil for invalid sequences.
+    func string(_ range: Range<Int>) -> String? {
+        String(validating: UnsafeBufferPointer(start: base + range.lowerBound, count: range.count), as: UTF8.self)
+    }
+
+    // MARK: Header
+
+    /// Parses the header record starting at `start`; returns the names and where the body starts.
+    func parseHeader(at start: Int) throws(DataError) -> ([String], Int) {
+        var names = [String]()
+        var position = start
+        var field = 0
+        while true {
+            let parsed = scanField(at: position, field: field)
+            switch parsed {
+            case .failure(let failure):
+                throw failure.error(source: self, header: names)
+            case .success(let f):
+                var bytes = f.unescaped ?? Array(UnsafeBufferPointer(start: base + f.content.lowerBound, count: f.content.count))
+                if bytes.contains(nul) {
+                    throw DataError(.nulByte, file: path, line: lineNumber(at: f.content.lowerBound), column: field + 1)
+                }
+                guard let name = String(validating: bytes, as: UTF8.self) else {
+                    throw DataError(.invalidUTF8, file: path, line: lineNumber(at: f.content.lowerBound),
+                                    column: field + 1, value: String(decoding: bytes, as: UTF8.self))
+                }
+                bytes.removeAll()
+                names.append(name.trimmingBlanks())
+                position = f.next
+                if f.endsRecord { return (names, position) }
+                field += 1
+            }
+        }
+    }
+
+    // MARK: Chunking
+
+    /// Cuts [bodyStart, count) into about `chunks` pieces that each start at a record boundary.
+    ///
+    /// A line break ends a record only outside quotes; with RFC 4180 quoting (`""` escapes) the
+    /// parity of the quotes seen so far is exactly "inside a quoted field", so one forward scan
+    /// finds safe cut points. Files without quotes (the common case) skip that scan.
+    func chunkBoundaries(from bodyStart: Int, chunks: Int) -> [Range<Int>] {
+        let bodyLength = count - bodyStart
+        guard bodyLength > 0 else { return [bodyStart..<count] }
+        let minimumChunk = 1 << 20
+        let pieces = max(1, min(chunks, bodyLength / minimumChunk))
+        if pieces == 1 { return [bodyStart..<count] }
+        let hasQuotes = memchr(base + bodyStart, Int32(quote), bodyLength) != nil
+        var cuts = [bodyStart]
+        var scanned = bodyStart
+        var insideQuotes = false
+        for k in 1..<pieces {
+            let nominal = bodyStart + bodyLength * k / pieces
+            guard nominal > cuts.last! else { continue }
+            var p = max(scanned, cuts.last!)
+            if hasQuotes {
+                while p < nominal {
+                    if base[p] == quote { insideQuotes.toggle() }
+                    p += 1
+                }
+                while p < count {
+                    let b = base[p]
+                    if b == quote { insideQuotes.toggle() } else if b == newline && !insideQuotes { break }
+                    p += 1
+                }
+            } else {
+                p = nominal
+                if let hit = memchr(base + p, Int32(newline), count - p) {
+                    p = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - base
+                } else {
+                    p = count
+                }
+            }
+            // p is a record-ending newline (or the end); the next chunk starts after it.
+            let cut = min(p + 1, count)
+            scanned = cut
+            if cut >= count { break }
+            if cut > cuts.last! { cuts.append(cut) }
+        }
+        cuts.append(count)
+        return (0..<(cuts.count - 1)).map { cuts[$0]..<cuts[$0 + 1] }
+    }
+
+    // MARK: Pass 1: counting
+
+    /// Counts records, physical line breaks, and whether rows and lines drift apart.
+    func countRecords(_ range: Range<Int>) -> RecordCount {
+        var result = RecordCount()
+        var p = range.lowerBound
+        let end = range.upperBound
+        let hasQuotes = range.isEmpty ? false : memchr(base + p, Int32(quote), end - p) != nil
+        if !hasQuotes {
+            var lineStart = p
+            while lineStart < end {
+                let hit = memchr(base + lineStart, Int32(newline), end - lineStart)
+                let lineEnd = hit.map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - base } ?? end
+                let length = lineEnd - lineStart
+                let blank = length == 0 || (length == 1 && base[lineStart] == carriageReturn)
+                if blank { result.irregular = true } else { result.records += 1 }
+                if hit != nil { result.newlines += 1 }
+                lineStart = lineEnd + 1
+            }
+            return result
+        }
+        var insideQuotes = false
+        var recordHasBytes = false
+        while p < end {
+            let b = base[p]
+            if b == quote {
+                insideQuotes.toggle()
+                recordHasBytes = true
+            } else if b == newline {
+                result.newlines += 1
+                if insideQuotes {
+                    result.irregular = true
+                } else {
+                    if recordHasBytes { result.records += 1 } else { result.irregular = true }
+                    recordHasBytes = false
+                }
+            } else if b != carriageReturn || insideQuotes {
+                recordHasBytes = true
+            }
+            p += 1
+        }
+        if recordHasBytes { result.records += 1 }
+        return result
+    }
+
+    // MARK: Pass 2: parsing
+
+    /// Parses every record of `range` into `output` starting at row `firstRow`.
+    func parseChunk<S: BLASScalar>(_ range: Range<Int>, layout: RecordLayout, output: SendablePointer<S>,
+                                   firstRow: Int, firstLine: Int, recordLines: Bool) -> ChunkResult {
+        var result = ChunkResult(texts: Array(repeating: [], count: layout.textCount), lines: [], failure: nil)
+        let width = layout.numericCount
+        let columns = layout.roles.count
+        var row = firstRow
+        var line = firstLine
+        var p = range.lowerBound
+        let end = range.upperBound
+        layout.roles.withUnsafeBufferPointer { roles in
+            layout.slot.withUnsafeBufferPointer { slots in
+                recordLoop: while p < end {
+                    // Blank lines between records.
+                    if base[p] == newline { p += 1; line += 1; continue }
+                    if base[p] == carriageReturn && (p + 1 == end || base[p + 1] == newline) {
+                        p += 2; line += 1; continue
+                    }
+                    if recordLines { result.lines.append(Int32(truncatingIfNeeded: line)) }
+                    let rowBase = row * width
+                    var field = 0
+                    while true {
+                        let role: ColumnRole = field < columns ? roles[field] : .skip
+                        var next: Int
+                        var endsRecord: Bool
+                        if role == .numeric && p < end && base[p] != quote,
+                           let parsed = NumberParser.parsePrefix(base + p, base + end),
+                           case let stop = parsed.next - base, stop == end || isDelimiter(at: stop, end: end)
+                        {
+                            output[rowBase + slots[field]] = S(parsed.value)
+                            (next, endsRecord) = advance(pastDelimiterAt: stop, end: end)
+                        } else {
+                            switch scanField(at: p, field: field, limit: end) {
+                            case .failure(let failure):
+                                result.failure = failure
+                                break recordLoop
+                            case .success(let f):
+                                line += f.newlinesInside
+                                if let failure = store(f, role: role, field: field, slot: field < columns ? slots[field] : -1,
+                                                       rowBase: rowBase, output: output, texts: &result.texts) {
+                                    result.failure = failure
+                                    break recordLoop
+                                }
+                                next = f.next
+                                endsRecord = f.endsRecord
+                            }
+                        }
+                        p = next
+                        if endsRecord {
+                            if field + 1 != columns {
+                                result.failure = ChunkFailure(reason: .ragged(found: field + 1), offset: max(range.lowerBound, p - 1),
+                                                              field: min(field, columns), valueRange: nil)
+                                break recordLoop
+                            }
+                            break
+                        }
+                        field += 1
+                    }
+                    line += 1
+                    row += 1
+                }
+            }
+        }
+        return result
+    }
+
+    /// Stores one slow-path field according to its role; returns a failure for bad content.
+    private func store<S: BLASScalar>(_ f: ScannedField, role: ColumnRole, field: Int, slot: Int, rowBase: Int,
+                                      output: SendablePointer<S>, texts: inout [[String]]) -> ChunkFailure? {
+        let content = f.content
+        if content.count > maxFieldBytes {
+            return ChunkFailure(reason: .fieldTooLong, offset: content.lowerBound, field: field, valueRange: nil)
+        }
+        if let unescaped = f.unescaped {
+            return unescaped.withUnsafeBufferPointer { bytes in
+                store(bytes, content: content, role: role, field: field, slot: slot, rowBase: rowBase,
+                      output: output, texts: &texts)
+            }
+        }
+        return store(UnsafeBufferPointer(start: base + content.lowerBound, count: content.count), content: content,
+                     role: role, field: field, slot: slot, rowBase: rowBase, output: output, texts: &texts)
+    }
+
+    private func store<S: BLASScalar>(_ bytes: UnsafeBufferPointer<UInt8>, content: Range<Int>, role: ColumnRole,
+                                      field: Int, slot: Int, rowBase: Int, output: SendablePointer<S>,
+                                      texts: inout [[String]]) -> ChunkFailure? {
+        if let start = bytes.baseAddress, memchr(start, 0, bytes.count) != nil {
+            return ChunkFailure(reason: .nulByte, offset: content.lowerBound, field: field, valueRange: nil)
+        }
+        switch role {
+        case .numeric:
+            if let value = NumberParser.parseField(bytes) {
+                output[rowBase + slot] = S(value)
+                return nil
+            }
+            let valid = String(validating: bytes, as: UTF8.self) != nil
+            return ChunkFailure(reason: valid ? .notANumber : .invalidUTF8, offset: content.lowerBound, field: field,
+                                valueRange: content)
+        case .text:
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                return ChunkFailure(reason: .invalidUTF8, offset: content.lowerBound, field: field, valueRange: content)
+            }
+            texts[slot].append(text)
+            return nil
+        case .skip:
+            return nil
+        }
+    }
+
+    @inline(__always)
+    private func isDelimiter(at i: Int, end: Int) -> Bool {
+        let b = base[i]
+        return b == comma || b == newline || (b == carriageReturn && (i + 1 == end || base[i + 1] == newline))
+    }
+
+    /// Given the delimiter at `i` (or the end), returns where the next field starts and whether
+    /// the record ended.
+    @inline(__always)
+    private func advance(pastDelimiterAt i: Int, end: Int) -> (Int, Bool) {
+        if i >= end { return (end, true) }
+        switch base[i] {
+        case comma: return (i + 1, false)
+        case carriageReturn: return (min(i + 2, end), true)
+        default: return (i + 1, true)
+        }
+    }
+
+    // MARK: Field scanning
+
+    struct ScannedField {
+        /// Raw content (without surrounding quotes or the trailing `\r`).
+        var content: Range<Int>
+        /// Content with `""` turned into `"`, when the field was quoted and had escapes.
+        var unescaped: [UInt8]?
+        var next: Int
+        var endsRecord: Bool
+        var newlinesInside: Int
+    }
+
+    enum FieldScan {
+        case success(ScannedField)
+        case failure(ChunkFailure)
+    }
+
+    /// Scans one field starting at `start` (quoted or not) up to its delimiter.
+    func scanField(at start: Int, field: Int, limit: Int? = nil) -> FieldScan {
+        let end = limit ?? count
+        if start < end && base[start] == quote {
+            var p = start + 1
+            var unescaped: [UInt8]?
+            var newlines = 0
+            var segmentStart = p
+            while true {
+                guard p < count else {
+                    return .failure(ChunkFailure(reason: .unterminatedQuote, offset: start, field: field, valueRange: nil))
+                }
+                let b = base[p]
+                if b == quote {
+                    if p + 1 < count && base[p + 1] == quote {
+                        if unescaped == nil { unescaped = [] }
+                        unescaped!.append(contentsOf: UnsafeBufferPointer(start: base + segmentStart, count: p + 1 - segmentStart))
+                        p += 2
+                        segmentStart = p
+                        continue
+                    }
+                    break
+                }
+                if b == newline { newlines += 1 }
+                p += 1
+                if p - start > maxFieldBytes + 2 {
+                    return .failure(ChunkFailure(reason: .fieldTooLong, offset: start, field: field, valueRange: nil))
+                }
+            }
+            let contentRange = (start + 1)..<p
+            if unescaped != nil {
+                unescaped!.append(contentsOf: UnsafeBufferPointer(start: base + segmentStart, count: p - segmentStart))
+            }
+            let after = p + 1
+            if after >= count { return .success(ScannedField(content: contentRange, unescaped: unescaped, next: count, endsRecord: true, newlinesInside: newlines)) }
+            switch base[after] {
+            case comma:
+                return .success(ScannedField(content: contentRange, unescaped: unescaped, next: after + 1, endsRecord: false, newlinesInside: newlines))
+            case newline:
+                return .success(ScannedField(content: contentRange, unescaped: unescaped, next: after + 1, endsRecord: true, newlinesInside: newlines))
+            case carriageReturn where after + 1 >= count || base[after + 1] == newline:
+                return .success(ScannedField(content: contentRange, unescaped: unescaped, next: min(after + 2, count), endsRecord: true, newlinesInside: newlines))
+            default:
+                var stop = after
+                while stop < count && base[stop] != comma && base[stop] != newline { stop += 1 }
+                return .failure(ChunkFailure(reason: .unexpectedAfterQuote, offset: after, field: field, valueRange: start..<stop))
+            }
+        }
+        var p = start
+        while p < end {
+            let b = base[p]
+            if b == comma || b == newline { break }
+            p += 1
+            if p - start > maxFieldBytes {
+                return .failure(ChunkFailure(reason: .fieldTooLong, offset: start, field: field, valueRange: nil))
+            }
+        }
+        var contentEnd = p
+        if p < end && base[p] == newline && contentEnd > start && base[contentEnd - 1] == carriageReturn { contentEnd -= 1 }
+        if p >= end {
+            if contentEnd > start && base[contentEnd - 1] == carriageReturn { contentEnd -= 1 }
+            return .success(ScannedField(content: start..<contentEnd, unescaped: nil, next: end, endsRecord: true, newlinesInside: 0))
+        }
+        return .success(ScannedField(content: start..<contentEnd, unescaped: nil, next: p + 1,
+                                     endsRecord: base[p] == newline, newlinesInside: 0))
+    }
+}
+
+extension String {
+    /// Without leading and trailing spaces and tabs.
+    func trimmingBlanks() -> String {
+        var s = Substring(self)
+        while let c = s.first, c == " " || c == "\t" { s = s.dropFirst() }
+        while let c = s.last, c == " " || c == "\t" { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,106 @@
+import TriageCore
+
+/// What the reader does with a column.
+public enum ColumnRole: Sendable, Equatable {
+    /// Parsed as a number into the numeric matrix; text there is an error.
+    case numeric
+    /// Kept as text (labels, identifiers, timestamps).
+    case text
+    /// Checked for structure only, not stored.
+    case skip
+}
+
+/// How to read a CSV file.
+public struct CSVOptions: Sendable {
+    /// Role of each named column; columns not named here get `defaultRole`.
+    public var roles: [String: ColumnRole]
+    public var defaultRole: ColumnRole
+    /// Worker threads for parsing (nil = all cores). The result does not depend on it.
+    public var threads: Int?
+    /// Longest field accepted, in bytes. A longer field is almost always a broken quote or a
+    /// file that is not CSV; refusing it keeps memory bounded.
+    public var maxFieldBytes: Int
+    /// When true (the default) a file with a header but no rows is an error.
+    public var requireRows: Bool
+
+    public init(roles: [String: ColumnRole] = [:], defaultRole: ColumnRole = .numeric,
+                threads: Int? = nil, maxFieldBytes: Int = 65_536, requireRows: Bool = true) {
+        self.roles = roles
+        self.defaultRole = defaultRole
+        self.threads = threads
+        self.maxFieldBytes = maxFieldBytes
+        self.requireRows = requireRows
+    }
+}
+
+/// A parsed CSV file: numeric columns as one row-major matrix, text columns as strings.
+public struct CSVTable<Scalar: BLASScalar>: Sendable {
+    public let file: String
+    /// Every column name, in file order.
+    public let header: [String]
+    /// Names of the numeric columns, in file order (the matrix's column order).
+    public let numericNames: [String]
+    /// Rows × numeric columns; missing values are NaN.
+    public var numeric: Matrix<Scalar>
+    /// Text columns by name.
+    public let text: [String: [String]]
+    /// Physical line of each row, stored only when rows and lines are not simply offset by
+    /// the header (blank lines, quoted line breaks).
+    let rowLines: [Int32]?
+    let firstRowLine: Int
+
+    public var rowCount: Int { numeric.rows }
+
+    /// The physical line (header = 1) that holds row `row` (0-based).
+    public func line(ofRow row: Int) -> Int {
+        if let rowLines { return Int(rowLines[row]) }
+        return firstRowLine + row
+    }
+
+    /// 1-based field number of column `name` in the file.
+    public func fieldNumber(of name: String) -> Int? {
+        header.firstIndex(of: name).map { $0 + 1 }
+    }
+
+    /// Index of `name` among the numeric columns.
+    public func numericIndex(of name: String) -> Int? { numericNames.firstIndex(of: name) }
+
+    /// A numeric column's values.
+    public func numericColumn(_ name: String) -> [Scalar]? {
+        numericIndex(of: name).map { numeric.column($0) }
+    }
+
+    /// The numeric matrix restricted to `names`, in that order; throws naming the first
+    /// column that is absent (or not numeric).
+    public func features(_ names: [String]) throws(DataError) -> Matrix<Scalar> {
+        var indices = [Int]()
+        for name in names {
+            guard let index = numericIndex(of: name) else {
+                throw DataError(.missingColumn, file: file, line: 1, columnName: name)
+            }
+            indices.append(index)
+        }
+        if indices == Array(0..<numeric.columns) { return numeric }
+        return numeric.columns(at: indices)
+    }
+
+    /// Location of the first NaN in the given numeric column indices, as an error, or nil.
+    public func firstMissing(in matrix: Matrix<Scalar>, names: [String]) -> DataError? {
+        for i in 0..<matrix.rows {
+            for j in 0..<matrix.columns where matrix[i, j].isNaN {
+                return DataError(.missingValue, file: file, line: line(ofRow: i),
+                                 column: fieldNumber(of: names[j]), columnName: names[j])
+            }
+        }
+        return nil
+    }
+
+    /// A column in which every value is missing, as an error naming it, or nil.
+    public func firstAllMissingColumn(in matrix: Matrix<Scalar>, names: [String]) -> DataError? {
+        let moments = matrix.columnMoments()
+        for (j, m) in moments.enumerated() where m.count == 0 {
+            return DataError(.allMissing, file: file, column: fieldNumber(of: names[j]), columnName: names[j])
+        }
+        return nil
+    }
+}

@@ -1,0 +1,123 @@
+import Crypto
+import Foundation
+
+/// The on-disk container of every Triage model: versioned, self-describing, checksummed.
+///
+/// Layout (all text, so `head -2 MODEL` tells what a file is):
+/// ```
+/// TRIAGE-MODEL
+/// {"format_version":1,"kind":"iforest","payload_bytes":N,"payload_sha256":"…"}
+/// <payload: N bytes of JSON, keys sorted so equal models give equal bytes>
+/// ```
+/// Loading checks the magic line (foreign file), the format version (newer file), the kind
+/// (wrong estimator), the length (truncated) and the SHA-256 (corrupted) before decoding.
+public enum ModelFile {
+    public static let magic = "TRIAGE-MODEL"
+    public static let formatVersion = 1
+
+    public struct Header: Codable, Sendable, Equatable {
+        public var formatVersion: Int
+        public var kind: String
+        public var payloadBytes: Int
+        public var payloadSHA256: String
+
+        enum CodingKeys: String, CodingKey {
+            case formatVersion = "format_version"
+            case kind
+            case payloadBytes = "payload_bytes"
+            case payloadSHA256 = "payload_sha256"
+        }
+    }
+
+    /// Serialises `model` under `kind` to bytes.
+    public static func encode<M: Encodable>(_ model: M, kind: String) throws -> [UInt8] {
+        let payload = try canonicalEncoder().encode(model)
+        let header = Header(formatVersion: formatVersion, kind: kind, payloadBytes: payload.count,
+                            payloadSHA256: sha256Hex(payload))
+        var bytes = Array((magic + "\n").utf8)
+        bytes.append(contentsOf: try canonicalEncoder().encode(header))
+        bytes.append(0x0A)
+        bytes.append(contentsOf: payload)
+        return bytes
+    }
+
+    /// Writes `model` atomically to `path`.
+    public static func write<M: Encodable>(_ model: M, kind: String, to path: String) throws(DataError) {
+        let bytes: [UInt8]
+        do { bytes = try encode(model, kind: kind) } catch {
+            throw DataError(.invalidModel("cannot encode model: \(error)"), file: path)
+        }
+        try AtomicFile.write(bytes, to: path)
+    }
+
+    /// Reads only the header (to dispatch on `kind`), validating magic and version.
+    public static func readHeader(_ path: String) throws(DataError) -> Header {
+        let file = try MappedFile(path: path)
+        return try parseHeader(file.bytes, path: path).header
+    }
+
+    /// Reads and verifies a model of the expected kind.
+    public static func read<M: Decodable>(_ type: M.Type, kind: String, from path: String) throws(DataError) -> M {
+        let file = try MappedFile(path: path)
+        let (header, payloadStart) = try parseHeader(file.bytes, path: path)
+        guard header.kind == kind else {
+            throw DataError(.invalidModel("model is a '\(header.kind)' model, expected '\(kind)'"), file: path)
+        }
+        let available = file.bytes.count - payloadStart
+        guard available >= header.payloadBytes else {
+            throw DataError(.invalidModel("model file is truncated (\(available) of \(header.payloadBytes) payload bytes)"), file: path)
+        }
+        guard available == header.payloadBytes else {
+            throw DataError(.invalidModel("model file has \(available - header.payloadBytes) unexpected trailing bytes"), file: path)
+        }
+        let payload = Data(UnsafeBufferPointer(rebasing: file.bytes[payloadStart...]))
+        guard sha256Hex(payload) == header.payloadSHA256 else {
+            throw DataError(.invalidModel("model file is corrupted (checksum mismatch)"), file: path)
+        }
+        do {
+            return try canonicalDecoder().decode(M.self, from: payload)
+        } catch {
+            throw DataError(.invalidModel("model payload does not decode as '\(kind)': \(error)"), file: path)
+        }
+    }
+
+    static func parseHeader(_ bytes: UnsafeBufferPointer<UInt8>, path: String) throws(DataError) -> (header: Header, payloadStart: Int) {
+        let magicBytes = Array((magic + "\n").utf8)
+        guard bytes.count >= magicBytes.count, Array(bytes[0..<magicBytes.count]) == magicBytes else {
+            throw DataError(.invalidModel("not a Triage model file"), file: path)
+        }
+        guard let lineEnd = bytes[magicBytes.count...].firstIndex(of: 0x0A) else {
+            throw DataError(.invalidModel("model file is truncated (no header)"), file: path)
+        }
+        let headerData = Data(UnsafeBufferPointer(rebasing: bytes[magicBytes.count..<lineEnd]))
+        let header: Header
+        do { header = try JSONDecoder().decode(Header.self, from: headerData) } catch {
+            throw DataError(.invalidModel("model header is unreadable"), file: path)
+        }
+        guard header.formatVersion <= formatVersion else {
+            throw DataError(.invalidModel("model format version \(header.formatVersion) is newer than this triage supports (\(formatVersion)); upgrade triage"), file: path)
+        }
+        guard header.formatVersion >= 1 else {
+            throw DataError(.invalidModel("model format version \(header.formatVersion) is invalid"), file: path)
+        }
+        return (header, lineEnd + 1)
+    }
+
+    /// A JSON encoder whose output depends only on the value (sorted keys, no pretty-printing).
+    public static func canonicalEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return encoder
+    }
+
+    public static func canonicalDecoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return decoder
+    }
+
+    public static func sha256Hex<D: DataProtocol>(_ data: D) -> String {
+        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+}

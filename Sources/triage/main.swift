@@ -1,0 +1,2 @@
+import TriageCLI
+TriageCommand.runMain()
