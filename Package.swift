@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "triage", targets: ["triage"]),
+        .executable(name: "triage-bench", targets: ["TriageBench"]),
         .library(name: "TriageCore", targets: ["TriageCore"]),
         .library(name: "TriageData", targets: ["TriageData"]),
     ],
@@ -46,6 +47,14 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "triage", dependencies: ["TriageCLI"]),
+        .executableTarget(
+            name: "TriageBench",
+            dependencies: [
+                "TriageCore", "TriageData",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: optimise
+        ),
         .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"]),
         .testTarget(name: "TriageDataTests", dependencies: ["TriageData"]),
         .testTarget(name: "TriageCLITests", dependencies: ["TriageCLI"]),
