@@ -1,16 +1,21 @@
 /// Per-row explanations: which features isolated a row.
 ///
 /// A local, depth-based path contribution in the spirit of DIFFI (Carletti, Terzi & Susto,
-/// "Interpretable Anomaly Detection with DIFFI", Eng. Appl. AI 2023): in every tree, each real
-/// split on the row's path credits its feature with 1/h_t(x), the inverse of that tree's path
-/// length. Trees that isolate the row quickly (the ones that make it anomalous) weigh most, and a
-/// feature split on repeatedly along a short path collects the most credit:
+/// "Interpretable Anomaly Detection with DIFFI", Eng. Appl. AI 2023), which weighs each split on
+/// a path by the imbalance it induces and each tree by how fast it isolates the point. Here a
+/// split at node v on x's path, sending x to child u, credits its feature with the bits of
+/// isolation it achieved, log₂(n_v / n_u) (n = training sub-sample rows reaching the node), and
+/// each tree is weighted by 1/h_t(x), so trees that isolate x quickly (the ones that make it
+/// anomalous) count most:
 ///
-///     contribution_f(x) = Σ_t Σ_{splits on x's path in tree t using f} 1 / h_t(x)
+///     contribution_f(x) = Σ_t (1 / h_t(x)) · Σ_{v on x's path in tree t, split on f} log₂(n_v / n_u)
 ///
-/// Padding slots (below an external node) are not splits and credit nothing. The credit of a
-/// path depends only on the leaf reached, so it is tabulated per leaf once per call and a row
-/// costs one walk (the scoring walk) plus a few adds per tree.
+/// A split that cuts the row off from most of the data (the outlying feature) earns many bits;
+/// the later splits that separate it from a few similar rows earn few. A plain count of splits
+/// would credit those later splits as much and often name the wrong feature. Padding slots
+/// (below an external node) keep n_u = n_v and credit nothing. The credit of a path depends only
+/// on the leaf reached, so it is tabulated per leaf once per call and a row costs the scoring
+/// walk plus a few adds per tree.
 extension IsolationForest {
     /// Index of the feature with the largest path contribution per row (lowest index on ties;
     /// 0 for a row no split ever touched).
@@ -65,59 +70,65 @@ extension IsolationForest {
     }
 }
 
-/// Per tree and leaf slot: the features of the real splits on the path to it, and 1/h.
+/// Per tree and leaf slot: the real splits on the path to it (feature and weighted credit).
 struct LeafPaths: Sendable {
     let height: Int
     let leafSlots: Int
-    /// treeCount × leafSlots × height feature indices (the first `counts[leaf]` are used).
+    /// treeCount × leafSlots × height feature indices and credits (the first `counts[leaf]`).
     let features: [Int32]
+    let credits: [Float]
     let counts: [UInt8]
-    let weights: [Float]
 
     init(_ forest: IsolationForest) {
         height = forest.height
         leafSlots = forest.leafSlots
         let internalSlots = forest.internalSlots
+        let slotsPerTree = internalSlots + leafSlots
         var features = [Int32](repeating: 0, count: forest.treeCount * leafSlots * max(1, height))
+        var credits = [Float](repeating: 0, count: features.count)
         var counts = [UInt8](repeating: 0, count: forest.treeCount * leafSlots)
-        var weights = [Float](repeating: 0, count: forest.treeCount * leafSlots)
         for t in 0..<forest.treeCount {
+            let rows = forest.slotRows[(t * slotsPerTree)...]
             for leaf in 0..<leafSlots {
                 let index = t * leafSlots + leaf
-                var slot = leafSlots + leaf // one-based heap slot of the leaf
+                let h = Double(forest.leafPathLengths[index])
+                var child = leafSlots + leaf // one-based heap slot of the leaf
                 var n = 0
-                while slot > 1 {
-                    slot >>= 1
-                    let node = t * internalSlots + slot - 1
-                    if forest.splitThresholds[node].isFinite {
+                while child > 1 {
+                    let parent = child >> 1
+                    let node = t * internalSlots + parent - 1
+                    let parentRows = Double(rows[rows.startIndex + parent - 1])
+                    let childRows = Double(rows[rows.startIndex + child - 1])
+                    // childRows == 0: a leaf slot no training row reached (unreachable).
+                    if forest.splitThresholds[node].isFinite && childRows > 0 && h > 0 {
                         features[index * height + n] = forest.splitFeatures[node]
+                        credits[index * height + n] = Float(log2(parentRows / childRows) / h)
                         n += 1
                     }
+                    child = parent
                 }
                 counts[index] = UInt8(n)
-                let h = forest.leafPathLengths[index]
-                weights[index] = h > 0 ? 1 / h : 0
             }
         }
         self.features = features
+        self.credits = credits
         self.counts = counts
-        self.weights = weights
     }
 
     struct Pointers: @unchecked Sendable {
         let height: Int
         let leafSlots: Int
         let features: UnsafePointer<Int32>
+        let credits: UnsafePointer<Float>
         let counts: UnsafePointer<UInt8>
-        let weights: UnsafePointer<Float>
     }
 
     func withPointers<R>(_ body: (Pointers) -> R) -> R {
         features.withUnsafeBufferPointer { f in
             counts.withUnsafeBufferPointer { c in
-                weights.withUnsafeBufferPointer { w in
+                credits.withUnsafeBufferPointer { w in
                     body(Pointers(height: height, leafSlots: leafSlots, features: f.baseAddress!,
-                                  counts: c.baseAddress!, weights: w.baseAddress!))
+                                  credits: w.baseAddress!, counts: c.baseAddress!))
                 }
             }
         }
@@ -135,12 +146,18 @@ extension BlockWalker {
                 descend(tree: t, group: g)
                 for k in 0..<min(n, count - g * n) {
                     let leaf = t * paths.leafSlots + slots[k] - paths.leafSlots
-                    let w = paths.weights[leaf]
                     let list = paths.features + leaf * paths.height
+                    let credit = paths.credits + leaf * paths.height
                     let row = contributions + (g * n + k) * d
-                    for s in 0..<Int(paths.counts[leaf]) { row[Int(list[s])] += w }
+                    for s in 0..<Int(paths.counts[leaf]) { row[Int(list[s])] += credit[s] }
                 }
             }
         }
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

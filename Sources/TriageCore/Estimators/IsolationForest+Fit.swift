@@ -3,6 +3,9 @@ struct IsolationTree: Sendable {
     var features: [Int32]
     var thresholds: [Float]
     var leaves: [Float]
+    /// Training sub-sample rows reaching each heap slot (internal then leaf slots, zero-based
+    /// heap order); padding below an external node repeats its count down the left chain.
+    var slotRows: [Int32]
     /// (feature, rows reaching the split / ψ) for every real split.
     var splitMass: [(Int, Double)]
 }
@@ -39,6 +42,7 @@ struct TreeBuilder: Sendable {
             // Padding slots send every row left (nothing compares greater than +∞).
             thresholds: [Float](repeating: .infinity, count: internalSlots),
             leaves: [Float](repeating: 0, count: internalSlots + 1),
+            slotRows: [Int32](repeating: 0, count: 2 * internalSlots + 1),
             splitMass: [])
         var order = [Int32](unsafeUninitializedCapacity: psi) { buffer, count in
             for i in 0..<psi { buffer[i] = Int32(i) }
@@ -51,6 +55,7 @@ struct TreeBuilder: Sendable {
             order.withUnsafeMutableBufferPointer { order in
                 while let node = stack.popLast() {
                     let size = node.upper - node.lower
+                    tree.slotRows[node.slot] = Int32(size)
                     var split: (column: Int, threshold: Float)?
                     if node.depth < height && size > 1 {
                         split = drawSplit(v, order, node.lower, node.upper, psi, &candidates, &rng)
@@ -58,7 +63,7 @@ struct TreeBuilder: Sendable {
                     guard let split else {
                         // External node: its rows would need about c(size) more splits to isolate.
                         var slot = node.slot
-                        for _ in node.depth..<height { slot = 2 * slot + 1 }
+                        for _ in node.depth..<height { slot = 2 * slot + 1; tree.slotRows[slot] = Int32(size) }
                         tree.leaves[slot - internalSlots] = Float(Double(node.depth) + isolationAveragePathLength(size))
                         continue
                     }

@@ -87,6 +87,9 @@ public struct IsolationForest: ExplainingDetector, SummarizableModel, Equatable 
     var splitThresholds: [Float]
     /// Per tree, `leafSlots` path lengths h = depth + c(size) of the external node above.
     var leafPathLengths: [Float]
+    /// Per tree, `2 · leafSlots − 1` counts of sub-sample rows reaching each heap slot (internal
+    /// slots, then leaf slots); used to weigh splits in explanations.
+    var slotRows: [Int32]
     /// Per feature, Σ over real splits of (rows reaching the split / ψ): how much of the data
     /// each feature was used to divide. Kept unnormalised so warm start can add to it.
     var splitMass: [Double]
@@ -113,7 +116,7 @@ public struct IsolationForest: ExplainingDetector, SummarizableModel, Equatable 
         let height = Int((log2(Double(sampleSize))).rounded(.up))
         var forest = IsolationForest(parameters: parameters, seed: seed, featureCount: data.columns,
                                      sampleSize: sampleSize, height: height, threshold: 0.5,
-                                     splitFeatures: [], splitThresholds: [], leafPathLengths: [],
+                                     splitFeatures: [], splitThresholds: [], leafPathLengths: [], slotRows: [],
                                      splitMass: Array(repeating: 0, count: data.columns))
         forest.growTrees(parameters.treeCount, on: data, threads: threads)
         forest.threshold = forest.resolveThreshold(on: data, threads: threads)
@@ -140,7 +143,7 @@ public struct IsolationForest: ExplainingDetector, SummarizableModel, Equatable 
         forest = IsolationForest(parameters: parameters, seed: seed, featureCount: featureCount,
                                  sampleSize: sampleSize, height: height, threshold: threshold,
                                  splitFeatures: forest.splitFeatures, splitThresholds: forest.splitThresholds,
-                                 leafPathLengths: forest.leafPathLengths, splitMass: forest.splitMass)
+                                 leafPathLengths: forest.leafPathLengths, slotRows: forest.slotRows, splitMass: forest.splitMass)
         forest.threshold = forest.resolveThreshold(on: data, threads: threads)
         return forest
     }
@@ -182,6 +185,7 @@ public struct IsolationForest: ExplainingDetector, SummarizableModel, Equatable 
             splitFeatures.append(contentsOf: tree.features)
             splitThresholds.append(contentsOf: tree.thresholds)
             leafPathLengths.append(contentsOf: tree.leaves)
+            slotRows.append(contentsOf: tree.slotRows)
             for (j, mass) in tree.splitMass { splitMass[j] += mass }
         }
     }
