@@ -23,7 +23,10 @@ struct ScoreSettings {
 enum ModelRegistry {
     typealias Loader = @Sendable (String) throws -> any LoadedModel
 
-    static let loaders: [String: Loader] = [:]
+    static let loaders: [String: Loader] = [
+        "tree": { try ClassifierModel<DecisionTree>(path: $0, kind: "tree") },
+        "forest": { try ClassifierModel<RandomForest>(path: $0, kind: "forest") },
+    ]
 
     static func load(_ path: String) throws -> any LoadedModel {
         let header = try ModelFile.readHeader(path)
