@@ -33,7 +33,10 @@ struct TreePredictor: Sendable {
             roots.append(base)
             for i in 0..<tree.nodeCount {
                 if tree.isLeaf(i) {
-                    nodes.append(Node(threshold: 0, feature: TreePredictor.leafMarker, right: -1,
+                    // A leaf loops onto itself: NaN fails `<=` and the missing bit is clear, so
+                    // the step below goes "right" to itself and lockstep traversal needs no
+                    // leaf test.
+                    nodes.append(Node(threshold: .nan, feature: 0, right: Int32(base + i),
                                       leafOffset: Int32(leafValues.count)))
                     leafValues.append(contentsOf: leafOutputs(tree, i))
                 } else {
@@ -49,20 +52,30 @@ struct TreePredictor: Sendable {
         self.outputs = outputs
     }
 
-    /// Offset in `leafValues` of the leaf of tree `t` reached by `row`.
+    /// One step from node `index` for `row`: the left child (index + 1) or the right one.
+    @inline(__always)
+    static func step(_ nodes: UnsafePointer<Node>, _ index: Int, _ row: UnsafePointer<Float>) -> Int {
+        let node = nodes[index]
+        let x = row[Int(node.feature & ~missingLeftBit)]
+        // NaN fails `<=`, so it goes left only when the node says so.
+        let goLeft = x <= node.threshold || (x.isNaN && node.feature & missingLeftBit != 0)
+        return goLeft ? index + 1 : Int(node.right)
+    }
+
+    /// Offset in `leafValues` of the leaf reached by `row` from `root`.
     @inline(__always)
     static func leafOffset(_ nodes: UnsafePointer<Node>, root: Int, row: UnsafePointer<Float>) -> Int {
         var index = root
         while true {
-            let node = nodes[index]
-            let feature = node.feature & leafMarker
-            if feature == leafMarker { return Int(node.leafOffset) }
-            let x = row[Int(feature)]
-            // NaN fails `<=`, so it goes left only when the node says so.
-            let goLeft = x <= node.threshold || (x.isNaN && node.feature & missingLeftBit != 0)
-            index = goLeft ? index + 1 : Int(node.right)
+            let next = step(nodes, index, row)
+            if next == index { return Int(nodes[index].leafOffset) }
+            index = next
         }
     }
+
+    /// Number of rows walked down a tree in lockstep: independent walks overlap their load
+    /// latencies (the walk is bound by dependent loads, not arithmetic).
+    static let lanes = 16
 
     /// Mean over trees of the leaf outputs, rows × outputs (tree order fixed, so the sums do not
     /// depend on the thread count).
@@ -88,17 +101,10 @@ struct TreePredictor: Sendable {
                     for t in selected {
                         let root = roots[t]
                         var r = start
-                        // Four rows at a time: independent traversals overlap their load latencies.
-                        while r + 4 <= end {
-                            let o0 = TreePredictor.leafOffset(n, root: root, row: values + r * columns)
-                            let o1 = TreePredictor.leafOffset(n, root: root, row: values + (r + 1) * columns)
-                            let o2 = TreePredictor.leafOffset(n, root: root, row: values + (r + 2) * columns)
-                            let o3 = TreePredictor.leafOffset(n, root: root, row: values + (r + 3) * columns)
-                            let a = acc + (r - start) * k
-                            for c in 0..<k {
-                                a[c] += l[o0 + c]; a[k + c] += l[o1 + c]; a[2 * k + c] += l[o2 + c]; a[3 * k + c] += l[o3 + c]
-                            }
-                            r += 4
+                        while r + TreePredictor.lanes <= end {
+                            TreePredictor.walkLanes(n, root: root, rows: values + r * columns, columns: columns,
+                                                    leaves: l, outputs: k, accumulator: acc + (r - start) * k)
+                            r += TreePredictor.lanes
                         }
                         while r < end {
                             let o = TreePredictor.leafOffset(n, root: root, row: values + r * columns)
@@ -116,6 +122,32 @@ struct TreePredictor: Sendable {
             }
         }
         return result
+    }
+
+    /// Walks `lanes` consecutive rows down one tree together until every row sits in a leaf
+    /// (a leaf steps to itself), then adds each leaf's outputs to the row's accumulator.
+    @inline(__always)
+    static func walkLanes(_ nodes: UnsafePointer<Node>, root: Int, rows: UnsafePointer<Float>, columns: Int,
+                          leaves: UnsafePointer<Float>, outputs k: Int, accumulator: UnsafeMutablePointer<Float>) {
+        var index = (root, root, root, root, root, root, root, root, root, root, root, root, root, root, root, root)
+        withUnsafeMutableBytes(of: &index) { raw in
+            let lane = raw.baseAddress!.assumingMemoryBound(to: Int.self)
+            var moving = true
+            while moving {
+                moving = false
+                for j in 0..<lanes {
+                    let current = lane[j]
+                    let next = step(nodes, current, rows + j * columns)
+                    moving = moving || next != current
+                    lane[j] = next
+                }
+            }
+            for j in 0..<lanes {
+                let o = Int(nodes[lane[j]].leafOffset)
+                let a = accumulator + j * k
+                for c in 0..<k { a[c] += leaves[o + c] }
+            }
+        }
     }
 
     /// Leaf outputs of tree `t` for one row.
