@@ -25,6 +25,8 @@ enum ModelRegistry {
 
     static let loaders: [String: Loader] = [
         "iforest": { try DetectorModel<IsolationForest>(path: $0, kind: "iforest") },
+        "tree": { try ClassifierModel<DecisionTree>(path: $0, kind: "tree") },
+        "forest": { try ClassifierModel<RandomForest>(path: $0, kind: "forest") },
     ]
 
     static func load(_ path: String) throws -> any LoadedModel {

@@ -1,0 +1,294 @@
+/// How far a tree grows (scikit-learn's stopping rules, with its defaults in the estimators).
+public struct TreeGrowth: Sendable, Equatable {
+    /// Depth limit (root = depth 0); `Int.max` grows until another rule stops.
+    public var maxDepth: Int
+    /// A node with fewer samples is a leaf.
+    public var minSamplesSplit: Int
+    /// Each child must keep at least this many samples.
+    public var minSamplesLeaf: Int
+    /// A split must decrease the weighted impurity, (w_t/W)·Δi, by at least this much.
+    public var minImpurityDecrease: Double
+    /// Features examined per node (drawn without replacement; constant ones do not count).
+    public var maxFeatures: Int
+
+    public init(maxDepth: Int, minSamplesSplit: Int, minSamplesLeaf: Int, minImpurityDecrease: Double, maxFeatures: Int) {
+        self.maxDepth = maxDepth
+        self.minSamplesSplit = minSamplesSplit
+        self.minSamplesLeaf = minSamplesLeaf
+        self.minImpurityDecrease = minImpurityDecrease
+        self.maxFeatures = maxFeatures
+    }
+}
+
+/// Grows one CART tree depth-first over binned features: the splitter and builder of
+/// Breiman et al. (1984), generic over the impurity criterion and the width of the bin codes.
+///
+/// For each node and each drawn feature the best threshold is found either from a histogram of
+/// per-bin statistics (O(n_node + bins), used for large nodes and ≤ 256 bins: LightGBM's method)
+/// or by sorting the node's codes (O(n_node log n_node), used for small nodes and for the exact
+/// splitter's one-bin-per-value codes). Both give the same split for the same codes.
+///
+/// Missing values are learned as scikit-learn ≥ 1.3 does: every threshold is tried with the
+/// node's missing samples sent left and sent right, and "non-missing vs missing" is itself a
+/// candidate; when a node saw no missing value, missing goes to the child with more samples.
+/// A node waiting to be split: its sample range, depth, parent link and statistics.
+struct PendingNode {
+    var start: Int, end: Int, depth: Int, parent: Int, isLeft: Bool
+    var statistics: [Double]
+}
+
+struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & UnsignedInteger & Sendable> {
+    let criterion: Criterion
+    let data: BinnedFeatures<Code>
+    let binning: FeatureBinning
+    let targets: [Float]
+    let growth: TreeGrowth
+
+    /// Nodes at least this many times larger than their bin count use the histogram path.
+    static var histogramBins: Int { 256 }
+
+    /// Grows a tree on `samples` (distinct row indices with weight > 0) with row weights
+    /// `weights` (indexed by row). Returns the tree and each feature's total impurity decrease
+    /// Σ (w_t·i_t − w_L·i_L − w_R·i_R) over its splits (unnormalised mean decrease in impurity).
+    func grow(samples initial: [Int32], weights: [Double], random: inout RandomSource) -> (tree: TreeStructure, importance: [Double]) {
+        let width = criterion.statisticsWidth
+        let featureCount = data.featureCount
+        let rows = data.rows
+        let sampleTotal = initial.count
+        var tree = TreeStructure(width: width)
+        var importance = [Double](repeating: 0, count: featureCount)
+        guard sampleTotal > 0 else { return (tree, importance) }
+
+        let samples = UnsafeMutablePointer<Int32>.allocate(capacity: sampleTotal)
+        samples.initialize(from: initial, count: sampleTotal)
+        // Targets and weights in node order, partitioned along with the samples: the split
+        // search then reads them sequentially and only the feature codes are gathered.
+        let positionTarget = UnsafeMutablePointer<Float>.allocate(capacity: sampleTotal)
+        let positionWeight = UnsafeMutablePointer<Double>.allocate(capacity: sampleTotal)
+        for p in 0..<sampleTotal {
+            let s = Int(initial[p])
+            positionTarget[p] = targets[s]
+            positionWeight[p] = weights[s]
+        }
+        let histogramSlots = Self.histogramBins + 1
+        let histogram = UnsafeMutablePointer<Double>.allocate(capacity: histogramSlots * width)
+        let binSamples = UnsafeMutablePointer<Int32>.allocate(capacity: histogramSlots)
+        let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: sampleTotal)
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: 7 * width)
+        let left = scratch, right = scratch + width, missing = scratch + 2 * width
+        let bestLeft = scratch + 3 * width, bestRight = scratch + 4 * width
+        let altLeft = scratch + 5 * width, altRight = scratch + 6 * width
+        defer {
+            samples.deallocate(); positionTarget.deallocate(); positionWeight.deallocate(); histogram.deallocate(); binSamples.deallocate(); keys.deallocate(); scratch.deallocate()
+        }
+        var featurePool = Array(0..<featureCount)
+
+        var rootStatistics = [Double](repeating: 0, count: width)
+        weights.withUnsafeBufferPointer { w in
+            for p in 0..<sampleTotal {
+                let s = Int(samples[p])
+                criterion.accumulate(&rootStatistics, target: targets[s], weight: w[s])
+            }
+        }
+        let totalWeight = rootStatistics.withUnsafeBufferPointer { criterion.weight($0.baseAddress!) }
+        var stack = [PendingNode(start: 0, end: sampleTotal, depth: 0, parent: -1, isLeft: false, statistics: rootStatistics)]
+
+        data.codes.withUnsafeBufferPointer { codeBuffer in
+            let codes = codeBuffer.baseAddress!
+            while let node = stack.popLast() {
+                let count = node.end - node.start
+                let nodeStats = node.statistics
+                let (nodeImpurity, nodeWeight) = nodeStats.withUnsafeBufferPointer {
+                    (criterion.impurity($0.baseAddress!), criterion.weight($0.baseAddress!))
+                }
+                let index = nodeStats.withUnsafeBufferPointer {
+                    tree.addNode(parent: node.parent, isLeft: node.isLeft, statistics: $0.baseAddress!, samples: count,
+                                 impurity: nodeImpurity)
+                }
+                // Impurity below 1e-12 is a pure node up to rounding of the weighted sums.
+                if node.depth >= growth.maxDepth || count < growth.minSamplesSplit
+                    || count < 2 * growth.minSamplesLeaf || nodeImpurity <= 1e-12 {
+                    continue
+                }
+
+                // Best split so far: feature, last bin on the left, missing direction.
+                var bestProxy = -Double.infinity
+                var bestFeature = -1, bestBin = 0, bestMissingLeft = false, bestLeftCount = 0
+
+                nodeStats.withUnsafeBufferPointer { statsBuffer in
+                    let total = statsBuffer.baseAddress!
+                    let minLeaf = growth.minSamplesLeaf
+
+                    /// Scores "codes ≤ bin go left" given non-missing left statistics `left`
+                    /// (count `leftCount`) and the node's missing statistics (count `missingCount`).
+                    func consider(feature: Int, bin: Int, leftCount: Int, missingCount: Int) {
+                        // Missing samples to the right.
+                        let rightCount = count - leftCount
+                        if leftCount >= minLeaf && rightCount >= minLeaf {
+                            for k in 0..<width { right[k] = total[k] - left[k] }
+                            let proxy = criterion.proxyImprovement(left: left, right: right)
+                            if proxy > bestProxy {
+                                bestProxy = proxy; bestFeature = feature; bestBin = bin; bestLeftCount = leftCount
+                                // With no missing sample here, missing follows the larger child.
+                                bestMissingLeft = missingCount == 0 && leftCount >= rightCount
+                                for k in 0..<width { bestLeft[k] = left[k]; bestRight[k] = right[k] }
+                            }
+                        }
+                        // Missing samples to the left.
+                        guard missingCount > 0 else { return }
+                        let leftWithMissing = leftCount + missingCount
+                        if leftWithMissing >= minLeaf && count - leftWithMissing >= minLeaf {
+                            for k in 0..<width {
+                                altLeft[k] = left[k] + missing[k]
+                                altRight[k] = total[k] - altLeft[k]
+                            }
+                            let proxy = criterion.proxyImprovement(left: altLeft, right: altRight)
+                            if proxy > bestProxy {
+                                bestProxy = proxy; bestFeature = feature; bestBin = bin; bestLeftCount = leftWithMissing
+                                bestMissingLeft = true
+                                for k in 0..<width { bestLeft[k] = altLeft[k]; bestRight[k] = altRight[k] }
+                            }
+                        }
+                    }
+
+                    /// Evaluates every threshold of feature f; false when f is constant here.
+                    func evaluate(_ f: Int) -> Bool {
+                        let bins = data.binCounts[f]
+                        let column = codes + f * rows
+                        var anyCandidate = false
+                        for k in 0..<width { left[k] = 0; missing[k] = 0 }
+                        if bins <= Self.histogramBins && count * 12 >= (bins + 1) * (width + 1) {
+                            let slots = bins + 1
+                            histogram.update(repeating: 0, count: slots * width)
+                            binSamples.update(repeating: 0, count: slots)
+                            for p in node.start..<node.end {
+                                let slot = min(Int(column[Int(samples[p])]), bins) // Code.max (missing) → slot `bins`
+                                criterion.accumulate(histogram + slot * width, target: positionTarget[p], weight: positionWeight[p])
+                                binSamples[slot] += 1
+                            }
+                            let missingCount = Int(binSamples[bins])
+                            for k in 0..<width { missing[k] = histogram[bins * width + k] }
+                            let nonMissing = count - missingCount
+                            if nonMissing == 0 { return false }
+                            var leftCount = 0
+                            for b in 0..<bins where binSamples[b] > 0 {
+                                let h = histogram + b * width
+                                for k in 0..<width { left[k] += h[k] }
+                                leftCount += Int(binSamples[b])
+                                if leftCount == nonMissing && missingCount == 0 { break }
+                                anyCandidate = true
+                                consider(feature: f, bin: b, leftCount: leftCount, missingCount: missingCount)
+                                if leftCount == nonMissing { break }
+                            }
+                        } else {
+                            for p in node.start..<node.end {
+                                keys[p - node.start] = UInt64(column[Int(samples[p])]) << 32 | UInt64(p)
+                            }
+                            sortKeys(keys, count)
+                            let missingKey = UInt64(Code.max)
+                            var nonMissing = count
+                            while nonMissing > 0 && keys[nonMissing - 1] >> 32 == missingKey {
+                                nonMissing -= 1
+                                let p = Int(keys[nonMissing] & 0xFFFF_FFFF)
+                                criterion.accumulate(missing, target: positionTarget[p], weight: positionWeight[p])
+                            }
+                            let missingCount = count - nonMissing
+                            if nonMissing == 0 { return false }
+                            for q in 0..<nonMissing {
+                                let key = keys[q]
+                                let p = Int(key & 0xFFFF_FFFF)
+                                criterion.accumulate(left, target: positionTarget[p], weight: positionWeight[p])
+                                let code = key >> 32
+                                if q + 1 < nonMissing && keys[q + 1] >> 32 == code { continue }
+                                if q + 1 == nonMissing && missingCount == 0 { break }
+                                anyCandidate = true
+                                consider(feature: f, bin: Int(code), leftCount: q + 1, missingCount: missingCount)
+                            }
+                        }
+                        return anyCandidate
+                    }
+
+                    // Draw features without replacement until maxFeatures non-constant ones were seen
+                    // (scikit-learn keeps drawing past constant features the same way).
+                    var drawn = 0, informative = 0
+                    while drawn < featureCount && informative < growth.maxFeatures {
+                        let j = drawn + random.integer(below: featureCount - drawn)
+                        featurePool.swapAt(drawn, j)
+                        let f = featurePool[drawn]
+                        drawn += 1
+                        if evaluate(f) { informative += 1 }
+                    }
+                }
+                guard bestFeature >= 0 else { continue }
+
+                let leftWeight = criterion.weight(bestLeft), rightWeight = criterion.weight(bestRight)
+                let decrease = nodeWeight * nodeImpurity - leftWeight * criterion.impurity(bestLeft)
+                    - rightWeight * criterion.impurity(bestRight)
+                if decrease / totalWeight + 1e-12 < growth.minImpurityDecrease { continue }
+
+                // Partition the node's samples: codes ≤ bestBin (and missing, if it goes left) first.
+                let column = codes + bestFeature * rows
+                var low = node.start, high = node.end - 1
+                while low <= high {
+                    let code = column[Int(samples[low])]
+                    let goesLeft = code == Code.max ? bestMissingLeft : Int(code) <= bestBin
+                    if goesLeft { low += 1 } else {
+                        swap(&samples[low], &samples[high])
+                        swap(&positionTarget[low], &positionTarget[high])
+                        swap(&positionWeight[low], &positionWeight[high])
+                        high -= 1
+                    }
+                }
+                precondition(low - node.start == bestLeftCount, "partition disagrees with the split statistics")
+                let edges = binning.edges[bestFeature]
+                let threshold = bestBin < edges.count ? edges[bestBin] : Float.infinity
+                tree.setSplit(index, feature: bestFeature, threshold: threshold, missingGoesLeft: bestMissingLeft)
+                importance[bestFeature] += max(0, decrease)
+                let leftStatistics = Array(UnsafeBufferPointer(start: bestLeft, count: width))
+                let rightStatistics = Array(UnsafeBufferPointer(start: bestRight, count: width))
+                // Right first so the left child is popped next and numbered index + 1.
+                stack.append(PendingNode(start: low, end: node.end, depth: node.depth + 1, parent: index, isLeft: false,
+                                     statistics: rightStatistics))
+                stack.append(PendingNode(start: node.start, end: low, depth: node.depth + 1, parent: index, isLeft: true,
+                                     statistics: leftStatistics))
+            }
+        }
+        return (tree, importance)
+    }
+}
+
+/// Sorts `count` distinct keys in place: quicksort (median of three) with insertion sort below
+/// 24 elements. Faster than the standard library's stable merge sort for the small nodes the
+/// sort path serves, and stability is moot since keys are distinct.
+func sortKeys(_ keys: UnsafeMutablePointer<UInt64>, _ count: Int) {
+    var low = 0, high = count - 1
+    while high - low >= 24 {
+        let mid = low + (high - low) >> 1
+        if keys[mid] < keys[low] { swap(&keys[mid], &keys[low]) }
+        if keys[high] < keys[low] { swap(&keys[high], &keys[low]) }
+        if keys[high] < keys[mid] { swap(&keys[high], &keys[mid]) }
+        let pivot = keys[mid]
+        var i = low, j = high
+        while i <= j {
+            while keys[i] < pivot { i += 1 }
+            while keys[j] > pivot { j -= 1 }
+            if i <= j { swap(&keys[i], &keys[j]); i += 1; j -= 1 }
+        }
+        // Recurse into the smaller part, loop on the larger: O(log n) stack.
+        if j - low < high - i {
+            if low < j { sortKeys(keys + low, j - low + 1) }
+            low = i
+        } else {
+            if i < high { sortKeys(keys + i, high - i + 1) }
+            high = j
+        }
+    }
+    if high > low {
+        for a in (low + 1)...high {
+            let key = keys[a]
+            var b = a - 1
+            while b >= low && keys[b] > key { keys[b + 1] = keys[b]; b -= 1 }
+            keys[b + 1] = key
+        }
+    }
+}

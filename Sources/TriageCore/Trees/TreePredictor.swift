@@ -1,0 +1,160 @@
+/// Trees flattened for fast prediction: one array of 16-byte node records for all trees of a
+/// model and one array of leaf outputs.
+///
+/// Prediction is bound by the latency of dependent loads (node → feature value → compare →
+/// next node), see ../shared/notes/performance.md; a compact record puts threshold, feature and
+/// the right child in one cache line fetch, the left child is implicit (depth-first numbering),
+/// and rows are processed in blocks scored tree by tree so each tree's upper levels stay cached.
+struct TreePredictor: Sendable {
+    struct Node {
+        var threshold: Float
+        /// Feature index; bit 31 set when missing values go left; `leafMarker` for a leaf.
+        var feature: UInt32
+        /// Absolute index of the right child.
+        var right: Int32
+        /// Leaves: offset of the leaf's outputs in `leafValues`.
+        var leafOffset: Int32
+    }
+
+    static let leafMarker: UInt32 = 0x7FFF_FFFF
+    static let missingLeftBit: UInt32 = 0x8000_0000
+
+    let nodes: [Node]
+    let roots: [Int]
+    let leafValues: [Float]
+    let outputs: Int
+
+    /// `leafOutputs(tree, node)` gives the `outputs` values stored at a leaf (e.g. normalised
+    /// class probabilities).
+    init(trees: [TreeStructure], outputs: Int, leafOutputs: (TreeStructure, Int) -> [Float]) {
+        var nodes = [Node](), roots = [Int](), leafValues = [Float]()
+        for tree in trees {
+            let base = nodes.count
+            roots.append(base)
+            for i in 0..<tree.nodeCount {
+                if tree.isLeaf(i) {
+                    // A leaf loops onto itself: NaN fails `<=` and the missing bit is clear, so
+                    // the step below goes "right" to itself and lockstep traversal needs no
+                    // leaf test.
+                    nodes.append(Node(threshold: .nan, feature: 0, right: Int32(base + i),
+                                      leafOffset: Int32(leafValues.count)))
+                    leafValues.append(contentsOf: leafOutputs(tree, i))
+                } else {
+                    let flag = tree.missingGoesLeft[i] ? TreePredictor.missingLeftBit : 0
+                    nodes.append(Node(threshold: tree.threshold[i], feature: UInt32(tree.feature[i]) | flag,
+                                      right: Int32(base + Int(tree.rightChild[i])), leafOffset: -1))
+                }
+            }
+        }
+        self.nodes = nodes
+        self.roots = roots
+        self.leafValues = leafValues
+        self.outputs = outputs
+    }
+
+    /// One step from node `index` for `row`: the left child (index + 1) or the right one.
+    @inline(__always)
+    static func step(_ nodes: UnsafePointer<Node>, _ index: Int, _ row: UnsafePointer<Float>) -> Int {
+        let node = nodes[index]
+        let x = row[Int(node.feature & ~missingLeftBit)]
+        // NaN fails `<=`, so it goes left only when the node says so.
+        let goLeft = x <= node.threshold || (x.isNaN && node.feature & missingLeftBit != 0)
+        return goLeft ? index + 1 : Int(node.right)
+    }
+
+    /// Offset in `leafValues` of the leaf reached by `row` from `root`.
+    @inline(__always)
+    static func leafOffset(_ nodes: UnsafePointer<Node>, root: Int, row: UnsafePointer<Float>) -> Int {
+        var index = root
+        while true {
+            let next = step(nodes, index, row)
+            if next == index { return Int(nodes[index].leafOffset) }
+            index = next
+        }
+    }
+
+    /// Number of rows walked down a tree in lockstep: independent walks overlap their load
+    /// latencies (the walk is bound by dependent loads, not arithmetic).
+    static let lanes = 16
+
+    /// Mean over trees of the leaf outputs, rows × outputs (tree order fixed, so the sums do not
+    /// depend on the thread count).
+    func averageOutputs(_ data: Matrix<Float>, trees treeIndices: Range<Int>? = nil, threads: Int) -> Matrix<Float> {
+        let rows = data.rows, columns = data.columns, k = outputs
+        let selected = treeIndices ?? 0..<roots.count
+        var result = Matrix<Float>(rows: rows, columns: k)
+        guard rows > 0, !selected.isEmpty else { return result }
+        let scale = 1 / Float(selected.count)
+        let blockSize = 512
+        let blocks = (rows + blockSize - 1) / blockSize
+        result.storage.withUnsafeMutableBufferPointer { out in
+            let output = SendablePointer(out.baseAddress!)
+            nodes.withUnsafeBufferPointer { nodeBuffer in
+            leafValues.withUnsafeBufferPointer { leafBuffer in
+            data.storage.withUnsafeBufferPointer { input in
+                let nodesBase = nodeBuffer.baseAddress!, leaves = leafBuffer.baseAddress!, x = input.baseAddress!
+                let roots = self.roots
+                nonisolated(unsafe) let n = nodesBase, l = leaves, values = x
+                Parallel.forEach(blocks, threads: threads) { b in
+                    let start = b * blockSize, end = min(rows, start + blockSize)
+                    let acc = output.base + start * k
+                    for t in selected {
+                        let root = roots[t]
+                        var r = start
+                        while r + TreePredictor.lanes <= end {
+                            TreePredictor.walkLanes(n, root: root, rows: values + r * columns, columns: columns,
+                                                    leaves: l, outputs: k, accumulator: acc + (r - start) * k)
+                            r += TreePredictor.lanes
+                        }
+                        while r < end {
+                            let o = TreePredictor.leafOffset(n, root: root, row: values + r * columns)
+                            let a = acc + (r - start) * k
+                            for c in 0..<k { a[c] += l[o + c] }
+                            r += 1
+                        }
+                    }
+                    if selected.count > 1 {
+                        for i in 0..<((end - start) * k) { acc[i] *= scale }
+                    }
+                }
+            }
+            }
+            }
+        }
+        return result
+    }
+
+    /// Walks `lanes` consecutive rows down one tree together until every row sits in a leaf
+    /// (a leaf steps to itself), then adds each leaf's outputs to the row's accumulator.
+    @inline(__always)
+    static func walkLanes(_ nodes: UnsafePointer<Node>, root: Int, rows: UnsafePointer<Float>, columns: Int,
+                          leaves: UnsafePointer<Float>, outputs k: Int, accumulator: UnsafeMutablePointer<Float>) {
+        var index = (root, root, root, root, root, root, root, root, root, root, root, root, root, root, root, root)
+        withUnsafeMutableBytes(of: &index) { raw in
+            let lane = raw.baseAddress!.assumingMemoryBound(to: Int.self)
+            var moving = true
+            while moving {
+                moving = false
+                for j in 0..<lanes {
+                    let current = lane[j]
+                    let next = step(nodes, current, rows + j * columns)
+                    moving = moving || next != current
+                    lane[j] = next
+                }
+            }
+            for j in 0..<lanes {
+                let o = Int(nodes[lane[j]].leafOffset)
+                let a = accumulator + j * k
+                for c in 0..<k { a[c] += leaves[o + c] }
+            }
+        }
+    }
+
+    /// Leaf outputs of tree `t` for one row.
+    func outputs(tree t: Int, row: UnsafePointer<Float>) -> ArraySlice<Float> {
+        nodes.withUnsafeBufferPointer { n in
+            let offset = TreePredictor.leafOffset(n.baseAddress!, root: roots[t], row: row)
+            return leafValues[offset..<(offset + outputs)]
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+@testable import TriageCore
+
+@Suite struct RandomForestTests {
+    @Test func beatsASingleTreeAndEstimatesOutOfBagAccuracy() throws {
+        let (x, y) = TreeTestData.blobs(rows: 600)
+        let (xTest, yTest) = TreeTestData.blobs(rows: 600, seed: 8)
+        var h = RandomForest.Hyperparameters()
+        h.trees = 30
+        let forest = try RandomForest.fit(x, labels: y, classCount: 3, hyperparameters: h, seed: 1, threads: 2)
+        let tree = try DecisionTree.fit(x, labels: y, classCount: 3)
+        let forestAccuracy = Metrics.accuracy(predicted: forest.predict(xTest, threads: 2), truth: yTest)
+        let treeAccuracy = Metrics.accuracy(predicted: tree.predict(xTest, threads: 2), truth: yTest)
+        #expect(forestAccuracy > treeAccuracy)
+        #expect(forestAccuracy > 0.85)
+        let oob = try #require(forest.outOfBagAccuracy)
+        #expect(abs(oob - forestAccuracy) < 0.06)
+        // Noise feature 3 matters least.
+        #expect(forest.featureImportances.firstIndex(of: forest.featureImportances.min()!) == 3)
+        #expect(abs(forest.featureImportances.reduce(0, +) - 1) < 1e-9)
+        let p = forest.probabilities(xTest, threads: 2)
+        for i in 0..<p.rows { #expect(abs(p.row(i).reduce(0, +) - 1) < 1e-4) }
+    }
+
+    @Test func identicalForAnyThreadCountAndAfterSaving() throws {
+        let (x, y) = TreeTestData.xor(rows: 300, noise: 3)
+        var h = RandomForest.Hyperparameters()
+        h.trees = 12
+        h.permutationImportance = true
+        let one = try RandomForest.fit(x, labels: y, classCount: 2, hyperparameters: h, seed: 5, threads: 1)
+        let three = try RandomForest.fit(x, labels: y, classCount: 2, hyperparameters: h, seed: 5, threads: 3)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        #expect(try encoder.encode(one) == encoder.encode(three))
+        let other = try RandomForest.fit(x, labels: y, classCount: 2, hyperparameters: h, seed: 6, threads: 1)
+        #expect(other.trees != one.trees)
+        let decoded = try JSONDecoder().decode(RandomForest.self, from: encoder.encode(one))
+        #expect(decoded.probabilities(x, threads: 3) == one.probabilities(x, threads: 1))
+        #expect(decoded.outOfBagAccuracy == one.outOfBagAccuracy)
+    }
+
+    @Test func permutationImportancesFindTheInformativeFeatures() throws {
+        let (x, y) = TreeTestData.xor(rows: 400, noise: 2)
+        var h = RandomForest.Hyperparameters()
+        h.trees = 20
+        h.permutationImportance = true
+        let forest = try RandomForest.fit(x, labels: y, classCount: 2, hyperparameters: h, seed: 2, threads: 2)
+        let oobDrops = try #require(forest.permutationImportances)
+        #expect(min(oobDrops[0], oobDrops[1]) > max(oobDrops[2], oobDrops[3]) + 0.05)
+        let heldOut = TreeTestData.xor(rows: 200, noise: 2, seed: 3)
+        let drops = PermutationImportance.accuracyDrops(forest, data: heldOut.0, labels: heldOut.1, repeats: 3, seed: 1, threads: 2)
+        #expect(min(drops[0], drops[1]) > max(drops[2], drops[3]) + 0.1)
+    }
+
+    @Test func maxFeaturesResolution() {
+        #expect(MaxFeatures.sqrt.count(features: 20) == 4)
+        #expect(MaxFeatures.log2.count(features: 20) == 4)
+        #expect(MaxFeatures.all.count(features: 20) == 20)
+        #expect(MaxFeatures.fraction(0.3).count(features: 20) == 6)
+        #expect(MaxFeatures.fraction(0.01).count(features: 20) == 1)
+        #expect(MaxFeatures.sqrt.count(features: 1) == 1)
+    }
+
+    @Test func badParametersAreRefused() {
+        let (x, y) = TreeTestData.xor(rows: 30)
+        var h = RandomForest.Hyperparameters()
+        h.trees = 0
+        #expect(throws: EstimatorError.self) { try RandomForest.fit(x, labels: y, classCount: 2, hyperparameters: h) }
+        h = .init()
+        h.maxFeatures = .fraction(1.5)
+        #expect(throws: EstimatorError.self) { try RandomForest.fit(x, labels: y, classCount: 2, hyperparameters: h) }
+        h = .init()
+        h.minSamplesLeaf = 31
+        #expect(throws: EstimatorError.self) { try RandomForest.fit(x, labels: y, classCount: 2, hyperparameters: h) }
+    }
+
+    @Test func withoutBootstrapThereIsNoOutOfBagEstimate() throws {
+        let (x, y) = TreeTestData.xor(rows: 100)
+        var h = RandomForest.Hyperparameters()
+        h.trees = 3
+        h.bootstrap = false
+        let forest = try RandomForest.fit(x, labels: y, classCount: 2, hyperparameters: h)
+        #expect(forest.outOfBagAccuracy == nil)
+        #expect(Metrics.accuracy(predicted: forest.predict(x, threads: 1), truth: y) == 1)
+    }
+
+    @Test func corruptTreesAreRejectedOnDecode() throws {
+        let (x, y) = TreeTestData.xor(rows: 50)
+        var h = RandomForest.Hyperparameters()
+        h.trees = 2
+        let forest = try RandomForest.fit(x, labels: y, classCount: 2, hyperparameters: h)
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(forest)) as! [String: Any]
+        json["feature_count"] = 1 // trees split on features ≥ 1
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(RandomForest.self, from: JSONSerialization.data(withJSONObject: json))
+        }
+    }
+}
