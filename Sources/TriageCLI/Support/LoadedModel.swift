@@ -23,7 +23,9 @@ struct ScoreSettings {
 enum ModelRegistry {
     typealias Loader = @Sendable (String) throws -> any LoadedModel
 
-    static let loaders: [String: Loader] = [:]
+    static let loaders: [String: Loader] = [
+        FitAutoencoder.kind: { try DetectorModel<Autoencoder>(path: $0, kind: FitAutoencoder.kind) },
+    ]
 
     static func load(_ path: String) throws -> any LoadedModel {
         let header = try ModelFile.readHeader(path)
