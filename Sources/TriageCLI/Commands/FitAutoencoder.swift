@@ -22,6 +22,8 @@ struct FitAutoencoder: ParsableCommand {
     @Option(help: "Hidden layer widths, comma separated (input and output width = feature count).")
     var hidden = HiddenLayers(sizes: [32, 8, 32])
     @Option(help: "Maximum passes over the training rows.") var epochs = 50
+    @Option(help: "Networks trained with different seeds whose errors are averaged (steadier rankings; cost grows linearly, spread over --threads).")
+    var ensemble = 5
     @Option(help: "Rows per Adam step (clamped to the training rows).") var batchSize = 256
     @Option(help: "Adam step size (> 0).") var learningRate = 1e-3
     @Option(help: "L2 penalty on the weights (≥ 0).") var weightDecay = 1e-5
@@ -39,6 +41,7 @@ struct FitAutoencoder: ParsableCommand {
             throw ValidationError("--hidden layer widths must be positive integers, got \(bad)")
         }
         if epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        if ensemble < 1 { throw ValidationError("--ensemble must be at least 1, got \(ensemble)") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         if !(learningRate > 0 && learningRate.isFinite) {
             throw ValidationError("--learning-rate must be a finite number > 0, got \(learningRate)")
@@ -80,6 +83,7 @@ struct FitAutoencoder: ParsableCommand {
         parameters.hiddenLayers = hidden.sizes
         parameters.epochs = epochs
         parameters.batchSize = batchSize
+        parameters.ensembleSize = ensemble
         parameters.learningRate = learningRate
         parameters.weightDecay = weightDecay
         parameters.validationFraction = validationFraction
@@ -90,24 +94,24 @@ struct FitAutoencoder: ParsableCommand {
         let history = fitted.history
         var values: [String: Double] = [
             "epochs_run": Double(history.trainingLoss.count),
-            "best_epoch": Double(history.bestEpoch),
             "training_rows": Double(history.trainingRows),
             "validation_rows": Double(history.validationRows),
             "batch_size": Double(history.batchSize),
             "stopped_early": history.stoppedEarly ? 1 : 0,
             "final_training_loss": history.trainingLoss.last ?? .nan,
         ]
-        var series = ["training_loss": history.trainingLoss]
+        var series = ["training_loss": history.trainingLoss, "best_epoch_per_network": history.bestEpochs.map(Double.init)]
         if !history.validationLoss.isEmpty {
             series["validation_loss"] = history.validationLoss
-            values["best_validation_loss"] = history.validationLoss[history.bestEpoch - 1]
+            series["best_validation_loss_per_network"] = history.bestValidationLosses
+            values["best_validation_loss"] = history.bestValidationLosses.reduce(0, +) / Double(history.bestValidationLosses.count)
         }
         let saved = SavedModel(features: features, medians: matrix.columnMedians(),
                                training: TrainingSummary(rows: matrix.rows, notes: history.notes,
                                                          values: values, series: series),
                                model: fitted.model)
         try ModelFile.write(saved, kind: Self.kind, to: output)
-        runOptions.reporter.report("wrote \(output): \(features.count) features, best epoch \(history.bestEpoch) of \(history.trainingLoss.count), threshold \(fitted.model.threshold)")
+        runOptions.reporter.report("wrote \(output): \(features.count) features, \(fitted.model.networks.count) network(s), \(history.trainingLoss.count) epochs, threshold \(fitted.model.threshold)")
     }
 
     /// Fits with per-epoch progress on stderr; a diverged fit becomes a message with a remedy.
@@ -120,7 +124,12 @@ struct FitAutoencoder: ParsableCommand {
                                        threads: runOptions.threadCount) { report in
                 var line = "epoch \(report.epoch)/\(report.epochs)  loss \(String(format: "%.6f", report.trainingLoss))"
                 if let validation = report.validationLoss {
-                    line += "  validation \(String(format: "%.6f", validation))\(report.isBest ? " *" : "")"
+                    line += "  validation \(String(format: "%.6f", validation))"
+                }
+                if report.activeNetworks > 1 || parameters.ensembleSize > 1 {
+                    line += "  networks training \(report.activeNetworks)/\(parameters.ensembleSize), improved \(report.improvedNetworks)"
+                } else if report.improvedNetworks > 0 && report.validationLoss != nil {
+                    line += " *"
                 }
                 reporter.report(line + "  \(String(format: "%.3f", clock.lap())) s")
             }

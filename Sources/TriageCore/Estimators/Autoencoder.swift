@@ -47,6 +47,11 @@ public struct Autoencoder: ExplainingDetector, SummarizableModel, Equatable {
         public var hiddenLayers = [32, 8, 32]
         /// Passes over the training rows (an upper bound when early stopping is on).
         public var epochs = 50
+        /// Networks trained independently (own initialisation and batch order, same held-out
+        /// rows) whose reconstruction errors are averaged. One autoencoder's ranking of rows
+        /// swings with its seed (ROC-AUC spreads of 0.1–0.3 across seeds on ADBench sets);
+        /// averaging K of them cuts that variance, and they train in parallel over `threads`.
+        public var ensembleSize = 5
         /// Rows per Adam step; clamped to the number of training rows (noted in the history).
         public var batchSize = 256
         /// Adam step size α (Kingma & Ba's default 1e-3).
@@ -76,6 +81,7 @@ public struct Autoencoder: ExplainingDetector, SummarizableModel, Equatable {
                 throw .invalidParameter(name: "hidden layer size", value: "\(bad)", expected: "a positive integer")
             }
             if epochs < 1 { throw .invalidParameter(name: "epochs", value: "\(epochs)", expected: "at least 1") }
+            if ensembleSize < 1 { throw .invalidParameter(name: "ensemble size", value: "\(ensembleSize)", expected: "at least 1") }
             if batchSize < 1 { throw .invalidParameter(name: "batch size", value: "\(batchSize)", expected: "at least 1") }
             if !(learningRate > 0 && learningRate.isFinite) {
                 throw .invalidParameter(name: "learning rate", value: "\(learningRate)", expected: "a finite number > 0")
@@ -96,24 +102,32 @@ public struct Autoencoder: ExplainingDetector, SummarizableModel, Equatable {
         }
     }
 
-    /// What happened during one epoch, for progress reports.
+    /// What happened during one epoch, for progress reports. Losses are means over the
+    /// networks still training.
     public struct EpochReport: Sendable, Equatable {
         public var epoch: Int
         public var epochs: Int
         public var trainingLoss: Double
         /// nil when nothing is held out.
         public var validationLoss: Double?
-        public var isBest: Bool
+        /// Networks that trained this epoch (the others had stopped early).
+        public var activeNetworks: Int
+        /// Networks whose held-out loss reached a new best this epoch.
+        public var improvedNetworks: Int
     }
 
     /// The course of a fit: what `inspect` shows as the training summary.
     public struct TrainingHistory: Sendable, Equatable {
-        /// Mean reconstruction loss over the training rows, per epoch (weights as they moved).
+        /// Mean reconstruction loss over the training rows per epoch, averaged over the networks
+        /// still training (weights as they moved during the epoch).
         public var trainingLoss: [Double] = []
-        /// Loss on the held-out rows after each epoch (empty without a validation split).
+        /// Loss on the held-out rows after each epoch, same averaging (empty without a split).
         public var validationLoss: [Double] = []
-        /// 1-based epoch whose weights were kept.
-        public var bestEpoch = 0
+        /// Per network, the 1-based epoch whose weights were kept.
+        public var bestEpochs: [Int] = []
+        /// Per network, the best held-out loss (empty without a split).
+        public var bestValidationLosses: [Double] = []
+        /// True when every network stopped before the last epoch.
         public var stoppedEarly = false
         public var trainingRows = 0
         public var validationRows = 0
@@ -123,187 +137,39 @@ public struct Autoencoder: ExplainingDetector, SummarizableModel, Equatable {
 
     public let parameters: Parameters
     public let standardizer: Standardizer<Float>
-    public let network: DenseNetwork<Float>
+    /// The ensemble: K independently initialised and shuffled networks whose errors are averaged.
+    public let networks: [DenseNetwork<Float>]
     public let threshold: Double
 
     public var featureCount: Int { standardizer.means.count }
 
-    public init(parameters: Parameters, standardizer: Standardizer<Float>, network: DenseNetwork<Float>, threshold: Double) {
+    public init(parameters: Parameters, standardizer: Standardizer<Float>, networks: [DenseNetwork<Float>], threshold: Double) {
+        precondition(!networks.isEmpty, "an autoencoder needs at least one network")
         self.parameters = parameters
         self.standardizer = standardizer
-        self.network = network
+        self.networks = networks
         self.threshold = threshold
-    }
-
-    // MARK: Fitting
-
-    /// Fits on every row of `data` (rows × features, no NaN/inf).
-    ///
-    /// Random streams of `seed`: 0 initialises the weights, 1 draws the validation rows, 2
-    /// shuffles the batches, so the model is a function of (data, parameters, seed) alone. All
-    /// arithmetic is on one thread with OpenBLAS held to one thread (at these widths a batch is
-    /// tens of microseconds of GEMM, less than a fork-join costs), so results never depend on
-    /// `threads`, which parallelises only the scoring of rows.
-    ///
-    /// - Throws: `invalidParameter`, `emptyData`, `tooFewRows` (fewer than 2), `nonFinite`,
-    ///   and `diverged(epoch:)` when the loss becomes NaN or infinite.
-    /// - Complexity: O(epochs · n · Σ n_l·n_{l+1}).
-    public static func fit(_ data: Matrix<Float>, parameters: Parameters = Parameters(), seed: UInt64 = 0,
-                           threads: Int = 1,
-                           onEpoch: (EpochReport) -> Void = { _ in }) throws(EstimatorError) -> (model: Autoencoder, history: TrainingHistory) {
-        try parameters.validate()
-        guard data.rows > 0, data.columns > 0 else { throw .emptyData }
-        guard data.rows >= 2 else { throw .tooFewRows(needed: 2, got: data.rows) }
-        if let bad = firstNonFinite(data) { throw .nonFinite(row: bad.row, column: bad.column) }
-
-        return try withSingleThreadedBLAS { () throws(EstimatorError) in
-            try train(data, parameters: parameters, seed: seed, threads: threads, onEpoch: onEpoch)
-        }
-    }
-
-    private static func train(_ data: Matrix<Float>, parameters: Parameters, seed: UInt64, threads: Int,
-                              onEpoch: (EpochReport) -> Void) throws(EstimatorError) -> (model: Autoencoder, history: TrainingHistory) {
-        let standardizer = Standardizer(fitting: data)
-        let x = standardizer.transform(data)
-        let n = x.rows, d = x.columns
-        var history = TrainingHistory()
-
-        // Held-out rows for early stopping, drawn from their own stream.
-        var splitRandom = RandomSource(seed: seed, stream: 1)
-        var validationCount = Int((Double(n) * parameters.validationFraction).rounded(.down))
-        if parameters.validationFraction > 0 && validationCount == 0 {
-            history.notes.append("validation fraction \(parameters.validationFraction) of \(n) rows is no row: early stopping off")
-        }
-        validationCount = min(validationCount, n - 1)
-        let permutation = validationCount > 0 ? splitRandom.sampleWithoutReplacement(n, from: n) : Array(0..<n)
-        let validationX = x.rows(at: permutation[..<validationCount].sorted())
-        let trainingX = validationCount > 0 ? x.rows(at: permutation[validationCount...].sorted()) : x
-        let trainingCount = trainingX.rows
-        history.trainingRows = trainingCount
-        history.validationRows = validationCount
-
-        let batchSize = min(parameters.batchSize, trainingCount)
-        if batchSize < parameters.batchSize {
-            history.notes.append("batch size \(parameters.batchSize) > \(trainingCount) training rows: used \(batchSize)")
-        }
-        history.batchSize = batchSize
-
-        let layerSizes = [d] + parameters.hiddenLayers + [d]
-        var initRandom = RandomSource(seed: seed, stream: 0)
-        var network = DenseNetwork<Float>(layerSizes: layerSizes, random: &initRandom)
-        var optimizer = AdamOptimizer(for: network, learningRate: parameters.learningRate,
-                                      beta1: parameters.beta1, beta2: parameters.beta2, epsilon: parameters.epsilon)
-        var gradients = NetworkGradients(like: network)
-        // One workspace for full batches and one for the last, shorter batch of an epoch:
-        // allocated once, reused for every batch of every epoch.
-        var fullWorkspace = NetworkWorkspace<Float>(layerSizes: layerSizes, batchSize: batchSize)
-        let remainder = trainingCount % batchSize
-        var tailWorkspace = NetworkWorkspace<Float>(layerSizes: layerSizes, batchSize: remainder)
-        let weightDecay = Float(parameters.weightDecay)
-
-        var shuffleRandom = RandomSource(seed: seed, stream: 2)
-        var order = Array(0..<trainingCount)
-        var best = network
-        var bestLoss = Double.infinity
-        var epochsSinceBest = 0
-
-        for epoch in 1...parameters.epochs {
-            shuffleRandom.shuffle(&order)
-            var lossSum = 0.0
-            var start = 0
-            while start < trainingCount {
-                let rows = min(batchSize, trainingCount - start)
-                let batchLoss: Double
-                if rows == batchSize {
-                    gather(trainingX, order[start..<(start + rows)], into: &fullWorkspace.activations[0])
-                    batchLoss = network.meanSquaredErrorGradients(
-                        target: fullWorkspace.activations[0], weightDecay: weightDecay,
-                        workspace: &fullWorkspace, gradients: &gradients)
-                } else {
-                    gather(trainingX, order[start..<(start + rows)], into: &tailWorkspace.activations[0])
-                    batchLoss = network.meanSquaredErrorGradients(
-                        target: tailWorkspace.activations[0], weightDecay: weightDecay,
-                        workspace: &tailWorkspace, gradients: &gradients)
-                }
-                guard batchLoss.isFinite else { throw .diverged(epoch: epoch) }
-                optimizer.update(&network, with: gradients)
-                lossSum += batchLoss * Double(rows)
-                start += rows
-            }
-            let trainingLoss = lossSum / Double(trainingCount)
-            history.trainingLoss.append(trainingLoss)
-
-            var validationLoss: Double?
-            var isBest = false
-            if validationCount > 0 {
-                let errors = rowErrors(network, validationX, threads: 1)
-                let loss = errors.reduce(0, +) / Double(errors.count)
-                guard loss.isFinite else { throw .diverged(epoch: epoch) }
-                validationLoss = loss
-                history.validationLoss.append(loss)
-                if loss < bestLoss {
-                    bestLoss = loss
-                    best = network
-                    history.bestEpoch = epoch
-                    epochsSinceBest = 0
-                    isBest = true
-                } else {
-                    epochsSinceBest += 1
-                }
-            } else {
-                best = network
-                history.bestEpoch = epoch
-                isBest = true
-            }
-            onEpoch(EpochReport(epoch: epoch, epochs: parameters.epochs, trainingLoss: trainingLoss,
-                                validationLoss: validationLoss, isBest: isBest))
-            if validationCount > 0 && epochsSinceBest >= parameters.patience {
-                history.stoppedEarly = epoch < parameters.epochs
-                break
-            }
-        }
-
-        // Threshold from the scores of every row given (training and held-out alike).
-        let scores = rowErrors(best, x, threads: threads)
-        guard scores.allSatisfy(\.isFinite) else { throw .diverged(epoch: history.trainingLoss.count) }
-        let threshold = Metrics.quantile(scores, parameters.contamination.quantile)
-        let model = Autoencoder(parameters: parameters, standardizer: standardizer, network: best, threshold: threshold)
-        return (model, history)
-    }
-
-    /// Copies rows `indices` of `source` into `batch` (a preallocated workspace buffer).
-    private static func gather(_ source: Matrix<Float>, _ indices: ArraySlice<Int>, into batch: inout Matrix<Float>) {
-        let columns = source.columns
-        source.storage.withUnsafeBufferPointer { src in
-            batch.storage.withUnsafeMutableBufferPointer { dst in
-                var offset = 0
-                for i in indices {
-                    (dst.baseAddress! + offset).update(from: src.baseAddress! + i * columns, count: columns)
-                    offset += columns
-                }
-            }
-        }
     }
 
     // MARK: Scoring
 
-    /// Mean squared reconstruction error of each row, over the standardised features.
+    /// Mean squared reconstruction error of each row over the standardised features, averaged
+    /// over the ensemble's networks.
     ///
-    /// - Complexity: O(n · Σ n_l·n_{l+1}), in row blocks spread over `threads`.
+    /// - Complexity: O(K · n · Σ n_l·n_{l+1}) for K networks, in row blocks spread over `threads`.
     public func scores(_ data: Matrix<Float>, threads: Int) -> [Double] {
         precondition(data.columns == featureCount, "data has \(data.columns) columns, model \(featureCount)")
-        return Self.withSingleThreadedBLAS { Self.rowErrors(network, standardizer.transform(data), threads: threads) }
+        return Self.withSingleThreadedBLAS { Self.rowErrors(networks, standardizer.transform(data), threads: threads) }
     }
 
     /// The feature with the largest squared reconstruction error in each row.
     public func topFeatures(_ data: Matrix<Float>, threads: Int) -> [Int] {
-        precondition(data.columns == featureCount, "data has \(data.columns) columns, model \(featureCount)")
-        let perFeature = featureErrors(data, threads: threads)
-        return perFeature.argmaxPerRow()
+        featureErrors(data, threads: threads).argmaxPerRow()
     }
 
-    /// Squared reconstruction error of every feature of every row (rows × features), in
-    /// standardised units: the explanation behind each score (a score is the row mean).
+    /// Squared reconstruction error of every feature of every row (rows × features) in
+    /// standardised units, averaged over the ensemble: the explanation behind each score (a
+    /// row's score is the mean of its row here).
     public func featureErrors(_ data: Matrix<Float>, threads: Int) -> Matrix<Float> {
         precondition(data.columns == featureCount, "data has \(data.columns) columns, model \(featureCount)")
         let x = standardizer.transform(data)
@@ -312,14 +178,8 @@ public struct Autoencoder: ExplainingDetector, SummarizableModel, Equatable {
         errors.storage.withUnsafeMutableBufferPointer { buffer in
             let output = SendablePointer(buffer.baseAddress ?? UnsafeMutablePointer<Float>.allocate(capacity: 1))
             Self.withSingleThreadedBLAS {
-                Self.forEachReconstructedBlock(network, x, threads: threads) { range, input, reconstruction in
-                    for i in 0..<range.count {
-                        let base = (range.lowerBound + i) * columns
-                        for j in 0..<columns {
-                            let difference = reconstruction[i * columns + j] - input[i * columns + j]
-                            output[base + j] = difference * difference
-                        }
-                    }
+                Self.forEachBlockOfErrors(networks, x, threads: threads) { range, squared in
+                    for k in 0..<(range.count * columns) { output[range.lowerBound * columns + k] = squared[k] }
                 }
             }
         }
@@ -330,19 +190,17 @@ public struct Autoencoder: ExplainingDetector, SummarizableModel, Equatable {
     /// that a block's activations stay in L2.
     static let scoringBlockRows = 1024
 
-    /// Mean squared error of each row of standardised `x` (caller holds BLAS to one thread).
-    static func rowErrors(_ network: DenseNetwork<Float>, _ x: Matrix<Float>, threads: Int) -> [Double] {
+    /// Mean squared error of each row of standardised `x`, averaged over `networks` (the caller
+    /// holds BLAS to one thread).
+    static func rowErrors(_ networks: [DenseNetwork<Float>], _ x: Matrix<Float>, threads: Int) -> [Double] {
         var errors = [Double](repeating: 0, count: x.rows)
         let columns = x.columns
         errors.withUnsafeMutableBufferPointer { buffer in
             let output = SendablePointer(buffer.baseAddress ?? UnsafeMutablePointer<Double>.allocate(capacity: 1))
-            forEachReconstructedBlock(network, x, threads: threads) { range, input, reconstruction in
+            forEachBlockOfErrors(networks, x, threads: threads) { range, squared in
                 for i in 0..<range.count {
                     var sum = 0.0
-                    for j in 0..<columns {
-                        let difference = Double(reconstruction[i * columns + j]) - Double(input[i * columns + j])
-                        sum += difference * difference
-                    }
+                    for j in 0..<columns { sum += Double(squared[i * columns + j]) }
                     output[range.lowerBound + i] = sum / Double(columns)
                 }
             }
@@ -350,23 +208,34 @@ public struct Autoencoder: ExplainingDetector, SummarizableModel, Equatable {
         return errors
     }
 
-    /// Runs the network over fixed blocks of rows in parallel and hands each block's input and
-    /// reconstruction to `body`. Blocks do not depend on `threads`, so neither do the results.
-    private static func forEachReconstructedBlock(
-        _ network: DenseNetwork<Float>, _ x: Matrix<Float>, threads: Int,
-        _ body: @Sendable (Range<Int>, UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>) -> Void
+    /// Runs every network over fixed blocks of rows in parallel and hands `body` each block's
+    /// squared reconstruction errors (block rows × features), averaged over the networks.
+    /// Blocks do not depend on `threads`, so neither do the results.
+    private static func forEachBlockOfErrors(
+        _ networks: [DenseNetwork<Float>], _ x: Matrix<Float>, threads: Int,
+        _ body: @Sendable (Range<Int>, UnsafeBufferPointer<Float>) -> Void
     ) {
         let blocks = Parallel.ranges(x.rows, chunks: (x.rows + scoringBlockRows - 1) / scoringBlockRows)
+        let weight = 1 / Float(networks.count)
         Parallel.forEach(blocks.count, threads: threads) { b in
             let range = blocks[b]
-            var workspace = NetworkWorkspace<Float>(layerSizes: network.layerSizes, batchSize: range.count)
+            var squared = [Float](repeating: 0, count: range.count * x.columns)
+            var workspace = NetworkWorkspace<Float>(layerSizes: networks[0].layerSizes, batchSize: range.count)
             workspace.activations[0] = x.rows(range)
-            network.forward(&workspace)
-            workspace.activations[0].storage.withUnsafeBufferPointer { input in
-                workspace.activations[network.layerCount].storage.withUnsafeBufferPointer { output in
-                    body(range, input, output)
+            for network in networks {
+                network.forward(&workspace)
+                workspace.activations[0].storage.withUnsafeBufferPointer { input in
+                    workspace.activations[network.layerCount].storage.withUnsafeBufferPointer { output in
+                        squared.withUnsafeMutableBufferPointer { sq in
+                            for k in 0..<sq.count {
+                                let difference = output[k] - input[k]
+                                sq[k] += weight * difference * difference
+                            }
+                        }
+                    }
                 }
             }
+            squared.withUnsafeBufferPointer { body(range, $0) }
         }
     }
 
@@ -384,8 +253,9 @@ public struct Autoencoder: ExplainingDetector, SummarizableModel, Equatable {
     public func summary(featureNames: [String]) -> ModelSummary {
         ModelSummary(
             parameters: [
+                "ensemble": "\(parameters.ensembleSize)",
                 "hidden": parameters.hiddenLayers.map(String.init).joined(separator: ","),
-                "layers": network.layerSizes.map(String.init).joined(separator: " → "),
+                "layers": networks[0].layerSizes.map(String.init).joined(separator: " → "),
                 "epochs": "\(parameters.epochs)",
                 "batch_size": "\(parameters.batchSize)",
                 "learning_rate": "\(parameters.learningRate)",
@@ -398,7 +268,7 @@ public struct Autoencoder: ExplainingDetector, SummarizableModel, Equatable {
             ],
             values: [
                 "threshold": threshold,
-                "parameter_count": Double(network.parameterCount),
+                "parameter_count": Double(networks.reduce(0) { $0 + $1.parameterCount }),
             ])
     }
 }
