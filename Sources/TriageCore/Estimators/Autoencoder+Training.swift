@@ -3,8 +3,8 @@
 extension Autoencoder {
     /// Fits on every row of `data` (rows × features, no NaN/inf).
     ///
-    /// Random streams of `seed`: 1 draws the held-out rows; network k is initialised from
-    /// stream 100 + k and shuffles its batches with stream 200 + k, so the model is a function
+    /// Random streams of `seed`: network k is initialised from stream 100 + k, shuffles its
+    /// batches with stream 200 + k and holds out rows drawn from stream 300 + k, so the model is a function
     /// of (data, parameters, seed) alone. Networks train independently, spread over `threads`
     /// (one network per worker, OpenBLAS on one thread: at these widths a batch is tens of
     /// microseconds of GEMM, less than splitting it would cost), so results never depend on
@@ -33,35 +33,37 @@ extension Autoencoder {
         let n = x.rows
         var history = TrainingHistory()
 
-        // Held-out rows for early stopping, shared by every network.
-        var splitRandom = RandomSource(seed: seed, stream: 1)
+        // Held-out rows for early stopping: network k draws its own share from stream 300 + k,
+        // so the ensemble also averages over splits (a single split moves ROC-AUC by several
+        // points on small sets).
         var validationCount = Int((Double(n) * parameters.validationFraction).rounded(.down))
         if parameters.validationFraction > 0 && validationCount == 0 {
             history.notes.append("validation fraction \(parameters.validationFraction) of \(n) rows is no row: early stopping off")
         }
         validationCount = min(validationCount, n - 1)
-        let permutation = validationCount > 0 ? splitRandom.sampleWithoutReplacement(n, from: n) : Array(0..<n)
-        let validationX = x.rows(at: permutation[..<validationCount].sorted())
-        let trainingX = validationCount > 0 ? x.rows(at: permutation[validationCount...].sorted()) : x
-        history.trainingRows = trainingX.rows
+        let trainingCount = n - validationCount
+        history.trainingRows = trainingCount
         history.validationRows = validationCount
 
-        let batchSize = min(parameters.batchSize, trainingX.rows)
+        let batchSize = min(parameters.batchSize, trainingCount)
         if batchSize < parameters.batchSize {
-            history.notes.append("batch size \(parameters.batchSize) > \(trainingX.rows) training rows: used \(batchSize)")
+            history.notes.append("batch size \(parameters.batchSize) > \(trainingCount) training rows: used \(batchSize)")
         }
         history.batchSize = batchSize
 
         let trainers = (0..<parameters.ensembleSize).map { k in
-            NetworkTrainer(layerSizes: [x.columns] + parameters.hiddenLayers + [x.columns], parameters: parameters,
-                           batchSize: batchSize, trainingRows: trainingX.rows, seed: seed, index: k)
+            var splitRandom = RandomSource(seed: seed, stream: 300 + UInt64(k))
+            let permutation = validationCount > 0 ? splitRandom.sampleWithoutReplacement(n, from: n) : Array(0..<n)
+            return NetworkTrainer(layerSizes: [x.columns] + parameters.hiddenLayers + [x.columns], parameters: parameters,
+                                  batchSize: batchSize, trainingRows: Array(permutation[validationCount...]).sorted(),
+                                  validation: x.rows(at: permutation[..<validationCount].sorted()), seed: seed, index: k)
         }
         let pool = TrainerPool(trainers)
         for epoch in 1...parameters.epochs {
             let active = trainers.indices.filter { !trainers[$0].stopped }
             if active.isEmpty { break }
             Parallel.forEach(active.count, threads: threads) { i in
-                pool.trainers[active[i]].runEpoch(epoch, on: trainingX, validation: validationX)
+                pool.trainers[active[i]].runEpoch(epoch, on: x)
             }
             if let failed = active.first(where: { trainers[$0].diverged }) {
                 _ = failed
@@ -111,7 +113,10 @@ private final class NetworkTrainer {
     var fullWorkspace: NetworkWorkspace<Float>
     var tailWorkspace: NetworkWorkspace<Float>
     var shuffleRandom: RandomSource
+    /// This network's training rows (indices into the data), reshuffled every epoch.
     var order: [Int]
+    /// This network's held-out rows (copied: they are scored every epoch).
+    let validationX: Matrix<Float>
 
     private(set) var best: DenseNetwork<Float>
     private(set) var bestLoss = Double.infinity
@@ -123,8 +128,8 @@ private final class NetworkTrainer {
     private(set) var trainingLoss = Double.nan
     private(set) var validationLoss = Double.nan
 
-    init(layerSizes: [Int], parameters: Autoencoder.Parameters, batchSize: Int, trainingRows: Int,
-         seed: UInt64, index: Int) {
+    init(layerSizes: [Int], parameters: Autoencoder.Parameters, batchSize: Int, trainingRows: [Int],
+         validation: Matrix<Float>, seed: UInt64, index: Int) {
         self.parameters = parameters
         var initRandom = RandomSource(seed: seed, stream: 100 + UInt64(index))
         network = DenseNetwork(layerSizes: layerSizes, random: &initRandom)
@@ -132,15 +137,16 @@ private final class NetworkTrainer {
                                   beta1: parameters.beta1, beta2: parameters.beta2, epsilon: parameters.epsilon)
         gradients = NetworkGradients(like: network)
         fullWorkspace = NetworkWorkspace(layerSizes: layerSizes, batchSize: batchSize)
-        tailWorkspace = NetworkWorkspace(layerSizes: layerSizes, batchSize: trainingRows % batchSize)
+        tailWorkspace = NetworkWorkspace(layerSizes: layerSizes, batchSize: trainingRows.count % batchSize)
         shuffleRandom = RandomSource(seed: seed, stream: 200 + UInt64(index))
-        order = Array(0..<trainingRows)
+        order = trainingRows
+        validationX = validation
         best = network
     }
 
     /// One pass over the training rows in shuffled mini-batches, then the held-out loss and
     /// the early-stopping decision.
-    func runEpoch(_ epoch: Int, on trainingX: Matrix<Float>, validation validationX: Matrix<Float>) {
+    func runEpoch(_ epoch: Int, on trainingX: Matrix<Float>) {
         shuffleRandom.shuffle(&order)
         let count = order.count, batchSize = fullWorkspace.batchSize
         let weightDecay = Float(parameters.weightDecay)
