@@ -6,7 +6,7 @@ import TriageData
 struct Fit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fit a model on a CSV file and save it.",
-        subcommands: [FitIsolationForest.self, FitTree.self, FitForest.self]
+        subcommands: [FitIsolationForest.self, FitTree.self, FitForest.self, FitAutoencoder.self]
     )
 }
 

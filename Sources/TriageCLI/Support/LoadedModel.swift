@@ -27,6 +27,7 @@ enum ModelRegistry {
         "iforest": { try DetectorModel<IsolationForest>(path: $0, kind: "iforest") },
         "tree": { try ClassifierModel<DecisionTree>(path: $0, kind: "tree") },
         "forest": { try ClassifierModel<RandomForest>(path: $0, kind: "forest") },
+        FitAutoencoder.kind: { try DetectorModel<Autoencoder>(path: $0, kind: FitAutoencoder.kind) },
     ]
 
     static func load(_ path: String) throws -> any LoadedModel {

@@ -1,0 +1,208 @@
+/// Fitting of `Autoencoder`: data checks, the held-out split, and the mini-batch Adam loop of
+/// each network of the ensemble with early stopping.
+extension Autoencoder {
+    /// Fits on every row of `data` (rows × features, no NaN/inf).
+    ///
+    /// Random streams of `seed`: network k is initialised from stream 100 + k, shuffles its
+    /// batches with stream 200 + k and holds out rows drawn from stream 300 + k, so the model is a function
+    /// of (data, parameters, seed) alone. Networks train independently, spread over `threads`
+    /// (one network per worker, OpenBLAS on one thread: at these widths a batch is tens of
+    /// microseconds of GEMM, less than splitting it would cost), so results never depend on
+    /// `threads`. `onEpoch` is called on the caller's thread after every epoch.
+    ///
+    /// - Throws: `invalidParameter`, `emptyData`, `tooFewRows` (fewer than 2), `nonFinite`,
+    ///   and `diverged(epoch:)` when a loss becomes NaN or infinite.
+    /// - Complexity: O(K · epochs · n · Σ n_l·n_{l+1}) for K networks.
+    public static func fit(_ data: Matrix<Float>, parameters: Parameters = Parameters(), seed: UInt64 = 0,
+                           threads: Int = 1,
+                           onEpoch: (EpochReport) -> Void = { _ in }) throws(EstimatorError) -> (model: Autoencoder, history: TrainingHistory) {
+        try parameters.validate()
+        guard data.rows > 0, data.columns > 0 else { throw .emptyData }
+        guard data.rows >= 2 else { throw .tooFewRows(needed: 2, got: data.rows) }
+        if let bad = firstNonFinite(data) { throw .nonFinite(row: bad.row, column: bad.column) }
+
+        return try withSingleThreadedBLAS { () throws(EstimatorError) in
+            try train(data, parameters: parameters, seed: seed, threads: max(1, threads), onEpoch: onEpoch)
+        }
+    }
+
+    private static func train(_ data: Matrix<Float>, parameters: Parameters, seed: UInt64, threads: Int,
+                              onEpoch: (EpochReport) -> Void) throws(EstimatorError) -> (model: Autoencoder, history: TrainingHistory) {
+        let standardizer = Standardizer(fitting: data)
+        let x = standardizer.transform(data)
+        let n = x.rows
+        var history = TrainingHistory()
+
+        // Held-out rows for early stopping: network k draws its own share from stream 300 + k,
+        // so the ensemble also averages over splits (a single split moves ROC-AUC by several
+        // points on small sets).
+        var validationCount = Int((Double(n) * parameters.validationFraction).rounded(.down))
+        if parameters.validationFraction > 0 && validationCount == 0 {
+            history.notes.append("validation fraction \(parameters.validationFraction) of \(n) rows is no row: early stopping off")
+        }
+        validationCount = min(validationCount, n - 1)
+        let trainingCount = n - validationCount
+        history.trainingRows = trainingCount
+        history.validationRows = validationCount
+
+        let batchSize = min(parameters.batchSize, trainingCount)
+        if batchSize < parameters.batchSize {
+            history.notes.append("batch size \(parameters.batchSize) > \(trainingCount) training rows: used \(batchSize)")
+        }
+        history.batchSize = batchSize
+
+        let trainers = (0..<parameters.ensembleSize).map { k in
+            var splitRandom = RandomSource(seed: seed, stream: 300 + UInt64(k))
+            let permutation = validationCount > 0 ? splitRandom.sampleWithoutReplacement(n, from: n) : Array(0..<n)
+            return NetworkTrainer(layerSizes: [x.columns] + parameters.hiddenLayers + [x.columns], parameters: parameters,
+                                  batchSize: batchSize, trainingRows: Array(permutation[validationCount...]).sorted(),
+                                  validation: x.rows(at: permutation[..<validationCount].sorted()), seed: seed, index: k)
+        }
+        let pool = TrainerPool(trainers)
+        for epoch in 1...parameters.epochs {
+            let active = trainers.indices.filter { !trainers[$0].stopped }
+            if active.isEmpty { break }
+            Parallel.forEach(active.count, threads: threads) { i in
+                pool.trainers[active[i]].runEpoch(epoch, on: x)
+            }
+            if let failed = active.first(where: { trainers[$0].diverged }) {
+                _ = failed
+                throw .diverged(epoch: epoch)
+            }
+            let trainingLoss = active.reduce(0.0) { $0 + trainers[$1].trainingLoss } / Double(active.count)
+            history.trainingLoss.append(trainingLoss)
+            var validationLoss: Double?
+            if validationCount > 0 {
+                let loss = active.reduce(0.0) { $0 + trainers[$1].validationLoss } / Double(active.count)
+                validationLoss = loss
+                history.validationLoss.append(loss)
+            }
+            onEpoch(EpochReport(epoch: epoch, epochs: parameters.epochs, trainingLoss: trainingLoss,
+                                validationLoss: validationLoss, activeNetworks: active.count,
+                                improvedNetworks: active.filter { trainers[$0].improved }.count))
+        }
+        history.bestEpochs = trainers.map(\.bestEpoch)
+        if validationCount > 0 { history.bestValidationLosses = trainers.map(\.bestLoss) }
+        history.stoppedEarly = history.trainingLoss.count < parameters.epochs
+
+        // Threshold from the scores of every row given (training and held-out alike).
+        let networks = trainers.map(\.best)
+        let scores = rowErrors(networks, x, threads: threads)
+        guard scores.allSatisfy(\.isFinite) else { throw .diverged(epoch: history.trainingLoss.count) }
+        let threshold = Metrics.quantile(scores, parameters.contamination.quantile)
+        return (Autoencoder(parameters: parameters, standardizer: standardizer, networks: networks, threshold: threshold), history)
+    }
+}
+
+/// The trainers of an ensemble, handed to parallel workers; each worker touches only its own
+/// trainer, and the loop's join orders those writes before the caller reads them.
+private final class TrainerPool: @unchecked Sendable {
+    let trainers: [NetworkTrainer]
+    init(_ trainers: [NetworkTrainer]) { self.trainers = trainers }
+}
+
+/// One network of the ensemble with its optimiser state, batch buffers and early-stopping
+/// bookkeeping.
+private final class NetworkTrainer {
+    let parameters: Autoencoder.Parameters
+    var network: DenseNetwork<Float>
+    var optimizer: AdamOptimizer<Float>
+    var gradients: NetworkGradients<Float>
+    /// Buffers for full batches and for the last, shorter batch of an epoch: allocated once,
+    /// reused for every batch of every epoch.
+    var fullWorkspace: NetworkWorkspace<Float>
+    var tailWorkspace: NetworkWorkspace<Float>
+    var shuffleRandom: RandomSource
+    /// This network's training rows (indices into the data), reshuffled every epoch.
+    var order: [Int]
+    /// This network's held-out rows (copied: they are scored every epoch).
+    let validationX: Matrix<Float>
+
+    private(set) var best: DenseNetwork<Float>
+    private(set) var bestLoss = Double.infinity
+    private(set) var bestEpoch = 0
+    private(set) var epochsSinceBest = 0
+    private(set) var stopped = false
+    private(set) var diverged = false
+    private(set) var improved = false
+    private(set) var trainingLoss = Double.nan
+    private(set) var validationLoss = Double.nan
+
+    init(layerSizes: [Int], parameters: Autoencoder.Parameters, batchSize: Int, trainingRows: [Int],
+         validation: Matrix<Float>, seed: UInt64, index: Int) {
+        self.parameters = parameters
+        var initRandom = RandomSource(seed: seed, stream: 100 + UInt64(index))
+        network = DenseNetwork(layerSizes: layerSizes, random: &initRandom)
+        optimizer = AdamOptimizer(for: network, learningRate: parameters.learningRate,
+                                  beta1: parameters.beta1, beta2: parameters.beta2, epsilon: parameters.epsilon)
+        gradients = NetworkGradients(like: network)
+        fullWorkspace = NetworkWorkspace(layerSizes: layerSizes, batchSize: batchSize)
+        tailWorkspace = NetworkWorkspace(layerSizes: layerSizes, batchSize: trainingRows.count % batchSize)
+        shuffleRandom = RandomSource(seed: seed, stream: 200 + UInt64(index))
+        order = trainingRows
+        validationX = validation
+        best = network
+    }
+
+    /// One pass over the training rows in shuffled mini-batches, then the held-out loss and
+    /// the early-stopping decision.
+    func runEpoch(_ epoch: Int, on trainingX: Matrix<Float>) {
+        shuffleRandom.shuffle(&order)
+        let count = order.count, batchSize = fullWorkspace.batchSize
+        let weightDecay = Float(parameters.weightDecay)
+        var lossSum = 0.0
+        var start = 0
+        while start < count {
+            let rows = min(batchSize, count - start)
+            let loss: Double
+            if rows == batchSize {
+                gather(trainingX, order[start..<(start + rows)], into: &fullWorkspace.activations[0])
+                loss = network.meanSquaredErrorGradients(target: fullWorkspace.activations[0], weightDecay: weightDecay,
+                                                         workspace: &fullWorkspace, gradients: &gradients)
+            } else {
+                gather(trainingX, order[start..<(start + rows)], into: &tailWorkspace.activations[0])
+                loss = network.meanSquaredErrorGradients(target: tailWorkspace.activations[0], weightDecay: weightDecay,
+                                                         workspace: &tailWorkspace, gradients: &gradients)
+            }
+            guard loss.isFinite else { diverged = true; stopped = true; return }
+            optimizer.update(&network, with: gradients)
+            lossSum += loss * Double(rows)
+            start += rows
+        }
+        trainingLoss = lossSum / Double(count)
+        improved = false
+        guard validationX.rows > 0 else {
+            best = network
+            bestEpoch = epoch
+            improved = true
+            return
+        }
+        let errors = Autoencoder.rowErrors([network], validationX, threads: 1)
+        validationLoss = errors.reduce(0, +) / Double(errors.count)
+        guard validationLoss.isFinite else { diverged = true; stopped = true; return }
+        if validationLoss < bestLoss {
+            bestLoss = validationLoss
+            best = network
+            bestEpoch = epoch
+            epochsSinceBest = 0
+            improved = true
+        } else {
+            epochsSinceBest += 1
+            if epochsSinceBest >= parameters.patience { stopped = true }
+        }
+    }
+
+    /// Copies rows `indices` of `source` into `batch` (a preallocated workspace buffer).
+    private func gather(_ source: Matrix<Float>, _ indices: ArraySlice<Int>, into batch: inout Matrix<Float>) {
+        let columns = source.columns
+        source.storage.withUnsafeBufferPointer { src in
+            batch.storage.withUnsafeMutableBufferPointer { dst in
+                var offset = 0
+                for i in indices {
+                    (dst.baseAddress! + offset).update(from: src.baseAddress! + i * columns, count: columns)
+                    offset += columns
+                }
+            }
+        }
+    }
+}

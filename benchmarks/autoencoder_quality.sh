@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Autoencoder detection quality, Triage vs the same network in PyTorch, side by side.
+# Protocol (issue 6): the 8 ADBench tabular sets, fit and score on the whole file, 50 epochs,
+# batch 256, lr 1e-3, seeds 0-4; mean ROC-AUC per set and seed-to-seed spread for both.
+# Usage: benchmarks/autoencoder_quality.sh [TABULAR_DIR]   (default ../shared/datasets/tabular)
+source "$(dirname "$0")/env.sh"
+bench_requirements "$BENCH_ROOT/benchmarks/requirements-torch.txt"
+TABULAR=${1:-$BENCH_ROOT/../../shared/datasets/tabular}
+[ -d "$TABULAR" ] || TABULAR=/work/shared/datasets/tabular
+SEEDS="0 1 2 3 4"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+echo "machine: $(machine)"
+for name in cardio shuttle thyroid breastw mammography pima satellite annthyroid; do
+  for seed in $SEEDS; do
+    "$TRIAGE" fit autoencoder "$TABULAR/$name.csv" --output "$WORK/$name.model" --seed "$seed" \
+      --epochs 50 --batch-size 256 --learning-rate 0.001 --quiet
+    auc=$("$TRIAGE" evaluate "$WORK/$name.model" "$TABULAR/$name.csv" --target label --json \
+      | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["roc_auc"])')
+    echo "{\"dataset\": \"$name\", \"seed\": $seed, \"roc_auc\": $auc}" >> "$WORK/triage.jsonl"
+  done
+done
+"$PY" "$BENCH_ROOT/benchmarks/autoencoder_quality.py" peer "$TABULAR" $SEEDS > "$WORK/peer.jsonl"
+"$PY" "$BENCH_ROOT/benchmarks/autoencoder_quality.py" report "$WORK/triage.jsonl" "$WORK/peer.jsonl"
