@@ -133,7 +133,7 @@ public struct AnomalyLikelihood: Codable, Sendable, Equatable {
     /// the asymptotic Q(z) ≈ φ(z)/z (Abramowitz & Stegun 26.2.12) is used in log space.
     @inline(__always)
     static func tailEvidence(_ z: Double) -> Double {
-        if z < 30 { return -log10(max(0.5 * erfc(z / 2.0.squareRoot()), 1e-320)) }
+        if z < 30 { return -log10(max(0.5 * erfc(z / 2.0.squareRoot()), 1e-300)) }
         return (z * z / 2 + log(z * (2 * Double.pi).squareRoot())) / log(10.0)
     }
 

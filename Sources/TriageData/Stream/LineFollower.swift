@@ -78,6 +78,9 @@ public struct LineFollower: ~Copyable {
     /// Byte offset in the current file just after the last line returned.
     public var consumedOffset: Int64 { bufferOffset + Int64(start) }
 
+    /// Physical line number of the last line returned.
+    public var consumedLine: Int { lineNumber }
+
     /// Identity (device, inode) of the file being read, nil while it is missing.
     public var identity: (device: UInt64, inode: UInt64)? { descriptor >= 0 ? (device, inode) : nil }
 
