@@ -1,0 +1,48 @@
+import ArgumentParser
+import TriageCore
+import TriageData
+
+/// `triage watch METRICS.csv [--scores OUT.csv] [--events OUT.jsonl] [--follow] ...`: the
+/// unsupervised online detector over a metrics file (../shared/CLI.md "Online scoring").
+struct Watch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Score a metrics file online: each row from the rows before it, scores in 0..1.",
+        discussion: """
+            Reads a timestamp,value[,more numeric columns] CSV row by row. Each row is scored using \
+            only the rows before it and then learned; rows in warm-up score 0. With several metric \
+            columns the row score is the largest column score and --events names that column. \
+            Rows are taken in file order: timestamps that repeat or go back are accepted (and counted \
+            in the summary). A missing value is a gap: that column is skipped for the row.
+            """)
+
+    @Argument(help: "Metrics CSV: a timestamp column and one or more numeric columns.") var metrics: String
+    @Option(help: "Write timestamp,anomaly_score here (default: standard output).") var scores: String?
+    @Option(help: "Write one JSON object per scored row here (JSON Lines).") var events: String?
+    @Flag(help: "Keep reading as the file grows (tail -F: survives rotation and truncation); stop with SIGINT/SIGTERM.")
+    var follow = false
+    @Option(help: "Name of the timestamp column.") var timeColumn = "timestamp"
+    @Option(help: "Checkpoint file: resume the detector (and the read position, for the same file) from it, save it on exit.")
+    var state: String?
+    @Flag(help: "Skip malformed rows with a warning instead of stopping (counted in the summary).")
+    var skipBadRows = false
+    @Option(help: "Seed for the detector's random choices.") var seed: UInt64 = 0
+    @Option(name: .customLong("exclude"), help: "Column that is not a metric (repeatable); 'label' is always excluded.")
+    var excluded: [String] = []
+    @Option(help: "Seconds between checks for new data with --follow.") var pollInterval = 0.2
+    @Option(help: "Longest accepted line in bytes; longer lines are bad rows.") var maxLineBytes = 1 << 20
+    @Flag(help: "Print the summary as one JSON object (on standard error).") var json = false
+    @Flag(help: "No summary or warnings on standard error.") var quiet = false
+
+    func validate() throws {
+        guard pollInterval > 0 && pollInterval <= 3600 else {
+            throw ValidationError("--poll-interval must be in (0, 3600] seconds, got \(pollInterval)")
+        }
+        guard maxLineBytes >= 64 else { throw ValidationError("--max-line-bytes must be at least 64, got \(maxLineBytes)") }
+        guard !timeColumn.isEmpty else { throw ValidationError("--time-column must not be empty") }
+    }
+
+    func run() throws {
+        let session = try WatchSession(options: self)
+        try session.run()
+    }
+}

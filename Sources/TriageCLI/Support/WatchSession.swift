@@ -1,0 +1,294 @@
+import Foundation
+import TriageCore
+import TriageData
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Set by SIGINT/SIGTERM; the watch loop checks it between rows and while waiting.
+nonisolated(unsafe) private var stopRequested: sig_atomic_t = 0
+
+private func installStopHandlers() {
+    var action = sigaction()
+    action.__sigaction_handler.sa_handler = { _ in stopRequested = 1 }
+    sigemptyset(&action.sa_mask)
+    action.sa_flags = 0 // no SA_RESTART: a sleep ends at once when a signal arrives
+    sigaction(SIGINT, &action, nil)
+    sigaction(SIGTERM, &action, nil)
+}
+
+/// What `--state FILE` holds: the detector and where reading stopped.
+struct WatchState: Codable {
+    static let kind = "watch-state"
+    var timeColumn: String
+    var metrics: [String]
+    /// Identity and byte offset (just after the last row processed) of the file read.
+    var device: UInt64?
+    var inode: UInt64?
+    var offset: Int64
+    var line: Int
+    var lastTime: Double?
+    var detector: MetricStreamDetector
+}
+
+/// Counts shown in the summary line.
+struct WatchSummary: Codable {
+    var rows = 0
+    var scored = 0
+    var warmup = 0
+    var gaps = 0
+    var skipped = 0
+    var outOfOrder = 0
+    var repeatedTimestamps = 0
+    var restarts = 0
+    var resumed = false
+    var maxScore = 0.0
+
+    enum CodingKeys: String, CodingKey {
+        case rows, scored, warmup, gaps, skipped, resumed
+        case outOfOrder = "out_of_order_timestamps"
+        case repeatedTimestamps = "repeated_timestamps"
+        case restarts = "file_restarts"
+        case maxScore = "max_score"
+    }
+}
+
+/// The `watch` loop: reads lines as they come, scores rows, writes results, checkpoints.
+final class WatchSession {
+    let options: Watch
+    var follower: LineFollower
+    var parser: MetricsRowParser?
+    var detector: MetricStreamDetector?
+    var savedState: WatchState?
+    let scores: StreamingOutput
+    let events: StreamingOutput?
+    var summary = WatchSummary()
+    var lastTime: Double?
+    let service: String
+    var warnings = 0
+    var lastSave = WatchSession.now()
+
+    init(options: Watch) throws {
+        self.options = options
+        // Outputs are checked before any work starts (CLI contract).
+        if let path = options.scores { try AtomicFile.validateDestination(path) }
+        if let path = options.events { try AtomicFile.validateDestination(path) }
+        if let path = options.state {
+            var info = stat()
+            if stat(path, &info) == 0 {
+                savedState = try ModelFile.read(WatchState.self, kind: WatchState.kind, from: path)
+            } else {
+                try AtomicFile.validateDestination(path)
+            }
+        }
+        follower = try LineFollower(path: options.metrics, follow: options.follow, maxLineBytes: options.maxLineBytes)
+        let mode: StreamingOutput.Mode = options.follow ? .live : .atomic
+        scores = try StreamingOutput(path: options.scores, mode: options.scores == nil ? .standardOutput : mode)
+        events = try options.events.map { path throws(DataError) in try StreamingOutput(path: path, mode: mode) }
+        let name = options.metrics.split(separator: "/").last.map(String.init) ?? options.metrics
+        service = name.hasSuffix(".csv") ? String(name.dropLast(4)) : name
+    }
+
+    func run() throws {
+        installStopHandlers()
+        do {
+            try scores.append("timestamp,anomaly_score\n")
+            try loop()
+            if parser == nil && !options.follow {
+                throw DataError(.emptyFile, file: options.metrics)
+            }
+            try scores.commit()
+            try events?.commit()
+            try saveState()
+        } catch {
+            if options.follow {
+                try? scores.flush()
+                try? events?.flush()
+            } else {
+                scores.discard()
+                events?.discard()
+            }
+            throw error
+        }
+        report()
+    }
+
+    func loop() throws {
+        var expectHeader = true
+        while stopRequested == 0 {
+            switch try follower.next() {
+            case .line(let range, let line):
+                let blank = follower.buffer[range].allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
+                if blank { continue }
+                if expectHeader {
+                    try follower.withBytes(range) { bytes throws(DataError) in try readHeader(bytes, line: line) }
+                    expectHeader = false
+                } else {
+                    try processRow(range, line: line)
+                }
+            case .tooLong(let line):
+                try badRow(DataError(.other("line is longer than \(options.maxLineBytes) bytes (--max-line-bytes)"),
+                                     file: options.metrics, line: line))
+            case .end:
+                return
+            case .waiting:
+                try scores.flush()
+                try events?.flush()
+                if options.state != nil && WatchSession.now() - lastSave > 30 { try saveState() }
+                switch follower.poll() {
+                case .none:
+                    usleep(UInt32(options.pollInterval * 1_000_000))
+                case .disappeared:
+                    warn("\(options.metrics): file disappeared; waiting for it to come back")
+                case .rotated, .truncated, .reappeared:
+                    summary.restarts += 1
+                    warn("\(options.metrics): file was replaced or truncated; reading it from the start")
+                    expectHeader = true
+                }
+            }
+        }
+    }
+
+    func readHeader(_ bytes: UnsafeBufferPointer<UInt8>, line: Int) throws(DataError) {
+        let header = try MetricsRowParser(file: options.metrics, headerLine: bytes, lineNumber: line,
+                                          timeColumn: options.timeColumn, excluded: Set(options.excluded + ["label"]))
+        if let parser {
+            // A new file after rotation or truncation must have the same columns.
+            guard parser.header == header.header else {
+                throw DataError(.other("header changed after the file was replaced: expected "
+                                       + "\(parser.header.joined(separator: ",")), got \(header.header.joined(separator: ","))"),
+                                file: options.metrics, line: line)
+            }
+            return
+        }
+        parser = header
+        if let saved = savedState {
+            guard saved.metrics == header.metricNames, saved.timeColumn == options.timeColumn else {
+                throw DataError(.other("state file \(options.state!) is for columns \(saved.metrics.joined(separator: ",")), "
+                                       + "this file has \(header.metricNames.joined(separator: ","))"),
+                                file: options.metrics, line: line)
+            }
+            detector = saved.detector
+            lastTime = saved.lastTime
+            if let device = saved.device, let inode = saved.inode {
+                summary.resumed = follower.resume(device: device, inode: inode, offset: saved.offset, line: saved.line)
+            }
+        } else {
+            do {
+                detector = try MetricStreamDetector(columns: header.metricFields.count, seed: options.seed)
+            } catch {
+                throw DataError(.other("\(error)"), file: options.metrics)
+            }
+        }
+    }
+
+    func processRow(_ range: Range<Int>, line: Int) throws {
+        guard let parser else { return }
+        let row: MetricsRowParser.Row
+        do {
+            row = try follower.withBytes(range) { bytes throws(DataError) in try parser.parse(bytes, lineNumber: line) }
+        } catch {
+            try badRow(error)
+            return
+        }
+        if let lastTime {
+            if row.time < lastTime { summary.outOfOrder += 1 } else if row.time == lastTime { summary.repeatedTimestamps += 1 }
+        }
+        lastTime = row.time
+        summary.rows += 1
+        if row.values.contains(where: { !$0.isFinite }) { summary.gaps += 1 }
+        let result = detector!.process(row.values)
+        let warming = result.perColumn.allSatisfy(\.warmingUp)
+        if warming { summary.warmup += 1 } else { summary.scored += 1 }
+        summary.maxScore = max(summary.maxScore, result.score)
+        let scoreText = OutputTable.format(result.score)
+        try scores.append(OutputTable.escape(row.timestampText))
+        try scores.append(",")
+        try scores.append(scoreText)
+        try scores.append("\n")
+        if let events, !warming {
+            let column = parser.metricNames[result.drivingColumn]
+            var line = "{\"timestamp\":\(jsonString(row.timestampText)),\"service\":\(jsonString(service)),\"type\":\"score\","
+            line += "\"anomaly_score\":\(scoreText),\"column\":\(jsonString(column)),"
+            line += "\"value\":\(jsonNumber(row.values[result.drivingColumn]))"
+            if parser.metricFields.count > 1 {
+                line += ",\"column_scores\":{"
+                line += zip(parser.metricNames, result.perColumn).map { "\(jsonString($0.0)):\(OutputTable.format($0.1.score))" }
+                    .joined(separator: ",")
+                line += "}"
+            }
+            line += "}\n"
+            try events.append(line)
+        }
+    }
+
+    func badRow(_ error: DataError) throws {
+        guard options.skipBadRows else { throw error }
+        summary.skipped += 1
+        warnings += 1
+        if warnings <= 20 {
+            warn("warning: \(error.description) (row skipped)")
+        } else if warnings == 21 {
+            warn("warning: further skipped rows are only counted")
+        }
+    }
+
+    func saveState() throws {
+        guard let path = options.state, let detector, let parser else { return }
+        let identity = follower.identity
+        let state = WatchState(timeColumn: options.timeColumn, metrics: parser.metricNames, device: identity?.device,
+                               inode: identity?.inode, offset: follower.consumedOffset, line: follower.consumedLine,
+                               lastTime: lastTime, detector: detector)
+        try ModelFile.write(state, kind: WatchState.kind, to: path)
+        lastSave = WatchSession.now()
+    }
+
+    func report() {
+        guard !options.quiet else { return }
+        if options.json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            if let data = try? encoder.encode(summary) { warn(String(decoding: data, as: UTF8.self)) }
+            return
+        }
+        var text = "watch: \(summary.rows) rows (\(summary.warmup) in warm-up, \(summary.scored) scored)"
+        text += ", \(summary.skipped) skipped, \(summary.gaps) with gaps"
+        text += ", \(summary.outOfOrder) out-of-order and \(summary.repeatedTimestamps) repeated timestamps"
+        if summary.restarts > 0 { text += ", \(summary.restarts) file restarts" }
+        if summary.resumed { text += ", resumed from --state" }
+        text += ", max score \(OutputTable.format(summary.maxScore))"
+        warn(text)
+    }
+
+    func warn(_ message: String) {
+        guard !options.quiet else { return }
+        var standardError = StandardError()
+        print(message, to: &standardError)
+    }
+
+    static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}
+
+/// A JSON string literal.
+func jsonString(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}
+
+/// A JSON number (null for NaN and infinities, which JSON cannot express).
+func jsonNumber(_ value: Double) -> String { value.isFinite ? "\(value)" : "null" }

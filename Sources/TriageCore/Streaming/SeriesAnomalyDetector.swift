@@ -1,0 +1,207 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Settings of the online detector. One default for every series: nothing here is tuned per
+/// file, and nothing needs labels.
+public struct OnlineDetectorConfiguration: Codable, Sendable, Equatable {
+    /// Recent values in the shingle the forest sees (Guha et al. 2016 §5 shingling).
+    public var shingleSize = 8
+    /// First differences xₜ − xₜ₋₁, … appended to the shingle (axis-parallel cuts cannot see a
+    /// change between two levels, a difference feature can).
+    public var differences = 2
+    /// Smoothing factor of the exponentially weighted mean and variance behind the z-score detector.
+    public var statisticalAlpha = 0.01
+    /// z at which the z-score detector's raw score reaches 1 − e⁻¹ (raw = 1 − exp(−z / zScale)).
+    public var zScale = 4.0
+    /// A value beyond the range seen so far by more than this fraction of the range is flagged
+    /// at once (the "spatial anomaly" rule of NAB's HTM detector); 0 disables it.
+    public var rangeTolerance = 0.0
+    /// Shingle values relative to the current value (shape, not level), with the current value's
+    /// deviation from the running mean as the level feature.
+    public var relativeShingle = false
+    /// Which calibrated detectors take part (for ablation studies; both by default).
+    public var useForest = true
+    public var useStatistical = true
+    /// How raw scores become 0..1: "tail" (extreme-value tail of each raw score's own history,
+    /// `TailCalibrator`) or "likelihood" (Ahmad et al. 2017, `AnomalyLikelihood`).
+    public var calibration = "tail"
+    public var tail = TailCalibrator.Parameters()
+    /// Tail evidence (−log₁₀ p) above which the following points are capped at `suppressedEvidence`
+    /// until the evidence drops: one alarm per excursion (the likelihood filter of Ahmad et al.).
+    public var alarmEvidence = 5.0
+    public var suppressedEvidence = 3.0
+    public var forest = SlidingIsolationForest.Parameters()
+    public var likelihood = AnomalyLikelihood.Parameters()
+
+    public init() {}
+
+    public func validate() throws(EstimatorError) {
+        guard shingleSize >= 1 && shingleSize + differences <= 127 && differences >= 0 && differences < shingleSize + 1 else {
+            throw .invalidParameter(name: "shingleSize/differences", value: "\(shingleSize)/\(differences)",
+                                    expected: "shingleSize ≥ 1, 0 ≤ differences ≤ shingleSize, sum ≤ 127")
+        }
+        guard statisticalAlpha > 0 && statisticalAlpha < 1 else {
+            throw .invalidParameter(name: "statisticalAlpha", value: "\(statisticalAlpha)", expected: "0 < α < 1")
+        }
+        guard zScale > 0, rangeTolerance >= 0 else {
+            throw .invalidParameter(name: "zScale/rangeTolerance", value: "\(zScale)/\(rangeTolerance)", expected: "> 0 / ≥ 0")
+        }
+        guard likelihood.averagingWindow >= 1, likelihood.historyWindow >= 2, likelihood.learningPeriod >= 2,
+              likelihood.reestimationPeriod >= 1 else {
+            throw .invalidParameter(name: "likelihood", value: "\(likelihood)", expected: "positive windows")
+        }
+        try forest.validate()
+    }
+}
+
+/// What the detector said about one value.
+public struct SeriesScore: Sendable, Equatable {
+    /// Calibrated anomaly score in 0..1 (0 during warm-up and for missing values).
+    public var score: Double
+    /// Raw isolation-forest score s(x, ψ) of the shingle.
+    public var forest: Double
+    /// Raw z-score of the value against its exponentially weighted mean and variance.
+    public var zScore: Double
+    /// True while the detector is still warming up.
+    public var warmingUp: Bool
+}
+
+/// Online anomaly detector for one metric series: each value is scored from the values before
+/// it, then learned.
+///
+/// Two detectors look at every point, each calibrated by its own anomaly likelihood
+/// (Ahmad et al. 2017) so their 0..1 outputs are comparable, and the larger one is reported:
+/// - a sliding isolation forest (Liu et al. 2008; Guha et al. 2016) over the shingle of the last
+///   `shingleSize` values and `differences` first differences: it catches changes of shape;
+/// - a z-score against an exponentially weighted mean and variance (West, CACM 1979 for the
+///   incremental update): it catches level shifts and spikes the forest may dilute.
+/// Optionally (NAB's HTM detector), a value far outside the range seen so far scores 1.
+///
+/// - Complexity: O(trees · log ψ + shingle) per value; memory bounded by the windows, constant
+///   in the stream's length.
+public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
+    public let configuration: OnlineDetectorConfiguration
+    var forest: SlidingIsolationForest
+    var forestLikelihood: AnomalyLikelihood
+    var statisticalLikelihood: AnomalyLikelihood
+    var forestTail: TailCalibrator
+    var statisticalTail: TailCalibrator
+    var previousEvidence = [0.0, 0.0]
+    /// The last shingleSize + 1 values, oldest first once full.
+    var recent: [Double]
+    var recentCount = 0
+    /// Subtracted before values become Float features, so large offsets keep their precision.
+    var anchor = 0.0
+    var mean = 0.0
+    var variance = 0.0
+    var learned = 0
+    // Finite sentinels (not ±inf) so the state encodes as plain JSON.
+    var minimum = Double.greatestFiniteMagnitude
+    var maximum = -Double.greatestFiniteMagnitude
+
+    public init(configuration: OnlineDetectorConfiguration = OnlineDetectorConfiguration(), seed: UInt64 = 0)
+        throws(EstimatorError)
+    {
+        try configuration.validate()
+        self.configuration = configuration
+        forest = try SlidingIsolationForest(dimension: configuration.shingleSize + configuration.differences,
+                                            parameters: configuration.forest, seed: seed)
+        forestLikelihood = AnomalyLikelihood(parameters: configuration.likelihood)
+        statisticalLikelihood = AnomalyLikelihood(parameters: configuration.likelihood)
+        forestTail = TailCalibrator(parameters: configuration.tail)
+        statisticalTail = TailCalibrator(parameters: configuration.tail)
+        recent = []
+        recent.reserveCapacity(configuration.shingleSize + 1)
+    }
+
+    /// Values learned so far.
+    public var count: Int { learned }
+
+    /// Scores `value` from the past, then learns it. A non-finite value (a gap) is neither
+    /// scored nor learned: it returns score 0 and leaves the state unchanged.
+    public mutating func process(_ value: Double) -> SeriesScore {
+        guard value.isFinite else { return SeriesScore(score: 0, forest: 0, zScore: 0, warmingUp: !isReady) }
+        if learned == 0 { anchor = value }
+        let shingle = configuration.shingleSize
+        if recent.count == shingle + 1 { recent.removeFirst() }
+        recent.append(value)
+
+        // Z-score against the past (before this value is folded in).
+        var z = 0.0
+        if learned >= 2 {
+            let sd = max(variance.squareRoot(), 1e-9 * max(1, abs(mean)))
+            z = abs(value - mean) / sd
+        }
+        let statisticalRaw = learned >= 2 ? 1 - exp(-z / configuration.zScale) : 0
+        let delta = value - mean
+        if learned == 0 {
+            mean = value
+        } else {
+            let alpha = max(configuration.statisticalAlpha, 1 / Double(learned + 1))
+            mean += alpha * delta
+            variance = (1 - alpha) * (variance + alpha * delta * delta)
+        }
+
+        var forestRaw = 0.0
+        var scored = false
+        if recent.count == shingle + 1 || (configuration.differences == 0 && recent.count == shingle) {
+            let dimension = forest.dimension
+            let vector = [Float](unsafeUninitializedCapacity: dimension) { buffer, initialized in
+                let last = recent.count - 1
+                if configuration.relativeShingle {
+                    buffer[0] = Float(recent[last] - mean)
+                    for k in 1..<max(1, shingle) { buffer[k] = Float(recent[last - k] - recent[last]) }
+                } else {
+                    for k in 0..<shingle { buffer[k] = Float(recent[last - k] - anchor) }
+                }
+                for k in 0..<configuration.differences {
+                    buffer[shingle + k] = Float(recent[last - k] - recent[last - k - 1])
+                }
+                initialized = dimension
+            }
+            vector.withUnsafeBufferPointer { x in
+                if forest.isReady {
+                    forestRaw = forest.score(x.baseAddress!)
+                    scored = true
+                }
+                forest.learn(x.baseAddress!)
+            }
+        }
+
+        var score = 0.0
+        if scored && configuration.calibration == "tail" {
+            let evidence = [forestTail.update(forestRaw), statisticalTail.update(statisticalRaw)]
+            var best = 0.0
+            for k in 0..<2 where k == 0 ? configuration.useForest : configuration.useStatistical {
+                let e = previousEvidence[k] > configuration.alarmEvidence
+                    ? min(evidence[k], configuration.suppressedEvidence) : evidence[k]
+                best = max(best, e)
+            }
+            previousEvidence = evidence
+            if forestTail.isReady { score = AnomalyLikelihood.score(evidence: best) }
+        } else if scored {
+            let a = forestLikelihood.update(forestRaw)
+            let b = statisticalLikelihood.update(statisticalRaw)
+            if forestLikelihood.isReady && statisticalLikelihood.isReady {
+                score = max(configuration.useForest ? a : 0, configuration.useStatistical ? b : 0)
+            }
+        }
+        if configuration.rangeTolerance > 0 && isReady && minimum < maximum {
+            let tolerance = (maximum - minimum) * configuration.rangeTolerance
+            if value > maximum + tolerance || value < minimum - tolerance { score = 1 }
+        }
+        minimum = min(minimum, value)
+        maximum = max(maximum, value)
+        learned += 1
+        return SeriesScore(score: score, forest: forestRaw, zScore: z, warmingUp: !isReady)
+    }
+
+    /// True once both calibrations have estimated their distributions.
+    public var isReady: Bool {
+        configuration.calibration == "tail" ? forestTail.isReady
+            : forestLikelihood.isReady && statisticalLikelihood.isReady
+    }
+}
