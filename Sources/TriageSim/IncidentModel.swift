@@ -72,7 +72,7 @@ public struct IncidentModel: Sendable {
     /// longer than moving a workload off a bad disk or node, which is routine.
     public let alertDuration: [Double] = [2400, 2400, 2400, 2400, 2400, 1500, 1500]
     /// Cost of an action in seconds-equivalent (people's time, spend on extra capacity, risk).
-    public let cost: [Double] = [60, 120, 120, 240, 300]
+    public let cost: [Double] = RemediationAction.defaultCosts
     /// Mean seconds to decide on and approve each attempt.
     public let decisionLatency: Double = 120
     /// Log-normal spread of durations.

@@ -99,13 +99,14 @@ public struct Symptoms: Sendable, Equatable, Codable {
 
 /// Turns the metrics around an incident's start into symptoms.
 ///
-/// The detection window is the first `windowRows` rows at or after the start; the reference is
+/// The detection window is the `windowRows` rows ending at the start row (the row that opened
+/// the incident: a decision can only use what was seen by then); the reference is
 /// the service's own rows from `referenceStart` to `referenceEnd` rows before the start, so
 /// ratios compare like with like across the daily load cycle (a night-time surge is judged
 /// against the night, not against the daily median). When fewer than `minimumReferenceRows`
 /// reference values exist, the service baseline's medians stand in.
 public struct SymptomExtractor: Codable, Sendable, Equatable {
-    public var windowRows = 5
+    public var windowRows = 2
     public var referenceStart = 40
     public var referenceEnd = 8
     public var minimumReferenceRows = 5
@@ -146,13 +147,12 @@ public struct SymptomExtractor: Codable, Sendable, Equatable {
     public static let levelCounts = [3, 3, 3, 3, 2, 2, 2]
     public static var codeCount: Int { levelCounts.reduce(1, *) }
 
-    /// Symptoms of an incident on `series` starting at row `start` (the first row at or after
-    /// the incident's start time); nil when the window holds no rows.
+    /// Symptoms of an incident on `series` opened at row `start` (the first row at or after
+    /// the incident's start time); nil when there is no such row.
     public func symptoms(_ series: ServiceSeries, startRow start: Int, baseline: ServiceBaseline?) -> Symptoms? {
-        let windowEnd = min(series.count, start + windowRows)
-        guard start >= 0, start < windowEnd else { return nil }
+        guard start >= 0, start < series.count else { return nil }
         let reference = max(0, start - referenceStart)..<max(0, start - referenceEnd)
-        let window = start..<windowEnd
+        let window = max(0, start - windowRows + 1)..<(start + 1)
 
         func mean(_ metric: ServiceMetric, _ rows: Range<Int>) -> (value: Double, count: Int) {
             var sum = 0.0, count = 0
@@ -203,11 +203,11 @@ public struct SymptomExtractor: Codable, Sendable, Equatable {
     }
 
     /// A deploy shows in the metrics as a rolling update's surge pod: replicas one higher for a
-    /// single row and back the next (a scale-up stays up). Looks from `deployLookbackRows`
-    /// before `start` to the end of the detection window.
+    /// single row and back the next (a scale-up stays up). Looks at the `deployLookbackRows`
+    /// rows up to `start`.
     func deployed(_ series: ServiceSeries, before start: Int) -> Bool {
         let replicas = series.values[ServiceMetric.replicas.rawValue]
-        let last = min(series.count - 1, start + windowRows - 1)
+        let last = min(series.count - 1, start)
         var i = max(1, start - deployLookbackRows)
         while i < last {
             let previous = replicas[i - 1], now = replicas[i], next = replicas[i + 1]
