@@ -4,6 +4,7 @@ import PackageDescription
 // Layers, dependencies pointing one way:
 //   CBLAS (system OpenBLAS) ← TriageCore (numeric core + learners, no I/O)
 //   TriageCore ← TriageData (CSV, model files, atomic writes)
+//   TriageCore ← TriageSim (incident simulator and its true remediation model)
 //   TriageCore, TriageData ← TriageCLI (commands) ← triage (executable)
 let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
 
@@ -40,9 +41,14 @@ let package = Package(
             swiftSettings: optimise
         ),
         .target(
+            name: "TriageSim",
+            dependencies: ["TriageCore"],
+            swiftSettings: optimise
+        ),
+        .target(
             name: "TriageCLI",
             dependencies: [
-                "TriageCore", "TriageData",
+                "TriageCore", "TriageData", "TriageSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,5 +64,6 @@ let package = Package(
         .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"]),
         .testTarget(name: "TriageDataTests", dependencies: ["TriageData"]),
         .testTarget(name: "TriageCLITests", dependencies: ["TriageCLI"]),
+        .testTarget(name: "TriageSimTests", dependencies: ["TriageSim"]),
     ]
 )

@@ -1,0 +1,91 @@
+import ArgumentParser
+import TriageCore
+import TriageData
+
+/// `triage train --metrics METRICS.csv --incidents INCIDENTS.csv --output BUNDLE [--seed 0]`.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a bundle (baselines, remediation policy) from metrics and an incident log.",
+        discussion: """
+            The bundle is a new folder with manifest.json (format version, features, thresholds, \
+            SHA-256 of every file), baselines.json and policy.model. It is written to a temporary \
+            folder and renamed into place when complete. An incident log with no incidents trains \
+            no policy (a note says so).
+            """)
+
+    @Option(help: "Long-format metrics CSV (timestamp,service,cpu,memory,…).") var metrics: String
+    @Option(help: "Incident log CSV (incident_id,service,start,end,fault,action,outcome,recovery_seconds).")
+    var incidents: String
+    @Option(help: "Bundle folder to create (must not exist; its parent must).") var output: String
+    @Option(help: "Learning rule: q-learning, sarsa or expected-sarsa.") var rule: QLearning.Parameters.Rule = .qLearning
+    @OptionGroup var options: RunOptions
+
+    func run() throws {
+        try AtomicFolder.validateDestination(output)
+        let reporter = options.reporter
+        reporter.report("reading \(metrics) …")
+        let history = try MetricsHistory.read(metrics, threads: options.threads)
+        reporter.report("reading \(incidents) …")
+        let records = try IncidentLogReader.read(incidents, services: Set(history.services), metricsFile: metrics)
+        let trained = try BundleTraining.train(history: history, records: records, seed: options.seed, rule: rule)
+        for note in trained.manifest.notes { StandardErrorNote.print("note: " + note) }
+        try trained.write(to: output)
+        reporter.report("wrote \(output)")
+    }
+}
+
+extension QLearning.Parameters.Rule: ExpressibleByArgument {}
+
+/// The steps of `train`, separate from argument parsing so tests and later models can reuse them.
+enum BundleTraining {
+    static func train(history: MetricsHistory, records: [IncidentRecord], seed: UInt64,
+                      rule: QLearning.Parameters.Rule = .qLearning) throws -> ModelBundle.Builder {
+        var baselines = [String: ServiceBaseline]()
+        for name in history.services { baselines[name] = ServiceBaseline(service: name, series: history.series[name]!) }
+        let extractor = SymptomExtractor()
+        var notes = [String]()
+        var training: [String: Double] = ["metrics_rows": Double(history.rowCount), "services": Double(history.services.count),
+                                          "incident_rows": Double(records.count)]
+        var policy: RemediationPolicy?
+        if records.isEmpty {
+            notes.append("the incident log has no incidents: trained without a remediation policy")
+        } else {
+            let incidents = IncidentRecord.episodes(records)
+            let (episodes, skipped) = RemediationPolicy.episodes(incidents, series: history.series, baselines: baselines,
+                                                                 extractor: extractor)
+            if !skipped.isEmpty {
+                notes.append("\(skipped.count) incident(s) start after the last metrics row of their service and were not used (first: line \(skipped[0].attempts[0].line))")
+            }
+            training["incidents"] = Double(incidents.count)
+            training["episodes_used"] = Double(episodes.count)
+            if episodes.isEmpty {
+                notes.append("no incident has metrics at its start: trained without a remediation policy")
+            } else {
+                policy = try RemediationPolicy.train(episodes, extractor: extractor,
+                                                     parameters: QLearning.Parameters(rule: rule))
+                training["policy_states"] = Double(policy!.learner.states.count)
+                training["logged_mean_downtime_s"] = policy!.meanLoggedDowntime
+                training["logged_mean_reward"] = policy!.meanLoggedReward
+            }
+        }
+        var thresholds = [String: Double]()
+        for (name, value) in extractor.thresholds.named { thresholds["symptom." + name] = value }
+        let manifest = BundleManifest(
+            created: Timestamp.iso(history.lastTimestamp), triageVersion: TriageVersion.string, seed: seed,
+            features: ServiceMetric.names, thresholds: thresholds, services: history.services,
+            interval: history.interval, training: training, notes: notes)
+        var builder = ModelBundle.Builder(manifest: manifest)
+        try builder.addJSON(BaselineSet(interval: history.interval, services: history.services.map { baselines[$0]! }),
+                            role: "baselines", file: "baselines.json")
+        if let policy { try builder.addModel(policy, role: "policy", file: "policy.model", kind: "remediation-policy") }
+        return builder
+    }
+}
+
+/// A line on stderr that is not progress (notes the user should see even when not a terminal).
+enum StandardErrorNote {
+    static func print(_ line: String) {
+        var standardError = StandardError()
+        Swift.print(line, to: &standardError)
+    }
+}

@@ -1,0 +1,116 @@
+/// The remediation policy of a bundle: symptoms → state → the learned Q-table's best allowed
+/// action, with the reward definition it was trained under.
+public struct RemediationPolicy: Codable, Sendable, Equatable {
+    public var extractor: SymptomExtractor
+    /// Cost of each action (`RemediationAction` order), seconds-equivalent.
+    public var costs: [Double]
+    public var learner: QLearning
+    /// Summary of the log it was trained on.
+    public var episodes: Int
+    public var transitions: Int
+    public var meanLoggedDowntime: Double
+    public var meanLoggedReward: Double
+
+    /// One incident as the learner sees it: its symptoms at detection and the attempts made.
+    public struct Episode: Sendable {
+        public var symptoms: Symptoms
+        public var attempts: [(action: RemediationAction, seconds: Double, succeeded: Bool)]
+        public init(symptoms: Symptoms, attempts: [(action: RemediationAction, seconds: Double, succeeded: Bool)]) {
+            self.symptoms = symptoms
+            self.attempts = attempts
+        }
+    }
+
+    /// Learns from logged episodes by batch Q-learning (see `QLearning`).
+    ///
+    /// The pessimistic prior for an action never tried in a state is: the action's cost plus the
+    /// log's mean failed-attempt time, then escalation to a person at the log's mean `alert`
+    /// return (for `alert` itself, just that mean).
+    public static func train(_ episodes: [Episode], extractor: SymptomExtractor = SymptomExtractor(),
+                             costs: [Double] = RemediationAction.defaultCosts,
+                             parameters: QLearning.Parameters = QLearning.Parameters()) throws(EstimatorError) -> RemediationPolicy {
+        guard costs.count == RemediationAction.allCases.count, costs.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+            throw .invalidParameter(name: "costs", value: "\(costs)", expected: "one non-negative cost per action")
+        }
+        var transitions = [QLearning.Transition]()
+        var alertReturns = [Double](), failedSeconds = [Double]()
+        var downtime = 0.0, reward = 0.0
+        for episode in episodes {
+            var tried = ActionSet()
+            let observation = episode.symptoms.code
+            for (k, attempt) in episode.attempts.enumerated() {
+                let r = -attempt.seconds - costs[attempt.action.rawValue]
+                downtime += attempt.seconds
+                reward += r
+                if attempt.action == .alert { alertReturns.append(r) }
+                if !attempt.succeeded && attempt.action != .alert { failedSeconds.append(attempt.seconds) }
+                let state = QLearning.State(observation: observation, tried: tried)
+                tried = tried.adding(attempt.action)
+                let next = attempt.succeeded ? nil : QLearning.State(observation: observation, tried: tried)
+                let nextAction = k + 1 < episode.attempts.count ? episode.attempts[k + 1].action : nil
+                transitions.append(QLearning.Transition(state: state, action: attempt.action, reward: r, next: next,
+                                                        nextAction: nextAction))
+                if attempt.succeeded { break }
+            }
+        }
+        // Without logged alerts, assume a person needs 40 minutes (a common paging-to-fix time).
+        let escalation = alertReturns.isEmpty ? -2400 - costs[RemediationAction.alert.rawValue] : mean(alertReturns)
+        let wasted = failedSeconds.isEmpty ? 300 : mean(failedSeconds)
+        let prior = RemediationAction.allCases.map { a in
+            a == .alert ? escalation : -costs[a.rawValue] - wasted + escalation
+        }
+        let learner = try QLearning.fit(transitions, prior: prior, parameters: parameters)
+        let n = Double(max(1, episodes.count))
+        return RemediationPolicy(extractor: extractor, costs: costs, learner: learner, episodes: episodes.count,
+                                 transitions: transitions.count, meanLoggedDowntime: downtime / n,
+                                 meanLoggedReward: reward / n)
+    }
+
+    /// The table state used for `symptoms` after `tried`: the exact one when the log saw it;
+    /// otherwise the nearest observed symptom pattern (fewest level steps apart, then most
+    /// visited, then lowest code) with the same tried set, so an unseen combination borrows
+    /// from its closest known relative instead of falling back to the prior.
+    public func state(for symptoms: Symptoms, tried: ActionSet) -> QLearning.State {
+        let exact = QLearning.State(observation: symptoms.code, tried: tried)
+        if learner.knows(exact) { return exact }
+        var best: (distance: Int, visits: Int, state: QLearning.State)?
+        for state in learner.states where state.tried == tried {
+            let levels = Symptoms.levels(ofCode: state.observation)
+            let distance = zip(levels, symptoms.levels).reduce(0) { $0 + abs($1.0 - $1.1) }
+            let visits = learner.visitCount(state)
+            if best == nil || distance < best!.distance || (distance == best!.distance && visits > best!.visits) {
+                best = (distance, visits, state)
+            }
+        }
+        return best?.state ?? exact
+    }
+
+    /// The recommended action (nil = `none`: nothing allowed is left).
+    public func recommend(_ symptoms: Symptoms, tried: ActionSet = [], allowed: ActionSet = .all) -> RemediationAction? {
+        learner.greedyAction(state(for: symptoms, tried: tried), allowed: allowed)
+    }
+}
+
+func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(1, values.count)) }
+
+extension RemediationPolicy {
+    /// The learner's episodes from an incident log and the metrics it refers to: each incident's
+    /// symptoms are read at its first attempt's start. Incidents whose start lies after the
+    /// service's last metrics row have no symptoms and are returned in `skipped`.
+    public static func episodes(_ incidents: [IncidentEpisode], series: [String: ServiceSeries],
+                                baselines: [String: ServiceBaseline],
+                                extractor: SymptomExtractor = SymptomExtractor()) -> (episodes: [Episode], skipped: [IncidentEpisode]) {
+        var episodes = [Episode](), skipped = [IncidentEpisode]()
+        for incident in incidents {
+            guard let s = series[incident.service],
+                  let symptoms = extractor.symptoms(s, startRow: s.firstIndex(atOrAfter: incident.start),
+                                                    baseline: baselines[incident.service]) else {
+                skipped.append(incident)
+                continue
+            }
+            episodes.append(Episode(symptoms: symptoms,
+                                    attempts: incident.distinctPrefix.map { ($0.action, $0.seconds, $0.succeeded) }))
+        }
+        return (episodes, skipped)
+    }
+}

@@ -1,0 +1,196 @@
+import Crypto
+import Foundation
+import TriageCore
+
+/// What `triage train` writes: a folder of model files and a `manifest.json` that lists every
+/// file with its SHA-256, the format version, the raw metric features, the thresholds in force
+/// and which file plays which role (`models`: role → file name).
+///
+/// Roles are open-ended so that more models slot in without a format change: this version
+/// writes `baselines` (per-service baselines, `baselines.json`) and `policy` (the remediation
+/// policy, `policy.model`); detectors and the action classifier add their own roles and files.
+/// Nothing wall-clock-dependent is stored: `created` is the last timestamp of the training
+/// metrics, so retraining on the same data with the same seed gives the same bytes.
+public struct BundleManifest: Codable, Sendable, Equatable {
+    public static let currentFormatVersion = 1
+    public static let kindName = "triage-bundle"
+
+    public struct FileEntry: Codable, Sendable, Equatable {
+        public var sha256: String
+        public var bytes: Int
+        /// What the file is (`baselines`, or a model file's kind).
+        public var kind: String
+        public init(sha256: String, bytes: Int, kind: String) {
+            self.sha256 = sha256
+            self.bytes = bytes
+            self.kind = kind
+        }
+    }
+
+    public var formatVersion: Int = BundleManifest.currentFormatVersion
+    public var kind: String = BundleManifest.kindName
+    public var created: String
+    public var triageVersion: String
+    public var seed: UInt64
+    /// Raw metric columns the bundle reads from a metrics file.
+    public var features: [String]
+    /// Named thresholds (symptom cut points now; detector thresholds as they are added).
+    public var thresholds: [String: Double]
+    public var services: [String]
+    /// Seconds between metric rows in the training data.
+    public var interval: Int
+    /// Role → file name.
+    public var models: [String: String]
+    /// File name → checksum, size and kind.
+    public var files: [String: FileEntry]
+    /// Facts about the training run (row and incident counts, …).
+    public var training: [String: Double]
+    public var notes: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case formatVersion = "format_version", kind, created, triageVersion = "triage_version", seed, features
+        case thresholds, services, interval, models, files, training, notes
+    }
+
+    public init(created: String, triageVersion: String, seed: UInt64, features: [String], thresholds: [String: Double],
+                services: [String], interval: Int, training: [String: Double], notes: [String]) {
+        self.created = created
+        self.triageVersion = triageVersion
+        self.seed = seed
+        self.features = features
+        self.thresholds = thresholds
+        self.services = services
+        self.interval = interval
+        self.models = [:]
+        self.files = [:]
+        self.training = training
+        self.notes = notes
+    }
+}
+
+/// Writing and opening bundles.
+public struct ModelBundle: Sendable {
+    public let path: String
+    public let manifest: BundleManifest
+
+    /// A bundle being assembled in memory.
+    public struct Builder {
+        public var manifest: BundleManifest
+        var contents: [(name: String, bytes: [UInt8])] = []
+
+        public init(manifest: BundleManifest) { self.manifest = manifest }
+
+        /// Adds a file under `role`.
+        public mutating func add(role: String, file name: String, kind: String, bytes: [UInt8]) {
+            precondition(manifest.files[name] == nil && name != "manifest.json", "bundle file \(name) added twice")
+            manifest.models[role] = name
+            manifest.files[name] = BundleManifest.FileEntry(sha256: ModelFile.sha256Hex(bytes), bytes: bytes.count, kind: kind)
+            contents.append((name, bytes))
+        }
+
+        /// Adds a `ModelFile` container (versioned, checksummed) holding `model`.
+        public mutating func addModel<M: Encodable>(_ model: M, role: String, file name: String, kind: String) throws(DataError) {
+            let bytes: [UInt8]
+            do { bytes = try ModelFile.encode(model, kind: kind) } catch {
+                throw DataError(.invalidModel("cannot encode \(role) model: \(error)"), file: name)
+            }
+            add(role: role, file: name, kind: kind, bytes: bytes)
+        }
+
+        /// Adds canonical JSON (sorted keys) of `value`.
+        public mutating func addJSON<T: Encodable>(_ value: T, role: String, file name: String) throws(DataError) {
+            let bytes: [UInt8]
+            do { bytes = Array(try ModelBundle.jsonEncoder().encode(value)) + [0x0A] } catch {
+                throw DataError(.invalidModel("cannot encode \(role): \(error)"), file: name)
+            }
+            add(role: role, file: name, kind: role, bytes: bytes)
+        }
+
+        /// The manifest bytes and every file, as written.
+        public func files() throws(DataError) -> [(name: String, bytes: [UInt8])] {
+            let manifestBytes: [UInt8]
+            do { manifestBytes = Array(try ModelBundle.jsonEncoder().encode(manifest)) + [0x0A] } catch {
+                throw DataError(.invalidModel("cannot encode manifest: \(error)"), file: "manifest.json")
+            }
+            return [("manifest.json", manifestBytes)] + contents
+        }
+
+        /// Writes the bundle folder atomically (temporary folder, then rename).
+        public func write(to path: String) throws(DataError) {
+            try AtomicFolder.write(try files(), to: path)
+        }
+    }
+
+    /// Opens a bundle: reads the manifest and checks its version and every file's checksum.
+    public static func open(_ path: String) throws(DataError) -> ModelBundle {
+        let folder = AtomicFolder.trimmed(path)
+        var info = stat()
+        guard stat(folder, &info) == 0 else { throw DataError(.notFound, file: path) }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw DataError(.invalidModel("not a bundle folder (a bundle is the folder written by 'triage train')"), file: path)
+        }
+        let manifestPath = folder + "/manifest.json"
+        let data = try readAll(manifestPath)
+        let manifest: BundleManifest
+        do { manifest = try JSONDecoder().decode(BundleManifest.self, from: Data(data)) } catch {
+            throw DataError(.invalidModel("manifest is not a Triage bundle manifest: \(error)"), file: manifestPath)
+        }
+        guard manifest.kind == BundleManifest.kindName else {
+            throw DataError(.invalidModel("manifest kind is '\(manifest.kind)', expected '\(BundleManifest.kindName)'"), file: manifestPath)
+        }
+        guard manifest.formatVersion <= BundleManifest.currentFormatVersion, manifest.formatVersion >= 1 else {
+            throw DataError(.invalidModel("bundle format version \(manifest.formatVersion) is not supported (this triage reads up to \(BundleManifest.currentFormatVersion))"), file: manifestPath)
+        }
+        for name in manifest.files.keys.sorted() {
+            guard !name.contains("/") else {
+                throw DataError(.invalidModel("manifest names a file outside the bundle: \(name)"), file: manifestPath)
+            }
+            let bytes = try readAll(folder + "/" + name)
+            guard ModelFile.sha256Hex(bytes) == manifest.files[name]!.sha256 else {
+                throw DataError(.invalidModel("bundle file is corrupted (SHA-256 differs from manifest.json)"), file: folder + "/" + name)
+            }
+        }
+        return ModelBundle(path: folder, manifest: manifest)
+    }
+
+    /// Path of the file that plays `role`, or nil when the bundle has none.
+    public func file(role: String) -> String? { manifest.models[role].map { path + "/" + $0 } }
+
+    /// Decodes the JSON file of `role`.
+    public func json<T: Decodable>(_ type: T.Type, role: String) throws(DataError) -> T? {
+        guard let file = file(role: role) else { return nil }
+        do { return try JSONDecoder().decode(T.self, from: Data(try ModelBundle.readAll(file))) } catch let error as DataError {
+            throw error
+        } catch {
+            throw DataError(.invalidModel("cannot decode \(role): \(error)"), file: file)
+        }
+    }
+
+    /// Decodes the `ModelFile` of `role`.
+    public func model<M: Decodable>(_ type: M.Type, role: String, kind: String) throws(DataError) -> M? {
+        guard let file = file(role: role) else { return nil }
+        return try ModelFile.read(M.self, kind: kind, from: file)
+    }
+
+    static func readAll(_ path: String) throws(DataError) -> [UInt8] {
+        let file = try MappedFile(path: path)
+        return Array(file.bytes)
+    }
+
+    static func jsonEncoder() -> JSONEncoder {
+        let encoder = ModelFile.canonicalEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return encoder
+    }
+}
+
+/// Per-service baselines as stored in a bundle.
+public struct BaselineSet: Codable, Sendable, Equatable {
+    public var interval: Int
+    public var services: [ServiceBaseline]
+    public init(interval: Int, services: [ServiceBaseline]) {
+        self.interval = interval
+        self.services = services
+    }
+    public func baseline(_ service: String) -> ServiceBaseline? { services.first { $0.service == service } }
+}

@@ -1,0 +1,52 @@
+import Testing
+@testable import TriageCore
+
+private func record(_ id: String, _ service: String, _ start: Int64, _ end: Int64, _ action: RemediationAction,
+                    _ ok: Bool, line: Int) -> IncidentRecord {
+    IncidentRecord(id: id, service: service, start: start, end: end, fault: "f", action: action, succeeded: ok,
+                   seconds: Double(end - start), line: line)
+}
+
+@Test func attemptsGroupIntoIncidentsByAdjacency() {
+    let records = [
+        record("a-1", "s1", 100, 200, .restart, false, line: 2),
+        record("b-1", "s2", 150, 160, .alert, true, line: 3),
+        record("a-2", "s1", 200, 500, .rollback, true, line: 4),
+        record("c-1", "s1", 900, 950, .restart, true, line: 5),  // after a success: new incident
+        record("d-1", "s1", 2000, 2100, .restart, false, line: 6),
+        record("e-1", "s1", 5000, 5100, .restart, true, line: 7), // long gap: new incident
+    ]
+    let episodes = IncidentRecord.episodes(records)
+    #expect(episodes.map { $0.attempts.map(\.id) } == [["a-1", "a-2"], ["b-1"], ["c-1"], ["d-1"], ["e-1"]])
+    let repeated = IncidentEpisode(service: "s", attempts: [records[0], record("x", "s", 200, 300, .restart, true, line: 9)])
+    #expect(repeated.distinctPrefix.count == 1)
+}
+
+@Test func policyLearnsTheActionThatWorksPerSymptom() throws {
+    let a = Symptoms(features: [], levels: [1, 1, 0, 0, 1, 0, 0])
+    let b = Symptoms(features: [], levels: [2, 2, 1, 0, 0, 0, 0])
+    var episodes = [RemediationPolicy.Episode]()
+    for _ in 0..<5 {
+        episodes.append(.init(symptoms: a, attempts: [(.scaleUp, 300, false), (.restart, 100, true)]))
+        episodes.append(.init(symptoms: a, attempts: [(.restart, 100, true)]))
+        episodes.append(.init(symptoms: b, attempts: [(.restart, 400, false), (.scaleUp, 200, true)]))
+        episodes.append(.init(symptoms: b, attempts: [(.alert, 2000, true)]))
+    }
+    let policy = try RemediationPolicy.train(episodes)
+    #expect(policy.recommend(a) == .restart)
+    // In b nobody tried scale_up first, so it keeps the pessimistic prior: restart then scale_up
+    // (−1441 expected) beats paging a person (−2300) and an untried first scale_up (−2770).
+    #expect(policy.recommend(b) == .restart)
+    #expect(policy.recommend(b, tried: [ActionSet(.restart)]) == .scaleUp)
+    // (b, tried scale_up) was never logged: it borrows the nearest pattern with the same tried
+    // set, a, where restart worked after scale_up.
+    #expect(policy.recommend(b, tried: [ActionSet(.scaleUp)]) == .restart)
+    // A tried set the log never reached anywhere falls back on the prior: escalation is least bad.
+    #expect(policy.recommend(b, tried: [ActionSet(.failover)]) == .alert)
+    #expect(policy.recommend(a, allowed: [ActionSet(.alert)]) == .alert)
+    #expect(policy.recommend(a, allowed: []) == nil)
+    // An unseen pattern one level from `a` borrows a's row.
+    let nearA = Symptoms(features: [], levels: [1, 1, 1, 0, 1, 0, 0])
+    #expect(policy.recommend(nearA) == .restart)
+    #expect(policy.episodes == 20 && policy.transitions == 30)
+}
