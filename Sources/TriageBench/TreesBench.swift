@@ -61,11 +61,3 @@ struct TreesBench: ParsableCommand {
         emit(fields)
     }
 }
-
-/// CPU time of the whole process (all threads): on a shared machine it shows the work done
-/// when wall-clock times are inflated by other processes.
-func processCPUSeconds() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
-}

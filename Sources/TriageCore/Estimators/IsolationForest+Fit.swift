@@ -11,7 +11,7 @@ struct IsolationTree: Sendable {
 }
 
 /// Grows isolation trees (TKDD 2012, Algorithms 1–2) from a shared, read-only data matrix.
-struct TreeBuilder: Sendable {
+struct IsolationTreeBuilder: Sendable {
     let data: Matrix<Float>
     let sampleSize: Int
     let height: Int

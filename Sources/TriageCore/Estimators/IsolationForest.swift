@@ -177,7 +177,7 @@ public struct IsolationForest: ExplainingDetector, SummarizableModel, Equatable 
     /// Grows trees `treeCount ..< treeCount + count` in parallel and appends them.
     mutating func growTrees(_ count: Int, on data: Matrix<Float>, threads: Int) {
         let first = treeCount
-        let builder = TreeBuilder(data: data, sampleSize: sampleSize, height: height,
+        let builder = IsolationTreeBuilder(data: data, sampleSize: sampleSize, height: height,
                                   featuresPerTree: max(1, Int(parameters.maxFeatures * Double(data.columns))),
                                   seed: seed)
         let trees = Parallel.map(count, threads: threads) { k in builder.build(tree: first + k) }

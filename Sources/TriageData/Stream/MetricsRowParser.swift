@@ -63,7 +63,7 @@ public struct MetricsRowParser: Sendable {
                             column: fields.count > header.count ? header.count + 1 : nil)
         }
         let timeBytes = Self.unquote(line, fields[timeField])
-        guard let time = Timestamp.parse(timeBytes) else {
+        guard let time = StreamTimestamp.parse(timeBytes) else {
             throw DataError(.other("column '\(header[timeField])' expects a timestamp (ISO 8601 UTC, "
                                    + "YYYY-MM-DD HH:MM:SS or epoch seconds), got "
                                    + DataError.quote(String(decoding: timeBytes, as: UTF8.self))),
@@ -141,7 +141,7 @@ public struct MetricsRowParser: Sendable {
 /// Timestamps as every Triage reader accepts them (../shared/CLI.md): ISO 8601 UTC
 /// (`2026-01-05T13:45:00Z`, optional fraction, `Z` or `+00:00`), `YYYY-MM-DD HH:MM:SS[.ffffff]`
 /// taken as UTC, and Unix epoch seconds (a plain number).
-public enum Timestamp {
+public enum StreamTimestamp {
     /// Seconds since the epoch, or nil when the text is none of the accepted forms.
     public static func parse(_ bytes: [UInt8]) -> Double? {
         var b = bytes[...]
