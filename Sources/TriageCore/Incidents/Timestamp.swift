@@ -26,55 +26,79 @@ public enum Timestamp {
         return out
     }
 
-    /// Parses any accepted form; nil when `text` is none of them. Fractional seconds are
-    /// truncated; an ISO offset (`+02:00`) is applied.
+    /// Parses any accepted form to whole seconds (a fraction is truncated toward the past);
+    /// nil when `text` is none of them.
     public static func parse(_ text: String) -> Int64? {
-        let bytes = Array(text.utf8.drop { $0 == 32 }.reversed().drop { $0 == 32 }.reversed())
-        guard !bytes.isEmpty else { return nil }
-        if bytes.count >= 19, bytes[4] == 45, bytes[7] == 45, bytes[10] == 84 || bytes[10] == 32 || bytes[10] == 116,
-           bytes[13] == 58, bytes[16] == 58 {
-            guard let y = number(bytes[0..<4]), let mo = number(bytes[5..<7]), let d = number(bytes[8..<10]),
-                  let h = number(bytes[11..<13]), let mi = number(bytes[14..<16]), let s = number(bytes[17..<19]),
+        seconds(Array(text.utf8)).map { Int64($0.rounded(.down)) }
+    }
+
+    /// Parses any accepted form to seconds since the epoch, keeping a fraction; nil when the
+    /// bytes are none of them. Blanks around the value are ignored; an ISO offset (`+02:00`)
+    /// is applied.
+    public static func seconds(_ text: [UInt8]) -> Double? {
+        var lower = 0, upper = text.count
+        while lower < upper && (text[lower] == 32 || text[lower] == 9) { lower += 1 }
+        while upper > lower && (text[upper - 1] == 32 || text[upper - 1] == 9) { upper -= 1 }
+        guard lower < upper else { return nil }
+        let bytes = text[lower..<upper]
+        let b = bytes.startIndex
+        if bytes.count >= 19, bytes[b + 4] == 45, bytes[b + 7] == 45,
+           bytes[b + 10] == 84 || bytes[b + 10] == 32 || bytes[b + 10] == 116,
+           bytes[b + 13] == 58, bytes[b + 16] == 58 {
+            guard let y = number(bytes[b..<(b + 4)]), let mo = number(bytes[(b + 5)..<(b + 7)]),
+                  let d = number(bytes[(b + 8)..<(b + 10)]), let h = number(bytes[(b + 11)..<(b + 13)]),
+                  let mi = number(bytes[(b + 14)..<(b + 16)]), let s = number(bytes[(b + 17)..<(b + 19)]),
                   (1...12).contains(mo), d >= 1, d <= daysInMonth(y, mo), h < 24, mi < 60, s < 61 else { return nil }
-            var i = 19
-            if i < bytes.count && bytes[i] == 46 { // fractional seconds
+            var i = b + 19
+            var fraction = 0.0
+            if i < upper && bytes[i] == 46 { // fractional seconds
                 i += 1
                 let start = i
-                while i < bytes.count && bytes[i] >= 48 && bytes[i] <= 57 { i += 1 }
+                var scale = 0.1
+                while i < upper && bytes[i] >= 48 && bytes[i] <= 57 {
+                    fraction += Double(bytes[i] - 48) * scale
+                    scale /= 10
+                    i += 1
+                }
                 if i == start { return nil }
             }
             var offset: Int64 = 0
-            if i < bytes.count {
-                if (bytes[i] == 90 || bytes[i] == 122) && i == bytes.count - 1 {
+            if i < upper {
+                if (bytes[i] == 90 || bytes[i] == 122) && i == upper - 1 {
                     i += 1
-                } else if bytes[i] == 43 || bytes[i] == 45, bytes.count - i == 6, bytes[i + 3] == 58,
+                } else if bytes[i] == 43 || bytes[i] == 45, upper - i == 6, bytes[i + 3] == 58,
                           let oh = number(bytes[(i + 1)..<(i + 3)]), let om = number(bytes[(i + 4)..<(i + 6)]), oh < 24, om < 60 {
                     offset = Int64(oh * 3600 + om * 60) * (bytes[i] == 43 ? 1 : -1)
-                    i = bytes.count
+                    i = upper
                 } else {
                     return nil
                 }
             }
-            guard i == bytes.count else { return nil }
-            return days(fromCivil: Int64(y), mo, d) * 86_400 + Int64(h * 3600 + mi * 60 + s) - offset
+            guard i == upper else { return nil }
+            let whole = days(fromCivil: Int64(y), mo, d) * 86_400 + Int64(h * 3600 + mi * 60 + s) - offset
+            return Double(whole) + fraction
         }
-        // Unix epoch seconds, optionally with a fraction.
-        var i = 0
+        // Unix epoch seconds, optionally signed and with a fraction.
+        var i = b
         var negative = false
-        if bytes[0] == 45 { negative = true; i = 1 }
-        var value: Int64 = 0
+        if bytes[i] == 45 || bytes[i] == 43 { negative = bytes[i] == 45; i += 1 }
+        var value = 0.0
         let start = i
-        while i < bytes.count && bytes[i] >= 48 && bytes[i] <= 57 {
-            guard value < 1_000_000_000_000_000 else { return nil }
-            value = value * 10 + Int64(bytes[i] - 48)
+        while i < upper && bytes[i] >= 48 && bytes[i] <= 57 {
+            value = value * 10 + Double(bytes[i] - 48)
             i += 1
         }
-        guard i > start else { return nil }
-        if i < bytes.count && bytes[i] == 46 {
+        guard i > start, value < 1e17 else { return nil }
+        if i < upper && bytes[i] == 46 {
             i += 1
-            while i < bytes.count && bytes[i] >= 48 && bytes[i] <= 57 { i += 1 }
+            var scale = 0.1
+            while i < upper && bytes[i] >= 48 && bytes[i] <= 57 {
+                value += Double(bytes[i] - 48) * scale
+                scale /= 10
+                i += 1
+            }
         }
-        guard i == bytes.count else { return nil }
+        guard i == upper else { return nil }
         return negative ? -value : value
     }
 

@@ -1,3 +1,4 @@
+import TriageCore
 /// Parses the lines of a metrics CSV one at a time (for streams, where the file is never
 /// complete): the same rules as `CSVReader` (../shared/CLI.md "Data files": optional BOM,
 /// RFC 4180 quotes within a line, numbers like `1`, `-2.5e-3`, `inf`; empty, `NaN`, `NA`,
@@ -63,7 +64,7 @@ public struct MetricsRowParser: Sendable {
                             column: fields.count > header.count ? header.count + 1 : nil)
         }
         let timeBytes = Self.unquote(line, fields[timeField])
-        guard let time = StreamTimestamp.parse(timeBytes) else {
+        guard let time = Timestamp.seconds(timeBytes) else {
             throw DataError(.other("column '\(header[timeField])' expects a timestamp (ISO 8601 UTC, "
                                    + "YYYY-MM-DD HH:MM:SS or epoch seconds), got "
                                    + DataError.quote(String(decoding: timeBytes, as: UTF8.self))),
@@ -135,98 +136,5 @@ public struct MetricsRowParser: Sendable {
             i += line[i] == 0x22 ? 2 : 1
         }
         return out
-    }
-}
-
-/// Timestamps as every Triage reader accepts them (../shared/CLI.md): ISO 8601 UTC
-/// (`2026-01-05T13:45:00Z`, optional fraction, `Z` or `+00:00`), `YYYY-MM-DD HH:MM:SS[.ffffff]`
-/// taken as UTC, and Unix epoch seconds (a plain number).
-public enum StreamTimestamp {
-    /// Seconds since the epoch, or nil when the text is none of the accepted forms.
-    public static func parse(_ bytes: [UInt8]) -> Double? {
-        var b = bytes[...]
-        while let f = b.first, f == 0x20 || f == 0x09 { b = b.dropFirst() }
-        while let l = b.last, l == 0x20 || l == 0x09 { b = b.dropLast() }
-        guard !b.isEmpty else { return nil }
-        let text = Array(b)
-        if text.count >= 19, text[4] == 0x2D, text[7] == 0x2D, text[10] == 0x54 || text[10] == 0x20 {
-            return parseCalendar(text)
-        }
-        // Epoch seconds: a finite number and nothing else.
-        let value: Double? = text.withUnsafeBufferPointer { NumberParser.parseField($0) }
-        guard let value, value.isFinite else { return nil }
-        return value
-    }
-
-    static func parseCalendar(_ t: [UInt8]) -> Double? {
-        func number(_ from: Int, _ count: Int) -> Int? {
-            var v = 0
-            for i in from..<(from + count) {
-                let d = Int(t[i]) - 48
-                guard d >= 0 && d <= 9 else { return nil }
-                v = v * 10 + d
-            }
-            return v
-        }
-        guard t[13] == 0x3A, t[16] == 0x3A, let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
-              let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
-              (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
-              hour < 24, minute < 60, second < 61 else { return nil }
-        var i = 19
-        var fraction = 0.0
-        if i < t.count && t[i] == 0x2E {
-            i += 1
-            var scale = 0.1
-            let digitsStart = i
-            while i < t.count, t[i] >= 0x30, t[i] <= 0x39 {
-                fraction += Double(t[i] - 0x30) * scale
-                scale /= 10
-                i += 1
-            }
-            guard i > digitsStart else { return nil }
-        }
-        // Zone: none (UTC by contract), Z, or a UTC offset ±HH:MM / ±HHMM.
-        var offset = 0
-        if i < t.count {
-            if t[i] == 0x5A && i + 1 == t.count {
-                i += 1
-            } else if t[i] == 0x2B || t[i] == 0x2D {
-                let sign = t[i] == 0x2D ? -1 : 1
-                let rest = Array(t[(i + 1)...])
-                let digits = rest.filter { $0 != 0x3A }
-                guard digits.count == 4, rest.count == 4 || (rest.count == 5 && rest[2] == 0x3A) else { return nil }
-                var v = [Int]()
-                for d in digits {
-                    guard d >= 0x30 && d <= 0x39 else { return nil }
-                    v.append(Int(d) - 48)
-                }
-                offset = sign * ((v[0] * 10 + v[1]) * 3600 + (v[2] * 10 + v[3]) * 60)
-                i = t.count
-            } else {
-                return nil
-            }
-        }
-        guard i == t.count else { return nil }
-        let days = daysFromCivil(year: year, month: month, day: day)
-        return Double(days * 86_400 + hour * 3600 + minute * 60 + second - offset) + fraction
-    }
-
-    static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's days_from_civil).
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
     }
 }
