@@ -51,7 +51,8 @@ public struct PolicyEvaluation: Sendable {
         }
         guard !simulated.isEmpty else { throw Failure.noSimulatedServices }
         let optimum = model.optimalPolicy()
-        let step = Int64(max(1, interval))
+        // Symptom windows are counted in rows; a coarser grid than hourly is treated as hourly.
+        let step = Int64(min(max(1, interval), 3600))
         let settings = SimulationSettings(seed: seed, services: simulated.count, days: 7, interval: Int(step))
         struct Outcome: Sendable {
             var fault: Fault

@@ -96,11 +96,12 @@ func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(1, va
 extension RemediationPolicy {
     /// The learner's episodes from an incident log and the metrics it refers to: each incident's
     /// symptoms are read at its first attempt's start. Incidents whose start lies after the
-    /// service's last metrics row have no symptoms and are returned in `skipped`.
+    /// service's last metrics row have no symptoms and are returned in `skipped`; `used[i]` is
+    /// the incident of `episodes[i]`.
     public static func episodes(_ incidents: [IncidentEpisode], series: [String: ServiceSeries],
-                                baselines: [String: ServiceBaseline],
-                                extractor: SymptomExtractor = SymptomExtractor()) -> (episodes: [Episode], skipped: [IncidentEpisode]) {
-        var episodes = [Episode](), skipped = [IncidentEpisode]()
+                                baselines: [String: ServiceBaseline], extractor: SymptomExtractor = SymptomExtractor())
+        -> (episodes: [Episode], used: [IncidentEpisode], skipped: [IncidentEpisode]) {
+        var episodes = [Episode](), used = [IncidentEpisode](), skipped = [IncidentEpisode]()
         for incident in incidents {
             guard let s = series[incident.service],
                   let symptoms = extractor.symptoms(s, startRow: s.firstIndex(atOrAfter: incident.start),
@@ -110,7 +111,8 @@ extension RemediationPolicy {
             }
             episodes.append(Episode(symptoms: symptoms,
                                     attempts: incident.distinctPrefix.map { ($0.action, $0.seconds, $0.succeeded) }))
+            used.append(incident)
         }
-        return (episodes, skipped)
+        return (episodes, used, skipped)
     }
 }

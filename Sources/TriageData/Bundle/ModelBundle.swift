@@ -131,6 +131,13 @@ public struct ModelBundle: Sendable {
         }
         let manifestPath = folder + "/manifest.json"
         let data = try readAll(manifestPath)
+        struct Version: Decodable {
+            var format_version: Int
+        }
+        if let version = try? JSONDecoder().decode(Version.self, from: Data(data)),
+           version.format_version > BundleManifest.currentFormatVersion {
+            throw DataError(.invalidModel("bundle format version \(version.format_version) is newer than this triage supports (\(BundleManifest.currentFormatVersion)); upgrade triage"), file: manifestPath)
+        }
         let manifest: BundleManifest
         do { manifest = try JSONDecoder().decode(BundleManifest.self, from: Data(data)) } catch {
             throw DataError(.invalidModel("manifest is not a Triage bundle manifest: \(error)"), file: manifestPath)
