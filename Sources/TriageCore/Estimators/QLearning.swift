@@ -22,10 +22,13 @@
 ///
 /// **Actions the operators never tried.** A state–action pair with no logged transitions keeps
 /// a *pessimistic prior*: the action's cost plus one typical failed attempt, followed by
-/// escalating to a person (`alert`). It counts as `priorWeight` pseudo-observations, so a pair
-/// seen once is pulled toward the prior and the greedy policy never prefers an action for which
-/// there is no evidence over one that has worked. Online exploration (`explore`) is how such
-/// actions get tried — only within the approved set.
+/// escalating to a person (`alert`). It counts as `priorWeight` pseudo-observations (default 3),
+/// so the greedy policy never prefers an action for which there is no evidence over one that
+/// has worked, and one lucky success of a long shot (a rollback that happened to coincide with
+/// a slow disk recovering) does not outrank a remedy that works reliably: the pessimism that
+/// offline reinforcement learning needs against the optimiser's curse (cf. Kumar et al.,
+/// "Conservative Q-Learning for Offline RL", NeurIPS 2020). Online exploration (`explore`) is
+/// how such actions get tried — only within the approved set.
 public struct QLearning: Codable, Sendable, Equatable {
     public struct Parameters: Codable, Sendable, Equatable {
         public enum Rule: String, Codable, Sendable, CaseIterable {
@@ -37,15 +40,16 @@ public struct QLearning: Codable, Sendable, Equatable {
         public var discount = 1.0
         /// ε of the ε-greedy behaviour policy (online exploration and the expected-SARSA target).
         public var explorationRate = 0.1
-        /// Pseudo-observations given to the pessimistic prior.
-        public var priorWeight = 1.0
+        /// Pseudo-observations given to the pessimistic prior: 3 keeps a single lucky outcome
+        /// from overturning the prior while ~10 consistent ones dominate it.
+        public var priorWeight = 3.0
         /// Online updates: fixed step size α (nil = sample average 1/(w + n)).
         public var onlineLearningRate: Double? = nil
         public var maxSweeps = 200
         public var tolerance = 1e-9
 
         public init(rule: Rule = .qLearning, discount: Double = 1.0, explorationRate: Double = 0.1,
-                    priorWeight: Double = 1.0, onlineLearningRate: Double? = nil) {
+                    priorWeight: Double = 3.0, onlineLearningRate: Double? = nil) {
             self.rule = rule
             self.discount = discount
             self.explorationRate = explorationRate

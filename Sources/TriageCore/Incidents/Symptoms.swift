@@ -79,6 +79,11 @@ public struct Symptoms: Sendable, Equatable, Codable {
     /// Discretised level of each feature (`SymptomExtractor.levelCounts`).
     public var levels: [Int]
 
+    public init(features: [Double], levels: [Int]) {
+        self.features = features
+        self.levels = levels
+    }
+
     /// Mixed-radix code of `levels`: a single integer per distinct symptom pattern.
     public var code: Int {
         var code = 0

@@ -28,8 +28,10 @@ public enum IncidentLogReader {
         records.reserveCapacity(table.rowCount)
         for row in 0..<table.rowCount {
             let line = table.line(ofRow: row)
+            // Every message names the column (CLI contract), then says what is wrong with the value.
             func fail(_ message: String, _ column: (values: [String], number: Int), _ name: String) -> DataError {
-                DataError(.other(message), file: path, line: line, column: column.number, columnName: name, value: column.values[row])
+                let text = message.hasPrefix("column '") ? message : "column '\(name)': " + message
+                return DataError(.other(text), file: path, line: line, column: column.number, columnName: name, value: column.values[row])
             }
             let id = ids.values[row].trimmingCharacters(in: .whitespaces)
             guard !id.isEmpty else { throw fail("column 'incident_id' is empty", ids, "incident_id") }
