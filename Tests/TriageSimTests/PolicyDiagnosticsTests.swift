@@ -36,6 +36,8 @@ func trainingData(_ sim: Simulation) -> (episodes: [RemediationPolicy.Episode], 
     #expect(eval.learned.accuracy >= 0.85)
     #expect(eval.random.meanReward < eval.historical.meanReward)
     #expect(eval.optimal.accuracy == 1)
+    #expect(eval.optimalFromSymptoms.accuracy >= 0.9)
+    #expect(eval.optimalFromSymptoms.meanReward / eval.learned.meanReward >= 0.9)
     #expect(eval.faults.values.reduce(0, +) == 400)
     // Evaluation is deterministic and independent of threads.
     let again = try PolicyEvaluation.run(policy: policy, baselines: data.baselines, services: sim.profiles.map(\.name),
