@@ -37,6 +37,12 @@ struct PolicyEvaluate: ParsableCommand {
         guard let policy = try bundle.model(RemediationPolicy.self, role: "policy", kind: "remediation-policy") else {
             throw CLIFailure.failed("\(model): the bundle has no remediation policy (it was trained without incidents)")
         }
+        do { try policy.extractor.validate() } catch {
+            throw CLIFailure.failed("\(model): policy.model has invalid symptom settings: \(error)")
+        }
+        guard policy.costs.count == RemediationAction.allCases.count else {
+            throw CLIFailure.failed("\(model): policy.model has \(policy.costs.count) action costs, expected \(RemediationAction.allCases.count)")
+        }
         let baselines = try bundle.json(BaselineSet.self, role: "baselines")
         var byService = [String: ServiceBaseline]()
         for b in baselines?.services ?? [] { byService[b.service] = b }

@@ -7,8 +7,13 @@ public enum Timestamp {
         String(decoding: isoBytes(seconds), as: UTF8.self)
     }
 
+    /// Earliest and latest times with a four-digit year (0001-01-01 … 9999-12-31); `parse`
+    /// accepts only these, and `iso` clamps to them.
+    public static let range: ClosedRange<Int64> = -62_135_596_800...253_402_300_799
+
     /// The 20 ASCII bytes of `iso(seconds)`.
-    public static func isoBytes(_ seconds: Int64) -> [UInt8] {
+    public static func isoBytes(_ time: Int64) -> [UInt8] {
+        let seconds = min(max(time, range.lowerBound), range.upperBound)
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let rest = Int(seconds - days * 86_400)
         let (y, m, d) = civil(fromDays: days)
@@ -56,7 +61,8 @@ public enum Timestamp {
                 }
             }
             guard i == bytes.count else { return nil }
-            return days(fromCivil: Int64(y), mo, d) * 86_400 + Int64(h * 3600 + mi * 60 + s) - offset
+            let t = days(fromCivil: Int64(y), mo, d) * 86_400 + Int64(h * 3600 + mi * 60 + s) - offset
+            return range.contains(t) ? t : nil
         }
         // Unix epoch seconds, optionally with a fraction.
         var i = 0
@@ -75,7 +81,8 @@ public enum Timestamp {
             while i < bytes.count && bytes[i] >= 48 && bytes[i] <= 57 { i += 1 }
         }
         guard i == bytes.count else { return nil }
-        return negative ? -value : value
+        let t = negative ? -value : value
+        return range.contains(t) ? t : nil
     }
 
     static func number(_ slice: ArraySlice<UInt8>) -> Int? {

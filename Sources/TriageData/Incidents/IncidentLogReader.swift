@@ -64,10 +64,10 @@ public enum IncidentLogReader {
             let duration: Double
             if secondsText.isEmpty {
                 duration = Double(t1 - t0) // not recorded: the attempt's own span
-            } else if let value = Double(secondsText), value.isFinite, value >= 0 {
+            } else if let value = Double(secondsText), value.isFinite, value >= 0, value <= 1e9 {
                 duration = value
             } else {
-                throw fail("column 'recovery_seconds' expects a non-negative number of seconds, got \(DataError.quote(secondsText))", seconds, "recovery_seconds")
+                throw fail("column 'recovery_seconds' expects a number of seconds from 0 to 1e9, got \(DataError.quote(secondsText))", seconds, "recovery_seconds")
             }
             records.append(IncidentRecord(id: id, service: name, start: t0, end: t1,
                                           fault: fault.values[row].trimmingCharacters(in: .whitespaces),
