@@ -51,3 +51,16 @@ private func sampleBundle() throws -> ModelBundle.Builder {
     #expect(throws: DataError.self) { _ = try ModelBundle.open(folder + "/missing") }
     #expect(throws: DataError.self) { _ = try ModelBundle.open(path + "/manifest.json") }
 }
+
+@Test func baselinesWithMissingMetricsRoundTrip() throws {
+    let nan = [Double](repeating: .nan, count: 2)
+    let series = ServiceSeries(times: [0, 60], values: [[1, 2], nan, nan, nan, nan, nan, nan])
+    var builder = try sampleBundle()
+    builder = ModelBundle.Builder(manifest: builder.manifest)
+    try builder.addJSON(BaselineSet(interval: 60, services: [ServiceBaseline(service: "a", series: series)]),
+                        role: "baselines", file: "baselines.json")
+    let path = temporaryFolder() + "/bundle"
+    try builder.write(to: path)
+    let read = try #require(try ModelBundle.open(path).json(BaselineSet.self, role: "baselines"))
+    #expect(read.services[0].median[0] == 1.5 && read.services[0].median[1].isNaN)
+}
