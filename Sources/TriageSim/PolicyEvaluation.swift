@@ -7,7 +7,10 @@ import TriageCore
 /// - historical: the simulated operators who wrote incidents.csv;
 /// - optimal: value iteration on the simulator's true model with the fault *known* — an upper
 ///   bound no symptom-driven policy can beat;
-/// - random: a uniformly random untried action at every step.
+/// - random: a uniformly random untried action at every step;
+/// - optimal from symptoms: value iteration on the belief MDP over the learner's own states
+///   (symptoms, tried actions), with the simulator's true model — the best a policy that sees
+///   only symptoms can do, and so the fair yardstick of the learner.
 ///
 /// Episodes come from evaluation streams of the seed that `simulate` never uses, so even the
 /// seed a bundle was trained on yields unseen incidents.
@@ -25,6 +28,8 @@ public struct PolicyEvaluation: Sendable {
     public var historical: Score
     public var optimal: Score
     public var random: Score
+    /// The best a policy that sees only symptoms can do (`ObservableOptimum`).
+    public var optimalFromSymptoms: Score
     /// Fault counts of the episodes, by fault name.
     public var faults: [String: Int]
 
@@ -43,7 +48,7 @@ public struct PolicyEvaluation: Sendable {
     public static func run(policy: RemediationPolicy, baselines: [String: ServiceBaseline], services: [String],
                            interval: Int, seed: UInt64, episodes: Int, model: IncidentModel = IncidentModel(),
                            operator behaviour: HistoricalOperator = HistoricalOperator(),
-                           threads: Int = 1) throws -> PolicyEvaluation {
+                           modelSamples: Int = 20_000, threads: Int = 1) throws -> PolicyEvaluation {
         let simulated = services.compactMap { name -> ServiceProfile? in
             guard name.hasPrefix("svc-"), let index = Int(name.dropFirst(4)), index >= 1, index <= 99,
                   ServiceProfile.name(index) == name else { return nil }
@@ -51,43 +56,19 @@ public struct PolicyEvaluation: Sendable {
         }
         guard !simulated.isEmpty else { throw Failure.noSimulatedServices }
         let optimum = model.optimalPolicy()
-        let step = Int64(max(1, interval))
-        let settings = SimulationSettings(seed: seed, services: simulated.count, days: 7, interval: Int(step))
+        // Symptom windows are counted in rows; a coarser grid than hourly is treated as hourly.
+        let step = Int64(min(max(1, interval), 3600))
+        let sampler = IncidentSampler(profiles: simulated, step: step, extractor: policy.extractor, baselines: baselines)
+        let observable = ObservableOptimum(sampler: sampler, model: model, samples: modelSamples, threads: threads)
         struct Outcome: Sendable {
             var fault: Fault
-            var results: [EpisodeResult] // learned, historical, optimal, random
+            var results: [EpisodeResult] // learned, historical, optimal, random, optimal (symptoms)
             var firstActions: [RemediationAction]
         }
         let outcomes = Parallel.map(episodes, threads: threads) { e -> Outcome in
             var r = RandomSource(seed: seed, stream: streamBase + UInt64(e))
-            let profile = simulated[r.integer(below: simulated.count)]
-            let fault = Fault.draw(&r)
-            let severity = r.uniform()
-            // Detection somewhere in a week, on the metrics grid, with two hours of history before.
-            let detection = settings.start + 7200 + Int64(r.integer(below: Int((7 * 86_400 - 7200) / step))) * step
-            var leakRate = 0.0
-            var onset: Int64
-            switch fault {
-            case .memoryLeak:
-                let seconds = r.uniform(3600, 14_400)
-                leakRate = (88 - profile.baseMemory) / seconds
-                onset = detection - Int64(seconds)
-            case .trafficSurge, .hungProcess: onset = detection - Int64(2 + r.integer(below: 2)) * step
-            case .badDeploy, .dependencyOutage: onset = detection - Int64(1 + r.integer(below: 2)) * step
-            case .slowDisk, .noisyNeighbour: onset = detection - Int64(2 + r.integer(below: 3)) * step
-            }
-            onset -= Int64(r.integer(below: Int(step))) // faults start between rows
-            let event = FaultEvent(fault: fault, onset: onset, detection: detection, recovery: detection + 86_400,
-                                   severity: severity, leakRate: leakRate, attempts: [])
-            let extractor = policy.extractor
-            let before = extractor.referenceStart + 8
-            let rows = before + 1 // the detection row is the last
-            var noise = r.split(1)
-            let engine = ServiceEngine(profile: profile, interval: step)
-            let columns = engine.generate(start: detection - Int64(before) * step, count: rows, faults: [event],
-                                          deploys: fault == .badDeploy ? [onset] : [], random: &noise)
-            let series = ServiceSeries(times: (0..<rows).map { detection - Int64(before - $0) * step }, values: columns)
-            let symptoms = extractor.symptoms(series, startRow: before, baseline: baselines[profile.name])!
+            let incident = sampler.sample(&r)
+            let fault = incident.fault, symptoms = incident.symptoms
             let draws = EpisodeDraws(&r)
 
             let learned = model.play(fault, draws: draws) { tried, _ in policy.recommend(symptoms, tried: tried) }
@@ -101,7 +82,8 @@ public struct PolicyEvaluation: Sendable {
                 let options = ActionSet.all.subtracting(tried).actions
                 return options.isEmpty ? nil : options[randomChoice.integer(below: options.count)]
             }
-            let results = [learned, historical, optimal, random]
+            let bestObservable = model.play(fault, draws: draws) { tried, _ in observable.action(symptoms, tried: tried) }
+            let results = [learned, historical, optimal, random, bestObservable]
             return Outcome(fault: fault, results: results, firstActions: results.map { $0.attempts[0].action })
         }
         func score(_ k: Int) -> Score {
@@ -113,6 +95,6 @@ public struct PolicyEvaluation: Sendable {
         var faults = [String: Int]()
         for o in outcomes { faults[o.fault.name, default: 0] += 1 }
         return PolicyEvaluation(episodes: episodes, seed: seed, learned: score(0), historical: score(1),
-                                optimal: score(2), random: score(3), faults: faults)
+                                optimal: score(2), random: score(3), optimalFromSymptoms: score(4), faults: faults)
     }
 }

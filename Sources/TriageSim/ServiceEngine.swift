@@ -13,12 +13,47 @@ public struct FaultEvent: Sendable, Equatable {
     public var severity: Double
     /// Memory leak: percent per second.
     public var leakRate: Double
+    /// Hung process: one replica hangs, not all; dependency outage: one zone's share of calls
+    /// fails, not all. Partial faults look alike (stale heartbeats, timeouts, some errors) —
+    /// the ambiguity real on-call engineers face.
+    public var partial: Bool
     public var attempts: [Attempt]
 
     /// Start of the successful scale-up attempt, whose extra replicas stay for two hours after.
     var scaleUpFrom: Int64? {
         guard let last = attempts.last, last.succeeded, last.action == .scaleUp else { return nil }
         return recovery - Int64(last.seconds)
+    }
+}
+
+/// How a fault will show, drawn once per fault: severity, leak rate, partial or not, and how
+/// long after onset it becomes visible enough to open an incident.
+struct FaultShape {
+    var severity: Double
+    var leakRate = 0.0
+    var partial = false
+    var detectionDelay: Int64
+
+    static func draw(_ fault: Fault, profile: ServiceProfile, interval: Int64, random: inout RandomSource) -> FaultShape {
+        let severity = random.uniform()
+        switch fault {
+        case .memoryLeak:
+            // 1–4 hours from the start of the leak to the 88 % alert.
+            let seconds = random.uniform(3600, 14_400)
+            return FaultShape(severity: severity, leakRate: (88 - profile.baseMemory) / seconds, detectionDelay: Int64(seconds))
+        case .trafficSurge:
+            return FaultShape(severity: severity, detectionDelay: Int64(2 + random.integer(below: 2)) * interval)
+        case .hungProcess:
+            return FaultShape(severity: severity, partial: random.bernoulli(0.35),
+                              detectionDelay: Int64(2 + random.integer(below: 2)) * interval)
+        case .badDeploy:
+            return FaultShape(severity: severity, detectionDelay: Int64(1 + random.integer(below: 2)) * interval)
+        case .dependencyOutage:
+            return FaultShape(severity: severity, partial: random.bernoulli(0.3),
+                              detectionDelay: Int64(1 + random.integer(below: 2)) * interval)
+        case .slowDisk, .noisyNeighbour:
+            return FaultShape(severity: severity, detectionDelay: Int64(2 + random.integer(below: 3)) * interval)
+        }
     }
 }
 
@@ -121,12 +156,26 @@ struct ServiceEngine {
         case .badDeploy:
             errorExtra += 0.1 + 0.2 * s
             latencyFactor *= 1.5 + s
+        case .dependencyOutage where f.partial:
+            // One zone of the dependency is down: its share of calls times out.
+            errorExtra += 0.02 + 0.06 * s
+            latencyFloor = 3000 + 2000 * s
+            if random.bernoulli(0.5) { heartbeat = random.uniform(60, 300) }
         case .dependencyOutage:
             // Calls to the dead dependency time out; health checks that touch it go missing.
             errorExtra += 0.3 + 0.3 * s
             latencyFloor = 3000 + 2000 * s
             if random.bernoulli(0.7) { heartbeat = random.uniform(60, 300) }
             requests *= 0.85
+        case .hungProcess where f.partial:
+            // One replica hangs: its heartbeat goes stale and the requests routed to it hang,
+            // while the others serve normally.
+            let share = 1 / Double(profile.replicas)
+            heartbeat = elapsed + random.uniform(0, 15)
+            requests *= 1 - 0.8 * share
+            cpuFactor *= 1 - 0.9 * share
+            latencyFactor *= 6 + 10 * s
+            errorExtra += (0.03 + 0.05 * s) * share
         case .hungProcess:
             // The process stops answering: heartbeats go stale, traffic is routed away, and the
             // requests still sent to it hang.

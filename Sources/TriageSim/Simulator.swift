@@ -72,28 +72,17 @@ public struct Simulation: Sendable {
         var t = settings.start + Int64(3600 + random.exponential(rate: 1.0 / 10_800))
         while true {
             let fault = Fault.draw(&random)
-            let severity = random.uniform()
-            var leakRate = 0.0
-            let detectionDelay: Int64
-            switch fault {
-            case .memoryLeak:
-                // 1–4 hours from the start of the leak to the 88 % alert.
-                let hours = random.uniform(3600, 14_400)
-                leakRate = (88 - profile.baseMemory) / hours
-                detectionDelay = Int64(hours)
-            case .trafficSurge, .hungProcess: detectionDelay = Int64(2 + random.integer(below: 2)) * interval
-            case .badDeploy, .dependencyOutage: detectionDelay = Int64(1 + random.integer(below: 2)) * interval
-            case .slowDisk, .noisyNeighbour: detectionDelay = Int64(2 + random.integer(below: 3)) * interval
-            }
+            let shape = FaultShape.draw(fault, profile: profile, interval: interval, random: &random)
             let onset = t
             // The incident opens at the first metrics row that shows it.
-            let detection = settings.start + ((onset + detectionDelay - settings.start + interval - 1) / interval) * interval
+            let detection = settings.start + ((onset + shape.detectionDelay - settings.start + interval - 1) / interval) * interval
             let draws = EpisodeDraws(&random)
             let result = behaviour.play(fault, model: model, draws: draws, random: &random)
             let recovery = detection + Int64(result.downtime)
             if recovery + 10 * interval >= settings.end { break }
             faults.append(FaultEvent(fault: fault, onset: onset, detection: detection, recovery: recovery,
-                                     severity: severity, leakRate: leakRate, attempts: result.attempts))
+                                     severity: shape.severity, leakRate: shape.leakRate, partial: shape.partial,
+                                     attempts: result.attempts))
             t = recovery + 7200 + Int64(random.exponential(rate: 1.0 / 14_400))
         }
         return faults

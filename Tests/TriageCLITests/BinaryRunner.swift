@@ -19,20 +19,29 @@ enum Triage {
         var stderr: String
     }
 
+    /// Output goes to temporary files, not pipes: reading a pipe through FileHandle can trap on
+    /// EINTR when the child exits mid-read.
     static func run(_ arguments: [String]) throws -> Result {
+        let folder = temporaryFolder()
+        let outPath = folder + "/stdout", errPath = folder + "/stderr"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
-        let out = Pipe(), err = Pipe()
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        // Read before waiting so a full pipe cannot block the child.
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+        try out.close()
+        try err.close()
+        let result = Result(status: process.terminationStatus,
+                            stdout: String(decoding: try Data(contentsOf: URL(fileURLWithPath: outPath)), as: UTF8.self),
+                            stderr: String(decoding: try Data(contentsOf: URL(fileURLWithPath: errPath)), as: UTF8.self))
+        try? FileManager.default.removeItem(atPath: folder)
+        return result
     }
 
     static func temporaryFolder() -> String {

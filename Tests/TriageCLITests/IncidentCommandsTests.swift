@@ -57,7 +57,7 @@ import Testing
     try log.write(toFile: folder + "/bad.csv", atomically: false, encoding: .utf8)
     let bad = try Triage.run(["train", "--metrics", sim + "/metrics.csv", "--incidents", folder + "/bad.csv", "--output", folder + "/b1"])
     #expect(bad.status == 1)
-    #expect(bad.stderr.hasPrefix("error: \(folder)/bad.csv:") && bad.stderr.contains(":6: unknown action \"reboot\""))
+    #expect(bad.stderr.hasPrefix("error: \(folder)/bad.csv:") && bad.stderr.contains(":6: column 'action': unknown action \"reboot\""))
     #expect(!FileManager.default.fileExists(atPath: folder + "/b1"))
 
     try "incident_id,service,start,end,fault,action,outcome,recovery_seconds\n".write(toFile: folder + "/empty.csv", atomically: false, encoding: .utf8)

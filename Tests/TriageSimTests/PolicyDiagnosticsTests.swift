@@ -30,16 +30,18 @@ func trainingData(_ sim: Simulation) -> (episodes: [RemediationPolicy.Episode], 
     let data = trainingData(sim)
     let policy = try RemediationPolicy.train(data.episodes)
     let eval = try PolicyEvaluation.run(policy: policy, baselines: data.baselines, services: sim.profiles.map(\.name),
-                                        interval: 120, seed: 1, episodes: 400, threads: 2)
+                                        interval: 120, seed: 1, episodes: 400, modelSamples: 3000, threads: 2)
     #expect(eval.optimal.meanReward / eval.learned.meanReward >= 0.9)
     #expect(eval.learned.meanDowntime <= 0.8 * eval.historical.meanDowntime)
     #expect(eval.learned.accuracy >= 0.85)
     #expect(eval.random.meanReward < eval.historical.meanReward)
     #expect(eval.optimal.accuracy == 1)
+    #expect(eval.optimalFromSymptoms.accuracy >= 0.9)
+    #expect(eval.optimalFromSymptoms.meanReward / eval.learned.meanReward >= 0.9)
     #expect(eval.faults.values.reduce(0, +) == 400)
     // Evaluation is deterministic and independent of threads.
     let again = try PolicyEvaluation.run(policy: policy, baselines: data.baselines, services: sim.profiles.map(\.name),
-                                         interval: 120, seed: 1, episodes: 400, threads: 1)
+                                         interval: 120, seed: 1, episodes: 400, modelSamples: 3000, threads: 1)
     #expect(again.learned == eval.learned && again.historical == eval.historical)
     #expect(throws: PolicyEvaluation.Failure.self) {
         try PolicyEvaluation.run(policy: policy, baselines: [:], services: ["web"], interval: 60, seed: 0, episodes: 1)

@@ -18,7 +18,9 @@ struct PolicyEvaluate: ParsableCommand {
         discussion: """
             Plays simulated incidents on the bundle's services (svc-NN), drawn from evaluation \
             streams of --seed that 'simulate' never uses. 'optimal' is value iteration on the \
-            simulator's true model with the fault known; rewards are −downtime − action cost.
+            simulator's true model with the fault known (an upper bound); 'optimal_from_symptoms' \
+            is value iteration over what a policy can see (symptoms and tried actions). Rewards \
+            are −downtime − action cost.
             """)
 
     @Option(help: "Bundle folder written by 'triage train'.") var model: String
@@ -34,6 +36,12 @@ struct PolicyEvaluate: ParsableCommand {
         let bundle = try ModelBundle.open(model)
         guard let policy = try bundle.model(RemediationPolicy.self, role: "policy", kind: "remediation-policy") else {
             throw CLIFailure.failed("\(model): the bundle has no remediation policy (it was trained without incidents)")
+        }
+        do { try policy.extractor.validate() } catch {
+            throw CLIFailure.failed("\(model): policy.model has invalid symptom settings: \(error)")
+        }
+        guard policy.costs.count == RemediationAction.allCases.count else {
+            throw CLIFailure.failed("\(model): policy.model has \(policy.costs.count) action costs, expected \(RemediationAction.allCases.count)")
         }
         let baselines = try bundle.json(BaselineSet.self, role: "baselines")
         var byService = [String: ServiceBaseline]()
@@ -54,14 +62,20 @@ struct PolicyEvaluate: ParsableCommand {
             json: ["episodes": .integer(result.episodes), "seed": .integer(Int(truncatingIfNeeded: result.seed)),
                    "learned": entry(result.learned), "historical": entry(result.historical),
                    "optimal": entry(result.optimal), "random": entry(result.random),
-                   "faults": .object(result.faults.mapValues(JSONValue.integer))],
+                   "optimal_from_symptoms": entry(result.optimalFromSymptoms),
+                   "faults": .object(result.faults.mapValues(JSONValue.integer)),
+                   "historical_log": .object(["mean_reward": .number(policy.meanLoggedReward),
+                                              "mean_downtime_s": .number(policy.meanLoggedDowntime),
+                                              "episodes": .integer(policy.episodes)])],
             lines: ["episodes: \(result.episodes) (seed \(result.seed))",
-                    "policy      mean_reward  mean_downtime_s  first-action accuracy"]
+                    "policy                mean_reward  mean_downtime_s  first-action accuracy"]
                 + [("learned", result.learned), ("historical", result.historical), ("optimal", result.optimal),
-                   ("random", result.random)].map { name, s in
-                    name.padding(toLength: 12, withPad: " ", startingAt: 0)
+                   ("random", result.random), ("optimal_from_symptoms", result.optimalFromSymptoms)].map { name, s in
+                    name.padding(toLength: 22, withPad: " ", startingAt: 0)
                         + String(format: "%11.1f  %15.1f  %8.3f", s.meanReward, s.meanDowntime, s.accuracy)
-                })
+                }
+                + [String(format: "training log: %d incidents, mean reward %.1f, mean downtime %.1f s (the operators as logged)",
+                          policy.episodes, policy.meanLoggedReward, policy.meanLoggedDowntime)])
         try StandardOutput.write(report.render(json: json) + "\n")
     }
 }

@@ -47,15 +47,17 @@ enum BundleTraining {
         var training: [String: Double] = ["metrics_rows": Double(history.rowCount), "services": Double(history.services.count),
                                           "incident_rows": Double(records.count)]
         var policy: RemediationPolicy?
+        var symptomTable: [UInt8]?
         if records.isEmpty {
             notes.append("the incident log has no incidents: trained without a remediation policy")
         } else {
             let incidents = IncidentRecord.episodes(records)
-            let (episodes, skipped) = RemediationPolicy.episodes(incidents, series: history.series, baselines: baselines,
+            let (episodes, used, skipped) = RemediationPolicy.episodes(incidents, series: history.series, baselines: baselines,
                                                                  extractor: extractor)
             if !skipped.isEmpty {
                 notes.append("\(skipped.count) incident(s) start after the last metrics row of their service and were not used (first: line \(skipped[0].attempts[0].line))")
             }
+            symptomTable = symptomsCSV(episodes, used)
             training["incidents"] = Double(incidents.count)
             training["episodes_used"] = Double(episodes.count)
             if episodes.isEmpty {
@@ -78,7 +80,26 @@ enum BundleTraining {
         try builder.addJSON(BaselineSet(interval: history.interval, services: history.services.map { baselines[$0]! }),
                             role: "baselines", file: "baselines.json")
         if let policy { try builder.addModel(policy, role: "policy", file: "policy.model", kind: "remediation-policy") }
+        if let symptomTable { builder.add(role: "incident_symptoms", file: "symptoms.csv", kind: "incident-symptoms", bytes: symptomTable) }
         return builder
+    }
+
+    /// One row per incident: its symptoms at detection, the fault label, the first action and
+    /// the action that fixed it (empty when none did) — the training table of an action
+    /// classifier, and what `inspect`-style tools show about the log.
+    static func symptomsCSV(_ episodes: [RemediationPolicy.Episode], _ incidents: [IncidentEpisode]) -> [UInt8] {
+        var table = OutputTable()
+        table.add("incident_id", .text(incidents.map { $0.attempts[0].id }))
+        table.add("service", .text(incidents.map(\.service)))
+        table.add("start", .text(incidents.map { Timestamp.iso($0.start) }))
+        table.add("fault", .text(incidents.map(\.fault)))
+        for (j, name) in SymptomExtractor.featureNames.enumerated() {
+            table.add(name, .real(episodes.map { $0.symptoms.features[j] }))
+        }
+        table.add("symptom_code", .integer(episodes.map { $0.symptoms.code }))
+        table.add("first_action", .text(incidents.map { $0.attempts[0].action.name }))
+        table.add("fixed_by", .text(incidents.map { $0.attempts.first(where: \.succeeded)?.action.name ?? "" }))
+        return table.render()
     }
 }
 

@@ -22,10 +22,13 @@
 ///
 /// **Actions the operators never tried.** A state–action pair with no logged transitions keeps
 /// a *pessimistic prior*: the action's cost plus one typical failed attempt, followed by
-/// escalating to a person (`alert`). It counts as `priorWeight` pseudo-observations, so a pair
-/// seen once is pulled toward the prior and the greedy policy never prefers an action for which
-/// there is no evidence over one that has worked. Online exploration (`explore`) is how such
-/// actions get tried — only within the approved set.
+/// escalating to a person (`alert`). It counts as `priorWeight` pseudo-observations (default 3),
+/// so the greedy policy never prefers an action for which there is no evidence over one that
+/// has worked, and one lucky success of a long shot (a rollback that happened to coincide with
+/// a slow disk recovering) does not outrank a remedy that works reliably: the pessimism that
+/// offline reinforcement learning needs against the optimiser's curse (cf. Kumar et al.,
+/// "Conservative Q-Learning for Offline RL", NeurIPS 2020). Online exploration (`explore`) is
+/// how such actions get tried — only within the approved set.
 public struct QLearning: Codable, Sendable, Equatable {
     public struct Parameters: Codable, Sendable, Equatable {
         public enum Rule: String, Codable, Sendable, CaseIterable {
@@ -37,15 +40,16 @@ public struct QLearning: Codable, Sendable, Equatable {
         public var discount = 1.0
         /// ε of the ε-greedy behaviour policy (online exploration and the expected-SARSA target).
         public var explorationRate = 0.1
-        /// Pseudo-observations given to the pessimistic prior.
-        public var priorWeight = 1.0
+        /// Pseudo-observations given to the pessimistic prior: 3 keeps a single lucky outcome
+        /// from overturning the prior while ~10 consistent ones dominate it.
+        public var priorWeight = 3.0
         /// Online updates: fixed step size α (nil = sample average 1/(w + n)).
         public var onlineLearningRate: Double? = nil
         public var maxSweeps = 200
         public var tolerance = 1e-9
 
         public init(rule: Rule = .qLearning, discount: Double = 1.0, explorationRate: Double = 0.1,
-                    priorWeight: Double = 1.0, onlineLearningRate: Double? = nil) {
+                    priorWeight: Double = 3.0, onlineLearningRate: Double? = nil) {
             self.rule = rule
             self.discount = discount
             self.explorationRate = explorationRate
@@ -108,9 +112,11 @@ public struct QLearning: Codable, Sendable, Equatable {
     public private(set) var states: [State]
     public private(set) var values: [[Double]]
     public private(set) var visits: [[Int]]
+    /// How many of those visits ended the episode (the action fixed the incident).
+    public private(set) var endings: [[Int]]
     private var index: [State: Int]
 
-    enum CodingKeys: String, CodingKey { case parameters, prior, states, values, visits }
+    enum CodingKeys: String, CodingKey { case parameters, prior, states, values, visits, endings }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -119,9 +125,11 @@ public struct QLearning: Codable, Sendable, Equatable {
         states = try c.decode([State].self, forKey: .states)
         values = try c.decode([[Double]].self, forKey: .values)
         visits = try c.decode([[Int]].self, forKey: .visits)
+        endings = try c.decode([[Int]].self, forKey: .endings)
         let width = RemediationAction.allCases.count
         guard prior.count == width, values.count == states.count, visits.count == states.count,
-              values.allSatisfy({ $0.count == width }), visits.allSatisfy({ $0.count == width }) else {
+              endings.count == states.count, values.allSatisfy({ $0.count == width }),
+              visits.allSatisfy({ $0.count == width }), endings.allSatisfy({ $0.count == width }) else {
             throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "Q-table arrays disagree in size"))
         }
         index = Dictionary(states.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
@@ -137,11 +145,12 @@ public struct QLearning: Codable, Sendable, Equatable {
         try c.encode(states, forKey: .states)
         try c.encode(values, forKey: .values)
         try c.encode(visits, forKey: .visits)
+        try c.encode(endings, forKey: .endings)
     }
 
     public static func == (a: QLearning, b: QLearning) -> Bool {
         a.parameters == b.parameters && a.prior == b.prior && a.states == b.states && a.values == b.values
-            && a.visits == b.visits
+            && a.visits == b.visits && a.endings == b.endings
     }
 
     /// An empty table (every value is the prior) to be filled online.
@@ -155,6 +164,7 @@ public struct QLearning: Codable, Sendable, Equatable {
         states = []
         values = []
         visits = []
+        endings = []
         index = [:]
     }
 
@@ -183,12 +193,14 @@ public struct QLearning: Codable, Sendable, Equatable {
         let width = RemediationAction.allCases.count
         table.values = Array(repeating: prior, count: table.states.count)
         table.visits = Array(repeating: [Int](repeating: 0, count: width), count: table.states.count)
+        table.endings = table.visits
         // Group transitions by (state, action) once; sweeps then only recompute means.
         var groups = [[Int]](repeating: [], count: table.states.count * width)
         for (k, t) in transitions.enumerated() {
             let s = table.index[t.state]!
             groups[s * width + t.action.rawValue].append(k)
             table.visits[s][t.action.rawValue] += 1
+            if t.next == nil { table.endings[s][t.action.rawValue] += 1 }
         }
         let w = parameters.priorWeight
         for _ in 0..<parameters.maxSweeps {
@@ -242,6 +254,14 @@ public struct QLearning: Codable, Sendable, Equatable {
     /// Whether `state` has a row of its own (else `actionValues` is the prior).
     public func knows(_ state: State) -> Bool { index[state] != nil }
 
+    /// Share of (s, a)'s visits that ended the episode, shrunk toward 0 by the prior's
+    /// pseudo-observations: endings / (visits + w). A conservative chance that the action fixes
+    /// the incident, 0 for a pair never tried.
+    public func endingRate(_ state: State, _ action: RemediationAction) -> Double {
+        guard let s = index[state] else { return 0 }
+        return Double(endings[s][action.rawValue]) / (Double(visits[s][action.rawValue]) + parameters.priorWeight)
+    }
+
     /// Total logged visits of a state.
     public func visitCount(_ state: State) -> Int { index[state].map { visits[$0].reduce(0, +) } ?? 0 }
 
@@ -285,6 +305,7 @@ public struct QLearning: Codable, Sendable, Equatable {
         if let next = t.next { _ = insert(next) }
         let a = t.action.rawValue
         visits[s][a] += 1
+        if t.next == nil { endings[s][a] += 1 }
         let alpha = parameters.onlineLearningRate ?? 1 / (parameters.priorWeight + Double(visits[s][a]))
         let target = target(t)
         values[s][a] += alpha * (target - values[s][a])
@@ -297,6 +318,7 @@ public struct QLearning: Codable, Sendable, Equatable {
         states.insert(state, at: position)
         values.insert(prior, at: position)
         visits.insert([Int](repeating: 0, count: RemediationAction.allCases.count), at: position)
+        endings.insert([Int](repeating: 0, count: RemediationAction.allCases.count), at: position)
         index = Dictionary(uniqueKeysWithValues: states.enumerated().map { ($1, $0) })
         return position
     }

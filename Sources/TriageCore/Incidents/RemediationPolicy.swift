@@ -85,6 +85,42 @@ public struct RemediationPolicy: Codable, Sendable, Equatable {
         return best?.state ?? exact
     }
 
+    /// A recommendation with what supports it.
+    public struct Recommendation: Sendable, Equatable {
+        public var action: RemediationAction
+        /// Conservative chance that the action fixes the incident (`QLearning.endingRate`) in
+        /// the state the decision used.
+        public var confidence: Double
+        /// Q-value: expected −(downtime + cost) from here, seconds.
+        public var expectedReward: Double
+        /// Logged attempts behind the state the decision used.
+        public var evidence: Int
+        /// Whether the symptom pattern was seen in training (else the nearest one was used).
+        public var exactMatch: Bool
+    }
+
+    /// The recommended action with its support (nil = `none`: nothing allowed is left).
+    public func recommendation(_ symptoms: Symptoms, tried: ActionSet = [], allowed: ActionSet = .all) -> Recommendation? {
+        let state = state(for: symptoms, tried: tried)
+        guard let action = learner.greedyAction(state, allowed: allowed) else { return nil }
+        return Recommendation(action: action, confidence: learner.endingRate(state, action),
+                              expectedReward: learner.actionValues(state)[action.rawValue],
+                              evidence: learner.visitCount(state), exactMatch: state.observation == symptoms.code)
+    }
+
+    /// Online learning from one outcome (`triage outcome`): in an incident with `symptoms`,
+    /// after `tried`, `action` took `seconds` and fixed it or not.
+    public mutating func learn(_ symptoms: Symptoms, tried: ActionSet, action: RemediationAction, seconds: Double,
+                               succeeded: Bool) throws(EstimatorError) {
+        guard seconds.isFinite, seconds >= 0 else {
+            throw .invalidParameter(name: "recovery seconds", value: "\(seconds)", expected: "a non-negative number")
+        }
+        let state = QLearning.State(observation: symptoms.code, tried: tried)
+        let next = succeeded ? nil : QLearning.State(observation: symptoms.code, tried: tried.adding(action))
+        try learner.update(QLearning.Transition(state: state, action: action, reward: -seconds - costs[action.rawValue],
+                                                next: next))
+    }
+
     /// The recommended action (nil = `none`: nothing allowed is left).
     public func recommend(_ symptoms: Symptoms, tried: ActionSet = [], allowed: ActionSet = .all) -> RemediationAction? {
         learner.greedyAction(state(for: symptoms, tried: tried), allowed: allowed)
@@ -96,11 +132,12 @@ func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(1, va
 extension RemediationPolicy {
     /// The learner's episodes from an incident log and the metrics it refers to: each incident's
     /// symptoms are read at its first attempt's start. Incidents whose start lies after the
-    /// service's last metrics row have no symptoms and are returned in `skipped`.
+    /// service's last metrics row have no symptoms and are returned in `skipped`; `used[i]` is
+    /// the incident of `episodes[i]`.
     public static func episodes(_ incidents: [IncidentEpisode], series: [String: ServiceSeries],
-                                baselines: [String: ServiceBaseline],
-                                extractor: SymptomExtractor = SymptomExtractor()) -> (episodes: [Episode], skipped: [IncidentEpisode]) {
-        var episodes = [Episode](), skipped = [IncidentEpisode]()
+                                baselines: [String: ServiceBaseline], extractor: SymptomExtractor = SymptomExtractor())
+        -> (episodes: [Episode], used: [IncidentEpisode], skipped: [IncidentEpisode]) {
+        var episodes = [Episode](), used = [IncidentEpisode](), skipped = [IncidentEpisode]()
         for incident in incidents {
             guard let s = series[incident.service],
                   let symptoms = extractor.symptoms(s, startRow: s.firstIndex(atOrAfter: incident.start),
@@ -110,7 +147,8 @@ extension RemediationPolicy {
             }
             episodes.append(Episode(symptoms: symptoms,
                                     attempts: incident.distinctPrefix.map { ($0.action, $0.seconds, $0.succeeded) }))
+            used.append(incident)
         }
-        return (episodes, skipped)
+        return (episodes, used, skipped)
     }
 }

@@ -79,6 +79,11 @@ public struct Symptoms: Sendable, Equatable, Codable {
     /// Discretised level of each feature (`SymptomExtractor.levelCounts`).
     public var levels: [Int]
 
+    public init(features: [Double], levels: [Int]) {
+        self.features = features
+        self.levels = levels
+    }
+
     /// Mixed-radix code of `levels`: a single integer per distinct symptom pattern.
     public var code: Int {
         var code = 0
@@ -140,6 +145,20 @@ public struct SymptomExtractor: Codable, Sendable, Equatable {
     }
 
     public init() {}
+
+    /// Checks settings read from a file (a bundle could have been edited by hand).
+    public func validate() throws(EstimatorError) {
+        guard (1...1000).contains(windowRows) else {
+            throw .invalidParameter(name: "symptom window rows", value: "\(windowRows)", expected: "1–1000")
+        }
+        guard referenceEnd >= 0, referenceStart > referenceEnd, referenceStart <= 100_000 else {
+            throw .invalidParameter(name: "symptom reference rows", value: "\(referenceStart)…\(referenceEnd)",
+                                    expected: "0 ≤ end < start ≤ 100000")
+        }
+        guard (0...100_000).contains(deployLookbackRows), minimumReferenceRows >= 0 else {
+            throw .invalidParameter(name: "deploy lookback rows", value: "\(deployLookbackRows)", expected: "0–100000")
+        }
+    }
 
     public static let featureNames = ["request_ratio", "cpu_ratio", "latency_ratio", "error_excess",
                                       "memory_peak", "heartbeat_peak_s", "deploy_recent"]

@@ -7,8 +7,13 @@ public enum Timestamp {
         String(decoding: isoBytes(seconds), as: UTF8.self)
     }
 
+    /// Earliest and latest times with a four-digit year (0001-01-01 … 9999-12-31); `parse`
+    /// accepts only these, and `iso` clamps to them.
+    public static let range: ClosedRange<Int64> = -62_135_596_800...253_402_300_799
+
     /// The 20 ASCII bytes of `iso(seconds)`.
-    public static func isoBytes(_ seconds: Int64) -> [UInt8] {
+    public static func isoBytes(_ time: Int64) -> [UInt8] {
+        let seconds = min(max(time, range.lowerBound), range.upperBound)
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let rest = Int(seconds - days * 86_400)
         let (y, m, d) = civil(fromDays: days)
@@ -76,7 +81,7 @@ public enum Timestamp {
             }
             guard i == upper else { return nil }
             let whole = days(fromCivil: Int64(y), mo, d) * 86_400 + Int64(h * 3600 + mi * 60 + s) - offset
-            return Double(whole) + fraction
+            return range.contains(whole) ? Double(whole) + fraction : nil
         }
         // Unix epoch seconds, optionally signed and with a fraction.
         var i = b
@@ -88,7 +93,7 @@ public enum Timestamp {
             value = value * 10 + Double(bytes[i] - 48)
             i += 1
         }
-        guard i > start, value < 1e17 else { return nil }
+        guard i > start else { return nil }
         if i < upper && bytes[i] == 46 {
             i += 1
             var scale = 0.1
@@ -99,7 +104,8 @@ public enum Timestamp {
             }
         }
         guard i == upper else { return nil }
-        return negative ? -value : value
+        let signed = negative ? -value : value
+        return signed >= Double(range.lowerBound) && signed <= Double(range.upperBound) ? signed : nil
     }
 
     static func number(_ slice: ArraySlice<UInt8>) -> Int? {

@@ -131,8 +131,15 @@ public struct ModelBundle: Sendable {
         }
         let manifestPath = folder + "/manifest.json"
         let data = try readAll(manifestPath)
+        struct Version: Decodable {
+            var format_version: Int
+        }
+        if let version = try? JSONDecoder().decode(Version.self, from: Data(data)),
+           version.format_version > BundleManifest.currentFormatVersion {
+            throw DataError(.invalidModel("bundle format version \(version.format_version) is newer than this triage supports (\(BundleManifest.currentFormatVersion)); upgrade triage"), file: manifestPath)
+        }
         let manifest: BundleManifest
-        do { manifest = try JSONDecoder().decode(BundleManifest.self, from: Data(data)) } catch {
+        do { manifest = try ModelFile.canonicalDecoder().decode(BundleManifest.self, from: Data(data)) } catch {
             throw DataError(.invalidModel("manifest is not a Triage bundle manifest: \(error)"), file: manifestPath)
         }
         guard manifest.kind == BundleManifest.kindName else {
@@ -159,7 +166,7 @@ public struct ModelBundle: Sendable {
     /// Decodes the JSON file of `role`.
     public func json<T: Decodable>(_ type: T.Type, role: String) throws(DataError) -> T? {
         guard let file = file(role: role) else { return nil }
-        do { return try JSONDecoder().decode(T.self, from: Data(try ModelBundle.readAll(file))) } catch let error as DataError {
+        do { return try ModelFile.canonicalDecoder().decode(T.self, from: Data(try ModelBundle.readAll(file))) } catch let error as DataError {
             throw error
         } catch {
             throw DataError(.invalidModel("cannot decode \(role): \(error)"), file: file)

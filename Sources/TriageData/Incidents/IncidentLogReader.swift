@@ -28,8 +28,10 @@ public enum IncidentLogReader {
         records.reserveCapacity(table.rowCount)
         for row in 0..<table.rowCount {
             let line = table.line(ofRow: row)
+            // Every message names the column (CLI contract), then says what is wrong with the value.
             func fail(_ message: String, _ column: (values: [String], number: Int), _ name: String) -> DataError {
-                DataError(.other(message), file: path, line: line, column: column.number, columnName: name, value: column.values[row])
+                let text = message.hasPrefix("column '") ? message : "column '\(name)': " + message
+                return DataError(.other(text), file: path, line: line, column: column.number, columnName: name, value: column.values[row])
             }
             let id = ids.values[row].trimmingCharacters(in: .whitespaces)
             guard !id.isEmpty else { throw fail("column 'incident_id' is empty", ids, "incident_id") }
@@ -62,10 +64,10 @@ public enum IncidentLogReader {
             let duration: Double
             if secondsText.isEmpty {
                 duration = Double(t1 - t0) // not recorded: the attempt's own span
-            } else if let value = Double(secondsText), value.isFinite, value >= 0 {
+            } else if let value = Double(secondsText), value.isFinite, value >= 0, value <= 1e9 {
                 duration = value
             } else {
-                throw fail("column 'recovery_seconds' expects a non-negative number of seconds, got \(DataError.quote(secondsText))", seconds, "recovery_seconds")
+                throw fail("column 'recovery_seconds' expects a number of seconds from 0 to 1e9, got \(DataError.quote(secondsText))", seconds, "recovery_seconds")
             }
             records.append(IncidentRecord(id: id, service: name, start: t0, end: t1,
                                           fault: fault.values[row].trimmingCharacters(in: .whitespaces),

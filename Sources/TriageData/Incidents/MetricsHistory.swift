@@ -41,7 +41,7 @@ public struct MetricsHistory: Sendable {
         var gaps = [Int64: Int]()
         for (name, rows) in rowsOf {
             guard rows.count >= 2 else {
-                throw DataError(.other("service '\(name)' has a single row; a baseline needs at least 2"),
+                throw DataError(.other("column 'service': service '\(name)' has a single row; a baseline needs at least 2"),
                                 file: path, line: table.line(ofRow: rows[0]), column: serviceField, columnName: "service", value: name)
             }
             let ordered = rows.sorted { (times[$0], $0) < (times[$1], $1) } // stable by file order

@@ -50,3 +50,17 @@ private func record(_ id: String, _ service: String, _ start: Int64, _ end: Int6
     #expect(policy.recommend(nearA) == .restart)
     #expect(policy.episodes == 20 && policy.transitions == 30)
 }
+
+@Test func recommendationsCarryConfidenceAndOutcomesUpdateThePolicy() throws {
+    let a = Symptoms(features: [], levels: [1, 1, 0, 0, 1, 0, 0])
+    var episodes = [RemediationPolicy.Episode]()
+    for k in 0..<7 { episodes.append(.init(symptoms: a, attempts: [(.restart, 100, k != 0), (.alert, 2000, true)].prefix(k == 0 ? 2 : 1).map { $0 })) }
+    var policy = try RemediationPolicy.train(episodes)
+    let r = try #require(policy.recommendation(a))
+    #expect(r.action == .restart && r.exactMatch && r.evidence == 7)
+    #expect(abs(r.confidence - 6.0 / (7 + 3)) < 1e-12)
+    // Failover works every time it is tried online; after enough outcomes it takes over.
+    for _ in 0..<30 { try policy.learn(a, tried: [], action: .failover, seconds: 20, succeeded: true) }
+    #expect(policy.recommend(a) == .failover)
+    #expect(throws: EstimatorError.self) { try policy.learn(a, tried: [], action: .restart, seconds: -1, succeeded: true) }
+}

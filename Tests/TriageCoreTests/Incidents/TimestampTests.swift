@@ -22,7 +22,13 @@ import Testing
 
 @Test func malformedTimesAreRejected() {
     for bad in ["", "yesterday", "2026-13-05T00:00:00Z", "2026-02-30 00:00:00", "2026-01-05T25:00:00Z",
-                "2026-01-05T13:45:00Zjunk", "12ab", "2026/01/05 13:45:00"] {
+                "2026-01-05T13:45:00Zjunk", "12ab", "2026/01/05 13:45:00", "99999999999999", "-99999999999999",
+                "0000-01-01T00:00:00Z"] {
         #expect(Timestamp.parse(bad) == nil, "\(bad)")
     }
+}
+
+@Test func formattingNeverTrapsOutsideFourDigitYears() {
+    #expect(Timestamp.iso(.min) == "0001-01-01T00:00:00Z")
+    #expect(Timestamp.iso(.max) == "9999-12-31T23:59:59Z")
 }

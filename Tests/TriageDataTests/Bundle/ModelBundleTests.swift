@@ -51,3 +51,17 @@ private func sampleBundle() throws -> ModelBundle.Builder {
     #expect(throws: DataError.self) { _ = try ModelBundle.open(folder + "/missing") }
     #expect(throws: DataError.self) { _ = try ModelBundle.open(path + "/manifest.json") }
 }
+
+@Test func baselinesWithMissingMetricsRoundTrip() throws {
+    let nan = [Double](repeating: .nan, count: 2)
+    let series = ServiceSeries(times: [0, 60], values: [[1, 2], nan, nan, nan, nan, nan, nan])
+    var builder = ModelBundle.Builder(manifest: BundleManifest(
+        created: "2026-01-05T00:00:00Z", triageVersion: "test", seed: 0, features: ["cpu"], thresholds: [:],
+        services: ["a"], interval: 60, training: [:], notes: []))
+    try builder.addJSON(BaselineSet(interval: 60, services: [ServiceBaseline(service: "a", series: series)]),
+                        role: "baselines", file: "baselines.json")
+    let path = temporaryFolder() + "/bundle"
+    try builder.write(to: path)
+    let read = try #require(try ModelBundle.open(path).json(BaselineSet.self, role: "baselines"))
+    #expect(read.services[0].median[0] == 1.5 && read.services[0].median[1].isNaN)
+}
