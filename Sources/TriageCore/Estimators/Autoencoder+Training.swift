@@ -197,10 +197,13 @@ private final class NetworkTrainer {
         let columns = source.columns
         source.storage.withUnsafeBufferPointer { src in
             batch.storage.withUnsafeMutableBufferPointer { dst in
-                var offset = 0
+                // An inline loop rather than memcpy per row: rows are a few dozen bytes, where the
+                // call costs more than the copy; the random reads dominate either way.
+                var to = 0
                 for i in indices {
-                    (dst.baseAddress! + offset).update(from: src.baseAddress! + i * columns, count: columns)
-                    offset += columns
+                    let from = i * columns
+                    for j in 0..<columns { dst[to + j] = src[from + j] }
+                    to += columns
                 }
             }
         }
