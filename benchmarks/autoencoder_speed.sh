@@ -27,11 +27,13 @@ print(f"{'threads':>7} {'Triage s/epoch':>15} {'PyTorch s/epoch':>16} {'ratio':>
 for t in sorted(tri):
     a, b = tri[t]["seconds_per_epoch_median"], pt[t]["seconds_per_epoch_median"]
     print(f"{t:>7} {a:>15.4f} {b:>16.4f} {b / a:>6.1f}x")
-best_t = min(tri.values(), key=lambda r: r["seconds_per_epoch_median"])
+# One network trains on one thread whatever --threads (README "Autoencoder"), so Triage's rows
+# differ only by background load: take its slowest row, against PyTorch's best thread count.
+worst_t = max(tri.values(), key=lambda r: r["seconds_per_epoch_median"])
 best_p = min(pt.values(), key=lambda r: r["seconds_per_epoch_median"])
-ratio = best_p["seconds_per_epoch_median"] / best_t["seconds_per_epoch_median"]
-print(f"best: Triage {best_t['seconds_per_epoch_median']:.4f} s/epoch ({best_t['threads']} thr) vs PyTorch "
-      f"{best_p['seconds_per_epoch_median']:.4f} s/epoch ({best_p['threads']} thr): {ratio:.1f}x faster (target >= 1.5x)")
+ratio = best_p["seconds_per_epoch_median"] / worst_t["seconds_per_epoch_median"]
+print(f"headline: Triage {worst_t['seconds_per_epoch_median']:.4f} s/epoch (slowest of its rows) vs PyTorch "
+      f"{best_p['seconds_per_epoch_median']:.4f} s/epoch (best, {best_p['threads']} thr): {ratio:.1f}x faster (target >= 1.5x)")
 one = tri[1]
 print(f"Triage throughput: {one['gflops']:.1f} GFLOP/s over the epoch ({one['gflop_per_epoch']:.3f} GFLOP/epoch) "
       f"vs ~100 GFLOP/s sgemm ceiling per core; the same GEMMs alone run at {one['breakdown_gemm_only_gflops']:.1f} GFLOP/s")
