@@ -65,10 +65,8 @@ extension Autoencoder {
             Parallel.forEach(active.count, threads: threads) { i in
                 pool.trainers[active[i]].runEpoch(epoch, on: x)
             }
-            if let failed = active.first(where: { trainers[$0].diverged }) {
-                _ = failed
-                throw .diverged(epoch: epoch)
-            }
+            // One diverged network fails the fit: a model averaging in NaN would score nothing.
+            if active.contains(where: { trainers[$0].diverged }) { throw .diverged(epoch: epoch) }
             let trainingLoss = active.reduce(0.0) { $0 + trainers[$1].trainingLoss } / Double(active.count)
             history.trainingLoss.append(trainingLoss)
             var validationLoss: Double?
