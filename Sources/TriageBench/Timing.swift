@@ -19,3 +19,12 @@ func emit(_ fields: [String: Any]) {
     let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
 }
+
+/// CPU seconds (user + system) this process has consumed so far: a steadier measure than wall
+/// time when other work shares the machine.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func toSeconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return toSeconds(usage.ru_utime) + toSeconds(usage.ru_stime)
+}
