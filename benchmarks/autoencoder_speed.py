@@ -1,7 +1,7 @@
 """PyTorch peer for benchmarks/autoencoder_speed.sh.
 
   autoencoder_speed.py make PATH ROWS COLS      -> writes the benchmark CSV (seeded, 4 latent factors + noise)
-  autoencoder_speed.py peer PATH THREADS EPOCHS -> one JSON line: seconds per epoch (median, best)
+  autoencoder_speed.py peer PATH THREADS EPOCHS -> one JSON line: wall and CPU seconds per epoch
 
 Same network and loop as Triage: standardised inputs, d -> 32 -> 8 -> 32 -> d, ReLU hidden,
 linear output, MSE, Adam lr 1e-3 with weight decay 1e-5 on weights, batch 256 reshuffled each
@@ -43,9 +43,9 @@ def peer(path, threads, epochs):
     biases = [p for name, p in model.named_parameters() if name.endswith("bias")]
     optimiser = torch.optim.Adam([{"params": weights, "weight_decay": 1e-5},
                                   {"params": biases, "weight_decay": 0.0}], lr=1e-3)
-    times = []
+    times, cpu_times = [], []
     for _ in range(epochs):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         perm = torch.randperm(n)
         for s in range(0, n, 256):
             xb = data[perm[s:s + 256]]
@@ -54,9 +54,12 @@ def peer(path, threads, epochs):
             loss.backward()
             optimiser.step()
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
     times.sort()
+    cpu_times.sort()
     print(json.dumps({"threads": threads, "seconds_per_epoch_median": times[len(times) // 2],
-                      "seconds_per_epoch_best": times[0], "torch": torch.__version__}))
+                      "seconds_per_epoch_best": times[0],
+                      "cpu_seconds_per_epoch_median": cpu_times[len(cpu_times) // 2], "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

@@ -23,10 +23,12 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 tri = {r["result"]["threads"]: r["result"] for r in rows if r["side"] == "triage"}
 pt = {r["result"]["threads"]: r["result"] for r in rows if r["side"] == "pytorch"}
-print(f"{'threads':>7} {'Triage s/epoch':>15} {'PyTorch s/epoch':>16} {'ratio':>7}   (median of epochs)")
+print(f"{'threads':>7} {'Triage s/epoch':>15} {'PyTorch s/epoch':>16} {'ratio':>7}   "
+      f"{'Triage CPU s':>12} {'PyTorch CPU s':>13} {'ratio':>7}   (medians over epochs; CPU = user+sys of the process)")
 for t in sorted(tri):
     a, b = tri[t]["seconds_per_epoch_median"], pt[t]["seconds_per_epoch_median"]
-    print(f"{t:>7} {a:>15.4f} {b:>16.4f} {b / a:>6.1f}x")
+    ca, cb = tri[t]["cpu_seconds_per_epoch_median"], pt[t]["cpu_seconds_per_epoch_median"]
+    print(f"{t:>7} {a:>15.4f} {b:>16.4f} {b / a:>6.1f}x   {ca:>12.4f} {cb:>13.4f} {cb / ca:>6.1f}x")
 # One network trains on one thread whatever --threads (README "Autoencoder"), so Triage's rows
 # differ only by background load: take its slowest row, against PyTorch's best thread count.
 worst_t = max(tri.values(), key=lambda r: r["seconds_per_epoch_median"])
