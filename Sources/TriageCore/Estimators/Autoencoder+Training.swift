@@ -87,7 +87,10 @@ extension Autoencoder {
         let networks = trainers.map(\.best)
         let scores = rowErrors(networks, x, threads: threads)
         guard scores.allSatisfy(\.isFinite) else { throw .diverged(epoch: history.trainingLoss.count) }
-        let threshold = Metrics.quantile(scores, parameters.contamination.quantile)
+        // Just above the quantile: rows flag at `score >= threshold`, and when many training
+        // scores tie at the quantile (constant or duplicated data, all scores 0) they are the
+        // normal case, not anomalies. Elsewhere the quantile falls between scores, so nothing moves.
+        let threshold = Metrics.quantile(scores, parameters.contamination.quantile).nextUp
         return (Autoencoder(parameters: parameters, standardizer: standardizer, networks: networks, threshold: threshold), history)
     }
 }

@@ -106,6 +106,15 @@ struct AutoencoderTests {
         #expect(model.threshold.isFinite)
     }
 
+    @Test("all-constant data: scores 0, no training row flagged, any deviation flagged")
+    func constantData() throws {
+        let data = Matrix<Float>(rows: 30, columns: 3, repeating: 5)
+        let (model, _) = try Autoencoder.fit(data, parameters: Self.quick { $0.epochs = 3 }, seed: 1)
+        #expect(model.scores(data, threads: 1).allSatisfy { $0 == 0 })
+        #expect(model.predict(data, threads: 1).allSatisfy { !$0 })
+        #expect(model.predict(Matrix([[5, 5, 6]]), threads: 1) == [true])
+    }
+
     @Test("a batch larger than the data uses every training row, with a note")
     func batchLargerThanData() throws {
         let data = Self.planeData(rows: 40)
