@@ -6,7 +6,7 @@ struct TriageBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "triage-bench",
         abstract: "In-process micro-benchmarks of Triage's numeric core and learners.",
-        subcommands: [GEMMBench.self, CSVBench.self, IsolationForestBench.self, TreesBench.self, StreamNABBench.self]
+        subcommands: [GEMMBench.self, CSVBench.self, IsolationForestBench.self, TreesBench.self, StreamNABBench.self, AutoencoderBench.self]
     )
 }
 

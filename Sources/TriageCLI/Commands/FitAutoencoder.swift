@@ -104,7 +104,7 @@ struct FitAutoencoder: ParsableCommand {
         if !history.validationLoss.isEmpty {
             series["validation_loss"] = history.validationLoss
             series["best_validation_loss_per_network"] = history.bestValidationLosses
-            values["best_validation_loss"] = history.bestValidationLosses.reduce(0, +) / Double(history.bestValidationLosses.count)
+            values["mean_best_validation_loss"] = history.bestValidationLosses.reduce(0, +) / Double(history.bestValidationLosses.count)
         }
         let saved = SavedModel(features: features, medians: matrix.columnMedians(),
                                training: TrainingSummary(rows: matrix.rows, notes: history.notes,

@@ -65,10 +65,8 @@ extension Autoencoder {
             Parallel.forEach(active.count, threads: threads) { i in
                 pool.trainers[active[i]].runEpoch(epoch, on: x)
             }
-            if let failed = active.first(where: { trainers[$0].diverged }) {
-                _ = failed
-                throw .diverged(epoch: epoch)
-            }
+            // One diverged network fails the fit: a model averaging in NaN would score nothing.
+            if active.contains(where: { trainers[$0].diverged }) { throw .diverged(epoch: epoch) }
             let trainingLoss = active.reduce(0.0) { $0 + trainers[$1].trainingLoss } / Double(active.count)
             history.trainingLoss.append(trainingLoss)
             var validationLoss: Double?
@@ -89,7 +87,10 @@ extension Autoencoder {
         let networks = trainers.map(\.best)
         let scores = rowErrors(networks, x, threads: threads)
         guard scores.allSatisfy(\.isFinite) else { throw .diverged(epoch: history.trainingLoss.count) }
-        let threshold = Metrics.quantile(scores, parameters.contamination.quantile)
+        // Just above the quantile: rows flag at `score >= threshold`, and when many training
+        // scores tie at the quantile (constant or duplicated data, all scores 0) they are the
+        // normal case, not anomalies. Elsewhere the quantile falls between scores, so nothing moves.
+        let threshold = Metrics.quantile(scores, parameters.contamination.quantile).nextUp
         return (Autoencoder(parameters: parameters, standardizer: standardizer, networks: networks, threshold: threshold), history)
     }
 }
@@ -197,10 +198,13 @@ private final class NetworkTrainer {
         let columns = source.columns
         source.storage.withUnsafeBufferPointer { src in
             batch.storage.withUnsafeMutableBufferPointer { dst in
-                var offset = 0
+                // An inline loop rather than memcpy per row: rows are a few dozen bytes, where the
+                // call costs more than the copy; the random reads dominate either way.
+                var to = 0
                 for i in indices {
-                    (dst.baseAddress! + offset).update(from: src.baseAddress! + i * columns, count: columns)
-                    offset += columns
+                    let from = i * columns
+                    for j in 0..<columns { dst[to + j] = src[from + j] }
+                    to += columns
                 }
             }
         }

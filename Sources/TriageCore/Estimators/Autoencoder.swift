@@ -10,10 +10,12 @@
 /// with mini-batch Adam (Kingma & Ba 2015) over a d → h₁ → … → h_k → d network of ReLU hidden
 /// layers and a linear output (`DenseNetwork`). A seeded share of the rows is held out; after
 /// each epoch its loss decides early stopping, and the weights of the best epoch are kept.
+/// K networks (default 5) are trained this way from independent random streams — a bagged
+/// ensemble in the sense of Breiman 1996 over initialisation, batch order and held-out rows.
 ///
 /// The score of a row is its mean squared reconstruction error over the standardised features,
-/// (1/d)·Σ_j (f_θ(x′)_j − x′_j)², higher = more anomalous; the feature with the largest squared
-/// error explains it. The threshold is the (1 − contamination) quantile of the training scores
+/// averaged over the K networks: (1/K)·Σ_k (1/d)·Σ_j (f_θk(x′)_j − x′_j)², higher = more
+/// anomalous; the feature with the largest (averaged) squared error explains it. The threshold is the (1 − contamination) quantile of the training scores
 /// (`auto`: the 99th percentile).
 ///
 /// Missing values are rejected (`EstimatorError.nonFinite`): the network has no notion of them,

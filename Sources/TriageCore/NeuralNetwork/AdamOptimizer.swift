@@ -30,6 +30,8 @@ public struct AdamOptimizer<Scalar: BLASScalar>: Sendable {
     }
 
     /// One Adam step on every parameter of `network` with `gradients`.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public mutating func update(_ network: inout DenseNetwork<Scalar>, with gradients: NetworkGradients<Scalar>) {
         step += 1
         let t = Double(step)
