@@ -89,7 +89,10 @@ struct TreePredictor: Sendable {
         var result = Matrix<Float>(rows: rows, columns: k)
         guard rows > 0, !selected.isEmpty else { return result }
         let scale = 1 / Float(selected.count)
-        let blockSize = 512
+        // 4 096 rows (330 KB of features) per block, scored tree by tree: each tree's nodes are
+        // reused across many rows before the next tree is loaded (512-row blocks were 1.8×
+        // slower on 100 grown trees, which do not fit in the caches together).
+        let blockSize = 4096
         let blocks = (rows + blockSize - 1) / blockSize
         result.storage.withUnsafeMutableBufferPointer { out in
             let output = SendablePointer(out.baseAddress!)
