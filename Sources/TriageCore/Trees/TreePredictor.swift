@@ -4,19 +4,20 @@
 /// Prediction is bound by the latency of dependent loads (node → feature value → compare →
 /// next node), see ../shared/notes/performance.md; a compact record puts threshold, feature and
 /// the right child in one cache line fetch, the left child is implicit (depth-first numbering),
-/// and rows are processed in blocks scored tree by tree so each tree's upper levels stay cached.
+/// rows are processed in blocks scored tree by tree so each tree's nodes stay cached across
+/// the block, and 16 rows walk a tree in lockstep with a branch-free step so their loads overlap.
 struct TreePredictor: Sendable {
     struct Node {
         var threshold: Float
-        /// Feature index; bit 31 set when missing values go left; `leafMarker` for a leaf.
+        /// Feature index; bit 31 set when missing values go left. A leaf has threshold NaN,
+        /// feature 0 and `right` pointing to itself, so stepping from it stays put.
         var feature: UInt32
-        /// Absolute index of the right child.
+        /// Absolute index of the right child (a leaf: its own index).
         var right: Int32
         /// Leaves: offset of the leaf's outputs in `leafValues`.
         var leafOffset: Int32
     }
 
-    static let leafMarker: UInt32 = 0x7FFF_FFFF
     static let missingLeftBit: UInt32 = 0x8000_0000
 
     let nodes: [Node]
