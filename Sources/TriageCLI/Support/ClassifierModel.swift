@@ -12,8 +12,10 @@ struct ClassifierModel<C: Classifier & SummarizableModel>: LoadedModel {
     init(path: String, kind: String) throws {
         self.kind = kind
         saved = try ModelFile.read(SavedModel<C>.self, kind: kind, from: path)
-        guard let classes = saved.classes, classes.count == saved.model.classCount,
-              saved.features.count == saved.model.featureCount else {
+        // Duplicate names would make class or feature lookups ambiguous (and trap in dictionary
+        // building), so a hand-edited file with them is refused like any other bad model.
+        guard let classes = saved.classes, classes.count == saved.model.classCount, Set(classes).count == classes.count,
+              saved.features.count == saved.model.featureCount, Set(saved.features).count == saved.features.count else {
             throw DataError(.invalidModel("model's classes or features do not match the fitted classifier"), file: path)
         }
         self.classes = classes
