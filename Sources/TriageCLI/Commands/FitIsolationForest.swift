@@ -18,7 +18,7 @@ struct FitIsolationForest: ParsableCommand {
 
     @Argument(help: "Training CSV (header row required).") var data: String
     @Option(help: "Where to write the model file.") var output: String
-    @Option(help: "Number of trees (with --warm-start: trees to add). Default 100.") var trees: Int = 100
+    @Option(help: "Number of trees (with --warm-start: trees to add).") var trees: Int = 100
     @Option(name: .customLong("sample-size"), help: "Rows sub-sampled per tree, ψ (default 256).")
     var sampleSize: Int?
     @Option(name: .customLong("max-features"), help: "Fraction of features each tree may split on, in (0, 1] (default 1.0).")
