@@ -27,9 +27,9 @@ struct IsolationForestBench: ParsableCommand {
             forest = try IsolationForest.fit(matrix, parameters: parameters, seed: seed, threads: threadCount)
         }
         var checksum = 0.0
-        let cpuBefore = processCPUSeconds()
+        let cpuBefore = cpuSeconds()
         let scoreSeconds = bestOf(repeats) { checksum = forest!.scores(matrix, threads: threadCount).reduce(0, +) }
-        let scoreCPUSeconds = (processCPUSeconds() - cpuBefore) / Double(max(1, repeats))
+        let scoreCPUSeconds = (cpuSeconds() - cpuBefore) / Double(max(1, repeats))
         var fields: [String: Any] = [
             "rows": matrix.rows, "features": matrix.columns, "trees": trees, "sample_size": sampleSize,
             "threads": threadCount, "fit_seconds": fitSeconds, "score_seconds": scoreSeconds,

@@ -20,10 +20,11 @@ func emit(_ fields: [String: Any]) {
     print(String(decoding: data, as: UTF8.self))
 }
 
-/// CPU seconds used by the whole process so far (all threads): unlike wall time it barely
-/// moves with other work on a shared machine, which makes it the steadier figure for tuning.
-func processCPUSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+/// CPU seconds (user + system) this process has consumed so far: a steadier measure than wall
+/// time when other work shares the machine.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func toSeconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return toSeconds(usage.ru_utime) + toSeconds(usage.ru_stime)
 }

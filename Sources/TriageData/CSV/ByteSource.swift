@@ -86,11 +86,10 @@ struct ByteSource: @unchecked Sendable {
     /// A line break ends a record only outside quotes; with RFC 4180 quoting (`""` escapes) the
     /// parity of the quotes seen so far is exactly "inside a quoted field", so one forward scan
     /// finds safe cut points. Files without quotes (the common case) skip that scan.
-    func chunkBoundaries(from bodyStart: Int, chunks: Int) -> [Range<Int>] {
+    func chunkBoundaries(from bodyStart: Int, chunks: Int, minimumChunk: Int) -> [Range<Int>] {
         let bodyLength = count - bodyStart
         guard bodyLength > 0 else { return [bodyStart..<count] }
-        let minimumChunk = 1 << 20
-        let pieces = max(1, min(chunks, bodyLength / minimumChunk))
+        let pieces = max(1, min(chunks, bodyLength / max(1, minimumChunk)))
         if pieces == 1 { return [bodyStart..<count] }
         let hasQuotes = memchr(base + bodyStart, Int32(quote), bodyLength) != nil
         var cuts = [bodyStart]
@@ -202,7 +201,8 @@ struct ByteSource: @unchecked Sendable {
                         var endsRecord: Bool
                         if role == .numeric && p < end && base[p] != quote,
                            let parsed = NumberParser.parsePrefix(base + p, base + end),
-                           case let stop = parsed.next - base, stop == end || isDelimiter(at: stop, end: end)
+                           case let stop = parsed.next - base, stop - p <= maxFieldBytes,
+                           stop == end || isDelimiter(at: stop, end: end)
                         {
                             output[rowBase + slots[field]] = S(parsed.value)
                             (next, endsRecord) = advance(pastDelimiterAt: stop, end: end)

@@ -53,7 +53,8 @@ public enum CSVReader {
         let layout = RecordLayout(roles: roles)
 
         let threads = Parallel.threadCount(options.threads)
-        let chunks = source.chunkBoundaries(from: bodyStart, chunks: threads == 1 ? 1 : threads * 4)
+        let chunks = source.chunkBoundaries(from: bodyStart, chunks: threads == 1 ? 1 : threads * 4,
+                                              minimumChunk: options.minimumChunkBytes)
         let counts = Parallel.map(chunks.count, threads: threads) { c in
             source.countRecords(chunks[c])
         }

@@ -22,6 +22,9 @@ public struct CSVOptions: Sendable {
     public var maxFieldBytes: Int
     /// When true (the default) a file with a header but no rows is an error.
     public var requireRows: Bool
+    /// Smallest piece of the file given to one parsing task. Below ~1 MB the per-task overhead
+    /// outweighs the parallel gain; tests lower it to exercise chunk boundaries on small files.
+    public var minimumChunkBytes = 1 << 20
 
     public init(roles: [String: ColumnRole] = [:], defaultRole: ColumnRole = .numeric,
                 threads: Int? = nil, maxFieldBytes: Int = 65_536, requireRows: Bool = true) {

@@ -11,8 +11,37 @@ import Darwin
 /// ±22, `m · 10^e` (or `m / 10^-e`) is one correctly rounded IEEE operation on exact operands.
 /// Anything else (long significands, big exponents) falls back to `strtod`, which is exact.
 enum NumberParser {
-    /// Powers of ten exactly representable as Double.
-    private static let exactPowers: [Double] = (0...22).map { pow(10.0, Double($0)) }
+    /// 10^e for 0 ≤ e ≤ 22, the powers of ten exactly representable as Double. A switch of
+    /// literals compiles to a constant table; a `static let` array would cost a `swift_once`
+    /// check on every number parsed (4 % of parse time, measured with perf).
+    @inline(__always)
+    private static func exactPower(_ e: Int) -> Double {
+        switch e {
+        case 0: return 1e0
+        case 1: return 1e1
+        case 2: return 1e2
+        case 3: return 1e3
+        case 4: return 1e4
+        case 5: return 1e5
+        case 6: return 1e6
+        case 7: return 1e7
+        case 8: return 1e8
+        case 9: return 1e9
+        case 10: return 1e10
+        case 11: return 1e11
+        case 12: return 1e12
+        case 13: return 1e13
+        case 14: return 1e14
+        case 15: return 1e15
+        case 16: return 1e16
+        case 17: return 1e17
+        case 18: return 1e18
+        case 19: return 1e19
+        case 20: return 1e20
+        case 21: return 1e21
+        default: return 1e22
+        }
+    }
 
     /// Parses a number starting at `start`, stopping at the first byte that cannot continue it.
     /// Returns nil when no digits are found (the caller then classifies the field).
@@ -85,7 +114,7 @@ enum NumberParser {
         }
         if !inexact && mantissa < (1 << 53) && exponent >= -22 && exponent <= 22 {
             var value = Double(mantissa)
-            if exponent < 0 { value /= exactPowers[-exponent] } else if exponent > 0 { value *= exactPowers[exponent] }
+            if exponent < 0 { value /= exactPower(-exponent) } else if exponent > 0 { value *= exactPower(exponent) }
             return (negative ? -value : value, p)
         }
         if mantissa == 0 && !inexact { return (negative ? -0.0 : 0.0, p) }

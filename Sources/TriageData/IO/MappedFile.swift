@@ -31,7 +31,7 @@ public final class MappedFile: @unchecked Sendable {
                 isMapped = false
                 return
             }
-            if let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), address != MAP_FAILED {
+            if let address = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, descriptor, 0), address != MAP_FAILED {
                 _ = madvise(address, size, MADV_SEQUENTIAL | MADV_WILLNEED)
                 bytes = UnsafeBufferPointer(start: address.assumingMemoryBound(to: UInt8.self), count: size)
                 isMapped = true
