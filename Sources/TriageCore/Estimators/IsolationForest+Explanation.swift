@@ -167,6 +167,7 @@ struct LeafPaths: Sendable {
 }
 
 extension BlockWalker {
+
     /// Overwrites `contributions` (loaded rows × columns) with each row's path contributions.
     func sumContributions(paths: LeafPaths.Pointers, into contributions: UnsafeMutablePointer<Float>) {
         let n = IsolationForest.interleave
