@@ -46,6 +46,9 @@ private func encodeDecode(_ forest: IsolationForest) throws -> IsolationForest {
         #expect(contributions.rows == 500 && contributions.columns == 4)
         #expect(argmax(contributions.row(17)) == 2)
         #expect(forest.predict(data, threads: 1) == scores.map { $0 >= forest.threshold })
+        let both = forest.scoresAndTopFeatures(data, threads: 3)
+        #expect(both.scores == scores)
+        #expect(both.topFeatures == forest.topFeatures(data, threads: 1))
     }
 
     @Test func paperDefaultsAndHeightLimit() throws {
