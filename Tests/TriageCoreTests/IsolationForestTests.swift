@@ -75,6 +75,17 @@ private func encodeDecode(_ forest: IsolationForest) throws -> IsolationForest {
         #expect(other != one)
     }
 
+    @Test func manyRowTasksGiveTheSameScoresForAnyThreadCount() throws {
+        // More rows than one task (8 192) so several tasks, blocks and a ragged tail run.
+        let data = cluster(rows: 20_011, features: 3)
+        let forest = try IsolationForest.fit(data, parameters: .init(treeCount: 8, sampleSize: 64), seed: 6, threads: 2)
+        let one = forest.scoresAndTopFeatures(data, threads: 1)
+        let three = forest.scoresAndTopFeatures(data, threads: 3)
+        #expect(one.scores == three.scores && one.topFeatures == three.topFeatures)
+        #expect(forest.scores(data, threads: 2) == one.scores)
+        #expect(forest.topFeatures(data, threads: 2) == one.topFeatures)
+    }
+
     @Test func scoresMatchAPlainTreeWalk() throws {
         // The interleaved, transposed kernel must equal the definition: walk each stored tree.
         let data = cluster(rows: 1000, features: 3) // 1000 rows: several blocks and a partial group
