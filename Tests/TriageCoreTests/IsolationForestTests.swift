@@ -51,6 +51,18 @@ private func encodeDecode(_ forest: IsolationForest) throws -> IsolationForest {
         #expect(both.topFeatures == forest.topFeatures(data, threads: 1))
     }
 
+    @Test func wideDataUsesSparseCreditsWithTheSameMeaning() throws {
+        // Above 64 features the per-leaf credits stay sparse lists instead of dense rows.
+        var data = cluster(rows: 300, features: 70)
+        data[5, 66] = 12
+        let forest = try IsolationForest.fit(data, parameters: .init(treeCount: 60), seed: 2)
+        let top = forest.topFeatures(data, threads: 2)
+        #expect(top[5] == 66)
+        let contributions = forest.pathContributions(data, threads: 1)
+        for row in [0, 5, 299] { #expect(argmax(contributions.row(row)) == top[row]) }
+        #expect(forest.scoresAndTopFeatures(data, threads: 1).topFeatures == top)
+    }
+
     @Test func paperDefaultsAndHeightLimit() throws {
         let forest = try IsolationForest.fit(cluster(rows: 300, features: 3))
         #expect(forest.treeCount == 100 && forest.sampleSize == 256 && forest.height == 8)
