@@ -3,18 +3,11 @@ import Testing
 import TriageCore
 import TriageData
 
-/// Runs the built `triage` binary (.build/debug/triage beside the package root; `swift build`
-/// first) in a fresh temporary folder.
+/// Runs the built `triage` binary (found by `CLIRunner`) in a fresh temporary folder.
 private struct CLI {
     let folder: URL
 
-    static var binary: URL {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-            url.deleteLastPathComponent()
-        }
-        return url.appendingPathComponent(".build/debug/triage")
-    }
+    static var binary: URL { CLIRunner.binary }
 
     init() throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("triage-iforest-\(UUID().uuidString)")

@@ -46,6 +46,21 @@ private func encodeDecode(_ forest: IsolationForest) throws -> IsolationForest {
         #expect(contributions.rows == 500 && contributions.columns == 4)
         #expect(argmax(contributions.row(17)) == 2)
         #expect(forest.predict(data, threads: 1) == scores.map { $0 >= forest.threshold })
+        let both = forest.scoresAndTopFeatures(data, threads: 3)
+        #expect(both.scores == scores)
+        #expect(both.topFeatures == forest.topFeatures(data, threads: 1))
+    }
+
+    @Test func wideDataUsesSparseCreditsWithTheSameMeaning() throws {
+        // Above 64 features the per-leaf credits stay sparse lists instead of dense rows.
+        var data = cluster(rows: 300, features: 70)
+        data[5, 66] = 12
+        let forest = try IsolationForest.fit(data, parameters: .init(treeCount: 60), seed: 2)
+        let top = forest.topFeatures(data, threads: 2)
+        #expect(top[5] == 66)
+        let contributions = forest.pathContributions(data, threads: 1)
+        for row in [0, 5, 299] { #expect(argmax(contributions.row(row)) == top[row]) }
+        #expect(forest.scoresAndTopFeatures(data, threads: 1).topFeatures == top)
     }
 
     @Test func paperDefaultsAndHeightLimit() throws {
@@ -70,6 +85,17 @@ private func encodeDecode(_ forest: IsolationForest) throws -> IsolationForest {
         #expect(loaded.scores(data, threads: 2) == s1)
         let other = try IsolationForest.fit(data, parameters: parameters, seed: 10, threads: 1)
         #expect(other != one)
+    }
+
+    @Test func manyRowTasksGiveTheSameScoresForAnyThreadCount() throws {
+        // More rows than one task (8 192) so several tasks, blocks and a ragged tail run.
+        let data = cluster(rows: 20_011, features: 3)
+        let forest = try IsolationForest.fit(data, parameters: .init(treeCount: 8, sampleSize: 64), seed: 6, threads: 2)
+        let one = forest.scoresAndTopFeatures(data, threads: 1)
+        let three = forest.scoresAndTopFeatures(data, threads: 3)
+        #expect(one.scores == three.scores && one.topFeatures == three.topFeatures)
+        #expect(forest.scores(data, threads: 2) == one.scores)
+        #expect(forest.topFeatures(data, threads: 2) == one.topFeatures)
     }
 
     @Test func scoresMatchAPlainTreeWalk() throws {

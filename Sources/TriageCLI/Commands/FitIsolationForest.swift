@@ -18,7 +18,7 @@ struct FitIsolationForest: ParsableCommand {
 
     @Argument(help: "Training CSV (header row required).") var data: String
     @Option(help: "Where to write the model file.") var output: String
-    @Option(help: "Number of trees (with --warm-start: trees to add). Default 100.") var trees: Int = 100
+    @Option(help: "Number of trees (with --warm-start: trees to add).") var trees: Int = 100
     @Option(name: .customLong("sample-size"), help: "Rows sub-sampled per tree, ψ (default 256).")
     var sampleSize: Int?
     @Option(name: .customLong("max-features"), help: "Fraction of features each tree may split on, in (0, 1] (default 1.0).")
@@ -104,23 +104,24 @@ struct FitIsolationForest: ParsableCommand {
     /// Refuses what the forest cannot use (all-missing column, missing values, a single row,
     /// no varying feature) with file/line/column errors; returns notes for what it tolerates.
     func checkTrainingData(_ table: CSVTable<Float>, matrix: Matrix<Float>, names: [String], sampleSize: Int) throws -> [String] {
-        if let error = table.firstAllMissingColumn(in: matrix, names: names) { throw error }
-        if let error = table.firstMissing(in: matrix, names: names) {
-            throw CLIFailure.failed(error.description + " (the isolation forest needs complete rows; fill or drop them)")
-        }
-        if let bad = firstNonFinite(matrix) {
-            let name = names[bad.column]
-            throw DataError(.other("column '\(name)' has an infinite value"), file: data,
-                            line: table.line(ofRow: bad.row), column: table.fieldNumber(of: name))
+        let scan = ColumnScan(matrix)
+        if scan.hasNonFinite {
+            // Slow paths only when something is wrong: they locate and word the error.
+            if let error = table.firstAllMissingColumn(in: matrix, names: names) { throw error }
+            if let error = table.firstMissing(in: matrix, names: names) {
+                throw CLIFailure.failed(error.description + " (the isolation forest needs complete rows; fill or drop them)")
+            }
+            if let bad = firstNonFinite(matrix) {
+                let name = names[bad.column]
+                throw DataError(.other("column '\(name)' has an infinite value"), file: data,
+                                line: table.line(ofRow: bad.row), column: table.fieldNumber(of: name))
+            }
         }
         if matrix.rows < IsolationForest.minimumRows {
             throw CLIFailure.failed("\(data): needs at least \(IsolationForest.minimumRows) data rows to fit an isolation forest, got \(matrix.rows)")
         }
         var notes = [String]()
-        let constant = (0..<matrix.columns).filter { j in
-            let first = matrix[0, j]
-            return (1..<matrix.rows).allSatisfy { matrix[$0, j] == first }
-        }
+        let constant = (0..<matrix.columns).filter { !scan.varies[$0] }
         if constant.count == matrix.columns {
             throw CLIFailure.failed("\(data): every feature column is constant (\(names.joined(separator: ", "))); there is nothing to isolate")
         }
@@ -138,7 +139,7 @@ struct FitIsolationForest: ParsableCommand {
     }
 
     func save(_ forest: IsolationForest, features: [String], matrix: Matrix<Float>, notes: [String]) throws {
-        let saved = SavedModel(features: features, medians: matrix.columnMedians(),
+        let saved = SavedModel(features: features, medians: matrix.columnMedians(threads: runOptions.threadCount),
                                training: TrainingSummary(rows: matrix.rows, notes: notes,
                                                          values: ["threshold": forest.threshold]),
                                model: forest)
@@ -164,4 +165,29 @@ struct ContaminationOption: ExpressibleByArgument {
     }
 
     static var defaultCompletionKind: CompletionKind { .list(["auto"]) }
+}
+
+/// One pass over a training matrix: does any value fail `isFinite`, and which columns vary.
+struct ColumnScan {
+    var hasNonFinite = false
+    var varies: [Bool]
+
+    init(_ matrix: Matrix<Float>) {
+        let columns = matrix.columns
+        varies = [Bool](repeating: false, count: columns)
+        guard matrix.rows > 0 else { return }
+        var nonFinite = false
+        matrix.storage.withUnsafeBufferPointer { x in
+            varies.withUnsafeMutableBufferPointer { varies in
+                for i in 0..<matrix.rows {
+                    for j in 0..<columns {
+                        let v = x[i * columns + j]
+                        nonFinite = nonFinite || !v.isFinite
+                        varies[j] = varies[j] || v != x[j]
+                    }
+                }
+            }
+        }
+        hasNonFinite = nonFinite
+    }
 }

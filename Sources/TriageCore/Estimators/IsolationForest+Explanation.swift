@@ -27,7 +27,7 @@ extension IsolationForest {
         let d = featureCount
         top.withUnsafeMutableBufferPointer { out in
             let output = SendablePointer(out.baseAddress!)
-            forEachContributionBlock(data, threads: threads) { rows, contributions in
+            forEachContributionBlock(data, threads: threads) { rows, contributions, _ in
                 for r in 0..<rows.count {
                     let c = contributions + r * d
                     var best = 0
@@ -47,24 +47,52 @@ extension IsolationForest {
         let d = featureCount
         result.storage.withUnsafeMutableBufferPointer { out in
             let output = SendablePointer(out.baseAddress!)
-            forEachContributionBlock(data, threads: threads) { rows, contributions in
+            forEachContributionBlock(data, threads: threads) { rows, contributions, _ in
                 for i in 0..<(rows.count * d) { output[rows.lowerBound * d + i] = Double(contributions[i]) }
             }
         }
         return result
     }
 
-    /// Calls `body(rows, contributions)` for every block, contributions being rows × features.
-    private func forEachContributionBlock(_ data: Matrix<Float>, threads: Int,
-                                          _ body: @Sendable (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
+    /// Scores and top features from one walk per tree: the same values as `scores` and
+    /// `topFeatures` (sums run in the same tree order), for about two thirds of the cost of
+    /// calling both.
+    public func scoresAndTopFeatures(_ data: Matrix<Float>, threads: Int) -> (scores: [Double], topFeatures: [Int]) {
+        precondition(data.columns == featureCount, "data has \(data.columns) columns, model expects \(featureCount)")
+        var sums = [Double](repeating: 0, count: data.rows)
+        var top = [Int](repeating: 0, count: data.rows)
+        let d = featureCount
+        sums.withUnsafeMutableBufferPointer { sumsOut in
+            top.withUnsafeMutableBufferPointer { topOut in
+                let sumsOutput = SendablePointer(sumsOut.baseAddress!), topOutput = SendablePointer(topOut.baseAddress!)
+                forEachContributionBlock(data, threads: threads, pathLengths: true) { rows, contributions, pathSums in
+                    for r in 0..<rows.count {
+                        let c = contributions + r * d
+                        var best = 0
+                        for j in 1..<max(1, d) where c[j] > c[best] { best = j }
+                        topOutput[rows.lowerBound + r] = best
+                        sumsOutput[rows.lowerBound + r] = pathSums[r]
+                    }
+                }
+            }
+        }
+        let normaliser = Double(treeCount) * isolationAveragePathLength(sampleSize)
+        guard normaliser > 0 else { return (Array(repeating: 0.5, count: data.rows), top) }
+        return (sums.map { exp2(-$0 / normaliser) }, top)
+    }
+
+    /// Calls `body(rows, contributions, pathLengthSums)` for every block, contributions being
+    /// rows × features and pathLengthSums Σ_t h_t(x) per row.
+    private func forEachContributionBlock(_ data: Matrix<Float>, threads: Int, pathLengths: Bool = false,
+                                          _ body: @Sendable (Range<Int>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Double>) -> Void) {
         let paths = LeafPaths(self)
         let d = featureCount
         paths.withPointers { paths in
             forEachBlock(data, tables: ScoringTables(self), threads: threads) { walker, rows in
                 let contributions = UnsafeMutablePointer<Float>.allocate(capacity: IsolationForest.blockStride * d)
                 defer { contributions.deallocate() }
-                walker.sumContributions(paths: paths, into: contributions)
-                body(rows, contributions)
+                walker.sumContributions(paths: paths, into: contributions, pathLengths: pathLengths)
+                body(rows, contributions, walker.accumulator)
             }
         }
     }
@@ -78,6 +106,14 @@ struct LeafPaths: Sendable {
     let features: [Int32]
     let credits: [Float]
     let counts: [UInt8]
+    /// With few features, each reached leaf's credits summed into one dense row of `columns`
+    /// values: adding a fixed-length vector beats scattered adds with a variable count (no
+    /// mispredicted loop exits, vectorised). `denseRow[leaf]` indexes it (−1: no row reached
+    /// the leaf in training, so none can reach it now).
+    let columns: Int
+    let denseRow: [Int32]
+    let dense: [Float]
+    static let denseColumnLimit = 64
 
     init(_ forest: IsolationForest) {
         height = forest.height
@@ -113,6 +149,19 @@ struct LeafPaths: Sendable {
         self.features = features
         self.credits = credits
         self.counts = counts
+        columns = forest.featureCount
+        var denseRow = [Int32](repeating: -1, count: counts.count)
+        var dense = [Float]()
+        if columns <= Self.denseColumnLimit {
+            for leaf in 0..<counts.count where counts[leaf] > 0 {
+                denseRow[leaf] = Int32(dense.count / columns)
+                var vector = [Float](repeating: 0, count: columns)
+                for s in 0..<Int(counts[leaf]) { vector[Int(features[leaf * height + s])] += credits[leaf * height + s] }
+                dense.append(contentsOf: vector)
+            }
+        }
+        self.denseRow = denseRow
+        self.dense = dense
     }
 
     struct Pointers: @unchecked Sendable {
@@ -121,14 +170,24 @@ struct LeafPaths: Sendable {
         let features: UnsafePointer<Int32>
         let credits: UnsafePointer<Float>
         let counts: UnsafePointer<UInt8>
+        let columns: Int
+        /// nil when there are too many features for dense rows.
+        let denseRow: UnsafePointer<Int32>?
+        let dense: UnsafePointer<Float>?
     }
 
     func withPointers<R>(_ body: (Pointers) -> R) -> R {
         features.withUnsafeBufferPointer { f in
             counts.withUnsafeBufferPointer { c in
                 credits.withUnsafeBufferPointer { w in
-                    body(Pointers(height: height, leafSlots: leafSlots, features: f.baseAddress!,
-                                  credits: w.baseAddress!, counts: c.baseAddress!))
+                  denseRow.withUnsafeBufferPointer { r in
+                    dense.withUnsafeBufferPointer { v in
+                        body(Pointers(height: height, leafSlots: leafSlots, features: f.baseAddress!,
+                                      credits: w.baseAddress!, counts: c.baseAddress!, columns: columns,
+                                      denseRow: columns <= Self.denseColumnLimit ? r.baseAddress : nil,
+                                      dense: v.baseAddress))
+                    }
+                  }
                 }
             }
         }
@@ -136,19 +195,33 @@ struct LeafPaths: Sendable {
 }
 
 extension BlockWalker {
-    /// Overwrites `contributions` (loaded rows × columns) with each row's path contributions.
-    func sumContributions(paths: LeafPaths.Pointers, into contributions: UnsafeMutablePointer<Float>) {
+
+    /// Overwrites `contributions` (loaded rows × columns) with each row's path contributions,
+    /// and, when `pathLengths`, `accumulator` with each row's Σ_t h_t(x).
+    func sumContributions(paths: LeafPaths.Pointers, into contributions: UnsafeMutablePointer<Float>, pathLengths: Bool) {
         let n = IsolationForest.interleave
         let d = columns
         for i in 0..<(count * d) { contributions[i] = 0 }
+        for r in 0..<count { accumulator[r] = 0 }
         for t in 0..<tables.treeCount {
+            let pathLength = tables.leaves + t * tables.stride - tables.stride
             for g in 0..<groups {
                 descend(tree: t, group: g)
+                if pathLengths {
+                    for k in 0..<min(n, count - g * n) { accumulator[g * n + k] += Double(pathLength[slots[k]]) }
+                }
                 for k in 0..<min(n, count - g * n) {
                     let leaf = t * paths.leafSlots + slots[k] - paths.leafSlots
+                    let row = contributions + (g * n + k) * d
+                    if let denseRow = paths.denseRow {
+                        let index = Int(denseRow[leaf])
+                        guard index >= 0, let dense = paths.dense else { continue }
+                        let vector = dense + index * d
+                        for j in 0..<d { row[j] += vector[j] }
+                        continue
+                    }
                     let list = paths.features + leaf * paths.height
                     let credit = paths.credits + leaf * paths.height
-                    let row = contributions + (g * n + k) * d
                     for s in 0..<Int(paths.counts[leaf]) { row[Int(list[s])] += credit[s] }
                 }
             }

@@ -107,7 +107,8 @@ public struct IsolationForest: ExplainingDetector, SummarizableModel, Equatable 
     ///
     /// - Throws: `EstimatorError` for parameters out of range, fewer than two rows, a column
     ///   with no values, a NaN/∞, or data where every feature is constant (nothing to isolate).
-    /// - Complexity: O(t · ψ · log ψ · m/d) time for m = max-features columns; O(t · ψ) memory.
+    /// - Complexity: O(rows · features) to validate, then O(t · ψ · log ψ) expected to grow the
+    ///   trees (each level rescans its rows once per feature tried); O(t · 2^⌈log₂ ψ⌉) memory.
     public static func fit(_ data: Matrix<Float>, parameters: Parameters = Parameters(), seed: UInt64 = 0,
                            threads: Int = 1) throws(EstimatorError) -> IsolationForest {
         try parameters.validate()
