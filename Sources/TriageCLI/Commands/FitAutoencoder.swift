@@ -106,7 +106,7 @@ struct FitAutoencoder: ParsableCommand {
             series["best_validation_loss_per_network"] = history.bestValidationLosses
             values["mean_best_validation_loss"] = history.bestValidationLosses.reduce(0, +) / Double(history.bestValidationLosses.count)
         }
-        let saved = SavedModel(features: features, medians: matrix.columnMedians(),
+        let saved = SavedModel(features: features, medians: matrix.columnMedians(threads: runOptions.threadCount),
                                training: TrainingSummary(rows: matrix.rows, notes: history.notes,
                                                          values: values, series: series),
                                model: fitted.model)

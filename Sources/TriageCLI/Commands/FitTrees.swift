@@ -101,7 +101,7 @@ struct LabelledData {
     }
 
     func save<M: Codable & Sendable>(_ model: M, kind: String, target: String, to path: String, values: [String: Double] = [:]) throws {
-        let saved = SavedModel(features: features, target: target, classes: classes, medians: matrix.columnMedians(),
+        let saved = SavedModel(features: features, target: target, classes: classes, medians: matrix.columnMedians(threads: Parallel.availableCores),
                                training: TrainingSummary(rows: matrix.rows, notes: notes, values: values), model: model)
         try ModelFile.write(saved, kind: kind, to: path)
     }

@@ -35,15 +35,17 @@ struct DetectorModel<D: AnomalyDetector & SummarizableModel>: LoadedModel {
 
     func score(_ table: CSVTable<Float>, settings: ScoreSettings) throws -> OutputTable {
         let data = try featureMatrix(table, settings: settings)
-        let scores = saved.model.scores(data, threads: settings.threads)
         let threshold = saved.model.threshold
+        let scores: [Double], top: [Int]?
+        if let explaining = saved.model as? any ExplainingDetector {
+            (scores, top) = explaining.scoresAndTopFeatures(data, threads: settings.threads)
+        } else {
+            (scores, top) = (saved.model.scores(data, threads: settings.threads), nil)
+        }
         var output = OutputTable()
         output.add("score", .real(scores))
         output.add("anomaly", .integer(scores.map { $0 >= threshold ? 1 : 0 }))
-        if let explaining = saved.model as? any ExplainingDetector {
-            let top = explaining.topFeatures(data, threads: settings.threads)
-            output.add("top_feature", .text(top.map { saved.features[$0] }))
-        }
+        if let top { output.add("top_feature", .text(top.map { saved.features[$0] })) }
         return output
     }
 

@@ -87,15 +87,18 @@ public struct CSVTable<Scalar: BLASScalar>: Sendable {
         return numeric.columns(at: indices)
     }
 
-    /// Location of the first NaN in the given numeric column indices, as an error, or nil.
+    /// Location of the first NaN of `matrix` (columns named by `names`), as an error, or nil.
+    /// Inlinable so the scan is specialised for the caller's scalar type.
+    @inlinable
     public func firstMissing(in matrix: Matrix<Scalar>, names: [String]) -> DataError? {
-        for i in 0..<matrix.rows {
-            for j in 0..<matrix.columns where matrix[i, j].isNaN {
-                return DataError(.missingValue, file: file, line: line(ofRow: i),
-                                 column: fieldNumber(of: names[j]), columnName: names[j])
-            }
+        let index: Int? = matrix.storage.withUnsafeBufferPointer { buffer in
+            for i in buffer.indices where buffer[i].isNaN { return i }
+            return nil
         }
-        return nil
+        guard let index else { return nil }
+        let (row, column) = (index / matrix.columns, index % matrix.columns)
+        return DataError(.missingValue, file: file, line: line(ofRow: row),
+                         column: fieldNumber(of: names[column]), columnName: names[column])
     }
 
     /// A column in which every value is missing, as an error naming it, or nil.

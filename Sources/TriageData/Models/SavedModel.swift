@@ -43,15 +43,3 @@ public struct TrainingSummary: Codable, Sendable, Equatable {
         self.series = series
     }
 }
-
-extension Matrix where Scalar == Float {
-    /// Median of each column over non-NaN values (0 for an all-missing column).
-    public func columnMedians() -> [Float] {
-        (0..<columns).map { j in
-            let values = column(j).filter { !$0.isNaN }.sorted()
-            guard !values.isEmpty else { return 0 }
-            let mid = values.count / 2
-            return values.count % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2
-        }
-    }
-}
