@@ -197,7 +197,7 @@ final class WatchSession {
         lastTime = row.time
         summary.rows += 1
         if row.values.contains(where: { !$0.isFinite }) { summary.gaps += 1 }
-        let result = detector!.process(row.values)
+        let result = detector!.process(row.values, time: row.time)
         let warming = result.perColumn.allSatisfy(\.warmingUp)
         if warming { summary.warmup += 1 } else { summary.scored += 1 }
         summary.maxScore = max(summary.maxScore, result.score)

@@ -27,14 +27,28 @@ public struct OnlineDetectorConfiguration: Codable, Sendable, Equatable {
     public var useStatistical = true
     /// How raw scores become 0..1: "tail" (extreme-value tail of each raw score's own history,
     /// `TailCalibrator`) or "likelihood" (Ahmad et al. 2017, `AnomalyLikelihood`).
-    public var calibration = "tail"
+    public var calibration = Calibration.tail
     public var tail = TailCalibrator.Parameters()
     /// Tail evidence (−log₁₀ p) above which the following points are capped at `suppressedEvidence`
     /// until the evidence drops: one alarm per excursion (the likelihood filter of Ahmad et al.).
     public var alarmEvidence = 5.0
     public var suppressedEvidence = 3.0
+    /// What the z-score detector looks at: "level" (value against its running mean), "change"
+    /// (first difference against the running spread of differences) or "both" (the larger z).
+    public var statisticalTarget = StatisticalTarget.level
+    /// How the calibrated detectors combine: "max" of their evidence, or "sum" (independent
+    /// evidence adds, as −log₁₀ of a product of tail probabilities).
+    public var combine = Combination.max
+    /// Calendar features for the forest when rows carry a time: time of day and day of week
+    /// (UTC), scaled so one cut across them is as likely as across a value feature. They let the
+    /// forest learn daily and weekly profiles: a value ordinary at noon can be isolated at 3 am.
+    public var calendarFeatures = false
     public var forest = SlidingIsolationForest.Parameters()
     public var likelihood = AnomalyLikelihood.Parameters()
+
+    public enum Calibration: String, Codable, Sendable { case tail, likelihood }
+    public enum StatisticalTarget: String, Codable, Sendable { case level, change, both }
+    public enum Combination: String, Codable, Sendable { case max, sum }
 
     public init() {}
 
@@ -97,6 +111,8 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
     var anchor = 0.0
     var mean = 0.0
     var variance = 0.0
+    var changeMean = 0.0
+    var changeVariance = 0.0
     var learned = 0
     // Finite sentinels (not ±inf) so the state encodes as plain JSON.
     var minimum = Double.greatestFiniteMagnitude
@@ -107,7 +123,8 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
     {
         try configuration.validate()
         self.configuration = configuration
-        forest = try SlidingIsolationForest(dimension: configuration.shingleSize + configuration.differences,
+        forest = try SlidingIsolationForest(dimension: configuration.shingleSize + configuration.differences
+                                                + (configuration.calendarFeatures ? 2 : 0),
                                             parameters: configuration.forest, seed: seed)
         forestLikelihood = AnomalyLikelihood(parameters: configuration.likelihood)
         statisticalLikelihood = AnomalyLikelihood(parameters: configuration.likelihood)
@@ -122,7 +139,8 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
 
     /// Scores `value` from the past, then learns it. A non-finite value (a gap) is neither
     /// scored nor learned: it returns score 0 and leaves the state unchanged.
-    public mutating func process(_ value: Double) -> SeriesScore {
+    /// - Parameter time: seconds since the epoch (UTC) of the value, used by the calendar features.
+    public mutating func process(_ value: Double, time: Double? = nil) -> SeriesScore {
         guard value.isFinite else { return SeriesScore(score: 0, forest: 0, zScore: 0, warmingUp: !isReady) }
         if learned == 0 { anchor = value }
         let shingle = configuration.shingleSize
@@ -135,7 +153,26 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
             let sd = max(variance.squareRoot(), 1e-9 * max(1, abs(mean)))
             z = abs(value - mean) / sd
         }
-        let statisticalRaw = learned >= 2 ? 1 - exp(-z / configuration.zScale) : 0
+        var changeZ = 0.0
+        if learned >= 3 && recent.count >= 2 {
+            let change = value - recent[recent.count - 2]
+            let sd = max(changeVariance.squareRoot(), 1e-9 * max(1, abs(mean)))
+            changeZ = abs(change - changeMean) / sd
+        }
+        if learned >= 1 && recent.count >= 2 {
+            let change = value - recent[recent.count - 2]
+            let alpha = max(configuration.statisticalAlpha, 1 / Double(learned))
+            let d = change - changeMean
+            changeMean += alpha * d
+            changeVariance = (1 - alpha) * (changeVariance + alpha * d * d)
+        }
+        let zUsed: Double
+        switch configuration.statisticalTarget {
+        case .change: zUsed = changeZ
+        case .both: zUsed = max(z, changeZ)
+        case .level: zUsed = z
+        }
+        let statisticalRaw = learned >= 2 ? 1 - exp(-zUsed / configuration.zScale) : 0
         let delta = value - mean
         if learned == 0 {
             mean = value
@@ -160,6 +197,16 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
                 for k in 0..<configuration.differences {
                     buffer[shingle + k] = Float(recent[last - k] - recent[last - k - 1])
                 }
+                if configuration.calendarFeatures {
+                    let t = time ?? 0
+                    let day = 86_400.0
+                    let dayFraction = (t.truncatingRemainder(dividingBy: day) + day).truncatingRemainder(dividingBy: day) / day
+                    // 1970-01-01 was a Thursday; weekday 0 = Monday.
+                    let days = (t / day).rounded(.down)
+                    let weekday = ((days + 3).truncatingRemainder(dividingBy: 7) + 7).truncatingRemainder(dividingBy: 7)
+                    buffer[shingle + configuration.differences] = Float(dayFraction)
+                    buffer[shingle + configuration.differences + 1] = Float(weekday / 7)
+                }
                 initialized = dimension
             }
             vector.withUnsafeBufferPointer { x in
@@ -172,13 +219,13 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
         }
 
         var score = 0.0
-        if scored && configuration.calibration == "tail" {
+        if scored && configuration.calibration == .tail {
             let evidence = [forestTail.update(forestRaw), statisticalTail.update(statisticalRaw)]
             var best = 0.0
             for k in 0..<2 where k == 0 ? configuration.useForest : configuration.useStatistical {
                 let e = previousEvidence[k] > configuration.alarmEvidence
                     ? min(evidence[k], configuration.suppressedEvidence) : evidence[k]
-                best = max(best, e)
+                best = configuration.combine == .sum ? best + e : max(best, e)
             }
             previousEvidence = evidence
             if forestTail.isReady { score = AnomalyLikelihood.score(evidence: best) }
@@ -201,7 +248,7 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
 
     /// True once both calibrations have estimated their distributions.
     public var isReady: Bool {
-        configuration.calibration == "tail" ? forestTail.isReady
+        configuration.calibration == .tail ? forestTail.isReady
             : forestLikelihood.isReady && statisticalLikelihood.isReady
     }
 }
