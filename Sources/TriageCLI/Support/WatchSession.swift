@@ -15,6 +15,13 @@ private func installStopHandlers() {
     action.sa_flags = 0 // no SA_RESTART: a sleep ends at once when a signal arrives
     sigaction(SIGINT, &action, nil)
     sigaction(SIGTERM, &action, nil)
+    // A parent may have spawned us with these blocked (Foundation's Process does): unblock them,
+    // or a stop request would stay pending forever.
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGINT)
+    sigaddset(&set, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
 }
 
 /// What `--state FILE` holds: the detector and where reading stopped.
@@ -121,7 +128,9 @@ final class WatchSession {
                 let blank = follower.buffer[range].allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
                 if blank { continue }
                 if expectHeader {
-                    try follower.withBytes(range) { bytes throws(DataError) in try readHeader(bytes, line: line) }
+                    // Copied out: reading the header may reposition the follower (resume).
+                    let header = Array(follower.buffer[range])
+                    try header.withUnsafeBufferPointer { bytes throws(DataError) in try readHeader(bytes, line: line) }
                     expectHeader = false
                 } else {
                     try processRow(range, line: line)

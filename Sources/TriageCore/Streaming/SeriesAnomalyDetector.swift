@@ -8,17 +8,17 @@ import Darwin
 /// file, and nothing needs labels.
 public struct OnlineDetectorConfiguration: Codable, Sendable, Equatable {
     /// Recent values in the shingle the forest sees (Guha et al. 2016 §5 shingling).
-    public var shingleSize = 8
+    public var shingleSize = 6
     /// First differences xₜ − xₜ₋₁, … appended to the shingle (axis-parallel cuts cannot see a
     /// change between two levels, a difference feature can).
     public var differences = 2
     /// Smoothing factor of the exponentially weighted mean and variance behind the z-score detector.
-    public var statisticalAlpha = 0.01
+    public var statisticalAlpha = 0.1
     /// z at which the z-score detector's raw score reaches 1 − e⁻¹ (raw = 1 − exp(−z / zScale)).
     public var zScale = 4.0
     /// A value beyond the range seen so far by more than this fraction of the range is flagged
     /// at once (the "spatial anomaly" rule of NAB's HTM detector); 0 disables it.
-    public var rangeTolerance = 0.0
+    public var rangeTolerance = 0.1
     /// Shingle values relative to the current value (shape, not level), with the current value's
     /// deviation from the running mean as the level feature.
     public var relativeShingle = false
@@ -31,14 +31,14 @@ public struct OnlineDetectorConfiguration: Codable, Sendable, Equatable {
     public var tail = TailCalibrator.Parameters()
     /// Tail evidence (−log₁₀ p) above which the following points are capped at `suppressedEvidence`
     /// until the evidence drops: one alarm per excursion (the likelihood filter of Ahmad et al.).
-    public var alarmEvidence = 5.0
+    public var alarmEvidence = 4.0
     public var suppressedEvidence = 3.0
     /// What the z-score detector looks at: "level" (value against its running mean), "change"
     /// (first difference against the running spread of differences) or "both" (the larger z).
-    public var statisticalTarget = StatisticalTarget.level
+    public var statisticalTarget = StatisticalTarget.change
     /// How the calibrated detectors combine: "max" of their evidence, or "sum" (independent
     /// evidence adds, as −log₁₀ of a product of tail probabilities).
-    public var combine = Combination.max
+    public var combine = Combination.sum
     /// Calendar features for the forest when rows carry a time: time of day and day of week
     /// (UTC), scaled so one cut across them is as likely as across a value feature. They let the
     /// forest learn daily and weekly profiles: a value ordinary at noon can be isolated at 3 am.
