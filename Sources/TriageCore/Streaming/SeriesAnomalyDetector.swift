@@ -104,6 +104,8 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
     var forestTail: TailCalibrator
     var statisticalTail: TailCalibrator
     var previousEvidence = [0.0, 0.0]
+    /// Scratch feature vector, reused for every value (no allocation per point).
+    var features: [Float] = []
     /// The last shingleSize + 1 values, oldest first once full.
     var recent: [Double]
     var recentCount = 0
@@ -186,7 +188,8 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
         var scored = false
         if recent.count == shingle + 1 || (configuration.differences == 0 && recent.count == shingle) {
             let dimension = forest.dimension
-            let vector = [Float](unsafeUninitializedCapacity: dimension) { buffer, initialized in
+            if features.count != dimension { features = [Float](repeating: 0, count: dimension) }
+            features.withUnsafeMutableBufferPointer { buffer in
                 let last = recent.count - 1
                 if configuration.relativeShingle {
                     buffer[0] = Float(recent[last] - mean)
@@ -207,9 +210,8 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
                     buffer[shingle + configuration.differences] = Float(dayFraction)
                     buffer[shingle + configuration.differences + 1] = Float(weekday / 7)
                 }
-                initialized = dimension
             }
-            vector.withUnsafeBufferPointer { x in
+            features.withUnsafeBufferPointer { x in
                 if forest.isReady {
                     forestRaw = forest.score(x.baseAddress!)
                     scored = true
@@ -220,14 +222,17 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
 
         var score = 0.0
         if scored && configuration.calibration == .tail {
-            let evidence = [forestTail.update(forestRaw), statisticalTail.update(statisticalRaw)]
+            let forestEvidence = forestTail.update(forestRaw)
+            let statisticalEvidence = statisticalTail.update(statisticalRaw)
             var best = 0.0
             for k in 0..<2 where k == 0 ? configuration.useForest : configuration.useStatistical {
+                let evidence = k == 0 ? forestEvidence : statisticalEvidence
                 let e = previousEvidence[k] > configuration.alarmEvidence
-                    ? min(evidence[k], configuration.suppressedEvidence) : evidence[k]
+                    ? min(evidence, configuration.suppressedEvidence) : evidence
                 best = configuration.combine == .sum ? best + e : max(best, e)
             }
-            previousEvidence = evidence
+            previousEvidence[0] = forestEvidence
+            previousEvidence[1] = statisticalEvidence
             if forestTail.isReady { score = AnomalyLikelihood.score(evidence: best) }
         } else if scored {
             let a = forestLikelihood.update(forestRaw)
