@@ -12,12 +12,13 @@ public struct OnlineDetectorConfiguration: Codable, Sendable, Equatable {
     /// First differences xₜ − xₜ₋₁, … appended to the shingle (axis-parallel cuts cannot see a
     /// change between two levels, a difference feature can).
     public var differences = 2
-    /// Smoothing factor of the exponentially weighted mean and variance behind the z-score detector.
+    /// Smoothing factor of the exponentially weighted mean and variance behind the z-score
+    /// detector (0.1: about the last ten points, so a jump is judged against recent noise).
     public var statisticalAlpha = 0.1
     /// z at which the z-score detector's raw score reaches 1 − e⁻¹ (raw = 1 − exp(−z / zScale)).
     public var zScale = 4.0
-    /// A value beyond the range seen so far by more than this fraction of the range is flagged
-    /// at once (the "spatial anomaly" rule of NAB's HTM detector); 0 disables it.
+    /// A value beyond the range seen so far by more than this fraction of the range scores 1 at
+    /// once (the "spatial anomaly" rule of NAB's HTM detector, whose tolerance is 0.05); 0 disables it.
     public var rangeTolerance = 0.1
     /// Shingle values relative to the current value (shape, not level), with the current value's
     /// deviation from the running mean as the level feature.
@@ -86,13 +87,19 @@ public struct SeriesScore: Sendable, Equatable {
 /// Online anomaly detector for one metric series: each value is scored from the values before
 /// it, then learned.
 ///
-/// Two detectors look at every point, each calibrated by its own anomaly likelihood
-/// (Ahmad et al. 2017) so their 0..1 outputs are comparable, and the larger one is reported:
+/// Two raw detectors look at every point:
 /// - a sliding isolation forest (Liu et al. 2008; Guha et al. 2016) over the shingle of the last
 ///   `shingleSize` values and `differences` first differences: it catches changes of shape;
-/// - a z-score against an exponentially weighted mean and variance (West, CACM 1979 for the
-///   incremental update): it catches level shifts and spikes the forest may dilute.
-/// Optionally (NAB's HTM detector), a value far outside the range seen so far scores 1.
+/// - a z-score of the first difference (or the level, `statisticalTarget`) against its
+///   exponentially weighted mean and variance: it catches jumps the forest may dilute.
+/// Each raw score is turned into tail evidence −log₁₀ p by its own `TailCalibrator` (or by
+/// Ahmad et al.'s `AnomalyLikelihood`), the evidence of the two is added (`combine`), an excursion
+/// alarms once (`alarmEvidence` / `suppressedEvidence`, the likelihood filter of Ahmad et al.
+/// 2017), and t ↦ t / (t + 5) maps it into 0..1. Optionally (NAB's HTM detector) a value far
+/// outside the range seen so far scores 1.
+///
+/// The defaults were chosen on the 6 visible NAB files by mean score over seeds (BENCHMARKS.md),
+/// one configuration for every series.
 ///
 /// - Complexity: O(trees · log ψ + shingle) per value; memory bounded by the windows, constant
 ///   in the stream's length.
