@@ -8,7 +8,7 @@ import Darwin
 /// file, and nothing needs labels.
 public struct OnlineDetectorConfiguration: Codable, Sendable, Equatable {
     /// Recent values in the shingle the forest sees (Guha et al. 2016 §5 shingling).
-    public var shingleSize = 6
+    public var shingleSize = 8
     /// First differences xₜ − xₜ₋₁, … appended to the shingle (axis-parallel cuts cannot see a
     /// change between two levels, a difference feature can).
     public var differences = 2
@@ -19,7 +19,7 @@ public struct OnlineDetectorConfiguration: Codable, Sendable, Equatable {
     public var zScale = 4.0
     /// A value beyond the range seen so far by more than this fraction of the range scores 1 at
     /// once (the "spatial anomaly" rule of NAB's HTM detector, whose tolerance is 0.05); 0 disables it.
-    public var rangeTolerance = 0.1
+    public var rangeTolerance = 0.2
     /// Shingle values relative to the current value (shape, not level), with the current value's
     /// deviation from the running mean as the level feature.
     public var relativeShingle = false

@@ -34,7 +34,7 @@ public struct SlidingIsolationForest: Codable, Sendable, Equatable {
         public var window: Int = 8192
         /// After warm-up, one tree is rebuilt every this many points (the whole forest turns over
         /// every trees × rebuildEvery points).
-        public var rebuildEvery: Int = 64
+        public var rebuildEvery: Int = 128
         /// Points needed before the first tree is grown.
         public var minimumPoints: Int = 16
 
