@@ -27,22 +27,23 @@ make_series "$ROWS" "$BIG"
 make_series 100000 "$SMALL"
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
-run_triage() {  # run_triage FILE -> "seconds max_rss_kb"
-  /usr/bin/time -f "%e %M" -o "$OUT/time" taskset -c 0 "$TRIAGE" watch "$1" --scores "$OUT/scores.csv" --quiet
-  cat "$OUT/time"
+run_triage() {  # run_triage FILE -> "wall_seconds cpu_seconds max_rss_kb"
+  /usr/bin/time -f "%e %U %S %M" -o "$OUT/time" taskset -c 0 "$TRIAGE" watch "$1" --scores "$OUT/scores.csv" --quiet
+  awk '{print $1, $2 + $3, $4}' "$OUT/time"
 }
-read -r T_SEC T_RSS < <(run_triage "$BIG")
-read -r S_SEC S_RSS < <(run_triage "$SMALL")
+read -r T_SEC T_CPU T_RSS < <(run_triage "$BIG")
+read -r S_SEC S_CPU S_RSS < <(run_triage "$SMALL")
 LINES=$(($(wc -l < "$OUT/scores.csv") - 1))
 RIVER=$(taskset -c 0 "$PY" "$BENCH_ROOT/benchmarks/river_hst.py" "$BIG" "$OUT/river.csv" --rows "$RIVER_ROWS")
-"$PY" - "$ROWS" "$T_SEC" "$T_RSS" "$S_RSS" "$RIVER" "$(machine)" <<'PY'
+"$PY" - "$ROWS" "$T_SEC" "$T_CPU" "$T_RSS" "$S_RSS" "$RIVER" "$(machine)" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
 import json, sys
-rows, t_sec, t_rss, s_rss = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-river = json.loads(sys.argv[5])
-tp = rows / t_sec
-print(f"machine: {sys.argv[6]}")
-print(f"triage watch   : {rows} rows in {t_sec:.2f} s = {tp:,.0f} points/s, peak RSS {t_rss/1024:.1f} MiB "
-      f"(100 k rows: {s_rss/1024:.1f} MiB)")
-print(f"river HST      : {river['rows']} rows in {river['seconds']:.2f} s = {river['points_per_s']:,.0f} points/s")
-print(f"ratio          : {tp / river['points_per_s']:.1f}x (target >= 10x)")
+rows, t_sec, t_cpu, t_rss, s_rss = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+river = json.loads(sys.argv[6])
+tp, tc = rows / t_sec, rows / t_cpu
+print(f"machine: {sys.argv[7]}; load average {sys.argv[8]}")
+print(f"triage watch : {rows} rows, wall {t_sec:.2f} s = {tp:,.0f} points/s, CPU {t_cpu:.2f} s = {tc:,.0f} points/s, "
+      f"peak RSS {t_rss/1024:.1f} MiB (100 k rows: {s_rss/1024:.1f} MiB)")
+print(f"river HST    : {river['rows']} rows, wall {river['seconds']:.2f} s = {river['points_per_s']:,.0f} points/s, "
+      f"CPU {river['cpu_seconds']:.2f} s = {river['cpu_points_per_s']:,.0f} points/s")
+print(f"ratio        : wall {tp / river['points_per_s']:.1f}x, CPU {tc / river['cpu_points_per_s']:.1f}x (target >= 10x)")
 PY
