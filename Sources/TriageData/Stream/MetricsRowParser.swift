@@ -63,7 +63,8 @@ public struct MetricsRowParser: Sendable {
                             column: fields.count > header.count ? header.count + 1 : nil)
         }
         let timeBytes = Self.unquote(line, fields[timeField])
-        guard let time = Timestamp.parse(timeBytes) else {
+        let parsedTime: Double? = timeBytes.withUnsafeBufferPointer { Timestamp.parse($0) }
+        guard let time = parsedTime else {
             throw DataError(.other("column '\(header[timeField])' expects a timestamp (ISO 8601 UTC, "
                                    + "YYYY-MM-DD HH:MM:SS or epoch seconds), got "
                                    + DataError.quote(String(decoding: timeBytes, as: UTF8.self))),
@@ -72,9 +73,13 @@ public struct MetricsRowParser: Sendable {
         var values = [Double]()
         values.reserveCapacity(metricFields.count)
         for f in metricFields {
-            let bytes = Self.unquote(line, fields[f])
-            let parsed: Double? = bytes.withUnsafeBufferPointer { NumberParser.parseField($0) }
+            let range = fields[f]
+            let quoted = !range.isEmpty && line[range.lowerBound] == 0x22
+            // Unquoted fields (the usual case) are parsed in place, without a copy.
+            let parsed: Double? = quoted ? Self.unquote(line, range).withUnsafeBufferPointer { NumberParser.parseField($0) }
+                : NumberParser.parseField(UnsafeBufferPointer(rebasing: line[range]))
             guard let value = parsed else {
+                let bytes = Self.unquote(line, range)
                 let text = String(decoding: bytes, as: UTF8.self)
                 if bytes.contains(0) {
                     throw DataError(.nulByte, file: file, line: lineNumber, column: f + 1, columnName: header[f])
@@ -144,21 +149,25 @@ public struct MetricsRowParser: Sendable {
 public enum Timestamp {
     /// Seconds since the epoch, or nil when the text is none of the accepted forms.
     public static func parse(_ bytes: [UInt8]) -> Double? {
-        var b = bytes[...]
-        while let f = b.first, f == 0x20 || f == 0x09 { b = b.dropFirst() }
-        while let l = b.last, l == 0x20 || l == 0x09 { b = b.dropLast() }
-        guard !b.isEmpty else { return nil }
-        let text = Array(b)
+        bytes.withUnsafeBufferPointer { parse($0) }
+    }
+
+    /// Seconds since the epoch, or nil when the text is none of the accepted forms.
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+        var lower = 0, upper = bytes.count
+        while lower < upper && (bytes[lower] == 0x20 || bytes[lower] == 0x09) { lower += 1 }
+        while upper > lower && (bytes[upper - 1] == 0x20 || bytes[upper - 1] == 0x09) { upper -= 1 }
+        guard lower < upper else { return nil }
+        let text = UnsafeBufferPointer(rebasing: bytes[lower..<upper])
         if text.count >= 19, text[4] == 0x2D, text[7] == 0x2D, text[10] == 0x54 || text[10] == 0x20 {
             return parseCalendar(text)
         }
         // Epoch seconds: a finite number and nothing else.
-        let value: Double? = text.withUnsafeBufferPointer { NumberParser.parseField($0) }
-        guard let value, value.isFinite else { return nil }
+        guard let value = NumberParser.parseField(text), value.isFinite else { return nil }
         return value
     }
 
-    static func parseCalendar(_ t: [UInt8]) -> Double? {
+    static func parseCalendar(_ t: UnsafeBufferPointer<UInt8>) -> Double? {
         func number(_ from: Int, _ count: Int) -> Int? {
             var v = 0
             for i in from..<(from + count) {
