@@ -8,7 +8,7 @@ import Glibc
 /// Set by SIGINT/SIGTERM; the watch loop checks it between rows and while waiting.
 nonisolated(unsafe) private var stopRequested: sig_atomic_t = 0
 
-private func installStopHandlers() {
+func installStopHandlers() {
     var action = sigaction()
     action.__sigaction_handler.sa_handler = { _ in stopRequested = 1 }
     sigemptyset(&action.sa_mask)
