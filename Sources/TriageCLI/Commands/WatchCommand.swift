@@ -42,6 +42,8 @@ struct Watch: ParsableCommand {
     }
 
     func run() throws {
+        // First thing, so a stop request during start-up is not lost or fatal.
+        installStopHandlers()
         let session = try WatchSession(options: self)
         try session.run()
     }

@@ -8,13 +8,20 @@ import Glibc
 /// Set by SIGINT/SIGTERM; the watch loop checks it between rows and while waiting.
 nonisolated(unsafe) private var stopRequested: sig_atomic_t = 0
 
-private func installStopHandlers() {
+func installStopHandlers() {
     var action = sigaction()
     action.__sigaction_handler.sa_handler = { _ in stopRequested = 1 }
     sigemptyset(&action.sa_mask)
     action.sa_flags = 0 // no SA_RESTART: a sleep ends at once when a signal arrives
     sigaction(SIGINT, &action, nil)
     sigaction(SIGTERM, &action, nil)
+    // A parent may have spawned us with these blocked (Foundation's Process does): unblock them,
+    // or a stop request would stay pending forever.
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGINT)
+    sigaddset(&set, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
 }
 
 /// What `--state FILE` holds: the detector and where reading stopped.
@@ -121,7 +128,9 @@ final class WatchSession {
                 let blank = follower.buffer[range].allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
                 if blank { continue }
                 if expectHeader {
-                    try follower.withBytes(range) { bytes throws(DataError) in try readHeader(bytes, line: line) }
+                    // Copied out: reading the header may reposition the follower (resume).
+                    let header = Array(follower.buffer[range])
+                    try header.withUnsafeBufferPointer { bytes throws(DataError) in try readHeader(bytes, line: line) }
                     expectHeader = false
                 } else {
                     try processRow(range, line: line)
@@ -197,12 +206,13 @@ final class WatchSession {
         lastTime = row.time
         summary.rows += 1
         if row.values.contains(where: { !$0.isFinite }) { summary.gaps += 1 }
-        let result = detector!.process(row.values)
+        let result = detector!.process(row.values, time: row.time)
         let warming = result.perColumn.allSatisfy(\.warmingUp)
         if warming { summary.warmup += 1 } else { summary.scored += 1 }
         summary.maxScore = max(summary.maxScore, result.score)
         let scoreText = OutputTable.format(result.score)
-        try scores.append(OutputTable.escape(row.timestampText))
+        let needsQuotes = row.timestampText.utf8.contains { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }
+        try scores.append(needsQuotes ? OutputTable.escape(row.timestampText) : row.timestampText)
         try scores.append(",")
         try scores.append(scoreText)
         try scores.append("\n")

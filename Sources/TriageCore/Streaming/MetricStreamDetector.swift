@@ -37,13 +37,14 @@ public struct MetricStreamDetector: StreamingDetector, Codable, Sendable, Equata
 
     /// Scores a row from the past, then learns it. `values.count` must equal the column count.
     /// Missing (non-finite) values are gaps: that column is skipped for this row.
-    public mutating func process(_ values: [Double]) -> RowScore {
+    /// `time` (seconds since the epoch) feeds the calendar features when they are enabled.
+    public mutating func process(_ values: [Double], time: Double? = nil) -> RowScore {
         precondition(values.count == columns.count, "row has \(values.count) values, detector has \(columns.count) columns")
         var best = 0.0, driver = 0
         var per = [SeriesScore]()
         per.reserveCapacity(values.count)
         for c in 0..<values.count {
-            let s = columns[c].process(values[c])
+            let s = columns[c].process(values[c], time: time)
             per.append(s)
             if s.score > best { best = s.score; driver = c }
         }

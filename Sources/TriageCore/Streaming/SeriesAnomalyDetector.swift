@@ -12,13 +12,14 @@ public struct OnlineDetectorConfiguration: Codable, Sendable, Equatable {
     /// First differences xₜ − xₜ₋₁, … appended to the shingle (axis-parallel cuts cannot see a
     /// change between two levels, a difference feature can).
     public var differences = 2
-    /// Smoothing factor of the exponentially weighted mean and variance behind the z-score detector.
-    public var statisticalAlpha = 0.01
+    /// Smoothing factor of the exponentially weighted mean and variance behind the z-score
+    /// detector (0.1: about the last ten points, so a jump is judged against recent noise).
+    public var statisticalAlpha = 0.1
     /// z at which the z-score detector's raw score reaches 1 − e⁻¹ (raw = 1 − exp(−z / zScale)).
     public var zScale = 4.0
-    /// A value beyond the range seen so far by more than this fraction of the range is flagged
-    /// at once (the "spatial anomaly" rule of NAB's HTM detector); 0 disables it.
-    public var rangeTolerance = 0.0
+    /// A value beyond the range seen so far by more than this fraction of the range scores 1 at
+    /// once (the "spatial anomaly" rule of NAB's HTM detector, whose tolerance is 0.05); 0 disables it.
+    public var rangeTolerance = 0.2
     /// Shingle values relative to the current value (shape, not level), with the current value's
     /// deviation from the running mean as the level feature.
     public var relativeShingle = false
@@ -27,14 +28,28 @@ public struct OnlineDetectorConfiguration: Codable, Sendable, Equatable {
     public var useStatistical = true
     /// How raw scores become 0..1: "tail" (extreme-value tail of each raw score's own history,
     /// `TailCalibrator`) or "likelihood" (Ahmad et al. 2017, `AnomalyLikelihood`).
-    public var calibration = "tail"
+    public var calibration = Calibration.tail
     public var tail = TailCalibrator.Parameters()
     /// Tail evidence (−log₁₀ p) above which the following points are capped at `suppressedEvidence`
     /// until the evidence drops: one alarm per excursion (the likelihood filter of Ahmad et al.).
-    public var alarmEvidence = 5.0
+    public var alarmEvidence = 4.0
     public var suppressedEvidence = 3.0
+    /// What the z-score detector looks at: "level" (value against its running mean), "change"
+    /// (first difference against the running spread of differences) or "both" (the larger z).
+    public var statisticalTarget = StatisticalTarget.change
+    /// How the calibrated detectors combine: "max" of their evidence, or "sum" (independent
+    /// evidence adds, as −log₁₀ of a product of tail probabilities).
+    public var combine = Combination.sum
+    /// Calendar features for the forest when rows carry a time: time of day and day of week
+    /// (UTC), scaled so one cut across them is as likely as across a value feature. They let the
+    /// forest learn daily and weekly profiles: a value ordinary at noon can be isolated at 3 am.
+    public var calendarFeatures = false
     public var forest = SlidingIsolationForest.Parameters()
     public var likelihood = AnomalyLikelihood.Parameters()
+
+    public enum Calibration: String, Codable, Sendable { case tail, likelihood }
+    public enum StatisticalTarget: String, Codable, Sendable { case level, change, both }
+    public enum Combination: String, Codable, Sendable { case max, sum }
 
     public init() {}
 
@@ -72,13 +87,19 @@ public struct SeriesScore: Sendable, Equatable {
 /// Online anomaly detector for one metric series: each value is scored from the values before
 /// it, then learned.
 ///
-/// Two detectors look at every point, each calibrated by its own anomaly likelihood
-/// (Ahmad et al. 2017) so their 0..1 outputs are comparable, and the larger one is reported:
+/// Two raw detectors look at every point:
 /// - a sliding isolation forest (Liu et al. 2008; Guha et al. 2016) over the shingle of the last
 ///   `shingleSize` values and `differences` first differences: it catches changes of shape;
-/// - a z-score against an exponentially weighted mean and variance (West, CACM 1979 for the
-///   incremental update): it catches level shifts and spikes the forest may dilute.
-/// Optionally (NAB's HTM detector), a value far outside the range seen so far scores 1.
+/// - a z-score of the first difference (or the level, `statisticalTarget`) against its
+///   exponentially weighted mean and variance: it catches jumps the forest may dilute.
+/// Each raw score is turned into tail evidence −log₁₀ p by its own `TailCalibrator` (or by
+/// Ahmad et al.'s `AnomalyLikelihood`), the evidence of the two is added (`combine`), an excursion
+/// alarms once (`alarmEvidence` / `suppressedEvidence`, the likelihood filter of Ahmad et al.
+/// 2017), and t ↦ t / (t + 5) maps it into 0..1. Optionally (NAB's HTM detector) a value far
+/// outside the range seen so far scores 1.
+///
+/// The defaults were chosen on the 6 visible NAB files by mean score over seeds (BENCHMARKS.md),
+/// one configuration for every series.
 ///
 /// - Complexity: O(trees · log ψ + shingle) per value; memory bounded by the windows, constant
 ///   in the stream's length.
@@ -90,6 +111,8 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
     var forestTail: TailCalibrator
     var statisticalTail: TailCalibrator
     var previousEvidence = [0.0, 0.0]
+    /// Scratch feature vector, reused for every value (no allocation per point).
+    var features: [Float] = []
     /// The last shingleSize + 1 values, oldest first once full.
     var recent: [Double]
     var recentCount = 0
@@ -97,6 +120,8 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
     var anchor = 0.0
     var mean = 0.0
     var variance = 0.0
+    var changeMean = 0.0
+    var changeVariance = 0.0
     var learned = 0
     // Finite sentinels (not ±inf) so the state encodes as plain JSON.
     var minimum = Double.greatestFiniteMagnitude
@@ -107,7 +132,8 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
     {
         try configuration.validate()
         self.configuration = configuration
-        forest = try SlidingIsolationForest(dimension: configuration.shingleSize + configuration.differences,
+        forest = try SlidingIsolationForest(dimension: configuration.shingleSize + configuration.differences
+                                                + (configuration.calendarFeatures ? 2 : 0),
                                             parameters: configuration.forest, seed: seed)
         forestLikelihood = AnomalyLikelihood(parameters: configuration.likelihood)
         statisticalLikelihood = AnomalyLikelihood(parameters: configuration.likelihood)
@@ -122,7 +148,8 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
 
     /// Scores `value` from the past, then learns it. A non-finite value (a gap) is neither
     /// scored nor learned: it returns score 0 and leaves the state unchanged.
-    public mutating func process(_ value: Double) -> SeriesScore {
+    /// - Parameter time: seconds since the epoch (UTC) of the value, used by the calendar features.
+    public mutating func process(_ value: Double, time: Double? = nil) -> SeriesScore {
         guard value.isFinite else { return SeriesScore(score: 0, forest: 0, zScore: 0, warmingUp: !isReady) }
         if learned == 0 { anchor = value }
         let shingle = configuration.shingleSize
@@ -135,7 +162,26 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
             let sd = max(variance.squareRoot(), 1e-9 * max(1, abs(mean)))
             z = abs(value - mean) / sd
         }
-        let statisticalRaw = learned >= 2 ? 1 - exp(-z / configuration.zScale) : 0
+        var changeZ = 0.0
+        if learned >= 3 && recent.count >= 2 {
+            let change = value - recent[recent.count - 2]
+            let sd = max(changeVariance.squareRoot(), 1e-9 * max(1, abs(mean)))
+            changeZ = abs(change - changeMean) / sd
+        }
+        if learned >= 1 && recent.count >= 2 {
+            let change = value - recent[recent.count - 2]
+            let alpha = max(configuration.statisticalAlpha, 1 / Double(learned))
+            let d = change - changeMean
+            changeMean += alpha * d
+            changeVariance = (1 - alpha) * (changeVariance + alpha * d * d)
+        }
+        let zUsed: Double
+        switch configuration.statisticalTarget {
+        case .change: zUsed = changeZ
+        case .both: zUsed = max(z, changeZ)
+        case .level: zUsed = z
+        }
+        let statisticalRaw = learned >= 2 ? 1 - exp(-zUsed / configuration.zScale) : 0
         let delta = value - mean
         if learned == 0 {
             mean = value
@@ -149,7 +195,8 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
         var scored = false
         if recent.count == shingle + 1 || (configuration.differences == 0 && recent.count == shingle) {
             let dimension = forest.dimension
-            let vector = [Float](unsafeUninitializedCapacity: dimension) { buffer, initialized in
+            if features.count != dimension { features = [Float](repeating: 0, count: dimension) }
+            features.withUnsafeMutableBufferPointer { buffer in
                 let last = recent.count - 1
                 if configuration.relativeShingle {
                     buffer[0] = Float(recent[last] - mean)
@@ -160,9 +207,18 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
                 for k in 0..<configuration.differences {
                     buffer[shingle + k] = Float(recent[last - k] - recent[last - k - 1])
                 }
-                initialized = dimension
+                if configuration.calendarFeatures {
+                    let t = time ?? 0
+                    let day = 86_400.0
+                    let dayFraction = (t.truncatingRemainder(dividingBy: day) + day).truncatingRemainder(dividingBy: day) / day
+                    // 1970-01-01 was a Thursday; weekday 0 = Monday.
+                    let days = (t / day).rounded(.down)
+                    let weekday = ((days + 3).truncatingRemainder(dividingBy: 7) + 7).truncatingRemainder(dividingBy: 7)
+                    buffer[shingle + configuration.differences] = Float(dayFraction)
+                    buffer[shingle + configuration.differences + 1] = Float(weekday / 7)
+                }
             }
-            vector.withUnsafeBufferPointer { x in
+            features.withUnsafeBufferPointer { x in
                 if forest.isReady {
                     forestRaw = forest.score(x.baseAddress!)
                     scored = true
@@ -172,15 +228,18 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
         }
 
         var score = 0.0
-        if scored && configuration.calibration == "tail" {
-            let evidence = [forestTail.update(forestRaw), statisticalTail.update(statisticalRaw)]
+        if scored && configuration.calibration == .tail {
+            let forestEvidence = forestTail.update(forestRaw)
+            let statisticalEvidence = statisticalTail.update(statisticalRaw)
             var best = 0.0
             for k in 0..<2 where k == 0 ? configuration.useForest : configuration.useStatistical {
+                let evidence = k == 0 ? forestEvidence : statisticalEvidence
                 let e = previousEvidence[k] > configuration.alarmEvidence
-                    ? min(evidence[k], configuration.suppressedEvidence) : evidence[k]
-                best = max(best, e)
+                    ? min(evidence, configuration.suppressedEvidence) : evidence
+                best = configuration.combine == .sum ? best + e : max(best, e)
             }
-            previousEvidence = evidence
+            previousEvidence[0] = forestEvidence
+            previousEvidence[1] = statisticalEvidence
             if forestTail.isReady { score = AnomalyLikelihood.score(evidence: best) }
         } else if scored {
             let a = forestLikelihood.update(forestRaw)
@@ -201,7 +260,7 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
 
     /// True once both calibrations have estimated their distributions.
     public var isReady: Bool {
-        configuration.calibration == "tail" ? forestTail.isReady
+        configuration.calibration == .tail ? forestTail.isReady
             : forestLikelihood.isReady && statisticalLikelihood.isReady
     }
 }

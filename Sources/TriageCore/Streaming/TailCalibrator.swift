@@ -21,15 +21,15 @@ public struct TailCalibrator: Codable, Sendable, Equatable {
         /// Histogram resolution over 0..1.
         public var bins = 1024
         /// q, the quantile where the exponential tail starts.
-        public var tailQuantile = 0.98
+        public var tailQuantile = 0.99
         /// Points before the first calibrated output.
         public var learningPeriod = 100
         /// Effective memory in points (counts halve when the total passes it).
-        public var memory = 20_000.0
+        public var memory = 100_000.0
         /// Points between refreshes of u and β.
         public var refreshEvery = 50
         /// Floor of β as a fraction of the score range (keeps a flat score from looking certain).
-        public var minimumExcess = 0.01
+        public var minimumExcess = 0.03
         public init() {}
     }
 

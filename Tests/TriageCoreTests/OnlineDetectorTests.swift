@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+@testable import TriageCore
+
+/// A daily-looking sine with noise: the kind of series the online detector is built for.
+private func series(_ n: Int, seed: UInt64 = 7) -> [Double] {
+    var random = RandomSource(seed: seed)
+    return (0..<n).map { i in 10 + 3 * sin(Double(i) * 2 * .pi / 50) + 0.2 * random.normal() }
+}
+
+@Suite struct SlidingIsolationForestTests {
+    @Test func averagePathLengthClosedForm() {
+        #expect(averagePathLength(1) == 0)
+        #expect(averagePathLength(2) == 1)
+        // c(256) = 2(ln 255 + γ) − 2·255/256 ≈ 10.2448
+        #expect(abs(averagePathLength(256) - 10.2448) < 1e-3)
+    }
+
+    @Test func isolatedPointScoresHigher() throws {
+        var forest = try SlidingIsolationForest(dimension: 2, seed: 1)
+        var random = RandomSource(seed: 3)
+        for _ in 0..<600 {
+            let x: [Float] = [Float(random.normal()), Float(random.normal())]
+            x.withUnsafeBufferPointer { forest.learn($0.baseAddress!) }
+        }
+        let inlier: [Float] = [0, 0], outlier: [Float] = [8, -8]
+        let a = inlier.withUnsafeBufferPointer { forest.score($0.baseAddress!) }
+        let b = outlier.withUnsafeBufferPointer { forest.score($0.baseAddress!) }
+        #expect(b > a)
+        #expect(b > 0.6 && b <= 1)
+        #expect(a < 0.55)
+    }
+
+    @Test func notReadyScoresZeroAndParametersAreChecked() throws {
+        let forest = try SlidingIsolationForest(dimension: 1)
+        let x: [Float] = [1]
+        #expect(x.withUnsafeBufferPointer { forest.score($0.baseAddress!) } == 0)
+        var bad = SlidingIsolationForest.Parameters()
+        bad.trees = 0
+        #expect(throws: EstimatorError.self) { try SlidingIsolationForest(dimension: 1, parameters: bad) }
+        #expect(throws: EstimatorError.self) { try SlidingIsolationForest(dimension: 0) }
+    }
+}
+
+@Suite struct CalibrationTests {
+    @Test func tailCalibratorRanksAndStaysInRange() {
+        var tail = TailCalibrator()
+        var random = RandomSource(seed: 5)
+        var last = 0.0
+        for _ in 0..<2000 { last = tail.update(0.4 + 0.05 * random.uniform()) }
+        #expect(tail.isReady)
+        #expect(last < 2.5)
+        var probe = tail
+        let spike = probe.update(0.9)
+        #expect(spike > 5)
+        let score = AnomalyLikelihood.score(evidence: spike)
+        #expect(score > 0.5 && score < 1)
+        #expect(AnomalyLikelihood.score(evidence: 0) == 0)
+    }
+
+    @Test func likelihoodFlagsSustainedShiftOnce() {
+        var likelihood = AnomalyLikelihood()
+        var random = RandomSource(seed: 9)
+        for _ in 0..<1000 { _ = likelihood.update(0.1 * random.uniform()) }
+        var scores = [Double]()
+        for _ in 0..<20 { scores.append(likelihood.update(0.9)) }
+        #expect(scores.max()! > 0.5)
+        // After the first red point the filter caps the following ones.
+        let red = scores.firstIndex { $0 > 0.5 }!
+        #expect(scores[(red + 1)...].allSatisfy { $0 <= AnomalyLikelihood.score(evidence: 3) + 1e-12 })
+    }
+}
+
+@Suite struct SeriesAnomalyDetectorTests {
+    @Test func warmUpScoresZeroThenSpikeStandsOut() throws {
+        var detector = try SeriesAnomalyDetector(seed: 0)
+        var values = series(1500)
+        values[1200] += 25
+        var scores = [Double]()
+        for v in values { scores.append(detector.process(v).score) }
+        #expect(scores.prefix(40).allSatisfy { $0 == 0 })
+        #expect(scores.allSatisfy { $0 >= 0 && $0 <= 1 })
+        let top = scores.indices.max { scores[$0] < scores[$1] }!
+        #expect(top == 1200)
+        #expect(scores[1200] > 0.5)
+    }
+
+    @Test func sameSeedSameScores() throws {
+        var a = try MetricStreamDetector(columns: 1, seed: 4)
+        var b = try MetricStreamDetector(columns: 1, seed: 4)
+        for v in series(800) { #expect(a.process([v]).score == b.process([v]).score) }
+    }
+
+    @Test func checkpointResumesExactly() throws {
+        let values = series(1200)
+        var continuous = try MetricStreamDetector(columns: 1, seed: 2)
+        var first = try MetricStreamDetector(columns: 1, seed: 2)
+        var expected = [Double]()
+        for v in values { expected.append(continuous.process([v]).score) }
+        for v in values[..<700] { _ = first.process([v]) }
+        let data = try JSONEncoder().encode(first)
+        var restored = try JSONDecoder().decode(MetricStreamDetector.self, from: data)
+        #expect(restored == first)
+        for (i, v) in values.enumerated().dropFirst(700) { #expect(restored.process([v]).score == expected[i]) }
+    }
+
+    @Test func gapLeavesStateUnchanged() throws {
+        var detector = try SeriesAnomalyDetector(seed: 1)
+        for v in series(500) { _ = detector.process(v) }
+        let before = detector
+        let gap = detector.process(.nan)
+        #expect(gap.score == 0)
+        #expect(detector == before)
+        _ = detector.process(.infinity)
+        #expect(detector == before)
+    }
+
+    @Test func constantSeriesDoesNotAlarm() throws {
+        var detector = try SeriesAnomalyDetector(seed: 0)
+        var scores = [Double]()
+        for _ in 0..<800 { scores.append(detector.process(5).score) }
+        #expect(scores.allSatisfy { $0.isFinite && $0 < 0.5 })
+    }
+
+    @Test func drivingColumnIsTheAnomalousOne() throws {
+        var detector = try MetricStreamDetector(columns: 2, seed: 0)
+        let a = series(1000, seed: 1), b = series(1000, seed: 2)
+        var result: MetricStreamDetector.RowScore?
+        for i in 0..<1000 {
+            result = detector.process([a[i], i == 900 ? b[i] + 30 : b[i]])
+            if i == 900 { break }
+        }
+        #expect(result!.drivingColumn == 1)
+        #expect(result!.score == result!.perColumn[1].score)
+        #expect(throws: EstimatorError.self) { try MetricStreamDetector(columns: 0) }
+    }
+
+    @Test func streamingProtocolScoreDoesNotLearn() throws {
+        var detector = try MetricStreamDetector(columns: 1, seed: 0)
+        for v in series(300) { detector.learnOne([v]) }
+        let before = detector
+        _ = detector.scoreOne([42])
+        #expect(detector == before)
+        #expect(detector.rows == 300)
+    }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# NAB quality on the 6 visible NAB files: `triage watch` (default settings, the same for every
+# file) vs river HalfSpaceTrees (defaults, MinMax scaler), both scored by our NAB scorer
+# (benchmarks/nab_score.py, checked first against NAB's official reference scores).
+# Usage: benchmarks/nab_quality.sh [SEED]
+source "$(dirname "$0")/env.sh"
+SEED=${1:-0}
+NAB=${NAB_DIR:-$BENCH_ROOT/../../shared/datasets/nab}
+NAB=$(cd "$NAB" && pwd)
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+echo "== scorer check against NAB's official scores (reference/)"
+"$PY" "$BENCH_ROOT/benchmarks/nab_score.py" --data "$NAB" --check-reference | tail -1
+FILES=$("$PY" -c "import json,sys; print('\n'.join(sorted(json.load(open(sys.argv[1])))))" "$NAB/labels.json")
+for f in $FILES; do
+  mkdir -p "$OUT/triage/$(dirname "$f")" "$OUT/river/$(dirname "$f")"
+  "$TRIAGE" watch "$NAB/$f" --scores "$OUT/triage/$f" --seed "$SEED" --quiet
+  "$PY" "$BENCH_ROOT/benchmarks/river_hst.py" "$NAB/$f" "$OUT/river/$f" --seed "$SEED" > /dev/null
+done
+"$PY" "$BENCH_ROOT/benchmarks/nab_score.py" --data "$NAB" --results "$OUT/triage" --json > "$OUT/triage.json"
+"$PY" "$BENCH_ROOT/benchmarks/nab_score.py" --data "$NAB" --results "$OUT/river" --json > "$OUT/river.json"
+"$PY" - "$OUT/triage.json" "$OUT/river.json" "$NAB/reference/official_scores.json" "$(machine)" "$SEED" <<'PY'
+import json, os, sys
+triage, river = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+official = json.load(open(sys.argv[3])) if os.path.exists(sys.argv[3]) else None
+print(f"machine: {sys.argv[4]}; seed {sys.argv[5]}")
+print("\nPer-file raw score, standard profile, at each detector's corpus-optimised threshold")
+print(f"{'file':58s} {'triage':>9s} {'river HST':>9s}")
+for name in triage["standard"]["per_file"]:
+    print(f"{name:58s} {triage['standard']['per_file'][name]:9.4f} {river['standard']['per_file'][name]:9.4f}")
+print("\nNormalised NAB score (0 = null detector, 100 = perfect)")
+print(f"{'profile':20s} {'triage':>9s} {'river HST':>9s} {'ratio':>7s}   threshold (triage / river)")
+for p in triage:
+    t, r = triage[p]["normalised"], river[p]["normalised"]
+    ratio = f"{t / r:7.2f}" if r > 0 else "    n/a"
+    print(f"{p:20s} {t:9.3f} {r:9.3f} {ratio}   {triage[p]['threshold']:.6g} / {river[p]['threshold']:.6g}")
+if official:
+    print("\nNAB's stored detectors on the same 6 files (official_scores.json), for orientation:")
+    for d in ("numenta", "randomCutForest", "windowedGaussian"):
+        row = official["detectors"].get(d)
+        if row:
+            print(f"  {d:18s} " + "  ".join(f"{p} {row[p]['normalized']:.3f}" for p in ("standard", "reward_low_FP_rate", "reward_low_FN_rate")))
+PY
