@@ -1,34 +1,9 @@
 import Foundation
 import Testing
 
-/// Runs the built `triage` binary (.build/debug/triage, built by `swift test`) end to end.
+/// Runs the built `triage` binary end to end.
 @Suite("triage fit autoencoder (binary)")
 struct FitAutoencoderCLITests {
-    static let packageRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-            url.deleteLastPathComponent()
-        }
-        return url
-    }()
-
-    struct Result { var status: Int32; var stdout: String; var stderr: String }
-
-    static func triage(_ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = packageRoot.appendingPathComponent(".build/debug/triage")
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
-    }
-
     /// A temporary folder with `data.csv`: 120 rows of 4 correlated features, a constant column,
     /// an id column to exclude and a label.
     static func folder(missingAtRow: Int? = nil) throws -> URL {
@@ -50,26 +25,26 @@ struct FitAutoencoderCLITests {
         let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let data = dir.appendingPathComponent("data.csv").path, model = dir.appendingPathComponent("m.model").path
-        let fit = try Self.triage(["fit", "autoencoder", data, "--output", model, "--exclude", "id", "--hidden", "8,2,8",
+        let fit = try CLIRunner.run(["fit", "autoencoder", data, "--output", model, "--exclude", "id", "--hidden", "8,2,8",
                                    "--epochs", "20", "--batch-size", "32", "--learning-rate", "0.01", "--ensemble", "2",
                                    "--seed", "3", "--progress"])
         #expect(fit.status == 0, "\(fit.stderr)")
         #expect(fit.stderr.contains("epoch 1/20"))
         #expect(fit.stdout.isEmpty)
-        let score = try Self.triage(["score", model, data])
+        let score = try CLIRunner.run(["score", model, data])
         #expect(score.status == 0, "\(score.stderr)")
         let rows = score.stdout.split(separator: "\n")
         #expect(rows.first == "score,anomaly,top_feature")
         #expect(rows.count == 121)
         #expect(rows[8].hasSuffix(",c"))   // the planted outlier (data row 7) is explained by column c
-        let evaluate = try Self.triage(["evaluate", model, data, "--target", "label", "--json"])
+        let evaluate = try CLIRunner.run(["evaluate", model, data, "--target", "label", "--json"])
         #expect(evaluate.status == 0 && evaluate.stdout.contains("\"roc_auc\""))
-        let inspect = try Self.triage(["inspect", model, "--json"])
+        let inspect = try CLIRunner.run(["inspect", model, "--json"])
         #expect(inspect.stdout.contains("\"training_loss\"") && inspect.stdout.contains("\"kind\":\"autoencoder\""))
         #expect(!inspect.stdout.contains("\"id\""))
         // Same seed, other thread count: byte-identical model.
         let again = dir.appendingPathComponent("again.model").path
-        _ = try Self.triage(["fit", "autoencoder", data, "--output", again, "--exclude", "id", "--hidden", "8,2,8",
+        _ = try CLIRunner.run(["fit", "autoencoder", data, "--output", again, "--exclude", "id", "--hidden", "8,2,8",
                              "--epochs", "20", "--batch-size", "32", "--learning-rate", "0.01", "--ensemble", "2",
                              "--seed", "3", "--threads", "1"])
         #expect(FileManager.default.contents(atPath: again) == FileManager.default.contents(atPath: model))
@@ -80,18 +55,18 @@ struct FitAutoencoderCLITests {
         let dir = try Self.folder(missingAtRow: 4)
         defer { try? FileManager.default.removeItem(at: dir) }
         let data = dir.appendingPathComponent("data.csv").path, model = dir.appendingPathComponent("m.model").path
-        let missing = try Self.triage(["fit", "autoencoder", data, "--output", model])
+        let missing = try CLIRunner.run(["fit", "autoencoder", data, "--output", model])
         #expect(missing.status == 1)
         #expect(missing.stderr.hasPrefix("error: \(data):6:4:"), "\(missing.stderr)")
         for flags in [["--learning-rate", "0"], ["--hidden", "32,0,32"], ["--hidden", ""], ["--epochs", "0"],
                       ["--batch-size", "0"], ["--validation-fraction", "1"], ["--contamination", "0.9"]] {
-            let usage = try Self.triage(["fit", "autoencoder", data, "--output", model] + flags)
+            let usage = try CLIRunner.run(["fit", "autoencoder", data, "--output", model] + flags)
             #expect(usage.status == 64, "\(flags): \(usage.stderr)")
         }
         let clean = try Self.folder()
         defer { try? FileManager.default.removeItem(at: clean) }
         let cleanData = clean.appendingPathComponent("data.csv").path
-        let diverged = try Self.triage(["fit", "autoencoder", cleanData, "--output", model, "--learning-rate", "1e30",
+        let diverged = try CLIRunner.run(["fit", "autoencoder", cleanData, "--output", model, "--learning-rate", "1e30",
                                         "--ensemble", "1"])
         #expect(diverged.status == 1)
         #expect(diverged.stderr.contains("diverged"), "\(diverged.stderr)")

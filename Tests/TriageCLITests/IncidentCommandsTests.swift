@@ -4,23 +4,23 @@ import Testing
 /// The shipped dataset and bundle regenerate byte for byte from their documented commands
 /// (datasets/README.md, models/README.md).
 @Test func shippedDatasetAndBundleAreReproducible() throws {
-    let root = Triage.packageRoot
-    let folder = Triage.temporaryFolder()
-    let simulated = try Triage.run(["simulate", "--output", folder + "/simulated", "--seed", "0", "--services", "8",
+    let root = CLIRunner.packageRoot
+    let folder = CLIRunner.folder()
+    let simulated = try CLIRunner.run(["simulate", "--output", folder + "/simulated", "--seed", "0", "--services", "8",
                                     "--days", "14", "--interval", "120"])
     #expect(simulated.status == 0, "\(simulated.stderr)")
-    #expect(try Triage.sameFiles(folder + "/simulated", root + "/datasets/simulated"))
-    let trained = try Triage.run(["train", "--metrics", root + "/datasets/simulated/metrics.csv",
+    #expect(try CLIRunner.sameFiles(folder + "/simulated", root + "/datasets/simulated"))
+    let trained = try CLIRunner.run(["train", "--metrics", root + "/datasets/simulated/metrics.csv",
                                   "--incidents", root + "/datasets/simulated/incidents.csv",
                                   "--output", folder + "/bundle", "--seed", "0"])
     #expect(trained.status == 0, "\(trained.stderr)")
-    #expect(try Triage.sameFiles(folder + "/bundle", root + "/models/simulated"))
+    #expect(try CLIRunner.sameFiles(folder + "/bundle", root + "/models/simulated"))
 }
 
 @Test func simulateTrainAndEvaluateFollowTheContract() throws {
-    let folder = Triage.temporaryFolder()
+    let folder = CLIRunner.folder()
     let sim = folder + "/sim"
-    #expect(try Triage.run(["simulate", "--output", sim, "--services", "2", "--days", "3", "--interval", "300", "--seed", "4"]).status == 0)
+    #expect(try CLIRunner.run(["simulate", "--output", sim, "--services", "2", "--days", "3", "--interval", "300", "--seed", "4"]).status == 0)
     let header = try String(contentsOfFile: sim + "/metrics.csv", encoding: .utf8).split(separator: "\n")[0]
     #expect(header == "timestamp,service,cpu,memory,latency_p99_ms,error_rate,request_rate,replicas,heartbeat_age_s")
     let truth = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sim + "/truth.json"))) as! [String: Any]
@@ -28,16 +28,16 @@ import Testing
     #expect(!faults.isEmpty && faults.allSatisfy { Set($0.keys).isSuperset(of: ["service", "start", "end", "fault", "best_action"]) })
 
     // Existing output: exit 1 before any work; out-of-range option: exit 64.
-    let again = try Triage.run(["simulate", "--output", sim])
+    let again = try CLIRunner.run(["simulate", "--output", sim])
     #expect(again.status == 1 && again.stderr.hasPrefix("error: "))
-    #expect(try Triage.run(["simulate", "--output", folder + "/x", "--services", "0"]).status == 64)
-    #expect(try Triage.run(["simulate", "--output", folder + "/x", "--interval", "7"]).status == 64)
+    #expect(try CLIRunner.run(["simulate", "--output", folder + "/x", "--services", "0"]).status == 64)
+    #expect(try CLIRunner.run(["simulate", "--output", folder + "/x", "--interval", "7"]).status == 64)
 
     let bundle = folder + "/bundle"
-    let trained = try Triage.run(["train", "--metrics", sim + "/metrics.csv", "--incidents", sim + "/incidents.csv",
+    let trained = try CLIRunner.run(["train", "--metrics", sim + "/metrics.csv", "--incidents", sim + "/incidents.csv",
                                   "--output", bundle, "--rule", "expected-sarsa"])
     #expect(trained.status == 0, "\(trained.stderr)")
-    let evaluated = try Triage.run(["policy", "evaluate", "--model", bundle, "--seed", "1", "--episodes", "200", "--json"])
+    let evaluated = try CLIRunner.run(["policy", "evaluate", "--model", bundle, "--seed", "1", "--episodes", "200", "--json"])
     #expect(evaluated.status == 0, "\(evaluated.stderr)")
     let report = try JSONSerialization.jsonObject(with: Data(evaluated.stdout.utf8)) as! [String: Any]
     #expect(report["episodes"] as? Int == 200 && report["seed"] as? Int == 1)
@@ -45,26 +45,26 @@ import Testing
         let entry = try #require(report[policy] as? [String: Any])
         #expect(entry["mean_reward"] is Double && entry["mean_downtime_s"] is Double)
     }
-    #expect(try Triage.run(["policy", "evaluate", "--model", bundle, "--episodes", "0"]).status == 64)
+    #expect(try CLIRunner.run(["policy", "evaluate", "--model", bundle, "--episodes", "0"]).status == 64)
 }
 
 @Test func trainRefusesBadLogsAndSaysWhenThereAreNoIncidents() throws {
-    let folder = Triage.temporaryFolder()
+    let folder = CLIRunner.folder()
     let sim = folder + "/sim"
-    #expect(try Triage.run(["simulate", "--output", sim, "--services", "2", "--days", "2", "--interval", "600"]).status == 0)
+    #expect(try CLIRunner.run(["simulate", "--output", sim, "--services", "2", "--days", "2", "--interval", "600"]).status == 0)
     var log = try String(contentsOfFile: sim + "/incidents.csv", encoding: .utf8)
     log = log.replacingOccurrences(of: ",restart,", with: ",reboot,")
     try log.write(toFile: folder + "/bad.csv", atomically: false, encoding: .utf8)
-    let bad = try Triage.run(["train", "--metrics", sim + "/metrics.csv", "--incidents", folder + "/bad.csv", "--output", folder + "/b1"])
+    let bad = try CLIRunner.run(["train", "--metrics", sim + "/metrics.csv", "--incidents", folder + "/bad.csv", "--output", folder + "/b1"])
     #expect(bad.status == 1)
     #expect(bad.stderr.hasPrefix("error: \(folder)/bad.csv:") && bad.stderr.contains(":6: column 'action': unknown action \"reboot\""))
     #expect(!FileManager.default.fileExists(atPath: folder + "/b1"))
 
     try "incident_id,service,start,end,fault,action,outcome,recovery_seconds\n".write(toFile: folder + "/empty.csv", atomically: false, encoding: .utf8)
-    let empty = try Triage.run(["train", "--metrics", sim + "/metrics.csv", "--incidents", folder + "/empty.csv", "--output", folder + "/b2"])
+    let empty = try CLIRunner.run(["train", "--metrics", sim + "/metrics.csv", "--incidents", folder + "/empty.csv", "--output", folder + "/b2"])
     #expect(empty.status == 0 && empty.stderr.contains("no incidents"))
     let manifest = try String(contentsOfFile: folder + "/b2/manifest.json", encoding: .utf8)
     #expect(manifest.contains("baselines.json") && !manifest.contains("policy.model"))
-    let noPolicy = try Triage.run(["policy", "evaluate", "--model", folder + "/b2"])
+    let noPolicy = try CLIRunner.run(["policy", "evaluate", "--model", folder + "/b2"])
     #expect(noPolicy.status == 1 && noPolicy.stderr.contains("no remediation policy"))
 }

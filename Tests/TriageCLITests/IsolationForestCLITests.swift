@@ -7,7 +7,6 @@ import TriageData
 private struct CLI {
     let folder: URL
 
-    static var binary: URL { CLIRunner.binary }
 
     init() throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("triage-iforest-\(UUID().uuidString)")
@@ -22,18 +21,8 @@ private struct CLI {
 
     @discardableResult
     func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = CLI.binary
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        let result = try CLIRunner.run(arguments, in: folder.path)
+        return (result.status, result.stdout, result.stderr)
     }
 
     /// a,b,c,label: a Gaussian cluster with every 25th row far out in column b.
@@ -48,7 +37,7 @@ private struct CLI {
     }
 }
 
-@Suite(.enabled(if: FileManager.default.fileExists(atPath: CLI.binary.path), "build the triage binary first (swift build)"))
+@Suite
 struct IsolationForestCLITests {
     @Test func fitScoreEvaluateInspect() throws {
         let cli = try CLI()

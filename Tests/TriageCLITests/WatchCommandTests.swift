@@ -1,35 +1,12 @@
 import Foundation
 import Testing
 
-/// Runs the built `triage` binary (.build/debug/triage, found from this file's path).
-private let binary: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-        url.deleteLastPathComponent()
-        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { break }
-    }
-    return url.appendingPathComponent(".build/debug/triage").path
-}()
-
-private func folder() -> String {
-    let path = NSTemporaryDirectory() + "triage-watch-\(UUID().uuidString)"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
+private func folder() -> String { CLIRunner.folder() }
 
 @discardableResult
 private func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    let result = try CLIRunner.run(arguments)
+    return (result.status, result.stdout, result.stderr)
 }
 
 /// `count` rows of a noisy sine at 5-minute steps from `start`, with a spike at `spike`.
@@ -125,7 +102,7 @@ private func lines(_ path: String) -> [String] {
         let path = dir + "/m.csv"
         try "".write(toFile: path, atomically: true, encoding: .utf8)  // empty file that fills later
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = CLIRunner.binary
         process.arguments = ["watch", path, "--follow", "--scores", dir + "/s.csv", "--events", dir + "/e.jsonl",
                              "--poll-interval", "0.02", "--quiet"]
         try process.run()

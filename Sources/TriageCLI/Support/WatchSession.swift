@@ -218,12 +218,12 @@ final class WatchSession {
         try scores.append("\n")
         if let events, !warming {
             let column = parser.metricNames[result.drivingColumn]
-            var line = "{\"timestamp\":\(jsonString(row.timestampText)),\"service\":\(jsonString(service)),\"type\":\"score\","
-            line += "\"anomaly_score\":\(scoreText),\"column\":\(jsonString(column)),"
+            var line = "{\"timestamp\":\(JSONValue.quote(row.timestampText)),\"service\":\(JSONValue.quote(service)),\"type\":\"score\","
+            line += "\"anomaly_score\":\(scoreText),\"column\":\(JSONValue.quote(column)),"
             line += "\"value\":\(jsonNumber(row.values[result.drivingColumn]))"
             if parser.metricFields.count > 1 {
                 line += ",\"column_scores\":{"
-                line += zip(parser.metricNames, result.perColumn).map { "\(jsonString($0.0)):\(OutputTable.format($0.1.score))" }
+                line += zip(parser.metricNames, result.perColumn).map { "\(JSONValue.quote($0.0)):\(OutputTable.format($0.1.score))" }
                     .joined(separator: ",")
                 line += "}"
             }
@@ -281,23 +281,6 @@ final class WatchSession {
         clock_gettime(CLOCK_MONOTONIC, &time)
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
-}
-
-/// A JSON string literal.
-func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
 }
 
 /// A JSON number (null for NaN and infinities, which JSON cannot express).
