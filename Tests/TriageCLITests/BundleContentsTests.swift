@@ -46,10 +46,14 @@ import TriageData
     let extractor = try #require(try opened.json(ServiceFeatureExtractor.self, role: "features"))
     let baseline = try #require(try opened.json(BaselineSet.self, role: "baselines")?.baseline("svc-01"))
     var csv = ServiceFeatureExtractor.featureNames.joined(separator: ",") + "\n"
+    // A dependency outage at its worst: idle CPU, no traffic, timeouts, errors, no heartbeats.
     var outlier = baseline.median
-    outlier[ServiceMetric.errorRate.rawValue] = 0.5
-    outlier[ServiceMetric.latency.rawValue] *= 20
-    outlier[ServiceMetric.heartbeatAge.rawValue] = 300
+    outlier[ServiceMetric.cpu.rawValue] *= 0.1
+    outlier[ServiceMetric.memory.rawValue] *= 1.5
+    outlier[ServiceMetric.latency.rawValue] *= 50
+    outlier[ServiceMetric.errorRate.rawValue] = 0.8
+    outlier[ServiceMetric.requestRate.rawValue] *= 0.05
+    outlier[ServiceMetric.heartbeatAge.rawValue] = 600
     for values in [baseline.median, outlier] {
         csv += extractor.row(values, baseline: baseline).map { "\($0)" }.joined(separator: ",") + "\n"
     }

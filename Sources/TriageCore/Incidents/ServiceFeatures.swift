@@ -1,3 +1,5 @@
+import Foundation
+
 /// Multivariate detector features of one service's metric row: every metric as a robust z-score
 /// against the service's own baseline, (x − median) / scale, with scale the MAD × 1.4826 of
 /// `ServiceBaseline` — the modified z-score M = 0.6745 (x − median) / MAD of Iglewicz & Hoaglin,
@@ -8,22 +10,28 @@
 /// later only needs its baseline. The same function serves training (`matrix`) and the online
 /// engine (`row`, one metrics row at a time), so training and scoring never drift apart.
 ///
+/// The z-score is then log-compressed, f(z) = sign(z) · ln(1 + |z|): an outage moves a metric by
+/// hundreds of σ while normal load swings it by a few, and on the raw scale the first would
+/// swamp the autoencoder's squared error and squeeze every normal row into one corner of the
+/// isolation forest's split range. The compression is monotone, so order within a metric is kept
+/// (z = 1 → 0.69, 3 → 1.39, 50 → 3.93, 1000 → 6.91).
+///
 /// Guards, each for a reason:
 /// - a metric that never varied in training (replicas, a MAD of 0) would turn any change into
 ///   an infinite score, so the scale is at least `relativeScaleFloor` × |median| and at least
 ///   `absoluteScaleFloor`;
-/// - values are clipped to ±`clip`: beyond that a metric is "far out" either way, and bounded
-///   inputs keep the autoencoder's squared errors and Float arithmetic well behaved;
+/// - |z| is capped at `clip` before compression, so an absurd value (a unit error, 1e30) stays
+///   a finite, bounded input;
 /// - a missing metric (NaN) or one the baseline never saw maps to 0 (its baseline): a gap in
 ///   collection is not itself evidence of a fault, and the detectors need complete rows.
 public struct ServiceFeatureExtractor: Codable, Sendable, Equatable {
-    public var clip = 50.0
+    public var clip = 1e6
     public var relativeScaleFloor = 0.05
     public var absoluteScaleFloor = 1e-6
 
     public init() {}
 
-    /// Feature names in column order: the metric name with a `_z` suffix.
+    /// Feature names in column order: the metric name with a `_z` suffix (log-compressed z).
     public static var featureNames: [String] { ServiceMetric.names.map { $0 + "_z" } }
     public static var featureCount: Int { ServiceMetric.allCases.count }
 
@@ -78,7 +86,9 @@ public struct ServiceFeatureExtractor: Codable, Sendable, Equatable {
         for m in 0..<values.count {
             let z = (values[m] - median[m]) / scales[m]
             // NaN (missing value or unknown baseline) stays at the baseline, 0.
-            out[m] = z.isNaN ? 0 : Float(min(max(z, -clip), clip))
+            guard !z.isNaN else { continue }
+            let capped = min(abs(z), clip)
+            out[m] = Float(z < 0 ? -log1p(capped) : log1p(capped))
         }
         return out
     }

@@ -1,10 +1,19 @@
+import Foundation
 import Testing
 import TriageCore
 
 /// A series where every metric cycles through `base + k·step` for k in -2...2.
 private func series(base: [Double], step: [Double], rows: Int = 50) -> ServiceSeries {
     let times = (0..<rows).map { Int64($0 * 60) }
-    let values = (0..<base.count).map { m in (0..<rows).map { i in base[m] + Double(i % 5 - 2) * step[m] } }
+    var values = [[Double]]()
+    for m in 0..<base.count {
+        var column = [Double]()
+        for i in 0..<rows {
+            let k = Double(i % 5 - 2)
+            column.append(base[m] + k * step[m])
+        }
+        values.append(column)
+    }
     return ServiceSeries(times: times, values: values)
 }
 
@@ -18,25 +27,36 @@ private func series(base: [Double], step: [Double], rows: Int = 50) -> ServiceSe
                                                      "request_rate_z", "replicas_z", "heartbeat_age_s_z"])
     // The median row maps to zeros.
     #expect(extractor.row(base, baseline: baseline) == [Float](repeating: 0, count: 7))
-    // MAD of {-2,-1,0,1,2}·step is 1·step, so one MAD above the median is 1/1.4826 σ.
+    // MAD of {-2,-1,0,1,2}·step is 1·step, so σ = 1.4826·step; z = 3 becomes ln(1 + 3).
     let scales = extractor.scales(baseline)
     #expect(abs(scales[0] - 2 * 1.4826) < 1e-9)
     var up = base
     up[0] += 2 * 1.4826 * 3
-    #expect(abs(extractor.row(up, baseline: baseline)[0] - 3) < 1e-5)
+    #expect(abs(extractor.row(up, baseline: baseline)[0] - Float(log(4.0))) < 1e-5)
+    up[0] = base[0] - 2 * 1.4826 * 3
+    #expect(abs(extractor.row(up, baseline: baseline)[0] + Float(log(4.0))) < 1e-5)
     // Replicas never varied: the scale floor (5 % of the median) stands in for a zero MAD.
     #expect(scales[5] == 0.1)
     var scaled = base
     scaled[5] = 3
-    #expect(abs(extractor.row(scaled, baseline: baseline)[5] - 10) < 1e-5)
-    // Far-out values are clipped; missing values sit at the baseline.
+    #expect(abs(extractor.row(scaled, baseline: baseline)[5] - Float(log(11.0))) < 1e-5)
+    // Absurd values are capped at `clip` σ; missing values sit at the baseline.
     var wild = base
-    wild[2] = 1e9
+    wild[2] = 1e30
     wild[3] = .nan
     let row = extractor.row(wild, baseline: baseline)
-    #expect(row[2] == 50 && row[3] == 0)
-    wild[2] = -1e9
-    #expect(extractor.row(wild, baseline: baseline)[2] == -50)
+    #expect(row[2] == Float(log1p(1e6)) && row[3] == 0)
+    wild[2] = -1e30
+    #expect(extractor.row(wild, baseline: baseline)[2] == -Float(log1p(1e6)))
+    // Monotone: a larger deviation never gives a smaller feature.
+    var previous = -Float.infinity
+    for k in stride(from: -500.0, through: 500, by: 7) {
+        var values = base
+        values[4] = base[4] + k
+        let f = extractor.row(values, baseline: baseline)[4]
+        #expect(f >= previous)
+        previous = f
+    }
 }
 
 @Test func featureMatrixMatchesRowByRowExtraction() throws {
