@@ -65,6 +65,25 @@ import TriageData
         #expect(lines.count == 3 && lines[0].hasPrefix("score,anomaly"))
         #expect(lines[1].split(separator: ",")[1] == "0" && lines[2].split(separator: ",")[1] == "1", "\(model): \(scored.stdout)")
     }
+    // `triage features` turns raw metrics into the same rows, in input order, for `score`.
+    let features = try Triage.run(["features", "--model", bundle, sim + "/metrics.csv", "--output", folder + "/all.csv"])
+    #expect(features.status == 0, "\(features.stderr)")
+    let featureLines = try String(contentsOfFile: folder + "/all.csv", encoding: .utf8).split(separator: "\n")
+    let metricLines = try String(contentsOfFile: sim + "/metrics.csv", encoding: .utf8).split(separator: "\n")
+    #expect(featureLines.count == metricLines.count)
+    #expect(featureLines[0] == Substring((["timestamp", "service"] + ServiceFeatureExtractor.featureNames).joined(separator: ",")))
+    let first = metricLines[1].split(separator: ",")
+    let values = first[2...].map { Double($0)! }
+    let expectedRow = extractor.row(values, baseline: try #require(try opened.json(BaselineSet.self, role: "baselines")?.baseline(String(first[1]))))
+    #expect(featureLines[1].split(separator: ",")[2...].map { Float($0)! } == expectedRow)
+    let scoredAll = try Triage.run(["score", bundle + "/iforest.model", folder + "/all.csv"])
+    #expect(scoredAll.status == 0 && scoredAll.stdout.split(separator: "\n").count == metricLines.count)
+    try "timestamp,service,cpu,memory,latency_p99_ms,error_rate,request_rate,replicas,heartbeat_age_s\n2026-01-05T00:00:00Z,svc-09,1,1,1,1,1,1,1\n"
+        .write(toFile: folder + "/unknown.csv", atomically: false, encoding: .utf8)
+    let unknown = try Triage.run(["features", "--model", bundle, folder + "/unknown.csv", "--output", folder + "/u.csv"])
+    #expect(unknown.status == 1 && unknown.stderr.contains("unknown.csv:2:") && unknown.stderr.contains("svc-09"))
+    #expect(!FileManager.default.fileExists(atPath: folder + "/u.csv"))
+
     // The action classifier applies to the symptom table it learned from.
     let predicted = try Triage.run(["score", bundle + "/forest.model", bundle + "/symptoms.csv"])
     #expect(predicted.status == 0, "\(predicted.stderr)")
