@@ -58,13 +58,23 @@ import TriageData
         csv += extractor.row(values, baseline: baseline).map { "\($0)" }.joined(separator: ",") + "\n"
     }
     try csv.write(toFile: folder + "/features.csv", atomically: false, encoding: .utf8)
+    var cliScores = [String: [Double]]()
     for model in ["iforest.model", "autoencoder.model"] {
         let scored = try Triage.run(["score", bundle + "/" + model, folder + "/features.csv"])
         #expect(scored.status == 0, "\(scored.stderr)")
         let lines = scored.stdout.split(separator: "\n")
         #expect(lines.count == 3 && lines[0].hasPrefix("score,anomaly"))
         #expect(lines[1].split(separator: ",")[1] == "0" && lines[2].split(separator: ",")[1] == "1", "\(model): \(scored.stdout)")
+        cliScores[model] = lines[1...].map { Double($0.split(separator: ",")[0])! }
     }
+    // The online entry point (BundleDetectors, row by row from raw metrics) gives the same scores.
+    let detectors = try #require(try BundleDetectors(opened))
+    for (k, values) in [baseline.median, outlier].enumerated() {
+        let row = try #require(detectors.score(service: "svc-01", values: values))
+        #expect(row.isolationForest?.score == cliScores["iforest.model"]![k] && row.isolationForest?.anomaly == (k == 1))
+        #expect(row.autoencoder?.score == cliScores["autoencoder.model"]![k] && row.autoencoder?.anomaly == (k == 1))
+    }
+    #expect(detectors.score(service: "svc-99", values: baseline.median) == nil)
     // `triage features` turns raw metrics into the same rows, in input order, for `score`.
     let features = try Triage.run(["features", "--model", bundle, sim + "/metrics.csv", "--output", folder + "/all.csv"])
     #expect(features.status == 0, "\(features.stderr)")
