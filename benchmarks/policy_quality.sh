@@ -42,4 +42,36 @@ print(f"  recommendation accuracy:   {acc:.3f} (target >= 0.85: {'met' if acc >=
 PYEOF
 done
 
+# The bundle's action classifier (forest.model: symptoms -> the action that fixed the incident)
+# on the unseen seed's incidents, against the fault's best action, next to the Q-policy's
+# first-action accuracy from `policy evaluate` above (same seed, its own incident draws).
+"$TRIAGE" policy evaluate --model "$W/bundle30" --seed 1 --episodes "$EPISODES" --json > "$W/eval30.json"
+t3=$(now); "$TRIAGE" score "$W/bundle30/forest.model" "$W/bundle_test/symptoms.csv" --output "$W/forest_pred.csv"; t4=$(now)
+"$PY" - "$W" "$(echo "$t4 - $t3" | bc -l)" <<'PYEOF'
+import json, sys
+import pandas as pd
+w, score_s = sys.argv[1], float(sys.argv[2])
+BEST = {"memory_leak": "restart", "hung_process": "restart", "traffic_surge": "scale_up", "bad_deploy": "rollback",
+        "dependency_outage": "failover", "slow_disk": "alert", "noisy_neighbour": "alert"}
+test = pd.read_csv(f"{w}/bundle_test/symptoms.csv")
+pred = pd.read_csv(f"{w}/forest_pred.csv")["prediction"]
+acc = float((pred.to_numpy() == test["fault"].map(BEST).to_numpy()).mean())
+m = json.load(open(f"{w}/bundle30/manifest.json"))
+q = json.load(open(f"{w}/eval30.json"))["learned"]["accuracy"]
+print(f"action classifier (bundle forest.model, {m['training']['action_classifier_incidents']:.0f} fixed training incidents, "
+      f"OOB accuracy vs fixed_by {m['training']['action_classifier_oob_accuracy']:.3f}): "
+      f"accuracy {acc:.3f} on {len(test)} unseen incidents (seed 1; score {score_s:.2f} s)")
+print(f"Q-policy first-action accuracy (policy evaluate --seed 1): {q:.3f}")
+print(f"detectors: iforest threshold {m['thresholds']['detector.iforest']:.4f}, autoencoder threshold "
+      f"{m['thresholds']['detector.autoencoder']:.4f}, fitted on {m['training']['detector_rows']:.0f} rows outside incidents")
+PYEOF
+
+# The bundle's detectors on the unseen seed's metrics (features via `triage features`).
+"$TRIAGE" features --model "$W/bundle30" "$W/train30/metrics.csv" --output "$W/train_features.csv"
+"$TRIAGE" features --model "$W/bundle30" "$W/test/metrics.csv" --output "$W/test_features.csv"
+for kind in iforest autoencoder; do
+  "$TRIAGE" score "$W/bundle30/$kind.model" "$W/test_features.csv" --output "$W/${kind}_scores.csv"
+done
+"$PY" "$BENCH_ROOT/benchmarks/bundle_detectors.py" "$W"
+
 "$PY" "$BENCH_ROOT/benchmarks/policy_quality.py" "$W" "$train_s"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job of README, end to end on the embedded defaults (datasets/ and models/):
 # train a bundle from the shipped incident history, evaluate its remediation policy on an unseen
-# simulator seed, fit the detectors on the history's metrics and score a fresh simulated stretch.
+# simulator seed, score a fresh simulated stretch with the bundle's detectors, and fit standalone
+# detectors on the history's raw metrics to score the same stretch.
 # Usage: bash scripts/demo.sh [--output DIR]   (default: out/demo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,13 @@ step "the learned remediation policy on an unseen simulator seed"
 
 step "simulate two unseen days to score"
 "$TRIAGE" simulate --output "$OUT/live" --seed 1 --services 8 --days 2 --interval 120 --quiet
+step "score the unseen days with the bundle's detectors (per-service features from 'triage features')"
+"$TRIAGE" features --model "$OUT/bundle" "$OUT/live/metrics.csv" --output "$OUT/live-features.csv"
+for kind in iforest autoencoder; do
+  "$TRIAGE" score "$OUT/bundle/$kind.model" "$OUT/live-features.csv" --output "$OUT/bundle-$kind-scores.csv"
+  flagged=$(awk -F, 'NR > 1 && $2 == 1' "$OUT/bundle-$kind-scores.csv" | wc -l)
+  echo "bundle $kind: $(( $(wc -l < "$OUT/bundle-$kind-scores.csv") - 1 )) rows scored, $flagged flagged as anomalous"
+done
 for kind in iforest autoencoder; do
   if "$TRIAGE" fit --help | grep -q "^ *$kind "; then
     step "fit $kind on the history's metrics, score the unseen days"

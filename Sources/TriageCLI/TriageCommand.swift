@@ -12,7 +12,7 @@ public struct TriageCommand: ParsableCommand {
         commandName: "triage",
         abstract: "Anomaly detection and remediation recommendations for microservices.",
         version: TriageVersion.string,
-        subcommands: [Fit.self, Score.self, Evaluate.self, Inspect.self, Watch.self, Simulate.self, Train.self, Policy.self]
+        subcommands: [Fit.self, Score.self, Evaluate.self, Inspect.self, Watch.self, Simulate.self, Train.self, Policy.self, Features.self]
     )
     public init() {}
 

@@ -65,6 +65,8 @@ import Testing
     #expect(empty.status == 0 && empty.stderr.contains("no incidents"))
     let manifest = try String(contentsOfFile: folder + "/b2/manifest.json", encoding: .utf8)
     #expect(manifest.contains("baselines.json") && !manifest.contains("policy.model"))
+    // Detectors only: no action classifier either.
+    #expect(manifest.contains("iforest.model") && manifest.contains("autoencoder.model") && !manifest.contains("\"forest.model\""))
     let noPolicy = try CLIRunner.run(["policy", "evaluate", "--model", folder + "/b2"])
     #expect(noPolicy.status == 1 && noPolicy.stderr.contains("no remediation policy"))
 }

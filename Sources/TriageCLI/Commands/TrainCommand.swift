@@ -8,9 +8,11 @@ struct Train: ParsableCommand {
         abstract: "Train a bundle (baselines, remediation policy) from metrics and an incident log.",
         discussion: """
             The bundle is a new folder with manifest.json (format version, features, thresholds, \
-            SHA-256 of every file), baselines.json and policy.model. It is written to a temporary \
-            folder and renamed into place when complete. An incident log with no incidents trains \
-            no policy (a note says so).
+            SHA-256 of every file), baselines.json, features.json, the detectors iforest.model and \
+            autoencoder.model (on per-service robust z-scores of the metrics, rows outside incidents), \
+            the action classifier forest.model (symptoms → the action that fixed the incident), \
+            policy.model and symptoms.csv. It is written to a temporary folder and renamed into place \
+            when complete. An incident log with no incidents trains the detectors only (a note says so).
             """)
 
     @Option(help: "Long-format metrics CSV (timestamp,service,cpu,memory,…).") var metrics: String
@@ -27,7 +29,9 @@ struct Train: ParsableCommand {
         let history = try MetricsHistory.read(metrics, threads: options.threads)
         reporter.report("reading \(incidents) …")
         let records = try IncidentLogReader.read(incidents, services: Set(history.services), metricsFile: metrics)
-        let trained = try BundleTraining.train(history: history, records: records, seed: options.seed, rule: rule)
+        reporter.report("training detectors, action classifier and policy …")
+        let trained = try BundleTraining.train(history: history, records: records, seed: options.seed, rule: rule,
+                                               threads: options.threadCount)
         for note in trained.manifest.notes { StandardErrorNote.print("note: " + note) }
         try trained.write(to: output)
         reporter.report("wrote \(output)")
@@ -39,7 +43,7 @@ extension QLearning.Parameters.Rule: ExpressibleByArgument {}
 /// The steps of `train`, separate from argument parsing so tests and later models can reuse them.
 enum BundleTraining {
     static func train(history: MetricsHistory, records: [IncidentRecord], seed: UInt64,
-                      rule: QLearning.Parameters.Rule = .qLearning) throws -> ModelBundle.Builder {
+                      rule: QLearning.Parameters.Rule = .qLearning, threads: Int = 1) throws -> ModelBundle.Builder {
         var baselines = [String: ServiceBaseline]()
         for name in history.services { baselines[name] = ServiceBaseline(service: name, series: history.series[name]!) }
         let extractor = SymptomExtractor()
@@ -48,8 +52,9 @@ enum BundleTraining {
                                           "incident_rows": Double(records.count)]
         var policy: RemediationPolicy?
         var symptomTable: [UInt8]?
+        var classifierData: (episodes: [RemediationPolicy.Episode], incidents: [IncidentEpisode])?
         if records.isEmpty {
-            notes.append("the incident log has no incidents: trained without a remediation policy")
+            notes.append("the incident log has no incidents: trained the detectors only (no action classifier, no remediation policy)")
         } else {
             let incidents = IncidentRecord.episodes(records)
             let (episodes, used, skipped) = RemediationPolicy.episodes(incidents, series: history.series, baselines: baselines,
@@ -58,6 +63,7 @@ enum BundleTraining {
                 notes.append("\(skipped.count) incident(s) start after the last metrics row of their service and were not used (first: line \(skipped[0].attempts[0].line))")
             }
             symptomTable = symptomsCSV(episodes, used)
+            classifierData = (episodes, used)
             training["incidents"] = Double(incidents.count)
             training["episodes_used"] = Double(episodes.count)
             if episodes.isEmpty {
@@ -79,6 +85,11 @@ enum BundleTraining {
         var builder = ModelBundle.Builder(manifest: manifest)
         try builder.addJSON(BaselineSet(interval: history.interval, services: history.services.map { baselines[$0]! }),
                             role: "baselines", file: "baselines.json")
+        try addDetectors(to: &builder, history: history, baselines: baselines, records: records, seed: seed, threads: threads)
+        if let classifierData, !classifierData.episodes.isEmpty {
+            try addActionClassifier(to: &builder, episodes: classifierData.episodes, incidents: classifierData.incidents,
+                                    seed: seed, threads: threads)
+        }
         if let policy { try builder.addModel(policy, role: "policy", file: "policy.model", kind: "remediation-policy") }
         if let symptomTable { builder.add(role: "incident_symptoms", file: "symptoms.csv", kind: "incident-symptoms", bytes: symptomTable) }
         return builder

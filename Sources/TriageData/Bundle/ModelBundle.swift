@@ -7,8 +7,10 @@ import TriageCore
 /// and which file plays which role (`models`: role → file name).
 ///
 /// Roles are open-ended so that more models slot in without a format change: this version
-/// writes `baselines` (per-service baselines, `baselines.json`) and `policy` (the remediation
-/// policy, `policy.model`); detectors and the action classifier add their own roles and files.
+/// writes `baselines` (per-service baselines, `baselines.json`), `features` (the detector
+/// feature settings, `features.json`), `iforest` and `autoencoder` (the detectors),
+/// `action_classifier` (`forest.model`), `policy` (the remediation policy, `policy.model`) and
+/// `incident_symptoms` (`symptoms.csv`).
 /// Nothing wall-clock-dependent is stored: `created` is the last timestamp of the training
 /// metrics, so retraining on the same data with the same seed gives the same bytes.
 public struct BundleManifest: Codable, Sendable, Equatable {
@@ -34,6 +36,9 @@ public struct BundleManifest: Codable, Sendable, Equatable {
     public var seed: UInt64
     /// Raw metric columns the bundle reads from a metrics file.
     public var features: [String]
+    /// Columns of the detectors' per-service feature rows (`ServiceFeatureExtractor`), when the
+    /// bundle has detectors. Optional so manifests written before detectors still open.
+    public var detectorFeatures: [String]?
     /// Named thresholds (symptom cut points now; detector thresholds as they are added).
     public var thresholds: [String: Double]
     public var services: [String]
@@ -49,6 +54,7 @@ public struct BundleManifest: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", kind, created, triageVersion = "triage_version", seed, features
+        case detectorFeatures = "detector_features"
         case thresholds, services, interval, models, files, training, notes
     }
 

@@ -1,0 +1,78 @@
+import TriageCore
+
+/// A bundle's detectors ready to score raw metric rows: the feature settings, the per-service
+/// baselines and whichever of the isolation forest and autoencoder the bundle holds. This is
+/// what an online engine (`watch --model`, `serve`) loads once and calls per row, so its
+/// features are computed exactly as `triage train` computed them.
+public struct BundleDetectors: Sendable {
+    public let extractor: ServiceFeatureExtractor
+    public let baselines: [String: ServiceBaseline]
+    public let isolationForest: IsolationForest?
+    public let autoencoder: Autoencoder?
+
+    /// The scores of one metrics row.
+    public struct RowScore: Sendable, Equatable {
+        public var features: [Float]
+        /// Isolation forest score s(x, ψ) and whether it reaches the bundle's threshold (nil without the model).
+        public var isolationForest: (score: Double, anomaly: Bool)?
+        /// Autoencoder reconstruction error and whether it reaches the threshold (nil without the model).
+        public var autoencoder: (score: Double, anomaly: Bool)?
+
+        public static func == (a: RowScore, b: RowScore) -> Bool {
+            a.features == b.features && a.isolationForest?.score == b.isolationForest?.score
+                && a.isolationForest?.anomaly == b.isolationForest?.anomaly
+                && a.autoencoder?.score == b.autoencoder?.score && a.autoencoder?.anomaly == b.autoencoder?.anomaly
+        }
+    }
+
+    /// Loads from an opened bundle; nil when the bundle has no detector features (trained before
+    /// detectors existed).
+    public init?(_ bundle: ModelBundle) throws(DataError) {
+        guard let extractor = try bundle.json(ServiceFeatureExtractor.self, role: "features"),
+              let set = try bundle.json(BaselineSet.self, role: "baselines") else { return nil }
+        do { try extractor.validate() } catch {
+            throw DataError(.invalidModel("detector feature settings: \(error)"), file: bundle.file(role: "features")!)
+        }
+        let names = ServiceFeatureExtractor.featureNames
+        let forest = try bundle.model(SavedModel<IsolationForest>.self, role: "iforest", kind: "iforest")
+        let autoencoder = try bundle.model(SavedModel<Autoencoder>.self, role: "autoencoder", kind: "autoencoder")
+        for (role, features) in [("iforest", forest?.features), ("autoencoder", autoencoder?.features)] {
+            if let features, features != names {
+                throw DataError(.invalidModel("\(role) model features (\(features.joined(separator: ", "))) are not the bundle's detector features (\(names.joined(separator: ", ")))"),
+                                file: bundle.file(role: role)!)
+            }
+        }
+        var baselines = [String: ServiceBaseline]()
+        for b in set.services { baselines[b.service] = b }
+        self.extractor = extractor
+        self.baselines = baselines
+        self.isolationForest = forest?.model
+        self.autoencoder = autoencoder?.model
+    }
+
+    /// Scores one row of `service` (`values` in `ServiceMetric` order, NaN = missing); nil when
+    /// the bundle has no baseline for the service.
+    public func score(service: String, values: [Double]) -> RowScore? {
+        guard let baseline = baselines[service] else { return nil }
+        let features = extractor.row(values, baseline: baseline)
+        let row = Matrix(rows: 1, columns: features.count, storage: features)
+        var result = RowScore(features: features)
+        if let isolationForest {
+            let s = isolationForest.scores(row, threads: 1)[0]
+            result.isolationForest = (s, s >= isolationForest.threshold)
+        }
+        if let autoencoder {
+            let s = autoencoder.scores(row, threads: 1)[0]
+            result.autoencoder = (s, s >= autoencoder.threshold)
+        }
+        return result
+    }
+}
+
+extension BundleDetectors.RowScore {
+    init(features: [Float]) {
+        self.features = features
+        isolationForest = nil
+        autoencoder = nil
+    }
+}
