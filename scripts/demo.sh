@@ -34,13 +34,11 @@ for kind in iforest autoencoder; do
   flagged=$(awk -F, 'NR > 1 && $2 == 1' "$OUT/bundle-$kind-scores.csv" | wc -l)
   echo "bundle $kind: $(( $(wc -l < "$OUT/bundle-$kind-scores.csv") - 1 )) rows scored, $flagged flagged as anomalous"
 done
-for kind in iforest autoencoder; do
-  if "$TRIAGE" fit --help | grep -q "^ *$kind "; then
-    step "fit $kind on the history's metrics, score the unseen days"
-    "$TRIAGE" fit "$kind" "$HISTORY/metrics.csv" --exclude timestamp --exclude service --output "$OUT/$kind.model" --quiet
-    "$TRIAGE" score "$OUT/$kind.model" "$OUT/live/metrics.csv" --output "$OUT/$kind-scores.csv"
-    flagged=$(awk -F, 'NR > 1 && $2 == 1' "$OUT/$kind-scores.csv" | wc -l)
-    echo "$kind: $(( $(wc -l < "$OUT/$kind-scores.csv") - 1 )) rows scored, $flagged flagged as anomalous"
-  fi
-done
+step "online detector (no model): watch one service's metrics as they would stream in"
+awk -F, 'NR == 1 || $2 == "svc-01"' "$OUT/live/metrics.csv" | cut -d, -f1,3- > "$OUT/live-svc-01.csv"
+"$TRIAGE" watch "$OUT/live-svc-01.csv" --scores "$OUT/watch-scores.csv" --events "$OUT/watch-events.jsonl"
+echo "watch: $(( $(wc -l < "$OUT/watch-scores.csv") - 1 )) rows scored, $(awk -F, 'NR > 1 && $2 >= 0.5' "$OUT/watch-scores.csv" | wc -l) with anomaly_score >= 0.5"
+
+step "action classifier (the bundle's forest): which symptoms decide the fix"
+"$TRIAGE" inspect "$OUT/bundle/forest.model" | sed -n '/^classes:/p; /^feature importances:/,$p'
 step "done: outputs in $OUT"
