@@ -18,6 +18,8 @@ struct ByteSource: @unchecked Sendable {
     let count: Int
     let path: String
     let maxFieldBytes: Int
+    /// Whether parseChunk may use the plain-record lane (PlainRecords.swift).
+    var plainRecordLane = true
 
     @inline(__always) subscript(i: Int) -> UInt8 { base[i] }
 
@@ -184,6 +186,11 @@ struct ByteSource: @unchecked Sendable {
         var line = firstLine
         var p = range.lowerBound
         let end = range.upperBound
+        // All-numeric files take the plain-record lane (PlainRecords.swift) record by record;
+        // its fields are at most 17 bytes, so a lower field limit keeps the general loop.
+        let plain = plainRecordLane && columns > 0 && width == columns && maxFieldBytes >= ByteSource.plainFieldReach
+        let plainReach = ByteSource.plainFieldReach * columns
+        NumberParser.withPlainPowers { powers in
         layout.roles.withUnsafeBufferPointer { roles in
             layout.slot.withUnsafeBufferPointer { slots in
                 recordLoop: while p < end {
@@ -191,6 +198,15 @@ struct ByteSource: @unchecked Sendable {
                     if base[p] == newline { p += 1; line += 1; continue }
                     if base[p] == carriageReturn && (p + 1 == end || base[p + 1] == newline) {
                         p += 2; line += 1; continue
+                    }
+                    if plain && p + plainReach <= end,
+                       let next = parsePlainRecord(at: p, columns: columns, row: output.base + row * width, powers: powers)
+                    {
+                        if recordLines { result.lines.append(Int32(truncatingIfNeeded: line)) }
+                        p = next
+                        line += 1
+                        row += 1
+                        continue
                     }
                     if recordLines { result.lines.append(Int32(truncatingIfNeeded: line)) }
                     let rowBase = row * width
@@ -237,6 +253,7 @@ struct ByteSource: @unchecked Sendable {
                     row += 1
                 }
             }
+        }
         }
         return result
     }

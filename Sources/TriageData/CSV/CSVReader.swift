@@ -27,7 +27,8 @@ public enum CSVReader {
     static func readTable<S: BLASScalar>(_ path: String, options: CSVOptions) throws(DataError) -> CSVTable<S> {
         let file = try MappedFile(path: path)
         guard let base = file.bytes.baseAddress, file.bytes.count > 0 else { throw DataError(.emptyFile, file: path) }
-        let source = ByteSource(base: base, count: file.bytes.count, path: path, maxFieldBytes: options.maxFieldBytes)
+        var source = ByteSource(base: base, count: file.bytes.count, path: path, maxFieldBytes: options.maxFieldBytes)
+        source.plainRecordLane = options.plainRecordLane && getenv("TRIAGE_NO_PLAIN") == nil // TEMP
         return try withExtendedLifetime(file) { () throws(DataError) -> CSVTable<S> in
             try parse(source, options: options)
         }
