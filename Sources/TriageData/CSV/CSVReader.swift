@@ -28,7 +28,7 @@ public enum CSVReader {
         let file = try MappedFile(path: path)
         guard let base = file.bytes.baseAddress, file.bytes.count > 0 else { throw DataError(.emptyFile, file: path) }
         var source = ByteSource(base: base, count: file.bytes.count, path: path, maxFieldBytes: options.maxFieldBytes)
-        source.plainRecordLane = options.plainRecordLane && getenv("TRIAGE_NO_PLAIN") == nil // TEMP
+        source.plainRecordLane = options.plainRecordLane
         return try withExtendedLifetime(file) { () throws(DataError) -> CSVTable<S> in
             try parse(source, options: options)
         }
@@ -54,7 +54,9 @@ public enum CSVReader {
         let layout = RecordLayout(roles: roles)
 
         let threads = Parallel.threadCount(options.threads)
-        let chunks = source.chunkBoundaries(from: bodyStart, chunks: threads == 1 ? 1 : threads * 4,
+        // An even number of chunks: each task parses two side by side (ByteSource.parseChunkPair).
+        // Four tasks per thread, claimed dynamically, even out a core slowed by other work.
+        let chunks = source.chunkBoundaries(from: bodyStart, chunks: threads == 1 ? 2 : threads * 8,
                                               minimumChunk: options.minimumChunkBytes)
         let counts = Parallel.map(chunks.count, threads: threads) { c in
             source.countRecords(chunks[c])
@@ -75,10 +77,19 @@ public enum CSVReader {
         var results = [ChunkResult]()
         let storage = [S](unsafeUninitializedCapacity: totalRows * width) { buffer, initialized in
             let output = SendablePointer(buffer.baseAddress ?? UnsafeMutablePointer<S>.allocate(capacity: 1))
-            results = Parallel.map(chunks.count, threads: threads) { c in
-                source.parseChunk(chunks[c], layout: layout, output: output, firstRow: offsets[c].row,
-                                  firstLine: offsets[c].line, recordLines: irregular)
+            let pairs = Parallel.map((chunks.count + 1) / 2, threads: threads) { k -> [ChunkResult] in
+                let c = 2 * k
+                guard c + 1 < chunks.count else {
+                    return [source.parseChunk(chunks[c], layout: layout, output: output, firstRow: offsets[c].row,
+                                              firstLine: offsets[c].line, recordLines: irregular)]
+                }
+                let (first, second) = source.parseChunkPair(chunks[c], chunks[c + 1], layout: layout, output: output,
+                                                            firstRows: (offsets[c].row, offsets[c + 1].row),
+                                                            firstLines: (offsets[c].line, offsets[c + 1].line),
+                                                            recordLines: irregular)
+                return [first, second]
             }
+            results = pairs.flatMap { $0 }
             initialized = totalRows * width
             if buffer.baseAddress == nil { output.base.deallocate() }
         }

@@ -34,14 +34,45 @@ extension ByteSource {
             guard let (value, stop) = NumberParser.parsePlainDecimal(p, powers: powers) else { return nil }
             row[field] = S(value)
             field += 1
-            let delimiter = stop.pointee
             if field < columns {
-                guard delimiter == 0x2C else { return nil }
+                guard stop.pointee == 0x2C else { return nil }
                 p = stop + 1
             } else {
-                if delimiter == 0x0A { return stop + 1 - base }
-                if delimiter == 0x0D && stop[1] == 0x0A { return stop + 2 - base }
-                return nil
+                return Self.recordEnd(after: stop).map { $0 - base }
+            }
+        }
+    }
+
+    /// Where the next record starts when `stop` is `\n` or `\r\n`.
+    @inline(__always)
+    static func recordEnd(after stop: UnsafePointer<UInt8>) -> UnsafePointer<UInt8>? {
+        if stop.pointee == 0x0A { return stop + 1 }
+        if stop.pointee == 0x0D && stop[1] == 0x0A { return stop + 2 }
+        return nil
+    }
+
+    /// Two plain records of different chunks, field by field in turn (see parseChunkPair);
+    /// nil unless both are plain.
+    @inline(__always)
+    func parsePlainRecordPair<S: BLASScalar>(at first: Int, _ second: Int, columns: Int,
+                                             rows: (UnsafeMutablePointer<S>, UnsafeMutablePointer<S>),
+                                             powers: NumberParser.PlainPowers) -> (Int, Int)? {
+        var a = base + first
+        var b = base + second
+        var field = 0
+        while true {
+            guard let (valueA, stopA) = NumberParser.parsePlainDecimal(a, powers: powers),
+                  let (valueB, stopB) = NumberParser.parsePlainDecimal(b, powers: powers) else { return nil }
+            rows.0[field] = S(valueA)
+            rows.1[field] = S(valueB)
+            field += 1
+            if field < columns {
+                guard stopA.pointee == 0x2C && stopB.pointee == 0x2C else { return nil }
+                a = stopA + 1
+                b = stopB + 1
+            } else {
+                guard let nextA = Self.recordEnd(after: stopA), let nextB = Self.recordEnd(after: stopB) else { return nil }
+                return (nextA - base, nextB - base)
             }
         }
     }
