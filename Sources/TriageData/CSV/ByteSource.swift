@@ -18,6 +18,8 @@ struct ByteSource: @unchecked Sendable {
     let count: Int
     let path: String
     let maxFieldBytes: Int
+    /// Whether parseChunk may use the plain-record lane (PlainRecords.swift).
+    var plainRecordLane = true
 
     @inline(__always) subscript(i: Int) -> UInt8 { base[i] }
 
@@ -174,71 +176,180 @@ struct ByteSource: @unchecked Sendable {
 
     // MARK: Pass 2: parsing
 
-    /// Parses every record of `range` into `output` starting at row `firstRow`.
-    func parseChunk<S: BLASScalar>(_ range: Range<Int>, layout: RecordLayout, output: SendablePointer<S>,
-                                   firstRow: Int, firstLine: Int, recordLines: Bool) -> ChunkResult {
-        var result = ChunkResult(texts: Array(repeating: [], count: layout.textCount), lines: [], failure: nil)
-        let width = layout.numericCount
+    /// Where the parse of one chunk stands: next byte, row and physical line, and what it found.
+    struct ChunkCursor {
+        var p: Int
+        let start: Int
+        let end: Int
+        var row: Int
+        var line: Int
+        var result: ChunkResult
+
+        init(_ range: Range<Int>, textCount: Int, firstRow: Int, firstLine: Int) {
+            p = range.lowerBound
+            start = range.lowerBound
+            end = range.upperBound
+            row = firstRow
+            line = firstLine
+            result = ChunkResult(texts: Array(repeating: [], count: textCount), lines: [], failure: nil)
+        }
+
+        /// Records left and no failure so far (a chunk stops at its first failure).
+        var active: Bool { p < end && result.failure == nil }
+    }
+
+    /// What every record of one parse needs, resolved once.
+    struct RecordContext<S: BLASScalar> {
+        let roles: UnsafeBufferPointer<ColumnRole>
+        let slots: UnsafeBufferPointer<Int>
+        let width: Int
+        let columns: Int
+        let output: SendablePointer<S>
+        let recordLines: Bool
+        /// All columns numeric: records may take the plain-record lane (PlainRecords.swift).
+        let plain: Bool
+        /// Bytes that must remain in the chunk for the lane to try a record.
+        let plainReach: Int
+        let powers: NumberParser.PlainPowers
+    }
+
+    func withRecordContext<S: BLASScalar, R>(layout: RecordLayout, output: SendablePointer<S>, recordLines: Bool,
+                                             _ body: (RecordContext<S>) -> R) -> R {
         let columns = layout.roles.count
-        var row = firstRow
-        var line = firstLine
-        var p = range.lowerBound
-        let end = range.upperBound
-        layout.roles.withUnsafeBufferPointer { roles in
-            layout.slot.withUnsafeBufferPointer { slots in
-                recordLoop: while p < end {
-                    // Blank lines between records.
-                    if base[p] == newline { p += 1; line += 1; continue }
-                    if base[p] == carriageReturn && (p + 1 == end || base[p + 1] == newline) {
-                        p += 2; line += 1; continue
-                    }
-                    if recordLines { result.lines.append(Int32(truncatingIfNeeded: line)) }
-                    let rowBase = row * width
-                    var field = 0
-                    while true {
-                        let role: ColumnRole = field < columns ? roles[field] : .skip
-                        var next: Int
-                        var endsRecord: Bool
-                        if role == .numeric && p < end && base[p] != quote,
-                           let parsed = NumberParser.parsePrefix(base + p, base + end),
-                           case let stop = parsed.next - base, stop - p <= maxFieldBytes,
-                           stop == end || isDelimiter(at: stop, end: end)
-                        {
-                            output[rowBase + slots[field]] = S(parsed.value)
-                            (next, endsRecord) = advance(pastDelimiterAt: stop, end: end)
-                        } else {
-                            switch scanField(at: p, field: field, limit: end) {
-                            case .failure(let failure):
-                                result.failure = failure
-                                break recordLoop
-                            case .success(let f):
-                                line += f.newlinesInside
-                                if let failure = store(f, role: role, field: field, slot: field < columns ? slots[field] : -1,
-                                                       rowBase: rowBase, output: output, texts: &result.texts) {
-                                    result.failure = failure
-                                    break recordLoop
-                                }
-                                next = f.next
-                                endsRecord = f.endsRecord
-                            }
-                        }
-                        p = next
-                        if endsRecord {
-                            if field + 1 != columns {
-                                result.failure = ChunkFailure(reason: .ragged(found: field + 1), offset: max(range.lowerBound, p - 1),
-                                                              field: min(field, columns), valueRange: nil)
-                                break recordLoop
-                            }
-                            break
-                        }
-                        field += 1
-                    }
-                    line += 1
-                    row += 1
+        let width = layout.numericCount
+        // The lane's fields are at most plainFieldReach bytes, so a lower field limit (which
+        // the lane does not check) keeps the general loop.
+        let plain = plainRecordLane && columns > 0 && width == columns && maxFieldBytes >= ByteSource.plainFieldReach
+        return NumberParser.withPlainPowers { powers in
+            layout.roles.withUnsafeBufferPointer { roles in
+                layout.slot.withUnsafeBufferPointer { slots in
+                    body(RecordContext(roles: roles, slots: slots, width: width, columns: columns, output: output,
+                                       recordLines: recordLines, plain: plain,
+                                       plainReach: ByteSource.plainFieldReach * columns, powers: powers))
                 }
             }
         }
-        return result
+    }
+
+    /// Parses every record of `range` into `output` starting at row `firstRow`.
+    func parseChunk<S: BLASScalar>(_ range: Range<Int>, layout: RecordLayout, output: SendablePointer<S>,
+                                   firstRow: Int, firstLine: Int, recordLines: Bool) -> ChunkResult {
+        var cursor = ChunkCursor(range, textCount: layout.textCount, firstRow: firstRow, firstLine: firstLine)
+        withRecordContext(layout: layout, output: output, recordLines: recordLines) { context in
+            while cursor.active { parseRecord(&cursor, context) }
+        }
+        return cursor.result
+    }
+
+    /// Parses two chunks in one loop, a field of each in turn while both are in the plain lane.
+    ///
+    /// Within one chunk every field's start depends on the end of the field before it (load,
+    /// find the digit run, add), a chain of about 30 cycles that the core cannot overlap. Two
+    /// chunks give two independent chains, so out-of-order execution runs them side by side.
+    /// Each chunk's records, rows, lines and failure are exactly those of `parseChunk`.
+    func parseChunkPair<S: BLASScalar>(_ first: Range<Int>, _ second: Range<Int>, layout: RecordLayout,
+                                       output: SendablePointer<S>, firstRows: (Int, Int), firstLines: (Int, Int),
+                                       recordLines: Bool) -> (ChunkResult, ChunkResult) {
+        var a = ChunkCursor(first, textCount: layout.textCount, firstRow: firstRows.0, firstLine: firstLines.0)
+        var b = ChunkCursor(second, textCount: layout.textCount, firstRow: firstRows.1, firstLine: firstLines.1)
+        withRecordContext(layout: layout, output: output, recordLines: recordLines) { context in
+            while a.active && b.active {
+                if context.plain && a.p + context.plainReach <= a.end && b.p + context.plainReach <= b.end,
+                   let (nextA, nextB) = parsePlainRecordPair(at: a.p, b.p, columns: context.columns,
+                                                             rows: (context.output.base + a.row * context.width,
+                                                                    context.output.base + b.row * context.width),
+                                                             powers: context.powers)
+                {
+                    finishPlainRecord(&a, next: nextA, context)
+                    finishPlainRecord(&b, next: nextB, context)
+                    continue
+                }
+                // One record of each on its own (a blank line, a general record, or the lane).
+                parseRecord(&a, context)
+                if b.active { parseRecord(&b, context) }
+            }
+            while a.active { parseRecord(&a, context) }
+            while b.active { parseRecord(&b, context) }
+        }
+        return (a.result, b.result)
+    }
+
+    @inline(__always)
+    private func finishPlainRecord<S>(_ c: inout ChunkCursor, next: Int, _ x: RecordContext<S>) {
+        if x.recordLines { c.result.lines.append(Int32(truncatingIfNeeded: c.line)) }
+        c.p = next
+        c.line += 1
+        c.row += 1
+    }
+
+    /// Parses one record (or skips one blank line) at the cursor; on bad content records the
+    /// failure in the cursor's result.
+    @inline(__always)
+    func parseRecord<S: BLASScalar>(_ c: inout ChunkCursor, _ x: RecordContext<S>) {
+        // Blank lines between records.
+        if base[c.p] == newline { c.p += 1; c.line += 1; return }
+        if base[c.p] == carriageReturn && (c.p + 1 == c.end || base[c.p + 1] == newline) {
+            c.p += 2; c.line += 1; return
+        }
+        if x.plain && c.p + x.plainReach <= c.end,
+           let next = parsePlainRecord(at: c.p, columns: x.columns, row: x.output.base + c.row * x.width, powers: x.powers)
+        {
+            finishPlainRecord(&c, next: next, x)
+            return
+        }
+        parseGeneralRecord(&c, x)
+    }
+
+    /// Any record: quotes, text and skipped columns, missing values, every number format.
+    private func parseGeneralRecord<S: BLASScalar>(_ c: inout ChunkCursor, _ x: RecordContext<S>) {
+        let end = c.end
+        let columns = x.columns
+        let output = x.output
+        if x.recordLines { c.result.lines.append(Int32(truncatingIfNeeded: c.line)) }
+        let rowBase = c.row * x.width
+        var p = c.p
+        var field = 0
+        while true {
+            let role: ColumnRole = field < columns ? x.roles[field] : .skip
+            var next: Int
+            var endsRecord: Bool
+            if role == .numeric && p < end && base[p] != quote,
+               let parsed = NumberParser.parsePrefix(base + p, base + end),
+               case let stop = parsed.next - base, stop - p <= maxFieldBytes,
+               stop == end || isDelimiter(at: stop, end: end)
+            {
+                output[rowBase + x.slots[field]] = S(parsed.value)
+                (next, endsRecord) = advance(pastDelimiterAt: stop, end: end)
+            } else {
+                switch scanField(at: p, field: field, limit: end) {
+                case .failure(let failure):
+                    c.result.failure = failure
+                    return
+                case .success(let f):
+                    c.line += f.newlinesInside
+                    if let failure = store(f, role: role, field: field, slot: field < columns ? x.slots[field] : -1,
+                                           rowBase: rowBase, output: output, texts: &c.result.texts) {
+                        c.result.failure = failure
+                        return
+                    }
+                    next = f.next
+                    endsRecord = f.endsRecord
+                }
+            }
+            p = next
+            if endsRecord {
+                if field + 1 != columns {
+                    c.result.failure = ChunkFailure(reason: .ragged(found: field + 1), offset: max(c.start, p - 1),
+                                                    field: min(field, columns), valueRange: nil)
+                    return
+                }
+                break
+            }
+            field += 1
+        }
+        c.p = p
+        c.line += 1
+        c.row += 1
     }
 
     /// Stores one slow-path field according to its role; returns a failure for bad content.

@@ -10,7 +10,8 @@ import Darwin
 /// The file is memory-mapped and cut into chunks at record boundaries (quote-aware, so quoted
 /// line breaks never split a record). A first parallel pass counts records per chunk; the
 /// matrix is then allocated once, and a second parallel pass parses every chunk straight into
-/// its rows. Peak memory is the mapping plus the output, and the result is identical for any
+/// its rows, two chunks per task side by side; all-numeric records take a SWAR fast lane
+/// (PlainRecords.swift) that gives way to the general loop on anything unusual. Peak memory is the mapping plus the output, and the result is identical for any
 /// number of threads. On a malformed file the error nearest the start of the file is reported
 /// with its physical line, field number, column name and value.
 public enum CSVReader {
@@ -27,7 +28,8 @@ public enum CSVReader {
     static func readTable<S: BLASScalar>(_ path: String, options: CSVOptions) throws(DataError) -> CSVTable<S> {
         let file = try MappedFile(path: path)
         guard let base = file.bytes.baseAddress, file.bytes.count > 0 else { throw DataError(.emptyFile, file: path) }
-        let source = ByteSource(base: base, count: file.bytes.count, path: path, maxFieldBytes: options.maxFieldBytes)
+        var source = ByteSource(base: base, count: file.bytes.count, path: path, maxFieldBytes: options.maxFieldBytes)
+        source.plainRecordLane = options.plainRecordLane
         return try withExtendedLifetime(file) { () throws(DataError) -> CSVTable<S> in
             try parse(source, options: options)
         }
@@ -53,7 +55,9 @@ public enum CSVReader {
         let layout = RecordLayout(roles: roles)
 
         let threads = Parallel.threadCount(options.threads)
-        let chunks = source.chunkBoundaries(from: bodyStart, chunks: threads == 1 ? 1 : threads * 4,
+        // An even number of chunks: each task parses two side by side (ByteSource.parseChunkPair).
+        // Four tasks per thread, claimed dynamically, even out a core slowed by other work.
+        let chunks = source.chunkBoundaries(from: bodyStart, chunks: threads == 1 ? 2 : threads * 8,
                                               minimumChunk: options.minimumChunkBytes)
         let counts = Parallel.map(chunks.count, threads: threads) { c in
             source.countRecords(chunks[c])
@@ -74,10 +78,19 @@ public enum CSVReader {
         var results = [ChunkResult]()
         let storage = [S](unsafeUninitializedCapacity: totalRows * width) { buffer, initialized in
             let output = SendablePointer(buffer.baseAddress ?? UnsafeMutablePointer<S>.allocate(capacity: 1))
-            results = Parallel.map(chunks.count, threads: threads) { c in
-                source.parseChunk(chunks[c], layout: layout, output: output, firstRow: offsets[c].row,
-                                  firstLine: offsets[c].line, recordLines: irregular)
+            let pairs = Parallel.map((chunks.count + 1) / 2, threads: threads) { k -> [ChunkResult] in
+                let c = 2 * k
+                guard c + 1 < chunks.count else {
+                    return [source.parseChunk(chunks[c], layout: layout, output: output, firstRow: offsets[c].row,
+                                              firstLine: offsets[c].line, recordLines: irregular)]
+                }
+                let (first, second) = source.parseChunkPair(chunks[c], chunks[c + 1], layout: layout, output: output,
+                                                            firstRows: (offsets[c].row, offsets[c + 1].row),
+                                                            firstLines: (offsets[c].line, offsets[c + 1].line),
+                                                            recordLines: irregular)
+                return [first, second]
             }
+            results = pairs.flatMap { $0 }
             initialized = totalRows * width
             if buffer.baseAddress == nil { output.base.deallocate() }
         }

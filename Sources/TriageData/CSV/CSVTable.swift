@@ -25,6 +25,9 @@ public struct CSVOptions: Sendable {
     /// Smallest piece of the file given to one parsing task. Below ~1 MB the per-task overhead
     /// outweighs the parallel gain; tests lower it to exercise chunk boundaries on small files.
     public var minimumChunkBytes = 1 << 20
+    /// Whether all-numeric files may take the plain-record lane; tests turn it off to compare
+    /// the lane with the general loop.
+    var plainRecordLane = true
 
     public init(roles: [String: ColumnRole] = [:], defaultRole: ColumnRole = .numeric,
                 threads: Int? = nil, maxFieldBytes: Int = 65_536, requireRows: Bool = true) {

@@ -15,7 +15,7 @@ enum NumberParser {
     /// literals compiles to a constant table; a `static let` array would cost a `swift_once`
     /// check on every number parsed (4 % of parse time, measured with perf).
     @inline(__always)
-    private static func exactPower(_ e: Int) -> Double {
+    static func exactPower(_ e: Int) -> Double {
         switch e {
         case 0: return 1e0
         case 1: return 1e1
