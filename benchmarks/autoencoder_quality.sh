@@ -7,8 +7,7 @@
 source "$(dirname "$0")/env.sh"
 bench_requirements "$BENCH_ROOT/benchmarks/requirements-torch.txt"
 # ../shared beside the clone (main), or two levels up from a worktree in wt/.
-TABULAR=${1:-$BENCH_ROOT/../shared/datasets/tabular}
-[ -d "$TABULAR" ] || TABULAR=$BENCH_ROOT/../../shared/datasets/tabular
+TABULAR=${1:-$SHARED/datasets/tabular}
 SEEDS="0 1 2 3 4"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT

@@ -16,6 +16,11 @@ bench_requirements "$BENCH_ROOT/benchmarks/requirements.txt"
 TRIAGE=$BENCH_ROOT/.build/release/triage
 TRIAGE_BENCH=$BENCH_ROOT/.build/release/triage-bench
 DATA=$BENCH_ROOT/benchmarks/data
+# The shared benchmark data (ADBench, NAB): ../shared beside the clone, or TRIAGE_SHARED.
+SHARED=${TRIAGE_SHARED:-}
+for candidate in "$BENCH_ROOT/../shared" "$BENCH_ROOT/../../shared"; do
+  [ -n "$SHARED" ] || { [ -d "$candidate/datasets" ] && SHARED=$(cd "$candidate" && pwd); }
+done
 mkdir -p "$DATA"
 machine() { echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%Y-%m-%d)"; }
-export PY TRIAGE TRIAGE_BENCH DATA BENCH_ROOT
+export PY TRIAGE TRIAGE_BENCH DATA BENCH_ROOT SHARED

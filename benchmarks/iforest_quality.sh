@@ -4,8 +4,7 @@
 # max_samples=256) on the same files and seeds. Target: |Triage − scikit-learn| ≤ 0.01 per set.
 # Usage: benchmarks/iforest_quality.sh [DATASET_DIR]   (TRIAGE_VENV=/work/venv to share a venv)
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-SETS_DIR=${1:-$BENCH_ROOT/../shared/datasets/tabular}
-[ -d "$SETS_DIR" ] || SETS_DIR=/work/shared/datasets/tabular
+SETS_DIR=${1:-$SHARED/datasets/tabular}
 SETS="cardio shuttle thyroid breastw mammography pima satellite annthyroid"
 SEEDS=${SEEDS:-"0 1 2 3 4"}  # e.g. SEEDS="$(seq -s " " 0 19)" for a tighter comparison
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT

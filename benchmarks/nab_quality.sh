@@ -5,7 +5,7 @@
 # Usage: benchmarks/nab_quality.sh [SEED]
 source "$(dirname "$0")/env.sh"
 SEED=${1:-0}
-NAB=${NAB_DIR:-$BENCH_ROOT/../../shared/datasets/nab}
+NAB=${NAB_DIR:-$SHARED/datasets/nab}
 NAB=$(cd "$NAB" && pwd)
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT

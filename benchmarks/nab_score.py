@@ -35,7 +35,11 @@ PROFILES = {
     "reward_low_FP_rate": {"tp": 1.0, "fp": 0.22, "fn": 1.0},
     "reward_low_FN_rate": {"tp": 1.0, "fp": 0.11, "fn": 2.0},
 }
-DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "datasets", "nab")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_DATA = next((p for p in (os.environ.get("SHARED", "") and os.path.join(os.environ["SHARED"], "datasets", "nab"),
+                                 os.path.join(_HERE, "..", "..", "shared", "datasets", "nab"),
+                                 os.path.join(_HERE, "..", "..", "..", "shared", "datasets", "nab")) if p and os.path.isdir(p)),
+                    os.path.join(_HERE, "..", "..", "shared", "datasets", "nab"))
 
 
 def scaled_sigmoid(x):

@@ -7,7 +7,7 @@
 source "$(dirname "$0")/env.sh"
 ROWS=${1:-1000000}
 RIVER_ROWS=${2:-200000}
-SRC=${NAB_DIR:-$BENCH_ROOT/../../shared/datasets/nab}/realKnownCause/machine_temperature_system_failure.csv
+SRC=${NAB_DIR:-$SHARED/datasets/nab}/realKnownCause/machine_temperature_system_failure.csv
 BIG=$DATA/machine_temperature_${ROWS}.csv
 SMALL=$DATA/machine_temperature_100000.csv
 make_series() {  # make_series ROWS OUT

@@ -5,8 +5,7 @@
 # DecisionTreeClassifier. Targets: forest mean within ±0.01 and no set worse by > 0.02;
 # tree mean within ±0.02.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-DATASETS=${TRIAGE_DATASETS:-$BENCH_ROOT/../../shared/datasets/tabular}
-[ -d "$DATASETS" ] || DATASETS=/work/shared/datasets/tabular
+DATASETS=${TRIAGE_DATASETS:-$SHARED/datasets/tabular}
 OUT=$DATA/trees_quality
 mkdir -p "$OUT"
 "$PY" "$BENCH_ROOT/benchmarks/trees_data.py" quality "$OUT" "$DATASETS"
