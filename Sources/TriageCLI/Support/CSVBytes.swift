@@ -1,8 +1,5 @@
-import TriageCore
-
-/// Byte-level writers for result CSVs: the same text as `"\(double)"`, `String(int)` and
-/// `OutputTable.escape`, without a `String` per value. Rendering 1 M scores through string
-/// interpolation cost more CPU than scoring them.
+/// Byte-level writers for result CSVs: the same text as `OutputTable.format` and `String(int)`,
+/// appended straight to a byte buffer instead of interpolated and joined as Strings.
 enum CSVBytes {
     /// Appends Swift's shortest round-trip form of `value` (exactly `value.description`, e.g.
     /// `0.4312`, `1e-05`, `5.0`), or `nan` / `inf` / `-inf` as `OutputTable.format` writes them.
@@ -22,7 +19,7 @@ enum CSVBytes {
         if value >= 0 && value < 10 { out.append(0x30 &+ UInt8(truncatingIfNeeded: value)); return }
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0) // 24 bytes ≥ 20 digits + sign
         var magnitude = value.magnitude
-        let count = withUnsafeMutableBytes(of: &digits) { raw -> Int in
+        withUnsafeMutableBytes(of: &digits) { raw in
             var i = raw.count
             repeat {
                 i -= 1
@@ -31,9 +28,7 @@ enum CSVBytes {
             } while magnitude > 0
             if value < 0 { i -= 1; raw[i] = 0x2D }
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[i...]))
-            return raw.count - i
         }
-        _ = count
     }
 
     static let nanBytes = Array("nan".utf8)
