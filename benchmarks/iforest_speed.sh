@@ -23,7 +23,7 @@ for k in fit_seconds score_seconds fit_score_seconds score_rows_per_s; do
   if [ $k = score_rows_per_s ]; then r=$(ratio "$t" "$s"); else r=$(ratio "$s" "$t"); fi
   printf "%-20s triage %12.4f   scikit-learn %12.4f   speed-up %6sx\n" "$k" "$t" "$s" "$r"
 done
-echo "triage CPU seconds per scoring pass (all threads): $(echo "$T" | field score_cpu_seconds); explanation pass (top_feature): $(echo "$T" | field explain_seconds) s wall"
+echo "triage CPU seconds per scoring pass (all threads): $(echo "$T" | field score_cpu_seconds); scores + top_feature in one walk: $(echo "$T" | field score_and_explain_seconds) s wall, $(echo "$T" | field score_and_explain_cpu_seconds) s CPU"
 
 echo
 echo "== 2. CLI pipeline: CSV in -> scores CSV out =="
@@ -33,11 +33,18 @@ wall() { cut -d' ' -f1 "$1"; }
 cpu() { "$PY" -c "a=open('$1').read().split(); print(float(a[1])+float(a[2]))"; }
 timed "$WORK/t_fit" "$TRIAGE" fit iforest "$CSV" --output "$WORK/model" --threads "$THREADS" --quiet
 timed "$WORK/t_score" "$TRIAGE" score "$WORK/model" "$CSV" --output "$WORK/triage_scores.csv" --threads "$THREADS"
+# Like for like: the peer writes score,anomaly only, so also time score without the
+# top_feature explanation.
+timed "$WORK/t_score_ne" "$TRIAGE" score "$WORK/model" "$CSV" --output "$WORK/triage_scores_ne.csv" --threads "$THREADS" --no-explain
 OMP_NUM_THREADS=$THREADS timed "$WORK/t_sk" "$PY" "$BENCH_ROOT/benchmarks/iforest_speed.py" pipeline "$CSV" "$WORK/sk_scores.csv"
-tw=$("$PY" -c "print($(wall "$WORK/t_fit")+$(wall "$WORK/t_score"))"); tc=$("$PY" -c "print($(cpu "$WORK/t_fit")+$(cpu "$WORK/t_score"))")
 sw=$(wall "$WORK/t_sk"); sc=$(cpu "$WORK/t_sk")
-printf "triage fit %.3f s + score %.3f s = %.3f s wall (%.3f s CPU)   pandas+scikit-learn %.3f s wall (%.3f s CPU)   speed-up %sx wall, %sx CPU\n" \
-  "$(wall "$WORK/t_fit")" "$(wall "$WORK/t_score")" "$tw" "$tc" "$sw" "$sc" "$(ratio "$sw" "$tw")" "$(ratio "$sc" "$tc")"
+for variant in "t_score:score,anomaly,top_feature" "t_score_ne:score,anomaly (--no-explain)"; do
+  f=${variant%%:*}; label=${variant#*:}
+  tw=$("$PY" -c "print($(wall "$WORK/t_fit")+$(wall "$WORK/$f"))"); tc=$("$PY" -c "print($(cpu "$WORK/t_fit")+$(cpu "$WORK/$f"))")
+  printf "%s\n  triage fit %.3f s + score %.3f s = %.3f s wall (%.3f s CPU)   pandas+scikit-learn %.3f s wall (%.3f s CPU)   speed-up %sx wall, %sx CPU\n" \
+    "$label" "$(wall "$WORK/t_fit")" "$(wall "$WORK/$f")" "$tw" "$tc" "$sw" "$sc" "$(ratio "$sw" "$tw")" "$(ratio "$sc" "$tc")"
+done
+cmp -s <(cut -d, -f1,2 "$WORK/triage_scores.csv") "$WORK/triage_scores_ne.csv" && echo "score,anomaly identical with and without --no-explain"
 "$PY" - "$WORK/triage_scores.csv" "$WORK/sk_scores.csv" <<'PYEOF'
 import sys, pandas as pd
 t, s = pd.read_csv(sys.argv[1]), pd.read_csv(sys.argv[2])

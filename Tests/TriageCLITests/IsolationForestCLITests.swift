@@ -52,6 +52,11 @@ struct IsolationForestCLITests {
         // Every 25th row is an outlier in b: flagged and explained by b.
         let outliers = stride(from: 1, to: 401, by: 25).map { lines[$0] }
         #expect(outliers.filter { $0.hasSuffix(",1,b") }.count >= 15, "\(outliers)")
+        // --no-explain: the same score,anomaly columns without top_feature; any thread count.
+        let plain = try cli.run(["score", "m.model", "train.csv", "--no-explain", "--threads", "3"])
+        #expect(plain.status == 0)
+        #expect(plain.stdout == lines.map { $0.split(separator: ",").prefix(2).joined(separator: ",") + "\n" }.joined()
+            .replacingOccurrences(of: "score,anomaly,top_feature", with: "score,anomaly"))
         let evaluate = try cli.run(["evaluate", "m.model", "train.csv", "--target", "label", "--json"])
         #expect(evaluate.status == 0)
         let report = try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as! [String: Any]

@@ -192,3 +192,39 @@ private func encodeDecode(_ forest: IsolationForest) throws -> IsolationForest {
         #expect(two.height == 1 && two.scores(Matrix(rows: 1, columns: 1, storage: [0.5]), threads: 1)[0] == 0.5)
     }
 }
+
+@Suite struct IsolationForestExplanationKernelTests {
+    /// The dense kernel (credit rows summed per row in registers) must give exactly the values
+    /// of adding each tree's path credits feature by feature, tree by tree.
+    @Test(arguments: [3, 5, 16, 20])
+    func contributionsEqualTreeByTreeSums(features: Int) throws {
+        var data = cluster(rows: 700, features: features, seed: UInt64(features))
+        data[3, features - 1] = 8
+        let forest = try IsolationForest.fit(data, parameters: .init(treeCount: 23, sampleSize: 128), seed: 5)
+        let paths = LeafPaths(forest)
+        let fast = forest.pathContributions(data, threads: 2)
+        let both = forest.scoresAndTopFeatures(data, threads: 3)
+        #expect(both.scores == forest.scores(data, threads: 1))
+        for row in [0, 3, 11, 12, 255, 256, 699] {
+            var reference = [Float](repeating: 0, count: features)
+            for t in 0..<forest.treeCount {
+                var slot = 0
+                for _ in 0..<forest.height {
+                    let node = t * forest.internalSlots + slot
+                    let goRight = data[row, Int(forest.splitFeatures[node])] > forest.splitThresholds[node]
+                    slot = 2 * slot + (goRight ? 2 : 1)
+                }
+                let leaf = t * forest.leafSlots + slot - forest.internalSlots
+                var vector = [Float](repeating: 0, count: features)
+                for s in 0..<Int(paths.counts[leaf]) {
+                    vector[Int(paths.features[leaf * paths.height + s])] += paths.credits[leaf * paths.height + s]
+                }
+                for j in 0..<features { reference[j] += vector[j] }
+            }
+            #expect(Array(fast.row(row)) == reference.map(Double.init))
+            var best = 0
+            for j in 1..<features where reference[j] > reference[best] { best = j }
+            #expect(both.topFeatures[row] == best)
+        }
+    }
+}

@@ -21,6 +21,8 @@ struct Score: ParsableCommand {
     @Option(help: "Fill missing values: 'median' uses the training medians stored in the model.")
     var impute: Imputation?
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Flag(inversion: .prefixedNo, help: "Add the top_feature column for detectors that explain (the isolation forest); --no-explain skips that work.")
+    var explain = true
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
@@ -31,8 +33,8 @@ struct Score: ParsableCommand {
         let loaded = try ModelRegistry.load(model)
         let table = try readFeatures(data, features: loaded.features, threads: threads)
         let result = try loaded.score(table, settings: ScoreSettings(threads: Parallel.threadCount(threads),
-                                                                     imputeMedian: impute == .median))
-        try result.write(to: output)
+                                                                     imputeMedian: impute == .median, explain: explain))
+        try result.write(to: output, threads: Parallel.threadCount(threads))
     }
 }
 

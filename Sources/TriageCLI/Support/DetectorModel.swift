@@ -22,7 +22,10 @@ struct DetectorModel<D: AnomalyDetector & SummarizableModel>: LoadedModel {
             data.storage.withUnsafeMutableBufferPointer { buffer in
                 for i in 0..<buffer.count where buffer[i].isNaN { buffer[i] = saved.medians[i % columns] }
             }
-        } else if let error = table.firstMissing(in: data, names: saved.features) {
+        }
+        // One fast pass over clean data; the generic scans below only locate and word a problem.
+        if allFinite(data) { return data }
+        if !settings.imputeMedian, let error = table.firstMissing(in: data, names: saved.features) {
             throw CLIFailure.failed(error.description + " (use --impute median to fill missing values)")
         }
         if let bad = firstNonFinite(data) {
@@ -37,7 +40,7 @@ struct DetectorModel<D: AnomalyDetector & SummarizableModel>: LoadedModel {
         let data = try featureMatrix(table, settings: settings)
         let threshold = saved.model.threshold
         let scores: [Double], top: [Int]?
-        if let explaining = saved.model as? any ExplainingDetector {
+        if settings.explain, let explaining = saved.model as? any ExplainingDetector {
             (scores, top) = explaining.scoresAndTopFeatures(data, threads: settings.threads)
         } else {
             (scores, top) = (saved.model.scores(data, threads: settings.threads), nil)
@@ -45,7 +48,7 @@ struct DetectorModel<D: AnomalyDetector & SummarizableModel>: LoadedModel {
         var output = OutputTable()
         output.add("score", .real(scores))
         output.add("anomaly", .integer(scores.map { $0 >= threshold ? 1 : 0 }))
-        if let top { output.add("top_feature", .text(top.map { saved.features[$0] })) }
+        if let top { output.add("top_feature", .labels(top, names: saved.features)) }
         return output
     }
 
@@ -81,6 +84,15 @@ struct DetectorModel<D: AnomalyDetector & SummarizableModel>: LoadedModel {
                                        training: saved.training, summary: summary),
             lines: JSONValue.inspectionLines(kind: kind, features: saved.features, target: nil, classes: nil,
                                              training: saved.training, summary: summary))
+    }
+}
+
+/// True when no value is NaN or ±∞ (exponent bits all ones), in one branch-free pass.
+func allFinite(_ data: Matrix<Float>) -> Bool {
+    data.storage.withUnsafeBufferPointer { x in
+        var nonFinite: UInt32 = 0
+        for v in x { nonFinite |= UInt32((v.bitPattern & 0x7F80_0000) == 0x7F80_0000 ? 1 : 0) }
+        return nonFinite == 0
     }
 }
 

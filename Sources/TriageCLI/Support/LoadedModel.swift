@@ -17,6 +17,8 @@ protocol LoadedModel {
 struct ScoreSettings {
     var threads: Int
     var imputeMedian: Bool
+    /// Detectors that can explain add a `top_feature` column; `--no-explain` skips that work.
+    var explain = true
 }
 
 /// Kinds of model file and how to open each; one line per estimator.

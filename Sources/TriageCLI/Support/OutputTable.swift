@@ -1,17 +1,22 @@
+import TriageCore
 import TriageData
 
 /// Columns of a result CSV (scores, predictions), rendered with full-precision numbers.
 struct OutputTable {
-    enum Values {
+    enum Values: Sendable {
         case real([Double])
         case integer([Int])
         case text([String])
+        /// Text from a small vocabulary: `names[codes[row]]` (e.g. a feature name per row),
+        /// escaped once per name instead of once per row.
+        case labels([Int], names: [String])
 
         var count: Int {
             switch self {
             case .real(let v): return v.count
             case .integer(let v): return v.count
             case .text(let v): return v.count
+            case .labels(let v, _): return v.count
             }
         }
     }
@@ -28,28 +33,44 @@ struct OutputTable {
     var rowCount: Int { columns.first?.count ?? 0 }
 
     /// CSV bytes: header, then one line per row. Doubles use Swift's shortest round-trip form.
-    func render() -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity((rowCount + 1) * 12 * max(1, names.count))
-        out.append(contentsOf: names.map(OutputTable.escape).joined(separator: ",").utf8)
+    /// Rows are rendered in chunks on `threads` workers and joined in order, so the bytes do
+    /// not depend on the thread count.
+    func render(threads: Int = 1) -> [UInt8] {
+        var out = Array(names.map(OutputTable.escape).joined(separator: ",").utf8)
         out.append(0x0A)
-        for row in 0..<rowCount {
-            for (c, column) in columns.enumerated() {
-                if c > 0 { out.append(0x2C) }
-                switch column {
-                case .real(let values): out.append(contentsOf: OutputTable.format(values[row]).utf8)
-                case .integer(let values): out.append(contentsOf: String(values[row]).utf8)
-                case .text(let values): out.append(contentsOf: OutputTable.escape(values[row]).utf8)
-                }
-            }
-            out.append(0x0A)
+        let labelBytes: [[[UInt8]]] = columns.map { column in
+            if case .labels(_, let names) = column { return names.map { Array(OutputTable.escape($0).utf8) } }
+            return []
         }
+        let chunkRows = 65_536
+        let chunkCount = (rowCount + chunkRows - 1) / chunkRows
+        let columns = self.columns, rowCount = self.rowCount
+        let chunks = Parallel.map(chunkCount, threads: threads) { chunk -> [UInt8] in
+            let rows = (chunk * chunkRows)..<min(rowCount, (chunk + 1) * chunkRows)
+            var bytes = [UInt8]()
+            bytes.reserveCapacity(rows.count * 24 * max(1, columns.count))
+            for row in rows {
+                for c in columns.indices {
+                    if c > 0 { bytes.append(0x2C) }
+                    switch columns[c] {
+                    case .real(let values): CSVBytes.appendReal(values[row], to: &bytes)
+                    case .integer(let values): CSVBytes.appendInteger(values[row], to: &bytes)
+                    case .text(let values): bytes.append(contentsOf: OutputTable.escape(values[row]).utf8)
+                    case .labels(let codes, _): bytes.append(contentsOf: labelBytes[c][codes[row]])
+                    }
+                }
+                bytes.append(0x0A)
+            }
+            return bytes
+        }
+        out.reserveCapacity(out.count + chunks.reduce(0) { $0 + $1.count })
+        for chunk in chunks { out.append(contentsOf: chunk) }
         return out
     }
 
     /// Writes atomically to `path`, or to stdout when nil.
-    func write(to path: String?) throws {
-        let bytes = render()
+    func write(to path: String?, threads: Int = 1) throws {
+        let bytes = render(threads: threads)
         if let path {
             try AtomicFile.write(bytes, to: path)
         } else {

@@ -90,8 +90,9 @@ extension IsolationForest {
         paths.withPointers { paths in
             forEachBlock(data, tables: ScoringTables(self), threads: threads) { walker, rows in
                 let contributions = UnsafeMutablePointer<Float>.allocate(capacity: IsolationForest.blockStride * d)
-                defer { contributions.deallocate() }
-                walker.sumContributions(paths: paths, into: contributions, pathLengths: pathLengths)
+                let leafRows = UnsafeMutablePointer<Int32>.allocate(capacity: IsolationForest.blockStride * treeCount)
+                defer { contributions.deallocate(); leafRows.deallocate() }
+                walker.sumContributions(paths: paths, into: contributions, leafRows: leafRows, pathLengths: pathLengths)
                 body(rows, contributions, walker.accumulator)
             }
         }
@@ -106,12 +107,15 @@ struct LeafPaths: Sendable {
     let features: [Int32]
     let credits: [Float]
     let counts: [UInt8]
-    /// With few features, each reached leaf's credits summed into one dense row of `columns`
-    /// values: adding a fixed-length vector beats scattered adds with a variable count (no
-    /// mispredicted loop exits, vectorised). `denseRow[leaf]` indexes it (−1: no row reached
-    /// the leaf in training, so none can reach it now).
+    /// With few features, each reached leaf's credits summed into one dense row of
+    /// `paddedColumns` values (columns rounded up to whole SIMD4 lanes, zero-padded): adding a
+    /// fixed-length vector beats scattered adds with a variable count (no mispredicted loop
+    /// exits, vectorised). `denseOffset[leaf]` is the float offset of its row in `dense`; row 0
+    /// is all zeros and serves leaves no training row reached (none can reach them now), so the
+    /// add needs no branch. Empty when there are more than `denseColumnLimit` features.
     let columns: Int
-    let denseRow: [Int32]
+    let paddedColumns: Int
+    let denseOffset: [Int32]
     let dense: [Float]
     static let denseColumnLimit = 64
 
@@ -150,17 +154,20 @@ struct LeafPaths: Sendable {
         self.credits = credits
         self.counts = counts
         columns = forest.featureCount
-        var denseRow = [Int32](repeating: -1, count: counts.count)
+        paddedColumns = (columns + 3) / 4 * 4
+        var denseOffset = [Int32]()
         var dense = [Float]()
         if columns <= Self.denseColumnLimit {
+            denseOffset = [Int32](repeating: 0, count: counts.count)
+            dense = [Float](repeating: 0, count: paddedColumns)
             for leaf in 0..<counts.count where counts[leaf] > 0 {
-                denseRow[leaf] = Int32(dense.count / columns)
-                var vector = [Float](repeating: 0, count: columns)
+                denseOffset[leaf] = Int32(dense.count)
+                var vector = [Float](repeating: 0, count: paddedColumns)
                 for s in 0..<Int(counts[leaf]) { vector[Int(features[leaf * height + s])] += credits[leaf * height + s] }
                 dense.append(contentsOf: vector)
             }
         }
-        self.denseRow = denseRow
+        self.denseOffset = denseOffset
         self.dense = dense
     }
 
@@ -171,8 +178,9 @@ struct LeafPaths: Sendable {
         let credits: UnsafePointer<Float>
         let counts: UnsafePointer<UInt8>
         let columns: Int
+        let paddedColumns: Int
         /// nil when there are too many features for dense rows.
-        let denseRow: UnsafePointer<Int32>?
+        let denseOffset: UnsafePointer<Int32>?
         let dense: UnsafePointer<Float>?
     }
 
@@ -180,12 +188,13 @@ struct LeafPaths: Sendable {
         features.withUnsafeBufferPointer { f in
             counts.withUnsafeBufferPointer { c in
                 credits.withUnsafeBufferPointer { w in
-                  denseRow.withUnsafeBufferPointer { r in
+                  denseOffset.withUnsafeBufferPointer { o in
                     dense.withUnsafeBufferPointer { v in
                         body(Pointers(height: height, leafSlots: leafSlots, features: f.baseAddress!,
                                       credits: w.baseAddress!, counts: c.baseAddress!, columns: columns,
-                                      denseRow: columns <= Self.denseColumnLimit ? r.baseAddress : nil,
-                                      dense: v.baseAddress))
+                                      paddedColumns: paddedColumns,
+                                      denseOffset: columns <= Self.denseColumnLimit ? o.baseAddress : nil,
+                                      dense: columns <= Self.denseColumnLimit ? v.baseAddress : nil))
                     }
                   }
                 }
@@ -197,29 +206,78 @@ struct LeafPaths: Sendable {
 extension BlockWalker {
 
     /// Overwrites `contributions` (loaded rows × columns) with each row's path contributions,
-    /// and, when `pathLengths`, `accumulator` with each row's Σ_t h_t(x).
-    func sumContributions(paths: LeafPaths.Pointers, into contributions: UnsafeMutablePointer<Float>, pathLengths: Bool) {
+    /// and, when `pathLengths`, `accumulator` with each row's Σ_t h_t(x). `leafRows` is scratch
+    /// for `blockStride × treeCount` offsets.
+    ///
+    /// With dense rows the walk only records, per row and tree, the offset of the leaf's credit
+    /// row; each row then sums its trees' credit rows in registers (one pass, no stores per
+    /// tree). Per feature the sum still runs over trees in order from 0, so the values equal
+    /// adding the credits tree by tree.
+    func sumContributions(paths: LeafPaths.Pointers, into contributions: UnsafeMutablePointer<Float>,
+                          leafRows: UnsafeMutablePointer<Int32>, pathLengths: Bool) {
+        let n = IsolationForest.interleave
+        let d = columns
+        let trees = tables.treeCount
+        for r in 0..<count { accumulator[r] = 0 }
+        guard let denseOffset = paths.denseOffset, let dense = paths.dense else {
+            sumSparseContributions(paths: paths, into: contributions, pathLengths: pathLengths)
+            return
+        }
+        for t in 0..<trees {
+            let pathLength = tables.leaves + t * tables.stride - tables.stride
+            let offsets = denseOffset + t * paths.leafSlots - paths.leafSlots
+            for g in 0..<groups {
+                descend(tree: t, group: g)
+                let live = min(n, count - g * n)
+                if pathLengths {
+                    for k in 0..<live { accumulator[g * n + k] += Double(pathLength[slots[k]]) }
+                }
+                for k in 0..<live { leafRows[(g * n + k) * trees + t] = offsets[slots[k]] }
+            }
+        }
+        let raw = UnsafeRawPointer(dense)
+        if paths.paddedColumns == 16 {
+            for r in 0..<count {
+                let rows = leafRows + r * trees
+                var sum = SIMD16<Float>()
+                for t in 0..<trees { sum += raw.loadUnaligned(fromByteOffset: Int(rows[t]) &* 4, as: SIMD16<Float>.self) }
+                let row = contributions + r * d
+                for j in 0..<d { row[j] = sum[j] }
+            }
+            return
+        }
+        let lanes = paths.paddedColumns / 4
+        withUnsafeTemporaryAllocation(of: SIMD4<Float>.self, capacity: lanes) { sum in
+            for r in 0..<count {
+                let rows = leafRows + r * trees
+                for l in 0..<lanes { sum[l] = SIMD4<Float>() }
+                for t in 0..<trees {
+                    let vector = raw + Int(rows[t]) &* 4
+                    for l in 0..<lanes { sum[l] += vector.loadUnaligned(fromByteOffset: l * 16, as: SIMD4<Float>.self) }
+                }
+                let row = contributions + r * d
+                for j in 0..<d { row[j] = sum[j / 4][j % 4] }
+            }
+        }
+    }
+
+    /// Many features: scattered adds of each path's (feature, credit) list, tree by tree.
+    private func sumSparseContributions(paths: LeafPaths.Pointers, into contributions: UnsafeMutablePointer<Float>,
+                                        pathLengths: Bool) {
         let n = IsolationForest.interleave
         let d = columns
         for i in 0..<(count * d) { contributions[i] = 0 }
-        for r in 0..<count { accumulator[r] = 0 }
         for t in 0..<tables.treeCount {
             let pathLength = tables.leaves + t * tables.stride - tables.stride
             for g in 0..<groups {
                 descend(tree: t, group: g)
+                let live = min(n, count - g * n)
                 if pathLengths {
-                    for k in 0..<min(n, count - g * n) { accumulator[g * n + k] += Double(pathLength[slots[k]]) }
+                    for k in 0..<live { accumulator[g * n + k] += Double(pathLength[slots[k]]) }
                 }
-                for k in 0..<min(n, count - g * n) {
+                for k in 0..<live {
                     let leaf = t * paths.leafSlots + slots[k] - paths.leafSlots
                     let row = contributions + (g * n + k) * d
-                    if let denseRow = paths.denseRow {
-                        let index = Int(denseRow[leaf])
-                        guard index >= 0, let dense = paths.dense else { continue }
-                        let vector = dense + index * d
-                        for j in 0..<d { row[j] += vector[j] }
-                        continue
-                    }
                     let list = paths.features + leaf * paths.height
                     let credit = paths.credits + leaf * paths.height
                     for s in 0..<Int(paths.counts[leaf]) { row[Int(list[s])] += credit[s] }

@@ -153,6 +153,30 @@ public struct IsolationForest: ExplainingDetector, SummarizableModel, Equatable 
         guard data.rows > 0, data.columns > 0 else { throw .emptyData }
         guard data.rows >= minimumRows else { throw .tooFewRows(needed: minimumRows, got: data.rows) }
         let columns = data.columns
+        // Fast path for clean data (one vectorisable pass); the slow scan below only runs to
+        // locate and word a problem.
+        var clean = true
+        var anyVaries = false
+        data.storage.withUnsafeBufferPointer { x in
+            var nonFinite: UInt32 = 0
+            var differs = false
+            for i in 0..<data.rows {
+                for j in 0..<columns {
+                    let v = x[i &* columns &+ j]
+                    nonFinite |= UInt32((v.bitPattern & 0x7F80_0000) == 0x7F80_0000 ? 1 : 0)
+                    differs = differs || v != x[j]
+                }
+            }
+            clean = nonFinite == 0
+            anyVaries = differs
+        }
+        if clean {
+            if !anyVaries {
+                throw .invalidParameter(name: "data", value: "(every feature is constant)",
+                                        expected: "at least one feature that varies")
+            }
+            return
+        }
         var seen = [Bool](repeating: false, count: columns)
         var varies = [Bool](repeating: false, count: columns)
         var first = [Float](repeating: 0, count: columns)
