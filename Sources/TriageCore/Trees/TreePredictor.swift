@@ -24,10 +24,13 @@ struct TreePredictor: Sendable {
     let roots: [Int]
     let leafValues: [Float]
     let outputs: Int
+    /// The compact one-byte-code layout used by `averageOutputs` when the trees allow it
+    /// (nil: too many distinct thresholds on some feature, so floats are compared).
+    let binned: BinnedTreePredictor?
 
     /// `leafOutputs(tree, node)` gives the `outputs` values stored at a leaf (e.g. normalised
     /// class probabilities).
-    init(trees: [TreeStructure], outputs: Int, leafOutputs: (TreeStructure, Int) -> [Float]) {
+    init(trees: [TreeStructure], features: Int, outputs: Int, leafOutputs: (TreeStructure, Int) -> [Float]) {
         var nodes = [Node](), roots = [Int](), leafValues = [Float]()
         for tree in trees {
             let base = nodes.count
@@ -51,6 +54,7 @@ struct TreePredictor: Sendable {
         self.roots = roots
         self.leafValues = leafValues
         self.outputs = outputs
+        binned = BinnedTreePredictor(trees: trees, features: features, outputs: outputs, leafOutputs: leafOutputs)
     }
 
     /// One step from node `index` for `row`: the left child (index + 1) or the right one.
@@ -89,6 +93,7 @@ struct TreePredictor: Sendable {
         let selected = treeIndices ?? 0..<roots.count
         var result = Matrix<Float>(rows: rows, columns: k)
         guard rows > 0, !selected.isEmpty else { return result }
+        if let binned { return binned.averageOutputs(data, trees: selected, threads: threads) }
         let scale = 1 / Float(selected.count)
         // 4 096 rows (330 KB of features) per block, scored tree by tree: each tree's nodes are
         // reused across many rows before the next tree is loaded (512-row blocks were 1.8×
