@@ -6,6 +6,9 @@
 /// the right child in one cache line fetch, the left child is implicit (depth-first numbering),
 /// rows are processed in blocks scored tree by tree so each tree's nodes stay cached across
 /// the block, and 16 rows walk a tree in lockstep with a branch-free step so their loads overlap.
+///
+/// This float layout serves per-tree outputs (out-of-bag estimates) and models the compact
+/// `BinnedTreePredictor` cannot take; `averageOutputs` uses the compact one when it exists.
 struct TreePredictor: Sendable {
     struct Node {
         var threshold: Float
