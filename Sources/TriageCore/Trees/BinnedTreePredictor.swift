@@ -162,9 +162,8 @@ struct BinnedTreePredictor: Sendable {
         return Int(node.child) &+ Int(unsafeBitCast(c < node.threshold, to: UInt8.self))
     }
 
-    /// Rows walked down a tree in lockstep, their dependent loads overlapping (8, 32 and 64
-    /// lanes measured no better).
-    static let lanes = 16
+    /// Rows walked down a tree in lockstep (`walkEight`), their dependent loads overlapping.
+    static let lanes = 8
     /// Most rows coded and scored together, tree by tree. The larger a block, the more rows
     /// share each tree's trip from L3 into L2: on 20 grown trees of the speed benchmark
     /// (≈ 320 KB of nodes each, 20 features), 12 500-row blocks (250 KB of codes) took 0.57×
@@ -212,7 +211,7 @@ struct BinnedTreePredictor: Sendable {
                         let root = roots[t]
                         var r = 0
                         while r + lanes <= count {
-                            BinnedTreePredictor.walkLanes(n, root: root, rows: codes + r * columns, columns: columns, lanes: lanes,
+                            BinnedTreePredictor.walkEight(n, root: root, rows: codes + r * columns, columns: columns,
                                                           table: values, outputs: k, accumulator: acc + r * k)
                             r += lanes
                         }
@@ -240,30 +239,28 @@ struct BinnedTreePredictor: Sendable {
         return result
     }
 
-    /// Walks `lanes` consecutive coded rows down one tree together until every row sits in a
-    /// sink, then adds each sink's outputs to the row's accumulator.
+    /// Walks 8 consecutive coded rows down one tree in lockstep until each sits in its sink,
+    /// then adds each sink's outputs to the row's accumulator. The eight node indices live in
+    /// registers: kept in a stack array (16 lanes), every step also paid a store-to-load
+    /// round trip, and the same blocks took 1.5× the CPU time (12 register lanes: no better).
     @inline(__always)
-    static func walkLanes(_ nodes: UnsafePointer<Node>, root: Int, rows: UnsafePointer<UInt8>, columns: Int, lanes: Int,
-                          table: UnsafePointer<Float>, outputs k: Int,
-                          accumulator: UnsafeMutablePointer<Float>) {
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: lanes) { buffer in
-            let lane = buffer.baseAddress!
-            for j in 0..<lanes { lane[j] = root }
-            var moving = 1
-            while moving != 0 {
-                moving = 0
-                for j in 0..<lanes {
-                    let current = lane[j]
-                    let next = step(nodes, current, rows + j * columns)
-                    moving |= next ^ current
-                    lane[j] = next
-                }
-            }
-            for j in 0..<lanes {
-                let o = lane[j] * k
-                let a = accumulator + j * k
-                for c in 0..<k { a[c] += table[o + c] }
-            }
+    static func walkEight(_ nodes: UnsafePointer<Node>, root: Int, rows: UnsafePointer<UInt8>, columns: Int,
+                          table: UnsafePointer<Float>, outputs k: Int, accumulator: UnsafeMutablePointer<Float>) {
+        var a0 = root, a1 = root, a2 = root, a3 = root, a4 = root, a5 = root, a6 = root, a7 = root
+        let r0 = rows, r1 = rows + columns, r2 = rows + 2 * columns, r3 = rows + 3 * columns
+        let r4 = rows + 4 * columns, r5 = rows + 5 * columns, r6 = rows + 6 * columns, r7 = rows + 7 * columns
+        var moving = 1
+        while moving != 0 {
+            let b0 = step(nodes, a0, r0), b1 = step(nodes, a1, r1), b2 = step(nodes, a2, r2), b3 = step(nodes, a3, r3)
+            let b4 = step(nodes, a4, r4), b5 = step(nodes, a5, r5), b6 = step(nodes, a6, r6), b7 = step(nodes, a7, r7)
+            moving = (b0 ^ a0) | (b1 ^ a1) | (b2 ^ a2) | (b3 ^ a3) | (b4 ^ a4) | (b5 ^ a5) | (b6 ^ a6) | (b7 ^ a7)
+            a0 = b0; a1 = b1; a2 = b2; a3 = b3; a4 = b4; a5 = b5; a6 = b6; a7 = b7
         }
+        // Sink index = row of `table` (no array literal here: it would allocate per call).
+        func add(_ j: Int, _ sink: Int) {
+            let a = accumulator + j * k, v = table + sink * k
+            for c in 0..<k { a[c] += v[c] }
+        }
+        add(0, a0); add(1, a1); add(2, a2); add(3, a3); add(4, a4); add(5, a5); add(6, a6); add(7, a7)
     }
 }
