@@ -34,6 +34,9 @@ struct BinnedTreePredictor: Sendable {
         var child: UInt32
     }
 
+    /// Fewest trees for which coding the rows pays off (see `TreePredictor.averageOutputs`).
+    static let minimumTrees = 4
+
     static let missingCode: UInt8 = 255
     /// Codes 0…254 for real values need at most 254 thresholds per feature.
     static let maxThresholds = 254
