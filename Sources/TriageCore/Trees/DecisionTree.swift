@@ -37,7 +37,7 @@ public struct DecisionTree: Classifier, SummarizableModel {
     public let tree: TreeStructure
     /// Mean decrease in impurity per feature, summing to 1 (Breiman et al. 1984, §5.3.4).
     public let featureImportances: [Double]
-    private let predictor: TreePredictor
+    let predictor: TreePredictor
 
     init(hyperparameters: Hyperparameters, featureCount: Int, classCount: Int, tree: TreeStructure, featureImportances: [Double]) {
         self.hyperparameters = hyperparameters
@@ -45,7 +45,7 @@ public struct DecisionTree: Classifier, SummarizableModel {
         self.classCount = classCount
         self.tree = tree
         self.featureImportances = featureImportances
-        predictor = TreePredictor(trees: [tree], outputs: classCount, leafOutputs: TreeTraining.classProbabilities)
+        predictor = TreePredictor(trees: [tree], features: featureCount, outputs: classCount, leafOutputs: TreeTraining.classProbabilities)
     }
 
     /// Fits a tree to `data` (rows × features, NaN = missing) and class indices `labels`

@@ -79,7 +79,7 @@ public struct RandomForest: Classifier, SummarizableModel {
     public let outOfBagAccuracy: Double?
     /// Mean drop in per-tree OOB accuracy when the feature is permuted (nil unless asked for).
     public let permutationImportances: [Double]?
-    private let predictor: TreePredictor
+    let predictor: TreePredictor
 
     init(hyperparameters: Hyperparameters, featureCount: Int, classCount: Int, trees: [TreeStructure],
          featureImportances: [Double], outOfBagAccuracy: Double?, permutationImportances: [Double]?) {
@@ -90,7 +90,7 @@ public struct RandomForest: Classifier, SummarizableModel {
         self.featureImportances = featureImportances
         self.outOfBagAccuracy = outOfBagAccuracy
         self.permutationImportances = permutationImportances
-        predictor = TreePredictor(trees: trees, outputs: classCount, leafOutputs: TreeTraining.classProbabilities)
+        predictor = TreePredictor(trees: trees, features: featureCount, outputs: classCount, leafOutputs: TreeTraining.classProbabilities)
     }
 
     /// Fits a forest to `data` (NaN = missing) and class indices `labels` in 0..<classCount.

@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+@testable import TriageCore
+
+@Suite struct BinnedTreePredictorTests {
+    /// The plain traversal (`TreeStructure.leaf`), summing leaf distributions in tree order and
+    /// scaling as the predictors do: what the compact layout must reproduce to the bit.
+    static func reference(_ trees: [TreeStructure], _ data: Matrix<Float>, classes k: Int) -> Matrix<Float> {
+        var out = Matrix<Float>(rows: data.rows, columns: k)
+        let scale = 1 / Float(trees.count)
+        for i in 0..<data.rows {
+            data.withRow(i) { row in
+                for tree in trees {
+                    let p = TreeTraining.classProbabilities(tree, tree.leaf(of: row.baseAddress!))
+                    for c in 0..<k { out[i, c] += p[c] }
+                }
+            }
+            if trees.count > 1 { for c in 0..<k { out[i, c] *= scale } }
+        }
+        return out
+    }
+
+    /// Blobs with ~15 % missing values, so trees learn missing-left and missing-right splits.
+    static func blobsWithMissing(rows: Int, seed: UInt64) -> (Matrix<Float>, [Int]) {
+        var (x, y) = TreeTestData.blobs(rows: rows, seed: seed)
+        var random = RandomSource(seed: seed, stream: 9)
+        for i in 0..<x.rows { for j in 0..<x.columns where random.uniform(0, 1) < 0.15 { x[i, j] = .nan } }
+        return (x, y)
+    }
+
+    /// Test rows that sit exactly on the trees' thresholds, just beside them, at ±∞ and NaN:
+    /// where a float and a code comparison could disagree if the coding were off by one.
+    static func edgeRows(_ trees: [TreeStructure], features: Int, rows: Int, seed: UInt64) -> Matrix<Float> {
+        var thresholds = [[Float]](repeating: [], count: features)
+        for tree in trees { for i in 0..<tree.nodeCount where !tree.isLeaf(i) { thresholds[Int(tree.feature[i])].append(tree.threshold[i]) } }
+        var random = RandomSource(seed: seed)
+        return Matrix(rows: rows, columns: features) { _, j in
+            let list = thresholds[j]
+            switch random.integer(below: 8) {
+            case 0: return .nan
+            case 1: return random.integer(below: 2) == 0 ? .infinity : -.infinity
+            case 2, 3: return list.isEmpty ? 0 : list[random.integer(below: list.count)]
+            case 4: return list.isEmpty ? 0 : list[random.integer(below: list.count)].nextUp
+            case 5: return list.isEmpty ? 0 : list[random.integer(below: list.count)].nextDown
+            default: return Float(random.normal(mean: 2, standardDeviation: 2))
+            }
+        }
+    }
+
+    @Test func forestMatchesThePlainTraversalToTheBit() throws {
+        let (x, y) = Self.blobsWithMissing(rows: 500, seed: 3)
+        var h = RandomForest.Hyperparameters()
+        h.trees = 9
+        let forest = try RandomForest.fit(x, labels: y, classCount: 3, hyperparameters: h, seed: 2, threads: 2)
+        #expect(forest.predictor.binned != nil)
+        #expect(forest.trees.contains { t in (0..<t.nodeCount).contains { !t.isLeaf($0) && t.missingGoesLeft[$0] } })
+        // More rows than one block (4 096) and not a multiple of the 16 lanes.
+        let test = Self.edgeRows(forest.trees, features: 4, rows: 4_500, seed: 4)
+        let expected = Self.reference(forest.trees, test, classes: 3)
+        for threads in [1, 2, 3] {
+            let p = forest.probabilities(test, threads: threads)
+            #expect(p.storage.map(\.bitPattern) == expected.storage.map(\.bitPattern))
+        }
+        let trainP = forest.probabilities(x, threads: 2)
+        #expect(trainP.storage.map(\.bitPattern) == Self.reference(forest.trees, x, classes: 3).storage.map(\.bitPattern))
+    }
+
+    @Test func loadedModelsBuildTheSameLayout() throws {
+        let (x, y) = Self.blobsWithMissing(rows: 300, seed: 5)
+        var h = RandomForest.Hyperparameters()
+        h.trees = 5
+        let forest = try RandomForest.fit(x, labels: y, classCount: 3, hyperparameters: h, seed: 1, threads: 1)
+        let decoded = try JSONDecoder().decode(RandomForest.self, from: JSONEncoder().encode(forest))
+        #expect(decoded.predictor.binned != nil)
+        let test = Self.edgeRows(forest.trees, features: 4, rows: 700, seed: 6)
+        #expect(decoded.probabilities(test, threads: 2) == forest.probabilities(test, threads: 1))
+        // Leaf outputs are shared: grown leaves are mostly pure, so few distinct vectors.
+        let binned = try #require(forest.predictor.binned)
+        #expect(binned.table.count / 3 < forest.trees.reduce(0) { $0 + $1.leafCount })
+    }
+
+    @Test func singleTreeLayoutMatchesToo() throws {
+        let (x, y) = Self.blobsWithMissing(rows: 400, seed: 7)
+        let tree = try DecisionTree.fit(x, labels: y, classCount: 3)
+        let binned = try #require(tree.predictor.binned)
+        let test = Self.edgeRows([tree.tree], features: 4, rows: 300, seed: 8)
+        let expected = Self.reference([tree.tree], test, classes: 3).storage.map(\.bitPattern)
+        // A lone tree predicts on floats (coding rows would cost more than the walk)...
+        #expect(tree.probabilities(test, threads: 2).storage.map(\.bitPattern) == expected)
+        // ...and the compact layout gives the same.
+        #expect(binned.averageOutputs(test, trees: 0..<1, threads: 2).storage.map(\.bitPattern) == expected)
+    }
+
+    @Test func manyDistinctThresholdsFallBackToFloatComparisons() throws {
+        // Alternating labels along one feature: the exact splitter cuts between every pair of
+        // rows, more distinct thresholds than one-byte codes can tell apart.
+        let rows = 700
+        let x = Matrix<Float>(rows: rows, columns: 1) { i, _ in Float(i) * 0.5 }
+        let y = (0..<rows).map { $0 % 2 }
+        var h = DecisionTree.Hyperparameters()
+        h.splitter = .exact
+        let tree = try DecisionTree.fit(x, labels: y, classCount: 2, hyperparameters: h)
+        #expect(tree.tree.nodeCount > 2 * BinnedTreePredictor.maxThresholds)
+        #expect(tree.predictor.binned == nil)
+        let test = Matrix<Float>(rows: 2 * rows, columns: 1) { i, _ in Float(i) * 0.25 - 1 }
+        let p = tree.probabilities(test, threads: 2)
+        #expect(p.storage.map(\.bitPattern) == Self.reference([tree.tree], test, classes: 2).storage.map(\.bitPattern))
+        #expect(tree.predict(x, threads: 1) == y)
+    }
+
+    @Test func codesCountTheThresholdsBelowAValue() {
+        var edges = [Float](repeating: .infinity, count: BinnedTreePredictor.edgeStride)
+        let thresholds: [Float] = [-1, 0, 2.5, .infinity]
+        for (j, t) in thresholds.enumerated() { edges[j] = t }
+        edges.withUnsafeBufferPointer { e in
+            let code = { (v: Float) in BinnedTreePredictor.code(v, e.baseAddress!) }
+            #expect(code(-.infinity) == 0)
+            #expect(code(-1) == 0)
+            #expect(code(-0.5) == 1)
+            #expect(code(0) == 1)
+            #expect(code(-0.0) == 1)
+            #expect(code(2.5) == 2)
+            #expect(code(3) == 3)
+            #expect(code(.infinity) == 3)
+            #expect(code(.nan) == BinnedTreePredictor.missingCode)
+        }
+    }
+}
