@@ -42,12 +42,13 @@ extension SplitCriterion {
     }
 }
 
-/// Gini impurity i(t) = 1 − Σ_k p_k² (Breiman et al. 1984, §4.3), p_k the weighted class
-/// fractions. Statistics: one weighted count per class.
-public struct GiniCriterion: SplitCriterion {
-    public let classCount: Int
-    public init(classCount: Int) { self.classCount = classCount }
+/// A classification criterion: statistics are one weighted count per class, so accumulation and
+/// total weight are the same for every impurity measure; only `impurity` differs.
+public protocol ClassCountCriterion: SplitCriterion {
+    var classCount: Int { get }
+}
 
+extension ClassCountCriterion {
     public var statisticsWidth: Int { classCount }
 
     @inline(__always)
@@ -61,6 +62,13 @@ public struct GiniCriterion: SplitCriterion {
         for k in 0..<classCount { total += statistics[k] }
         return total
     }
+}
+
+/// Gini impurity i(t) = 1 − Σ_k p_k² (Breiman et al. 1984, §4.3), p_k the weighted class
+/// fractions. Statistics: one weighted count per class.
+public struct GiniCriterion: ClassCountCriterion {
+    public let classCount: Int
+    public init(classCount: Int) { self.classCount = classCount }
 
     @inline(__always)
     public func impurity(_ statistics: UnsafePointer<Double>) -> Double {
@@ -88,23 +96,9 @@ public struct GiniCriterion: SplitCriterion {
 
 /// Shannon entropy i(t) = −Σ_k p_k log₂ p_k (Quinlan's information gain; Breiman et al. 1984,
 /// §4.3 lists it beside Gini). Statistics: one weighted count per class.
-public struct EntropyCriterion: SplitCriterion {
+public struct EntropyCriterion: ClassCountCriterion {
     public let classCount: Int
     public init(classCount: Int) { self.classCount = classCount }
-
-    public var statisticsWidth: Int { classCount }
-
-    @inline(__always)
-    public func accumulate(_ statistics: UnsafeMutablePointer<Double>, target: Float, weight: Double) {
-        statistics[Int(target)] += weight
-    }
-
-    @inline(__always)
-    public func weight(_ statistics: UnsafePointer<Double>) -> Double {
-        var total = 0.0
-        for k in 0..<classCount { total += statistics[k] }
-        return total
-    }
 
     @inline(__always)
     public func impurity(_ statistics: UnsafePointer<Double>) -> Double {
