@@ -184,6 +184,12 @@ struct ByteSource: @unchecked Sendable {
         var row: Int
         var line: Int
         var result: ChunkResult
+        /// Records in a row the plain lane gave back. A skipped column may hold text (a class
+        /// label) in every record; past `plainGiveUp` misses the chunk stops trying the lane.
+        var plainMisses = 0
+        static let plainGiveUp = 32
+
+        var triesPlain: Bool { plainMisses < Self.plainGiveUp }
 
         init(_ range: Range<Int>, textCount: Int, firstRow: Int, firstLine: Int) {
             p = range.lowerBound
@@ -206,7 +212,7 @@ struct ByteSource: @unchecked Sendable {
         let columns: Int
         let output: SendablePointer<S>
         let recordLines: Bool
-        /// All columns numeric: records may take the plain-record lane (PlainRecords.swift).
+        /// All columns numeric or skipped: records may take the plain-record lane (PlainRecords.swift).
         let plain: Bool
         /// Bytes that must remain in the chunk for the lane to try a record.
         let plainReach: Int
@@ -219,7 +225,7 @@ struct ByteSource: @unchecked Sendable {
         let width = layout.numericCount
         // The lane's fields are at most plainFieldReach bytes, so a lower field limit (which
         // the lane does not check) keeps the general loop.
-        let plain = plainRecordLane && columns > 0 && width == columns && maxFieldBytes >= ByteSource.plainFieldReach
+        let plain = plainRecordLane && width > 0 && layout.textCount == 0 && maxFieldBytes >= ByteSource.plainFieldReach
         return NumberParser.withPlainPowers { powers in
             layout.roles.withUnsafeBufferPointer { roles in
                 layout.slot.withUnsafeBufferPointer { slots in
@@ -254,11 +260,12 @@ struct ByteSource: @unchecked Sendable {
         var b = ChunkCursor(second, textCount: layout.textCount, firstRow: firstRows.1, firstLine: firstLines.1)
         withRecordContext(layout: layout, output: output, recordLines: recordLines) { context in
             while a.active && b.active {
-                if context.plain && a.p + context.plainReach <= a.end && b.p + context.plainReach <= b.end,
+                if context.plain && a.triesPlain && b.triesPlain
+                    && a.p + context.plainReach <= a.end && b.p + context.plainReach <= b.end,
                    let (nextA, nextB) = parsePlainRecordPair(at: a.p, b.p, columns: context.columns,
                                                              rows: (context.output.base + a.row * context.width,
                                                                     context.output.base + b.row * context.width),
-                                                             powers: context.powers)
+                                                             slots: context.slots.baseAddress!, powers: context.powers)
                 {
                     finishPlainRecord(&a, next: nextA, context)
                     finishPlainRecord(&b, next: nextB, context)
@@ -291,11 +298,14 @@ struct ByteSource: @unchecked Sendable {
         if base[c.p] == carriageReturn && (c.p + 1 == c.end || base[c.p + 1] == newline) {
             c.p += 2; c.line += 1; return
         }
-        if x.plain && c.p + x.plainReach <= c.end,
-           let next = parsePlainRecord(at: c.p, columns: x.columns, row: x.output.base + c.row * x.width, powers: x.powers)
-        {
-            finishPlainRecord(&c, next: next, x)
-            return
+        if x.plain && c.triesPlain && c.p + x.plainReach <= c.end {
+            if let next = parsePlainRecord(at: c.p, columns: x.columns, row: x.output.base + c.row * x.width,
+                                           slots: x.slots.baseAddress!, powers: x.powers) {
+                c.plainMisses = 0
+                finishPlainRecord(&c, next: next, x)
+                return
+            }
+            c.plainMisses += 1
         }
         parseGeneralRecord(&c, x)
     }

@@ -2,7 +2,8 @@ import TriageCore
 
 /// The fast lane of the CSV reader: records made only of plain decimals (`-12.345`, `7`, `.5`),
 /// at most 7 integer and 15 fraction digits each, separated by commas and ended by `\n` or
-/// `\r\n`, in a file whose columns are all numeric. That is what numeric exports look like
+/// `\r\n`, in a file whose columns are all numeric or skipped (a numeric `label` left out of
+/// the features is still a plain decimal to step over). That is what numeric exports look like
 /// (numpy `%.6g`, pandas `to_csv` of float32), and it is where nearly all the time went.
 ///
 /// The general loop paid about two mispredicted branches per field (the digit loops exit at a
@@ -25,16 +26,19 @@ extension ByteSource {
     /// `p` is only tried when `p + plainFieldReach * columns <= end`, so no load crosses `end`.
     static let plainFieldReach = 26
 
-    /// Parses the plain record at `start` into `row[0..<columns]`; returns where the next
-    /// record starts, or nil (with `row` partly written) when the record is not plain.
+    /// Parses the plain record at `start` into `row[slots[i]]` for each field i (a skipped
+    /// field, slot −1, is parsed and dropped); returns where the next record starts, or nil
+    /// (with `row` partly written) when the record is not plain.
     @inline(__always)
     func parsePlainRecord<S: BLASScalar>(at start: Int, columns: Int, row: UnsafeMutablePointer<S>,
-                                         powers: NumberParser.PlainPowers) -> Int? {
+                                         slots: UnsafePointer<Int>, powers: NumberParser.PlainPowers) -> Int? {
         var p = base + start
         var field = 0
         while true {
             guard let (value, stop) = NumberParser.parsePlainDecimal(p, powers: powers) else { return nil }
-            row[field] = S(value)
+            // The same fields are skipped in every record, so this branch predicts perfectly.
+            let slot = slots[field]
+            if slot >= 0 { row[slot] = S(value) }
             field += 1
             if field < columns {
                 guard stop.pointee == 0x2C else { return nil }
@@ -58,15 +62,18 @@ extension ByteSource {
     @inline(__always)
     func parsePlainRecordPair<S: BLASScalar>(at first: Int, _ second: Int, columns: Int,
                                              rows: (UnsafeMutablePointer<S>, UnsafeMutablePointer<S>),
-                                             powers: NumberParser.PlainPowers) -> (Int, Int)? {
+                                             slots: UnsafePointer<Int>, powers: NumberParser.PlainPowers) -> (Int, Int)? {
         var a = base + first
         var b = base + second
         var field = 0
         while true {
             guard let (valueA, stopA) = NumberParser.parsePlainDecimal(a, powers: powers),
                   let (valueB, stopB) = NumberParser.parsePlainDecimal(b, powers: powers) else { return nil }
-            rows.0[field] = S(valueA)
-            rows.1[field] = S(valueB)
+            let slot = slots[field]
+            if slot >= 0 {
+                rows.0[slot] = S(valueA)
+                rows.1[slot] = S(valueB)
+            }
             field += 1
             if field < columns {
                 guard stopA.pointee == 0x2C && stopB.pointee == 0x2C else { return nil }

@@ -73,6 +73,32 @@ import Testing
         #expect(mismatches == 0)
     }
 
+    /// Skipped columns (a numeric label left out of the features, or a text one) go through the
+    /// lane or give it up, and the kept columns land in their slots exactly as the general loop
+    /// puts them.
+    @Test(arguments: [1, 2])
+    func skippedColumnsMatchTheGeneralLoop(threads: Int) throws {
+        var rng = RandomSource(seed: 7)
+        var numericLabel = "a,label,b,c\n", textLabel = "a,b,c,label\n"
+        for i in 0..<5_000 {
+            let a = Double(rng.integer(below: 100_000)) / 1000, b = -Double(rng.integer(below: 9_999)) / 7
+            let c = Double(rng.integer(below: 50))
+            numericLabel += "\(a),\(i % 2),\(b),\(c)\n"
+            textLabel += "\(a),\(b),\(c),\(i % 3 == 0 ? "attack" : "normal")\n"
+        }
+        for text in [numericLabel, textLabel] {
+            let path = temporaryFile(text)
+            var options = CSVOptions(roles: ["label": .skip], threads: threads)
+            options.minimumChunkBytes = 4_000
+            let table = try CSVReader.read(path, options: options)
+            let reference = try CSVReader.read(path, options: Self.generalOnly(options))
+            #expect(table.numericNames == ["a", "b", "c"])
+            #expect(table.numeric.columns == 3 && table.numeric.rows == 5_000)
+            #expect(table.numeric.storage.map(\.bitPattern) == reference.numeric.storage.map(\.bitPattern))
+            #expect((0..<5_000).map(table.line(ofRow:)) == (0..<5_000).map(reference.line(ofRow:)))
+        }
+    }
+
     @Test func plainFieldsOfEveryShape() throws {
         let values = ["0", "-0", "7", "-7", ".5", "-.5", "5.", "-5.", "0.1", "1234567", "1234567.1234567", "-9999999.9999999",
                       "0.0000001", "12345678", "0.12345678", "00000001.5", "3.14159265358979", "16777217", "0.30000000000000004"]
