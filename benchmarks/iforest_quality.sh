@@ -5,7 +5,7 @@
 # Usage: benchmarks/iforest_quality.sh [DATASET_DIR]   (TRIAGE_VENV=/work/venv to share a venv)
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 SETS_DIR=${1:-$SHARED/datasets/tabular}
-SETS="cardio shuttle thyroid breastw mammography pima satellite annthyroid"
+SETS=${SETS:-"cardio shuttle thyroid breastw mammography pima satellite annthyroid"}
 SEEDS=${SEEDS:-"0 1 2 3 4"}  # e.g. SEEDS="$(seq -s " " 0 19)" for a tighter comparison
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
 RESULTS=$WORK/triage.csv
