@@ -5,7 +5,8 @@ import PackageDescription
 //   CBLAS (system OpenBLAS) ← TriageCore (numeric core + learners, no I/O)
 //   TriageCore ← TriageData (CSV, model files, atomic writes)
 //   TriageCore ← TriageSim (incident simulator and its true remediation model)
-//   TriageCore, TriageData ← TriageCLI (commands) ← triage (executable)
+//   TriageCore, TriageData ← TriageEngine (approval queue in SQLite via GRDB, outbox, approvers)
+//   TriageCore, TriageData, TriageEngine ← TriageCLI (commands) ← triage (executable)
 let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
 
 let package = Package(
@@ -16,10 +17,12 @@ let package = Package(
         .executable(name: "triage-bench", targets: ["TriageBench"]),
         .library(name: "TriageCore", targets: ["TriageCore"]),
         .library(name: "TriageData", targets: ["TriageData"]),
+        .library(name: "TriageEngine", targets: ["TriageEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -46,9 +49,16 @@ let package = Package(
             swiftSettings: optimise
         ),
         .target(
+            name: "TriageEngine",
+            dependencies: [
+                "TriageCore", "TriageData",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
             name: "TriageCLI",
             dependencies: [
-                "TriageCore", "TriageData", "TriageSim",
+                "TriageCore", "TriageData", "TriageSim", "TriageEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -63,6 +73,7 @@ let package = Package(
         ),
         .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"]),
         .testTarget(name: "TriageDataTests", dependencies: ["TriageData"]),
+        .testTarget(name: "TriageEngineTests", dependencies: ["TriageEngine"]),
         .testTarget(name: "TriageCLITests", dependencies: ["TriageCLI"]),
         .testTarget(name: "TriageSimTests", dependencies: ["TriageSim"]),
     ]

@@ -1,0 +1,382 @@
+import Foundation
+import GRDB
+import TriageCore
+
+/// The durable queue of recommendations and their decisions, in one SQLite file (WAL mode), so
+/// `watch`, `approvals`, `outcome` and `serve` can share it from separate processes.
+///
+/// Every state change is one transaction, so a crash leaves each recommendation either before or
+/// after a decision, never between. The only step outside a transaction is the outbox append
+/// after an approval commits; `flushOutbox` finishes it after a crash (see `Outbox`).
+public final class ApprovalQueue: Sendable {
+    public let path: String
+    let database: DatabasePool
+    /// Random per database, so idempotency keys of two databases never collide.
+    public let instance: String
+
+    /// Opens (creating if needed) the queue at `path` and brings its schema up to date.
+    public init(path: String) throws(EngineError) {
+        self.path = path
+        var configuration = Configuration()
+        // `approve` from a terminal while `watch` writes: wait for the lock, don't fail.
+        configuration.busyMode = .timeout(10)
+        do {
+            database = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw .database(path: path, reason: ApprovalQueue.reason(error))
+        }
+        let migrator = ApprovalQueue.migrator
+        do {
+            let unknown = try database.read { db in
+                try migrator.appliedIdentifiers(db).subtracting(migrator.migrations)
+            }
+            if let newer = unknown.sorted().first { throw EngineError.newerDatabase(path: path, migration: newer) }
+            try migrator.migrate(database)
+            instance = try database.read { db in
+                try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'instance'") ?? ""
+            }
+        } catch let error as EngineError {
+            throw error
+        } catch {
+            throw .database(path: path, reason: ApprovalQueue.reason(error))
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "meta") { t in
+                t.primaryKey("key", .text)
+                t.column("value", .text).notNull()
+            }
+            let instance = UUID().uuidString.lowercased().prefix(8)
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('instance', ?)", arguments: [String(instance)])
+            try db.create(table: "recommendation") { t in
+                t.primaryKey("id", .text)
+                t.column("service", .text).notNull()
+                t.column("action", .text).notNull()
+                t.column("confidence", .double).notNull()
+                t.column("created", .integer).notNull()
+                t.column("raised_at", .integer).notNull()
+                t.column("expires", .integer).notNull()
+                t.column("status", .text).notNull().indexed()
+                t.column("reasons", .text).notNull()
+                t.column("parameters", .text).notNull()
+                t.column("symptoms", .text).notNull()
+                t.column("tried", .integer).notNull()
+                t.column("decided_by", .text)
+                t.column("decided_at", .integer)
+                t.column("decision_note", .text)
+                t.column("idempotency_key", .text).notNull().unique()
+                t.column("outbox_written", .boolean).notNull()
+                t.column("outcome", .text)
+                t.column("recovery_seconds", .double)
+                t.column("outcome_at", .integer)
+                // One recommendation per service and data row: replaying after a crash raises
+                // nothing twice.
+                t.uniqueKey(["service", "created"])
+            }
+            try db.create(table: "policy") { t in
+                t.primaryKey("id", .integer).check { $0 == 1 }
+                t.column("source", .text).notNull()
+                t.column("data", .blob).notNull()
+                t.column("updated_at", .integer).notNull()
+                t.column("outcomes_learned", .integer).notNull()
+            }
+            try db.create(table: "read_position") { t in
+                t.primaryKey("source", .text)
+                t.column("device", .integer).notNull()
+                t.column("inode", .integer).notNull()
+                t.column("offset", .integer).notNull()
+                t.column("line", .integer).notNull()
+                t.column("updated_at", .integer).notNull()
+            }
+        }
+        return migrator
+    }
+
+    // MARK: Raising
+
+    /// Adds `recommendation` as pending with the next id (`rec-000001`, …). If this service
+    /// already has a recommendation for the same data row, returns that one unchanged instead.
+    @discardableResult
+    public func raise(_ recommendation: Recommendation) throws(EngineError) -> (recommendation: Recommendation, isNew: Bool) {
+        guard recommendation.confidence.isFinite, (0...1).contains(recommendation.confidence) else {
+            throw .invalid("confidence must lie in 0...1, got \(recommendation.confidence)")
+        }
+        guard recommendation.expires >= recommendation.raisedAt else {
+            throw .invalid("a recommendation cannot expire before it is raised")
+        }
+        return try write { db in
+            if let existing = try Recommendation
+                .filter(Recommendation.CodingKeys.service == recommendation.service
+                        && Recommendation.CodingKeys.created == recommendation.created)
+                .fetchOne(db) {
+                return (existing, false)
+            }
+            let next = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM recommendation") ?? 0
+            var record = recommendation
+            record.id = String(format: "rec-%06d", next + 1)
+            record.status = .pending
+            record.idempotencyKey = "triage-\(instance)-\(record.id)"
+            record.outboxWritten = false
+            record.decidedBy = nil
+            record.decidedAt = nil
+            record.decisionNote = nil
+            record.outcome = nil
+            record.recoverySeconds = nil
+            record.outcomeAt = nil
+            try record.insert(db)
+            return (record, true)
+        }
+    }
+
+    // MARK: Reading
+
+    /// Recommendations with `status` (all when nil), oldest first; pending ones past their
+    /// expiry are marked expired first.
+    public func list(status: Recommendation.Status? = nil, now: Int64) throws(EngineError) -> [Recommendation] {
+        try expireOverdue(now: now)
+        return try read { db in
+            var request = Recommendation.order(Recommendation.CodingKeys.raisedAt, Recommendation.CodingKeys.id)
+            if let status { request = request.filter(Recommendation.CodingKeys.status == status.rawValue) }
+            return try request.fetchAll(db)
+        }
+    }
+
+    public func recommendation(_ id: String, now: Int64) throws(EngineError) -> Recommendation {
+        try expireOverdue(now: now)
+        guard let found = try read({ db in try Recommendation.fetchOne(db, key: id) }) else { throw .notFound(id: id) }
+        return found
+    }
+
+    /// The pending recommendation of `service`, if any (the engine raises no second one meanwhile).
+    public func pending(service: String, now: Int64) throws(EngineError) -> Recommendation? {
+        try expireOverdue(now: now)
+        return try read { db in
+            try Recommendation
+                .filter(Recommendation.CodingKeys.service == service
+                        && Recommendation.CodingKeys.status == Recommendation.Status.pending.rawValue)
+                .fetchOne(db)
+        }
+    }
+
+    /// Marks pending recommendations whose `expires` ≤ `now` as expired; returns how many.
+    @discardableResult
+    public func expireOverdue(now: Int64) throws(EngineError) -> Int {
+        try write { db in
+            try db.execute(sql: "UPDATE recommendation SET status = 'expired' WHERE status = 'pending' AND expires <= ?",
+                           arguments: [now])
+            return db.changesCount
+        }
+    }
+
+    // MARK: Deciding
+
+    public enum Approval: Sendable, Equatable {
+        case approved(Recommendation)
+        /// Approved before: nothing changed and no second outbox line was written.
+        case alreadyApproved(Recommendation)
+    }
+
+    /// Approves a pending recommendation and hands it to the outbox. Idempotent for an approved
+    /// id; an error for a rejected or expired one, for an unknown id and for a name not in
+    /// `approvers`.
+    public func approve(_ id: String, by name: String, comment: String?, approvers: Approvers, outbox: Outbox,
+                        now: Int64) throws(EngineError) -> Approval {
+        try approvers.check(name)
+        try expireOverdue(now: now)
+        let outcome: Approval = try write { db in
+            guard var record = try Recommendation.fetchOne(db, key: id) else { throw EngineError.notFound(id: id) }
+            switch record.status {
+            case .approved: return .alreadyApproved(record)
+            case .rejected, .expired: throw EngineError.notPending(id: id, status: record.status)
+            case .pending:
+                record.status = .approved
+                record.decidedBy = name
+                record.decidedAt = now
+                record.decisionNote = comment
+                record.outboxWritten = false
+                try record.update(db)
+                return .approved(record)
+            }
+        }
+        // After the commit: a crash here leaves it approved but unsent, which flushOutbox repairs.
+        try flushOutbox(outbox)
+        switch outcome {
+        case .approved(let r): return .approved(try recommendation(r.id, now: now))
+        case .alreadyApproved(let r): return .alreadyApproved(try recommendation(r.id, now: now))
+        }
+    }
+
+    /// Rejects a pending recommendation (decisions need an approver too). Rejecting a rejected
+    /// id again is a no-op; an approved or expired one is an error.
+    @discardableResult
+    public func reject(_ id: String, by name: String, reason: String?, approvers: Approvers,
+                       now: Int64) throws(EngineError) -> Recommendation {
+        try approvers.check(name)
+        try expireOverdue(now: now)
+        return try write { db in
+            guard var record = try Recommendation.fetchOne(db, key: id) else { throw EngineError.notFound(id: id) }
+            switch record.status {
+            case .rejected: return record
+            case .approved, .expired: throw EngineError.notPending(id: id, status: record.status)
+            case .pending:
+                record.status = .rejected
+                record.decidedBy = name
+                record.decidedAt = now
+                record.decisionNote = reason
+                try record.update(db)
+                return record
+            }
+        }
+    }
+
+    /// Writes the outbox line of every approved recommendation not yet marked as sent (skipping
+    /// any whose key is already in the file), then marks them; returns how many lines it wrote.
+    @discardableResult
+    public func flushOutbox(_ outbox: Outbox) throws(EngineError) -> Int {
+        let unsent = try read { db in
+            try Recommendation
+                .filter(Recommendation.CodingKeys.status == Recommendation.Status.approved.rawValue
+                        && Recommendation.CodingKeys.outboxWritten == false)
+                .order(Recommendation.CodingKeys.decidedAt, Recommendation.CodingKeys.id)
+                .fetchAll(db)
+        }
+        var written = 0
+        for record in unsent {
+            if !outbox.contains(idempotencyKey: record.idempotencyKey) {
+                try outbox.append(Outbox.line(for: record))
+                written += 1
+            }
+            try write { db in
+                try db.execute(sql: "UPDATE recommendation SET outbox_written = 1 WHERE id = ?", arguments: [record.id])
+            }
+        }
+        return written
+    }
+
+    // MARK: Outcomes and the policy
+
+    /// Stores the policy that recommendations come from (from a bundle); replaces a stored one
+    /// only when `source` differs, so outcomes learned so far survive a restart of `watch`.
+    public func installPolicy(_ policy: RemediationPolicy, source: String, now: Int64) throws(EngineError) {
+        let data = try ApprovalQueue.encode(policy)
+        try write { db in
+            let current = try String.fetchOne(db, sql: "SELECT source FROM policy WHERE id = 1")
+            guard current != source else { return }
+            try db.execute(sql: """
+                INSERT INTO policy (id, source, data, updated_at, outcomes_learned) VALUES (1, ?, ?, ?, 0)
+                ON CONFLICT(id) DO UPDATE SET source = excluded.source, data = excluded.data,
+                    updated_at = excluded.updated_at, outcomes_learned = 0
+                """, arguments: [source, data, now])
+        }
+    }
+
+    /// The stored policy with outcomes learned so far, or nil when none was installed.
+    public func policy() throws(EngineError) -> (policy: RemediationPolicy, source: String, outcomesLearned: Int)? {
+        let row = try read { db in try Row.fetchOne(db, sql: "SELECT source, data, outcomes_learned FROM policy WHERE id = 1") }
+        guard let row else { return nil }
+        let data: Data = row["data"]
+        return (try ApprovalQueue.decode(data), row["source"], row["outcomes_learned"])
+    }
+
+    /// Records how an approved action went and, when a policy is installed, lets it learn from
+    /// it in the same transaction (so an outcome is learned exactly once).
+    @discardableResult
+    public func recordOutcome(_ id: String, result: Recommendation.OutcomeResult, recoverySeconds: Double?,
+                              now: Int64) throws(EngineError) -> (recommendation: Recommendation, learned: Bool) {
+        if let seconds = recoverySeconds, !(seconds.isFinite && seconds >= 0) {
+            throw .invalid("--recovery-seconds must be a non-negative number, got \(seconds)")
+        }
+        return try write { db in
+            guard var record = try Recommendation.fetchOne(db, key: id) else { throw EngineError.notFound(id: id) }
+            guard record.status == .approved else { throw EngineError.outcomeNotAllowed(id: id, status: record.status) }
+            if let previous = record.outcome { throw EngineError.outcomeAlreadyRecorded(id: id, result: previous) }
+            record.outcome = result
+            record.recoverySeconds = recoverySeconds
+            record.outcomeAt = now
+            try record.update(db)
+            var learned = false
+            if let row = try Row.fetchOne(db, sql: "SELECT data FROM policy WHERE id = 1") {
+                var policy = try ApprovalQueue.decode(row["data"] as Data)
+                // Without a measured time, the action is charged the decision-to-outcome delay.
+                let seconds = recoverySeconds ?? Double(max(0, now - (record.decidedAt ?? now)))
+                try policy.learn(record.symptoms, tried: record.tried, action: record.action, seconds: seconds,
+                                 succeeded: result == .success)
+                try db.execute(sql: "UPDATE policy SET data = ?, updated_at = ?, outcomes_learned = outcomes_learned + 1 WHERE id = 1",
+                               arguments: [try ApprovalQueue.encode(policy), now])
+                learned = true
+            }
+            return (record, learned)
+        }
+    }
+
+    // MARK: Read positions (watch --db)
+
+    public struct ReadPosition: Sendable, Equatable {
+        public var device: UInt64
+        public var inode: UInt64
+        public var offset: Int64
+        public var line: Int64
+        public init(device: UInt64, inode: UInt64, offset: Int64, line: Int64) {
+            self.device = device
+            self.inode = inode
+            self.offset = offset
+            self.line = line
+        }
+    }
+
+    public func readPosition(source: String) throws(EngineError) -> ReadPosition? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT device, inode, offset, line FROM read_position WHERE source = ?",
+                             arguments: [source]).map {
+                ReadPosition(device: UInt64(bitPattern: $0["device"]), inode: UInt64(bitPattern: $0["inode"]),
+                             offset: $0["offset"], line: $0["line"])
+            }
+        }
+    }
+
+    public func saveReadPosition(_ position: ReadPosition, source: String, now: Int64) throws(EngineError) {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO read_position (source, device, inode, offset, line, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(source) DO UPDATE SET device = excluded.device, inode = excluded.inode,
+                    offset = excluded.offset, line = excluded.line, updated_at = excluded.updated_at
+                """, arguments: [source, Int64(bitPattern: position.device), Int64(bitPattern: position.inode),
+                                 position.offset, position.line, now])
+        }
+    }
+
+    // MARK: Plumbing
+
+    func read<T>(_ body: (Database) throws -> T) throws(EngineError) -> T {
+        do { return try database.read(body) } catch { throw map(error) }
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws(EngineError) -> T {
+        do { return try database.write(body) } catch { throw map(error) }
+    }
+
+    private func map(_ error: any Error) -> EngineError {
+        if let engine = error as? EngineError { return engine }
+        return .database(path: path, reason: ApprovalQueue.reason(error))
+    }
+
+    static func reason(_ error: any Error) -> String {
+        if let sqlite = error as? DatabaseError { return sqlite.message ?? "\(sqlite.resultCode)" }
+        return "\(error)"
+    }
+
+    static func encode(_ policy: RemediationPolicy) throws(EngineError) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        do { return try encoder.encode(policy) } catch { throw .invalid("cannot encode the policy: \(error)") }
+    }
+
+    static func decode(_ data: Data) throws(EngineError) -> RemediationPolicy {
+        do { return try JSONDecoder().decode(RemediationPolicy.self, from: data) } catch {
+            throw .invalid("the stored policy does not decode: \(error)")
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+
+/// Who may approve: one name per line, `#` starts a comment, blank lines ignored.
+///
+/// The workflow fails closed: without an allowlist file nobody can approve, so a queue copied to a
+/// new machine cannot be drained by whoever runs the command.
+public struct Approvers: Sendable, Equatable {
+    public let path: String
+    public let names: Set<String>
+
+    public init(path: String, names: Set<String>) {
+        self.path = path
+        self.names = names
+    }
+
+    /// `approvers.txt` beside the database.
+    public static func defaultPath(forDatabase database: String) -> String {
+        guard let slash = database.lastIndex(of: "/") else { return "approvers.txt" }
+        return String(database[...slash]) + "approvers.txt"
+    }
+
+    /// Reads the allowlist at `path`; `EngineError.noAllowlist` when the file does not exist.
+    public static func load(_ path: String) throws(EngineError) -> Approvers {
+        guard FileManager.default.fileExists(atPath: path) else { throw .noAllowlist(path: path) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .invalid("\(path): cannot read the approver allowlist")
+        }
+        return Approvers(path: path, names: parse(String(decoding: data, as: UTF8.self)))
+    }
+
+    static func parse(_ text: String) -> Set<String> {
+        var names = Set<String>()
+        for line in text.split(whereSeparator: \.isNewline) {
+            let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let name = content.trimmingCharacters(in: " \t\r")
+            if !name.isEmpty { names.insert(name) }
+        }
+        return names
+    }
+
+    public func check(_ name: String) throws(EngineError) {
+        guard names.contains(name) else { throw .notAnApprover(name: name, allowlist: path) }
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: String) -> String {
+        var view = self[...]
+        while let first = view.first, set.contains(first) { view = view.dropFirst() }
+        while let last = view.last, set.contains(last) { view = view.dropLast() }
+        return String(view)
+    }
+}

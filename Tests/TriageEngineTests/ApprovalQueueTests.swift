@@ -1,0 +1,210 @@
+import Foundation
+import Testing
+@testable import TriageCore
+@testable import TriageEngine
+
+/// A fresh folder per test, holding the database, the allowlist and the outbox.
+struct Workspace {
+    let folder: String
+    var database: String { folder + "/triage.sqlite" }
+    var allowlist: String { folder + "/approvers.txt" }
+    var outboxPath: String { folder + "/outbox.jsonl" }
+    var outbox: Outbox { Outbox(path: outboxPath) }
+
+    init(approvers: String? = "alice\n# on call\nbob  # backup\n") {
+        folder = NSTemporaryDirectory() + "triage-engine-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        if let approvers { FileManager.default.createFile(atPath: allowlist, contents: Data(approvers.utf8)) }
+    }
+
+    func outboxLines() -> [String] {
+        guard let data = FileManager.default.contents(atPath: outboxPath) else { return [] }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+}
+
+let symptomsA = Symptoms(features: [1.5, 0.2], levels: [1, 1, 0, 0, 1, 0, 0])
+
+func proposal(_ service: String, at created: Int64, raisedAt: Int64 = 1_000, ttl: Int64 = 1_800,
+              action: RemediationAction = .restart) -> Recommendation {
+    Recommendation(service: service, action: action, confidence: 0.8, created: created, raisedAt: raisedAt,
+                   expires: raisedAt + ttl, reasons: ["latency_p99_ms 6.2× its baseline"],
+                   parameters: action == .scaleUp ? ["replicas": 4] : [:], symptoms: symptomsA)
+}
+
+@Suite struct ApprovalQueueTests {
+    @Test func raisedRecommendationsGetIdsAndSurviveReopening() throws {
+        let w = Workspace()
+        do {
+            let queue = try ApprovalQueue(path: w.database)
+            let first = try queue.raise(proposal("svc-01", at: 100))
+            let second = try queue.raise(proposal("svc-02", at: 160, action: .scaleUp))
+            #expect(first.isNew && second.isNew)
+            #expect(first.recommendation.id == "rec-000001" && second.recommendation.id == "rec-000002")
+            #expect(first.recommendation.status == .pending)
+            // The same service and data row again (a replay after a crash) raises nothing new.
+            let again = try queue.raise(proposal("svc-01", at: 100, action: .rollback))
+            #expect(!again.isNew && again.recommendation.id == "rec-000001" && again.recommendation.action == .restart)
+        }
+        let reopened = try ApprovalQueue(path: w.database)
+        let all = try reopened.list(now: 1_100)
+        #expect(all.map(\.id) == ["rec-000001", "rec-000002"])
+        #expect(all[1].action == .scaleUp && all[1].parameters == ["replicas": 4] && all[1].symptoms == symptomsA)
+        #expect(all[0].reasons == ["latency_p99_ms 6.2× its baseline"])
+        #expect(all[0].idempotencyKey.hasPrefix("triage-") && all[0].idempotencyKey != all[1].idempotencyKey)
+    }
+
+    @Test func approvalWritesOneOutboxLineAndIsIdempotent() throws {
+        let w = Workspace()
+        let queue = try ApprovalQueue(path: w.database)
+        let approvers = try Approvers.load(w.allowlist)
+        #expect(approvers.names == ["alice", "bob"])
+        let id = try queue.raise(proposal("svc-01", at: 100, action: .scaleUp)).recommendation.id
+        let result = try queue.approve(id, by: "alice", comment: "go", approvers: approvers, outbox: w.outbox, now: 1_200)
+        guard case .approved(let approved) = result else { Issue.record("not approved: \(result)"); return }
+        #expect(approved.status == .approved && approved.decidedBy == "alice" && approved.decidedAt == 1_200)
+        #expect(approved.outboxWritten)
+        let again = try queue.approve(id, by: "bob", comment: nil, approvers: approvers, outbox: w.outbox, now: 1_300)
+        guard case .alreadyApproved(let same) = again else { Issue.record("expected already approved"); return }
+        #expect(same.decidedBy == "alice")
+        let lines = w.outboxLines()
+        #expect(lines.count == 1)
+        let line = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
+        #expect(line?["id"] as? String == id)
+        #expect(line?["action"] as? String == "scale_up")
+        #expect(line?["service"] as? String == "svc-01")
+        #expect(line?["approved_by"] as? String == "alice")
+        #expect(line?["approved_at"] as? String == "1970-01-01T00:20:00Z")
+        #expect(line?["replicas"] as? Int == 4)
+        #expect(line?["idempotency_key"] as? String == approved.idempotencyKey)
+    }
+
+    @Test func rejectedAndExpiredCannotBeApproved() throws {
+        let w = Workspace()
+        let queue = try ApprovalQueue(path: w.database)
+        let approvers = try Approvers.load(w.allowlist)
+        let a = try queue.raise(proposal("svc-01", at: 100)).recommendation.id
+        let b = try queue.raise(proposal("svc-02", at: 100, raisedAt: 1_000, ttl: 60)).recommendation.id
+        let rejected = try queue.reject(a, by: "bob", reason: "maintenance window", approvers: approvers, now: 1_010)
+        #expect(rejected.status == .rejected && rejected.decisionNote == "maintenance window")
+        #expect(throws: EngineError.notPending(id: a, status: .rejected)) {
+            try queue.approve(a, by: "alice", comment: nil, approvers: approvers, outbox: w.outbox, now: 1_020)
+        }
+        // Past its expiry a pending recommendation reads as expired and cannot be approved.
+        #expect(try queue.recommendation(b, now: 1_059).status == .pending)
+        #expect(throws: EngineError.notPending(id: b, status: .expired)) {
+            try queue.approve(b, by: "alice", comment: nil, approvers: approvers, outbox: w.outbox, now: 1_060)
+        }
+        #expect(try queue.list(status: .expired, now: 1_060).map(\.id) == [b])
+        #expect(w.outboxLines().isEmpty)
+        #expect(throws: EngineError.notFound(id: "rec-999999")) {
+            try queue.approve("rec-999999", by: "alice", comment: nil, approvers: approvers, outbox: w.outbox, now: 1_060)
+        }
+    }
+
+    @Test func approvalsFailClosedWithoutAnAllowlistOrForStrangers() throws {
+        let w = Workspace(approvers: nil)
+        #expect(throws: EngineError.noAllowlist(path: w.allowlist)) { try Approvers.load(w.allowlist) }
+        let message = EngineError.noAllowlist(path: w.allowlist).description
+        #expect(message.contains("one approver name per line"))
+        let listed = Workspace(approvers: "alice\n")
+        let queue = try ApprovalQueue(path: listed.database)
+        let id = try queue.raise(proposal("svc-01", at: 100)).recommendation.id
+        let approvers = try Approvers.load(listed.allowlist)
+        #expect(throws: EngineError.notAnApprover(name: "mallory", allowlist: listed.allowlist)) {
+            try queue.approve(id, by: "mallory", comment: nil, approvers: approvers, outbox: listed.outbox, now: 1_100)
+        }
+        #expect(try queue.recommendation(id, now: 1_100).status == .pending)
+    }
+
+    /// The crash window between the approval commit and the outbox write: the line is sent on
+    /// the next flush, once, and not again when the crash fell after the write.
+    @Test func outboxRecoveryAfterACrashSendsEachApprovalOnce() throws {
+        let w = Workspace()
+        let queue = try ApprovalQueue(path: w.database)
+        let a = try queue.raise(proposal("svc-01", at: 100)).recommendation
+        let b = try queue.raise(proposal("svc-02", at: 100)).recommendation
+        // Simulate: both approvals committed, the process died before any outbox write; for b
+        // the line made it to disk but the mark did not.
+        try queue.write { db in
+            try db.execute(sql: "UPDATE recommendation SET status = 'approved', decided_by = 'alice', decided_at = 1100, outbox_written = 0")
+        }
+        var sentB = try queue.recommendation(b.id, now: 1_100)
+        sentB.decidedBy = "alice"
+        try w.outbox.append(Outbox.line(for: sentB))
+        let reopened = try ApprovalQueue(path: w.database)
+        #expect(try reopened.flushOutbox(w.outbox) == 1)
+        #expect(try reopened.flushOutbox(w.outbox) == 0)
+        let ids = w.outboxLines().compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["id"] as? String
+        }
+        #expect(ids.sorted() == [a.id, b.id])
+        #expect(try reopened.list(status: .approved, now: 1_200).allSatisfy(\.outboxWritten))
+    }
+
+    @Test func outcomesAreRecordedOnceAndTeachTheInstalledPolicy() throws {
+        let w = Workspace()
+        let queue = try ApprovalQueue(path: w.database)
+        let approvers = try Approvers.load(w.allowlist)
+        var episodes = [RemediationPolicy.Episode]()
+        for k in 0..<7 {
+            episodes.append(.init(symptoms: symptomsA, attempts: [(.restart, 100, k != 0), (.alert, 2000, true)].prefix(k == 0 ? 2 : 1).map { $0 }))
+        }
+        let policy = try RemediationPolicy.train(episodes)
+        try queue.installPolicy(policy, source: "bundle-sha", now: 1_000)
+        #expect(try queue.policy()?.policy == policy)
+        var ids = [String]()
+        for k in 0..<30 {
+            let id = try queue.raise(proposal("svc-01", at: Int64(100 + k), action: .failover)).recommendation.id
+            _ = try queue.approve(id, by: "alice", comment: nil, approvers: approvers, outbox: w.outbox, now: 1_100)
+            let recorded = try queue.recordOutcome(id, result: .success, recoverySeconds: 20, now: 1_200)
+            #expect(recorded.learned && recorded.recommendation.outcome == .success)
+            ids.append(id)
+        }
+        let learned = try #require(try queue.policy())
+        #expect(learned.outcomesLearned == 30)
+        #expect(learned.policy.recommend(symptomsA) == .failover)
+        // Installing the same bundle again keeps what was learned; a different bundle replaces it.
+        try queue.installPolicy(policy, source: "bundle-sha", now: 1_300)
+        #expect(try queue.policy()?.outcomesLearned == 30)
+        try queue.installPolicy(policy, source: "other-bundle", now: 1_300)
+        #expect(try queue.policy()?.outcomesLearned == 0)
+        #expect(throws: EngineError.outcomeAlreadyRecorded(id: ids[0], result: .success)) {
+            try queue.recordOutcome(ids[0], result: .failure, recoverySeconds: nil, now: 1_400)
+        }
+        let pending = try queue.raise(proposal("svc-03", at: 100)).recommendation.id
+        #expect(throws: EngineError.outcomeNotAllowed(id: pending, status: .pending)) {
+            try queue.recordOutcome(pending, result: .success, recoverySeconds: 1, now: 1_400)
+        }
+        #expect(throws: EngineError.self) { try queue.recordOutcome(ids[1], result: .success, recoverySeconds: -5, now: 1_400) }
+    }
+
+    @Test func readPositionsRoundTrip() throws {
+        let w = Workspace()
+        let queue = try ApprovalQueue(path: w.database)
+        #expect(try queue.readPosition(source: "/m.csv") == nil)
+        let position = ApprovalQueue.ReadPosition(device: 2049, inode: UInt64.max - 3, offset: 123_456, line: 789)
+        try queue.saveReadPosition(position, source: "/m.csv", now: 5)
+        #expect(try ApprovalQueue(path: w.database).readPosition(source: "/m.csv") == position)
+    }
+
+    @Test func badDatabasesAreClearErrors() throws {
+        let w = Workspace()
+        #expect(throws: EngineError.self) { try ApprovalQueue(path: w.folder + "/missing/dir/triage.sqlite") }
+        FileManager.default.createFile(atPath: w.database, contents: Data("not a database at all, just text\n".utf8))
+        do {
+            _ = try ApprovalQueue(path: w.database)
+            Issue.record("opened a text file as a database")
+        } catch {
+            #expect(error.description.hasPrefix(w.database))
+        }
+        // A database from a newer Triage (a migration this build does not know) is refused.
+        let newer = Workspace()
+        _ = try ApprovalQueue(path: newer.database)
+        let queue = try ApprovalQueue(path: newer.database)
+        try queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99')") }
+        #expect(throws: EngineError.newerDatabase(path: newer.database, migration: "v99")) {
+            try ApprovalQueue(path: newer.database)
+        }
+    }
+}
