@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"]),
         .testTarget(name: "TriageDataTests", dependencies: ["TriageData"]),
         .testTarget(name: "TriageEngineTests", dependencies: ["TriageEngine"]),
-        .testTarget(name: "TriageCLITests", dependencies: ["TriageCLI"]),
+        .testTarget(name: "TriageCLITests", dependencies: ["TriageCLI", "TriageEngine"]),
         .testTarget(name: "TriageSimTests", dependencies: ["TriageSim"]),
     ]
 )

@@ -1,6 +1,7 @@
 import ArgumentParser
 import TriageCore
 import TriageData
+import TriageEngine
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,7 +13,8 @@ public struct TriageCommand: ParsableCommand {
         commandName: "triage",
         abstract: "Anomaly detection and remediation recommendations for microservices.",
         version: TriageVersion.string,
-        subcommands: [Fit.self, Score.self, Evaluate.self, Inspect.self, Watch.self, Simulate.self, Train.self, Policy.self, Features.self]
+        subcommands: [Fit.self, Score.self, Evaluate.self, Inspect.self, Watch.self, Simulate.self, Train.self, Policy.self, Features.self,
+                      Approvals.self, Outcome.self]
     )
     public init() {}
 
@@ -30,6 +32,9 @@ public struct TriageCommand: ParsableCommand {
             printError(error.description)
             Glibc.exit(1)
         } catch let error as EstimatorError {
+            printError(error.description)
+            Glibc.exit(1)
+        } catch let error as EngineError {
             printError(error.description)
             Glibc.exit(1)
         } catch {

@@ -62,6 +62,7 @@ public final class ApprovalQueue: Sendable {
                 t.column("status", .text).notNull().indexed()
                 t.column("reasons", .text).notNull()
                 t.column("parameters", .text).notNull()
+                t.column("scores", .text).notNull()
                 t.column("symptoms", .text).notNull()
                 t.column("tried", .integer).notNull()
                 t.column("decided_by", .text)

@@ -1,5 +1,6 @@
 import Foundation
 import TriageCore
+import TriageData
 
 #if canImport(Glibc)
 import Glibc
@@ -27,19 +28,19 @@ public struct Outbox: Sendable {
 
     /// The line handed off for an approved recommendation.
     public static func line(for recommendation: Recommendation) -> String {
-        var fields: [(String, PublicValue)] = [
-            ("id", .text(recommendation.id)), ("idempotency_key", .text(recommendation.idempotencyKey)),
-            ("service", .text(recommendation.service)), ("action", .text(recommendation.action.name)),
-            ("approved_by", .text(recommendation.decidedBy ?? "")),
-            ("approved_at", .text(Timestamp.iso(recommendation.decidedAt ?? 0))),
-            ("confidence", .number(recommendation.confidence)),
-            ("created", .text(Timestamp.iso(recommendation.created))),
+        var fields: [String: JSONValue] = [
+            "id": .string(recommendation.id), "idempotency_key": .string(recommendation.idempotencyKey),
+            "service": .string(recommendation.service), "action": .string(recommendation.action.name),
+            "approved_by": .string(recommendation.decidedBy ?? ""),
+            "approved_at": .string(Timestamp.iso(recommendation.decidedAt ?? 0)),
+            "confidence": .number(recommendation.confidence),
+            "created": .string(Timestamp.iso(recommendation.created)),
+            "parameters": .object(recommendation.parameters.mapValues(JSONValue.integer)),
         ]
-        if let comment = recommendation.decisionNote { fields.append(("comment", .text(comment))) }
-        for (name, value) in recommendation.parameters.sorted(by: { $0.key < $1.key }) {
-            fields.append((name, .integer(value)))
-        }
-        return PublicValue.render(fields)
+        if let comment = recommendation.decisionNote { fields["comment"] = .string(comment) }
+        // Parameters also at top level (`replicas` beside `action`), as the contract shows them.
+        for (name, value) in recommendation.parameters where fields[name] == nil { fields[name] = .integer(value) }
+        return JSONValue.object(fields).serialized()
     }
 
     /// Appends `line` and a newline durably.
@@ -63,7 +64,7 @@ public struct Outbox: Sendable {
     /// Whether a line with this idempotency key is already in the file (recovery only).
     public func contains(idempotencyKey: String) -> Bool {
         guard let data = FileManager.default.contents(atPath: path) else { return false }
-        let needle = "\"idempotency_key\":\(PublicValue.quote(idempotencyKey))"
+        let needle = "\"idempotency_key\":\(JSONValue.quote(idempotencyKey))"
         return String(decoding: data, as: UTF8.self).contains(needle)
     }
 }

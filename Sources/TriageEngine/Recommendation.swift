@@ -1,5 +1,6 @@
 import GRDB
 import TriageCore
+import TriageData
 
 /// One proposed remediation waiting for, or past, a person's decision (../shared/CLI.md,
 /// "From incidents to approved actions").
@@ -33,6 +34,8 @@ public struct Recommendation: Codable, Sendable, Equatable, FetchableRecord, Per
     public var reasons: [String]
     /// Action parameters handed to the remediation layer (e.g. `replicas` for `scale_up`).
     public var parameters: [String: Int]
+    /// The detector scores behind it (e.g. `iforest`, `autoencoder`, `stream`).
+    public var scores: [String: Double]
     /// What the policy saw, kept so that an outcome can be learned from.
     public var symptoms: Symptoms
     /// Actions already tried in this incident before this one (bitmask of `ActionSet`).
@@ -54,7 +57,7 @@ public struct Recommendation: Codable, Sendable, Equatable, FetchableRecord, Per
 
     enum CodingKeys: String, CodingKey, ColumnExpression {
         case storedAction = "action"
-        case id, service, confidence, created, status, reasons, parameters, symptoms, tried, outcome, expires
+        case id, service, confidence, created, scores, status, reasons, parameters, symptoms, tried, outcome, expires
         case raisedAt = "raised_at"
         case decidedBy = "decided_by"
         case decidedAt = "decided_at"
@@ -67,7 +70,7 @@ public struct Recommendation: Codable, Sendable, Equatable, FetchableRecord, Per
 
     public init(id: String = "", service: String, action: RemediationAction, confidence: Double, created: Int64,
                 raisedAt: Int64, expires: Int64, reasons: [String], parameters: [String: Int] = [:],
-                symptoms: Symptoms, tried: ActionSet = []) {
+                scores: [String: Double] = [:], symptoms: Symptoms, tried: ActionSet = []) {
         self.id = id
         self.service = service
         self.storedAction = StoredAction(action)
@@ -78,6 +81,7 @@ public struct Recommendation: Codable, Sendable, Equatable, FetchableRecord, Per
         self.status = .pending
         self.reasons = reasons
         self.parameters = parameters
+        self.scores = scores
         self.symptoms = symptoms
         self.tried = tried
         self.idempotencyKey = ""
@@ -108,60 +112,24 @@ struct StoredAction: Codable, Sendable, Equatable {
 
 extension Recommendation {
     /// The record as the CLI and the HTTP API show it (`approvals show --json`): times in ISO 8601
-    /// UTC, absent decisions as null.
-    public var publicFields: [(String, PublicValue)] {
-        var fields: [(String, PublicValue)] = [
-            ("id", .text(id)), ("service", .text(service)), ("action", .text(action.name)),
-            ("status", .text(status.rawValue)), ("confidence", .number(confidence)),
-            ("created", .text(Timestamp.iso(created))), ("raised_at", .text(Timestamp.iso(raisedAt))),
-            ("expires", .text(Timestamp.iso(expires))), ("reasons", .texts(reasons)),
-            ("decided_by", decidedBy.map(PublicValue.text) ?? .null),
-            ("decided_at", decidedAt.map { .text(Timestamp.iso($0)) } ?? .null),
-            ("comment", status == .approved ? decisionNote.map(PublicValue.text) ?? .null : .null),
-            ("reason", status == .rejected ? decisionNote.map(PublicValue.text) ?? .null : .null),
-            ("idempotency_key", .text(idempotencyKey)),
-            ("outcome", outcome.map { .text($0.rawValue) } ?? .null),
-            ("recovery_seconds", recoverySeconds.map(PublicValue.number) ?? .null),
+    /// UTC, absent decisions as null, action parameters as top-level fields.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [
+            "id": .string(id), "service": .string(service), "action": .string(action.name),
+            "status": .string(status.rawValue), "confidence": .number(confidence),
+            "created": .string(Timestamp.iso(created)), "raised_at": .string(Timestamp.iso(raisedAt)),
+            "expires": .string(Timestamp.iso(expires)), "reasons": .strings(reasons),
+            "scores": .object(scores.mapValues(JSONValue.number)),
+            "decided_by": decidedBy.map(JSONValue.string) ?? .null,
+            "decided_at": decidedAt.map { .string(Timestamp.iso($0)) } ?? .null,
+            "comment": status == .approved ? decisionNote.map(JSONValue.string) ?? .null : .null,
+            "reason": status == .rejected ? decisionNote.map(JSONValue.string) ?? .null : .null,
+            "idempotency_key": .string(idempotencyKey),
+            "outcome": outcome.map { .string($0.rawValue) } ?? .null,
+            "recovery_seconds": recoverySeconds.map(JSONValue.number) ?? .null,
+            "parameters": .object(parameters.mapValues(JSONValue.integer)),
         ]
-        for (name, value) in parameters.sorted(by: { $0.key < $1.key }) { fields.append((name, .integer(value))) }
-        return fields
-    }
-}
-
-/// A JSON value of the public record, rendered by `PublicValue.render` without Foundation's
-/// key reordering, so fields keep the order above.
-public enum PublicValue: Sendable, Equatable {
-    case text(String), number(Double), integer(Int), texts([String]), null
-
-    public static func render(_ fields: [(String, PublicValue)]) -> String {
-        "{" + fields.map { "\(quote($0.0)):\($0.1.json)" }.joined(separator: ",") + "}"
-    }
-
-    public var json: String {
-        switch self {
-        case .text(let s): return PublicValue.quote(s)
-        case .number(let x): return x.isFinite ? "\(x)" : "null"
-        case .integer(let n): return "\(n)"
-        case .texts(let list): return "[" + list.map(PublicValue.quote).joined(separator: ",") + "]"
-        case .null: return "null"
-        }
-    }
-
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        for (name, value) in parameters where fields[name] == nil { fields[name] = .integer(value) }
+        return .object(fields)
     }
 }

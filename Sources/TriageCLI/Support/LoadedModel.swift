@@ -51,48 +51,7 @@ struct Report {
     }
 }
 
-/// A JSON value with deterministic serialisation (sorted keys, shortest round-trip numbers).
-enum JSONValue: Equatable {
-    case number(Double)
-    case integer(Int)
-    case string(String)
-    case bool(Bool)
-    case array([JSONValue])
-    case object([String: JSONValue])
-    case null
-
-    static func numbers(_ values: [Double]) -> JSONValue { .array(values.map(JSONValue.number)) }
-    static func strings(_ values: [String]) -> JSONValue { .array(values.map(JSONValue.string)) }
-
-    func serialized() -> String {
-        switch self {
-        case .number(let v): return v.isFinite ? (v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : "\(v)") : "null"
-        case .integer(let v): return String(v)
-        case .string(let s): return JSONValue.quote(s)
-        case .bool(let b): return b ? "true" : "false"
-        case .null: return "null"
-        case .array(let items): return "[" + items.map { $0.serialized() }.joined(separator: ",") + "]"
-        case .object(let fields):
-            return "{" + fields.keys.sorted().map { JSONValue.quote($0) + ":" + fields[$0]!.serialized() }.joined(separator: ",") + "}"
-        }
-    }
-
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-
+extension JSONValue {
     /// Converts a `ModelSummary` and training summary into the `inspect` JSON fields.
     static func inspection(kind: String, features: [String], target: String?, classes: [String]?,
                            training: TrainingSummary, summary: ModelSummary) -> [String: JSONValue] {

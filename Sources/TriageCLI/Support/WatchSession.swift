@@ -211,7 +211,9 @@ final class WatchSession {
         if warming { summary.warmup += 1 } else { summary.scored += 1 }
         summary.maxScore = max(summary.maxScore, result.score)
         let scoreText = OutputTable.format(result.score)
-        let needsQuotes = row.timestampText.utf8.contains { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }
+        let needsQuotes = row.timestampText.utf8.contains { (byte: UInt8) -> Bool in
+            byte == 0x2C || byte == 0x22 || byte == 0x0A || byte == 0x0D
+        }
         try scores.append(needsQuotes ? OutputTable.escape(row.timestampText) : row.timestampText)
         try scores.append(",")
         try scores.append(scoreText)

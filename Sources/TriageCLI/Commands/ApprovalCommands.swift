@@ -1,0 +1,201 @@
+import ArgumentParser
+import Foundation
+import TriageCore
+import TriageData
+import TriageEngine
+
+/// `triage approvals …`: the human decision on recommendations in the queue.
+struct Approvals: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List, show, approve or reject recommendations waiting in the approval queue.",
+        subcommands: [ApprovalsList.self, ApprovalsShow.self, ApprovalsApprove.self, ApprovalsReject.self])
+}
+
+/// The queue database named by `--db`; it must exist (`watch --model … --db` creates it).
+struct QueueOptions: ParsableArguments {
+    @Option(help: "Approval queue database (SQLite), as given to 'watch --db'.") var db: String
+
+    func open() throws -> ApprovalQueue {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: db, isDirectory: &isFolder) else {
+            throw CLIFailure.failed("\(db): no such database (it is created by 'triage watch --model BUNDLE --db \(db)')")
+        }
+        guard !isFolder.boolValue else { throw CLIFailure.failed("\(db): is a folder, not a database") }
+        return try ApprovalQueue(path: db)
+    }
+
+    static var now: Int64 { Int64(Date().timeIntervalSince1970) }
+}
+
+/// Who decides, and against which allowlist.
+struct DecisionOptions: ParsableArguments {
+    @Option(help: "Name of the person deciding; must be in the approver allowlist.") var by: String
+    @Option(help: "Approver allowlist, one name per line (default: approvers.txt beside the db).")
+    var approvers: String?
+
+    func validate() throws {
+        guard !by.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--by must name a person") }
+    }
+
+    func allowlist(database: String) throws -> Approvers {
+        try Approvers.load(approvers ?? Approvers.defaultPath(forDatabase: database))
+    }
+}
+
+enum StatusFilter: String, ExpressibleByArgument, CaseIterable {
+    case pending, approved, rejected, expired, all
+
+    var status: Recommendation.Status? { self == .all ? nil : Recommendation.Status(rawValue: rawValue) }
+}
+
+/// `triage approvals list --db DB [--status pending|approved|rejected|expired|all] [--json]`.
+struct ApprovalsList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List recommendations by status.")
+
+    @OptionGroup var queue: QueueOptions
+    @Option(help: "Which recommendations: pending, approved, rejected, expired or all.") var status: StatusFilter = .pending
+    @Flag(help: "Print a JSON array.") var json = false
+
+    func run() throws {
+        let records = try queue.open().list(status: status.status, now: QueueOptions.now)
+        if json {
+            try StandardOutput.write(JSONValue.array(records.map(\.json)).serialized() + "\n")
+            return
+        }
+        guard !records.isEmpty else {
+            try StandardOutput.write("no \(status == .all ? "" : status.rawValue + " ")recommendations\n")
+            return
+        }
+        var lines = ["id          service       action     confidence  status    created               expires"]
+        for r in records {
+            lines.append([r.id.padded(11), r.service.padded(13), r.action.name.padded(10),
+                          String(format: "%10.2f", r.confidence) + " ", r.status.rawValue.padded(9),
+                          Timestamp.iso(r.created).padded(21), Timestamp.iso(r.expires)].joined(separator: " "))
+        }
+        try StandardOutput.write(lines.joined(separator: "\n") + "\n")
+    }
+}
+
+/// `triage approvals show ID --db DB [--json]`.
+struct ApprovalsShow: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one recommendation with its reasons.")
+
+    @Argument(help: "Recommendation id (rec-NNNNNN).") var id: String
+    @OptionGroup var queue: QueueOptions
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        let r = try queue.open().recommendation(id, now: QueueOptions.now)
+        if json {
+            try StandardOutput.write(r.json.serialized() + "\n")
+            return
+        }
+        var lines = [
+            "\(r.id): \(r.action.name) on \(r.service) (\(r.status.rawValue))",
+            "confidence: \(String(format: "%.2f", r.confidence))",
+            "created: \(Timestamp.iso(r.created))   raised: \(Timestamp.iso(r.raisedAt))   expires: \(Timestamp.iso(r.expires))",
+        ]
+        if !r.parameters.isEmpty {
+            lines.append("parameters: " + r.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
+        }
+        if !r.scores.isEmpty {
+            lines.append("scores: " + r.scores.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.3f", $0.value))" }.joined(separator: ", "))
+        }
+        lines.append("reasons:")
+        lines += r.reasons.map { "  - \($0)" }
+        if let by = r.decidedBy, let at = r.decidedAt {
+            let note = r.decisionNote.map { ": \($0)" } ?? ""
+            lines.append("\(r.status.rawValue) by \(by) at \(Timestamp.iso(at))\(note)")
+        }
+        if let outcome = r.outcome {
+            lines.append("outcome: \(outcome.rawValue)" + (r.recoverySeconds.map { " after \(JSONValue.number($0).serialized()) s" } ?? ""))
+        }
+        try StandardOutput.write(lines.joined(separator: "\n") + "\n")
+    }
+}
+
+/// `triage approvals approve ID --by NAME --db DB [--comment TEXT] [--outbox FILE]`.
+struct ApprovalsApprove: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "approve",
+        abstract: "Approve a pending recommendation and hand it to the remediation layer (the outbox).",
+        discussion: """
+            Approving an already approved id prints so and exits 0 without a second outbox line; \
+            approving a rejected or expired id exits 1. Without an approver allowlist every \
+            approval is refused.
+            """)
+
+    @Argument(help: "Recommendation id (rec-NNNNNN).") var id: String
+    @OptionGroup var queue: QueueOptions
+    @OptionGroup var decision: DecisionOptions
+    @Option(help: "A note kept with the approval and sent in the outbox line.") var comment: String?
+    @Option(help: "JSON-lines outbox for approved actions (default: outbox.jsonl beside the db).") var outbox: String?
+
+    func run() throws {
+        let store = try queue.open()
+        let approvers = try decision.allowlist(database: queue.db)
+        let target = Outbox(path: outbox ?? Outbox.defaultPath(forDatabase: queue.db))
+        switch try store.approve(id, by: decision.by, comment: comment, approvers: approvers, outbox: target,
+                                 now: QueueOptions.now) {
+        case .approved(let r):
+            try StandardOutput.write("approved \(r.id): \(r.action.name) on \(r.service); handed off in \(target.path)\n")
+        case .alreadyApproved(let r):
+            let when = r.decidedAt.map(Timestamp.iso) ?? "?"
+            try StandardOutput.write("\(r.id) was already approved by \(r.decidedBy ?? "?") at \(when); nothing sent again\n")
+        }
+    }
+}
+
+/// `triage approvals reject ID --by NAME --db DB [--reason TEXT]`.
+struct ApprovalsReject: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "reject", abstract: "Reject a pending recommendation.")
+
+    @Argument(help: "Recommendation id (rec-NNNNNN).") var id: String
+    @OptionGroup var queue: QueueOptions
+    @OptionGroup var decision: DecisionOptions
+    @Option(help: "Why it was rejected (kept with the decision).") var reason: String?
+
+    func run() throws {
+        let store = try queue.open()
+        let approvers = try decision.allowlist(database: queue.db)
+        let r = try store.reject(id, by: decision.by, reason: reason, approvers: approvers, now: QueueOptions.now)
+        try StandardOutput.write("rejected \(r.id): \(r.action.name) on \(r.service)\n")
+    }
+}
+
+/// `triage outcome ID --db DB --result success|failure [--recovery-seconds N]`.
+struct Outcome: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Record how an approved action went; the stored policy learns from it.",
+        discussion: """
+            Each approved recommendation takes one outcome. When the queue holds the bundle's \
+            policy (installed by 'watch --model'), the outcome updates its Q-table in the same \
+            transaction; later recommendations use the updated policy.
+            """)
+
+    enum Result: String, ExpressibleByArgument, CaseIterable { case success, failure }
+
+    @Argument(help: "Recommendation id (rec-NNNNNN).") var id: String
+    @OptionGroup var queue: QueueOptions
+    @Option(help: "success or failure.") var result: Result
+    @Option(help: "Seconds from the action to recovery (default: time since the approval).")
+    var recoverySeconds: Double?
+
+    func validate() throws {
+        if let s = recoverySeconds, !(s.isFinite && s >= 0) {
+            throw ValidationError("--recovery-seconds must be a non-negative number, got \(s)")
+        }
+    }
+
+    func run() throws {
+        let store = try queue.open()
+        let recorded = try store.recordOutcome(id, result: result == .success ? .success : .failure,
+                                               recoverySeconds: recoverySeconds, now: QueueOptions.now)
+        let learned = recorded.learned ? "; the policy learned from it" : "; no policy stored in this db, nothing learned"
+        try StandardOutput.write("recorded \(result.rawValue) for \(id) (\(recorded.recommendation.action.name) on \(recorded.recommendation.service))\(learned)\n")
+    }
+}
+
+extension String {
+    func padded(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+}
