@@ -30,6 +30,13 @@ struct Watch: ParsableCommand {
     var excluded: [String] = []
     @Option(help: "Seconds between checks for new data with --follow.") var pollInterval = 0.2
     @Option(help: "Longest accepted line in bytes; longer lines are bad rows.") var maxLineBytes = 1 << 20
+    @Option(help: "Bundle from 'triage train': score each service's rows with its detectors, track health, raise recommendations.")
+    var model: String?
+    @Option(help: "Approval queue database (SQLite) for recommendations and the read position (with --model).")
+    var db: String?
+    @Option(help: "Name of the service column of a long-format file (with --model).") var serviceColumn = "service"
+    @Option(help: "How long a recommendation waits for a decision: 90s, 30m, 2h, 1d or seconds (with --model).")
+    var ttl = TimeToLive(seconds: 1_800)
     @Flag(help: "Print the summary as one JSON object (on standard error).") var json = false
     @Flag(help: "No summary or warnings on standard error.") var quiet = false
 
@@ -39,12 +46,40 @@ struct Watch: ParsableCommand {
         }
         guard maxLineBytes >= 64 else { throw ValidationError("--max-line-bytes must be at least 64, got \(maxLineBytes)") }
         guard !timeColumn.isEmpty else { throw ValidationError("--time-column must not be empty") }
+        if model == nil && db != nil { throw ValidationError("--db needs --model: the queue holds the recommendations of a bundle") }
+        if model != nil && state != nil { throw ValidationError("--state is for the model-free detector; with --model, --db keeps the position") }
     }
 
     func run() throws {
         // First thing, so a stop request during start-up is not lost or fatal.
         installStopHandlers()
+        if let model {
+            try EngineWatchSession(options: self, model: model).run()
+            return
+        }
         let session = try WatchSession(options: self)
         try session.run()
     }
+}
+
+/// `--ttl`: a duration with an optional unit (s, m, h, d); plain numbers are seconds.
+struct TimeToLive: ExpressibleByArgument, CustomStringConvertible {
+    let seconds: Int64
+
+    init(seconds: Int64) { self.seconds = seconds }
+
+    init?(argument: String) {
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400]
+        var text = Substring(argument)
+        var unit: Int64 = 1
+        if let last = text.last, let u = units[last] {
+            unit = u
+            text = text.dropLast()
+        }
+        guard let n = Int64(text), n > 0, n <= 366 * 86_400 / unit else { return nil }
+        seconds = n * unit
+    }
+
+    var description: String { seconds % 60 == 0 ? "\(seconds / 60)m" : "\(seconds)s" }
+    static var defaultCompletionKind: CompletionKind { .default }
 }

@@ -7,6 +7,7 @@ import Glibc
 
 /// Set by SIGINT/SIGTERM; the watch loop checks it between rows and while waiting.
 nonisolated(unsafe) private var stopRequested: sig_atomic_t = 0
+var watchStopRequested: Bool { stopRequested != 0 }
 
 func installStopHandlers() {
     var action = sigaction()

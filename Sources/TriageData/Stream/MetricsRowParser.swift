@@ -12,6 +12,8 @@ public struct MetricsRowParser: Sendable {
     public let timeField: Int
     /// Field indices of the metric columns (every other column except `excluded`), file order.
     public let metricFields: [Int]
+    /// Field index of the service column of a long-format file (one row per service and time).
+    public let serviceField: Int?
     public var metricNames: [String] { metricFields.map { header[$0] } }
 
     /// One parsed row.
@@ -21,11 +23,13 @@ public struct MetricsRowParser: Sendable {
         public var time: Double
         /// One value per metric column; NaN when missing.
         public var values: [Double]
+        /// The service column's text ("" without a service column).
+        public var service: String = ""
     }
 
     /// Reads the header line. `excluded` columns are neither metrics nor required.
     public init(file: String, headerLine: UnsafeBufferPointer<UInt8>, lineNumber: Int, timeColumn: String,
-                excluded: Set<String> = []) throws(DataError) {
+                serviceColumn: String? = nil, excluded: Set<String> = []) throws(DataError) {
         self.file = file
         var bytes = headerLine
         if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF {
@@ -48,9 +52,17 @@ public struct MetricsRowParser: Sendable {
         guard let t = names.firstIndex(of: timeColumn) else {
             throw DataError(.missingColumn, file: file, line: lineNumber, columnName: timeColumn)
         }
+        if let serviceColumn {
+            guard let f = names.firstIndex(of: serviceColumn) else {
+                throw DataError(.missingColumn, file: file, line: lineNumber, columnName: serviceColumn)
+            }
+            serviceField = f
+        } else {
+            serviceField = nil
+        }
         header = names
         timeField = t
-        metricFields = names.indices.filter { $0 != t && !excluded.contains(names[$0]) }
+        metricFields = names.indices.filter { [serviceField] in $0 != t && $0 != serviceField && !excluded.contains(names[$0]) }
         guard !metricFields.isEmpty else {
             throw DataError(.other("no metric columns besides '\(timeColumn)'"), file: file, line: lineNumber)
         }
@@ -84,7 +96,20 @@ public struct MetricsRowParser: Sendable {
             }
             values.append(value)
         }
-        return Row(timestampText: String(decoding: timeBytes, as: UTF8.self).trimmingBlanks(), time: time, values: values)
+        var service = ""
+        if let serviceField {
+            let bytes = Self.unquote(line, fields[serviceField])
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw DataError(.invalidUTF8, file: file, line: lineNumber, column: serviceField + 1)
+            }
+            service = text.trimmingBlanks()
+            guard !service.isEmpty else {
+                throw DataError(.missingValue, file: file, line: lineNumber, column: serviceField + 1,
+                                columnName: header[serviceField])
+            }
+        }
+        return Row(timestampText: String(decoding: timeBytes, as: UTF8.self).trimmingBlanks(), time: time, values: values,
+                   service: service)
     }
 
     // MARK: Fields

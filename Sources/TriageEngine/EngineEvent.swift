@@ -1,0 +1,60 @@
+import TriageCore
+import TriageData
+
+/// The detector verdict on one row of a service.
+public struct ScoreEvent: Sendable {
+    public var service: String
+    public var time: Int64
+    public var score: BundleDetectors.RowScore
+    public var anomalous: Bool
+    public var state: HealthState
+}
+
+/// What the engine reports, one `--events` JSON line each (../shared/CLI.md: every event has
+/// `timestamp`, `service` and `type`).
+public enum EngineEvent: Sendable {
+    case score(ScoreEvent)
+    case state(service: String, time: Int64, from: HealthState, to: HealthState)
+    case recommendation(Recommendation)
+    /// A row of a service the bundle has no baseline for: not scored.
+    case unknownService(service: String, time: Int64)
+
+    public var type: String {
+        switch self {
+        case .score: return "score"
+        case .state: return "state"
+        case .recommendation: return "recommendation"
+        case .unknownService: return "unknown_service"
+        }
+    }
+
+    public var json: JSONValue {
+        switch self {
+        case .score(let e):
+            var fields: [String: JSONValue] = [
+                "timestamp": .string(Timestamp.iso(e.time)), "service": .string(e.service), "type": .string("score"),
+                "anomalous": .bool(e.anomalous), "state": .string(e.state.rawValue),
+            ]
+            if let s = e.score.isolationForest { fields["iforest"] = .number(s.score) }
+            if let s = e.score.autoencoder { fields["autoencoder"] = .number(s.score) }
+            let features = e.score.features
+            if let top = features.indices.max(by: { abs(features[$0]) < abs(features[$1]) }), features[top] != 0 {
+                fields["top_feature"] = .string(ServiceFeatureExtractor.featureNames[top])
+            }
+            return .object(fields)
+        case .state(let service, let time, let from, let to):
+            return .object(["timestamp": .string(Timestamp.iso(time)), "service": .string(service), "type": .string("state"),
+                            "from": .string(from.rawValue), "state": .string(to.rawValue)])
+        case .recommendation(let r):
+            guard case .object(var fields) = r.json else { return r.json }
+            fields["timestamp"] = .string(Timestamp.iso(r.created))
+            fields["type"] = .string("recommendation")
+            // Without a queue (no --db) nothing was stored: there is no id to approve.
+            if r.id.isEmpty { fields["id"] = .null; fields["idempotency_key"] = .null }
+            return .object(fields)
+        case .unknownService(let service, let time):
+            return .object(["timestamp": .string(Timestamp.iso(time)), "service": .string(service),
+                            "type": .string("unknown_service")])
+        }
+    }
+}

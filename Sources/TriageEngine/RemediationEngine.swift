@@ -1,0 +1,225 @@
+import TriageCore
+import TriageData
+
+/// The engine loop over metric rows of many services: detector scores per row → health state
+/// with hysteresis → on an incident, the policy's recommended action with its confidence and
+/// reasons → the approval queue. No I/O of its own besides the queue; the caller feeds rows in
+/// time order per service and writes the events.
+public final class RemediationEngine {
+    public struct Settings: Codable, Sendable, Equatable {
+        public var health = HealthTracker.Settings()
+        /// How long a person has to decide, from the moment a recommendation is raised.
+        public var ttlSeconds: Int64 = 1_800
+        /// Rows an incident may stay unhealthy after its last recommendation was decided (or
+        /// expired) before the next one is raised, with the approved actions counted as tried.
+        public var escalateAfterRows = 10
+
+        public init() {}
+
+        public func validate() throws(EngineError) {
+            try health.validate()
+            guard (1...31_536_000).contains(ttlSeconds) else { throw .invalid("--ttl must be 1 s to 365 days, got \(ttlSeconds) s") }
+            guard (1...100_000).contains(escalateAfterRows) else {
+                throw .invalid("escalate-after must be 1–100000 rows, got \(escalateAfterRows)")
+            }
+        }
+    }
+
+    public let detectors: BundleDetectors
+    public private(set) var policy: RemediationPolicy?
+    public let settings: Settings
+    let queue: ApprovalQueue?
+    var monitors: [String: ServiceMonitor] = [:]
+
+    /// - Parameters:
+    ///   - policySource: identifies the policy (e.g. its file's SHA-256): the queue keeps what it
+    ///     learned from outcomes as long as the source is the same.
+    public init(detectors: BundleDetectors, policy: RemediationPolicy?, policySource: String, queue: ApprovalQueue?,
+                settings: Settings = Settings(), now: Int64) throws(EngineError) {
+        try settings.validate()
+        guard detectors.isolationForest != nil || detectors.autoencoder != nil else {
+            throw .invalid("the bundle has no detector (isolation forest or autoencoder) to watch with")
+        }
+        self.detectors = detectors
+        self.settings = settings
+        self.queue = queue
+        self.policy = policy
+        if let policy, let queue {
+            try queue.installPolicy(policy, source: policySource, now: now)
+            self.policy = try queue.policy()?.policy ?? policy
+        }
+    }
+
+    /// Services seen so far and their states.
+    public var states: [String: HealthState] { monitors.mapValues(\.tracker.state) }
+
+    /// Processes one metrics row of `service` (`values` in `ServiceMetric` order, NaN = missing)
+    /// taken at data time `time`; `now` is the wall clock for the queue. Returns what happened.
+    public func process(service: String, time: Int64, values: [Double], now: Int64) throws(EngineError) -> [EngineEvent] {
+        guard let score = detectors.score(service: service, values: values) else {
+            return [.unknownService(service: service, time: time)]
+        }
+        var monitor = monitors[service] ?? ServiceMonitor(settings: settings.health, capacity: historyCapacity)
+        monitor.remember(time: time, values: values)
+        let anomalous = (score.isolationForest?.anomaly ?? false) || (score.autoencoder?.anomaly ?? false)
+        let previous = monitor.tracker.state
+        let changed = monitor.tracker.observe(anomalous: anomalous)
+        var events: [EngineEvent] = [.score(ScoreEvent(service: service, time: time, score: score, anomalous: anomalous,
+                                                       state: monitor.tracker.state))]
+        if let changed {
+            events.append(.state(service: service, time: time, from: previous, to: changed))
+            if changed == .unhealthy { monitor.openIncident(at: time) }
+            if changed == .healthy { monitor.closeIncident() }
+        }
+        if monitor.tracker.state == .unhealthy {
+            monitor.rowsSinceRecommendation += 1
+            if let raised = try recommend(&monitor, service: service, time: time, score: score, now: now) {
+                events.append(.recommendation(raised))
+            }
+        }
+        monitors[service] = monitor
+        return events
+    }
+
+    /// Rows of history a monitor keeps: enough for the symptom extractor's reference window.
+    var historyCapacity: Int {
+        guard let e = policy?.extractor else { return 64 }
+        return max(e.referenceStart, e.deployLookbackRows, e.windowRows) + 2
+    }
+
+    /// Raises the next recommendation of the open incident when one is due.
+    private func recommend(_ monitor: inout ServiceMonitor, service: String, time: Int64,
+                           score: BundleDetectors.RowScore, now: Int64) throws(EngineError) -> Recommendation? {
+        guard var policy else { return nil }
+        let first = monitor.incidentRecommendations.isEmpty && !monitor.raisedWithoutQueue
+        guard first || monitor.rowsSinceRecommendation >= settings.escalateAfterRows else { return nil }
+        var tried = ActionSet(), refused = ActionSet()
+        if let queue {
+            // One open question per incident: while this incident's last recommendation waits
+            // for a person, no other is raised. (A pending one from an earlier incident does not
+            // block: it stays until its TTL, as the person may still want it.)
+            for id in monitor.incidentRecommendations {
+                let earlier = try queue.recommendation(id, now: now)
+                switch earlier.status {
+                case .pending: return nil
+                case .approved: tried = tried.adding(earlier.action)
+                case .rejected: refused = refused.adding(earlier.action)
+                case .expired: break
+                }
+            }
+            // Outcomes recorded meanwhile (`triage outcome`, another process) have taught it.
+            if let stored = try queue.policy() { policy = stored.policy; self.policy = stored.policy }
+        } else if !first {
+            return nil
+        }
+        let allowed = ActionSet(rawValue: ActionSet.all.rawValue & ~refused.rawValue & ~tried.rawValue)
+        let baseline = detectors.baselines[service]
+        guard let symptoms = policy.extractor.symptoms(monitor.series, startRow: monitor.series.count - 1, baseline: baseline),
+              let choice = policy.recommendation(symptoms, tried: tried, allowed: allowed) else { return nil }
+        monitor.rowsSinceRecommendation = 0
+        var scores = [String: Double]()
+        if let s = score.isolationForest { scores["iforest"] = s.score }
+        if let s = score.autoencoder { scores["autoencoder"] = s.score }
+        let recommendation = Recommendation(
+            service: service, action: choice.action, confidence: min(1, max(0, choice.confidence)), created: time,
+            raisedAt: now, expires: now + settings.ttlSeconds,
+            reasons: Self.reasons(score: score, symptoms: symptoms, choice: choice, tried: tried),
+            parameters: Self.parameters(for: choice.action, values: monitor.lastValues),
+            scores: scores, symptoms: symptoms, tried: tried)
+        guard let queue else {
+            monitor.raisedWithoutQueue = true
+            return recommendation
+        }
+        let raised = try queue.raise(recommendation)
+        monitor.incidentRecommendations.append(raised.recommendation.id)
+        return raised.isNew ? raised.recommendation : nil
+    }
+
+    /// What an approver reads: the detector features furthest from the service's baseline, the
+    /// symptom levels that are not normal, and the policy's support.
+    static func reasons(score: BundleDetectors.RowScore, symptoms: Symptoms, choice: RemediationPolicy.Recommendation,
+                        tried: ActionSet) -> [String] {
+        var reasons = [String]()
+        let names = ServiceFeatureExtractor.featureNames
+        let ranked = score.features.indices.sorted { abs(score.features[$0]) > abs(score.features[$1]) }
+        for j in ranked.prefix(3) where abs(score.features[j]) >= 1 {
+            // Undo the log compression for the reader: |z| = e^|f| − 1 baseline spreads.
+            let z = Double(score.features[j]).magnitude
+            let spread = (Foundation.exp(z) - 1)
+            let direction = score.features[j] > 0 ? "above" : "below"
+            reasons.append("\(names[j].dropLast(2)) is \(format(spread)) baseline spreads \(direction) its normal level")
+        }
+        let f = symptoms.features, l = symptoms.levels
+        if l[0] != 1 { reasons.append("request rate \(format(f[0]))× its recent level") }
+        if l[1] != 1 { reasons.append("CPU \(format(f[1]))× its recent level") }
+        if l[2] > 0 { reasons.append("p99 latency \(format(f[2]))× its recent level") }
+        if l[3] > 0 { reasons.append("error rate \(format(f[3] * 100)) points above its recent level") }
+        if l[4] > 0 { reasons.append("memory peaked at \(format(f[4])) %") }
+        if l[5] > 0 { reasons.append("heartbeat \(format(f[5])) s old") }
+        if l[6] > 0 { reasons.append("a deploy just happened") }
+        if !tried.actions.isEmpty { reasons.append("already tried: " + tried.actions.map(\.name).joined(separator: ", ")) }
+        let match = choice.exactMatch ? "these symptoms" : "the nearest symptom pattern seen"
+        reasons.append("policy: \(choice.action.name) ends about \(Int((choice.confidence * 100).rounded())) % of incidents with \(match) (\(choice.evidence) logged attempts)")
+        return reasons
+    }
+
+    /// Action parameters: `scale_up` asks for half as many replicas again (at least one more).
+    static func parameters(for action: RemediationAction, values: [Double]) -> [String: Int] {
+        guard action == .scaleUp else { return [:] }
+        let current = values[ServiceMetric.replicas.rawValue]
+        guard current.isFinite, current >= 1, current < 100_000 else { return [:] }
+        let replicas = Int(current.rounded())
+        return ["replicas": replicas + max(1, (replicas + 1) / 2)]
+    }
+
+    static func format(_ x: Double) -> String {
+        guard x.isFinite else { return "\(x)" }
+        let rounded = x >= 10 ? (x * 1).rounded() / 1 : (x * 10).rounded() / 10
+        return rounded == rounded.rounded() ? String(Int(rounded)) : "\(rounded)"
+    }
+}
+
+/// Per-service state of the engine: health, recent rows for the symptoms, the open incident.
+struct ServiceMonitor {
+    var tracker: HealthTracker
+    let capacity: Int
+    private(set) var times: [Int64] = []
+    private(set) var values: [[Double]] = Array(repeating: [], count: ServiceMetric.allCases.count)
+    var incidentStart: Int64?
+    var incidentRecommendations: [String] = []
+    var raisedWithoutQueue = false
+    var rowsSinceRecommendation = 0
+
+    init(settings: HealthTracker.Settings, capacity: Int) {
+        tracker = HealthTracker(settings: settings)
+        self.capacity = capacity
+    }
+
+    mutating func remember(time: Int64, values row: [Double]) {
+        times.append(time)
+        for m in 0..<values.count { values[m].append(row[m]) }
+        if times.count > 2 * capacity {
+            // Drop in batches: amortised O(1) per row.
+            times.removeFirst(times.count - capacity)
+            for m in 0..<values.count { values[m].removeFirst(values[m].count - capacity) }
+        }
+    }
+
+    var series: ServiceSeries { ServiceSeries(times: times, values: values) }
+    var lastValues: [Double] { values.map { $0.last ?? .nan } }
+
+    mutating func openIncident(at time: Int64) {
+        incidentStart = time
+        incidentRecommendations = []
+        raisedWithoutQueue = false
+        rowsSinceRecommendation = 0
+    }
+
+    mutating func closeIncident() {
+        incidentStart = nil
+        incidentRecommendations = []
+        raisedWithoutQueue = false
+    }
+}
+
+import Foundation
