@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+
+/// `watch --model BUNDLE --db DB`: the engine loop end to end through the CLI, on a simulation of
+/// a seed the shipped bundle was not trained on.
+@Suite struct EngineWatchTests {
+    static func events(_ path: String) throws -> [[String: Any]] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+    }
+
+    @Test func recommendationsReachTheQueueAndARestartResumes() throws {
+        let folder = CLIRunner.folder()
+        let bundle = CLIRunner.packageRoot + "/models/simulated"
+        let sim = folder + "/sim"
+        #expect(try CLIRunner.run(["simulate", "--output", sim, "--services", "2", "--days", "1", "--interval", "120",
+                                   "--seed", "5"]).status == 0)
+        let db = folder + "/triage.sqlite"
+        let run = try CLIRunner.run(["watch", sim + "/metrics.csv", "--model", bundle, "--db", db,
+                                     "--events", folder + "/events.jsonl", "--scores", folder + "/scores.csv", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let events = try Self.events(folder + "/events.jsonl")
+        #expect(events.allSatisfy { $0["timestamp"] is String && $0["service"] is String && $0["type"] is String })
+        let recommendations = events.filter { $0["type"] as? String == "recommendation" }
+        #expect(!recommendations.isEmpty)
+        for r in recommendations {
+            #expect((r["id"] as? String)?.hasPrefix("rec-") == true && r["action"] is String && r["confidence"] is Double)
+            #expect((r["reasons"] as? [String])?.isEmpty == false)
+        }
+        // Most injected faults get a recommendation while they last (or just after).
+        let truth = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sim + "/truth.json"))) as! [String: Any]
+        let faults = truth["faults"] as! [[String: String]]
+        let iso = ISO8601DateFormatter()
+        let matched = faults.filter { fault in
+            let start = iso.date(from: fault["start"]!)!, end = iso.date(from: fault["end"]!)!.addingTimeInterval(1_200)
+            return recommendations.contains { r in
+                let created = iso.date(from: r["created"] as! String)!
+                return r["service"] as? String == fault["service"] && created >= start && created <= end
+            }
+        }
+        #expect(Double(matched.count) >= 0.8 * Double(faults.count), "\(matched.count) of \(faults.count) faults")
+        let scores = try String(contentsOfFile: folder + "/scores.csv", encoding: .utf8).split(separator: "\n")
+        #expect(scores[0] == "timestamp,anomaly_score,service,state" && scores.count == 1 + 2 * 720)
+
+        let listed = try CLIRunner.run(["approvals", "list", "--db", db, "--json"])
+        let pending = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as! [[String: Any]]
+        #expect(pending.count == recommendations.count)
+
+        // The same command again resumes after the last committed row: nothing new is raised.
+        let again = try CLIRunner.run(["watch", sim + "/metrics.csv", "--model", bundle, "--db", db,
+                                       "--events", folder + "/again.jsonl", "--json"])
+        #expect(again.status == 0, "\(again.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(again.stderr.utf8)) as! [String: Any]
+        #expect(summary["resumed"] as? Bool == true && summary["rows"] as? Int == 0 && summary["recommendations"] as? Int == 0)
+        #expect(try String(contentsOfFile: folder + "/again.jsonl", encoding: .utf8).isEmpty)
+    }
+
+    @Test func badUsageAndBadBundles() throws {
+        let folder = CLIRunner.folder()
+        let metrics = CLIRunner.file("timestamp,service,cpu\n2026-01-01T00:00:00Z,svc-01,1\n", name: "m.csv", in: folder)
+        #expect(try CLIRunner.run(["watch", metrics, "--db", folder + "/q.sqlite"]).status == 64)
+        #expect(try CLIRunner.run(["watch", metrics, "--model", folder, "--ttl", "soon"]).status == 64)
+        let notABundle = try CLIRunner.run(["watch", metrics, "--model", folder])
+        #expect(notABundle.status == 1 && notABundle.stderr.hasPrefix("error: "))
+        let bundle = CLIRunner.packageRoot + "/models/simulated"
+        let noService = CLIRunner.file("timestamp,cpu\n2026-01-01T00:00:00Z,1\n", name: "n.csv", in: folder)
+        let missing = try CLIRunner.run(["watch", noService, "--model", bundle])
+        #expect(missing.status == 1 && missing.stderr.contains("service"))
+        let text = CLIRunner.file("timestamp,service,cpu\n2026-01-01T00:00:00Z,svc-01,high\n", name: "t.csv", in: folder)
+        let bad = try CLIRunner.run(["watch", text, "--model", bundle, "--db", folder + "/q.sqlite"])
+        #expect(bad.status == 1 && bad.stderr.hasPrefix("error: \(text):2:3:"))
+        let nowhere = try CLIRunner.run(["watch", metrics, "--model", bundle, "--db", folder + "/no/such/q.sqlite"])
+        #expect(nowhere.status == 1)
+    }
+}

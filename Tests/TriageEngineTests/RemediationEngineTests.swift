@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+@testable import TriageCore
+@testable import TriageData
+@testable import TriageEngine
+
+/// The engine over the shipped bundle (models/simulated): rows at a service's baseline are
+/// healthy; a burst of errors and latency opens an incident and raises one recommendation.
+@Suite struct RemediationEngineTests {
+    static let bundlePath: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.path + "/Package.swift") { return url.path + "/models/simulated" }
+        }
+        fatalError("package root not found")
+    }()
+
+    static func engine(queue: ApprovalQueue?, settings: RemediationEngine.Settings = .init()) throws -> RemediationEngine {
+        let bundle = try ModelBundle.open(bundlePath)
+        let detectors = try #require(try BundleDetectors(bundle))
+        let policy = try bundle.model(RemediationPolicy.self, role: "policy", kind: "remediation-policy")
+        return try RemediationEngine(detectors: detectors, policy: policy, policySource: "test", queue: queue,
+                                     settings: settings, now: 1_000)
+    }
+
+    /// The baseline row of `service`, and the same with p99 latency ×40 and 30 % errors.
+    static func rows(_ engine: RemediationEngine, service: String) -> (normal: [Double], failing: [Double]) {
+        let normal = engine.detectors.baselines[service]!.median
+        var failing = normal
+        failing[ServiceMetric.latency.rawValue] *= 40
+        failing[ServiceMetric.errorRate.rawValue] = 0.3
+        return (normal, failing)
+    }
+
+    @Test func anIncidentRaisesOneRecommendationWithReasons() throws {
+        let w = Workspace()
+        let queue = try ApprovalQueue(path: w.database)
+        let engine = try Self.engine(queue: queue)
+        let (normal, failing) = Self.rows(engine, service: "svc-01")
+        var time: Int64 = 1_767_225_600
+        var events = [EngineEvent]()
+        func feed(_ values: [Double], _ count: Int) throws {
+            for _ in 0..<count {
+                events += try engine.process(service: "svc-01", time: time, values: values, now: 2_000)
+                time += 60
+            }
+        }
+        try feed(normal, 60)
+        #expect(engine.states["svc-01"] == .healthy)
+        #expect(!events.contains { $0.type == "state" || $0.type == "recommendation" })
+        try feed(failing, 20)
+        let states = events.compactMap { event -> HealthState? in
+            if case .state(_, _, _, let to) = event { return to } else { return nil }
+        }
+        #expect(states == [.degraded, .unhealthy])
+        let raised = events.compactMap { event -> Recommendation? in
+            if case .recommendation(let r) = event { return r } else { return nil }
+        }
+        // One question per incident while it waits for a person.
+        #expect(raised.count == 1)
+        let r = try #require(raised.first)
+        #expect(r.id == "rec-000001" && r.service == "svc-01" && r.status == .pending)
+        #expect(r.created == 1_767_225_600 + 62 * 60 && r.raisedAt == 2_000 && r.expires == 2_000 + 1_800)
+        #expect(r.reasons.contains { $0.hasPrefix("latency_p99_ms is") } && r.reasons.last!.hasPrefix("policy: "))
+        #expect(r.scores["iforest"] != nil && (0...1).contains(r.confidence))
+        #expect(try queue.list(now: 2_000).map(\.id) == ["rec-000001"])
+
+        // Rejected: after `escalateAfterRows` more unhealthy rows the next-best other action comes.
+        let approvers = try Approvers.load(w.allowlist)
+        try queue.reject(r.id, by: "alice", reason: "not that", approvers: approvers, now: 2_100)
+        events = []
+        try feed(failing, 12)
+        let next = events.compactMap { event -> Recommendation? in
+            if case .recommendation(let r) = event { return r } else { return nil }
+        }
+        #expect(next.count == 1 && next[0].action != r.action)
+
+        // Recovery closes the incident; a new one raises again although rec-000002 still waits.
+        events = []
+        try feed(normal, 6)
+        #expect(engine.states["svc-01"] == .healthy)
+        try feed(failing, 4)
+        #expect(events.filter { $0.type == "recommendation" }.count == 1)
+    }
+
+    @Test func withoutAQueueRecommendationsAreEventsOnly() throws {
+        let engine = try Self.engine(queue: nil)
+        let (normal, failing) = Self.rows(engine, service: "svc-02")
+        var raised = [Recommendation]()
+        for k in 0..<80 {
+            for event in try engine.process(service: "svc-02", time: Int64(k * 60), values: k < 60 ? normal : failing, now: 5) {
+                if case .recommendation(let r) = event { raised.append(r) }
+            }
+        }
+        #expect(raised.count == 1 && raised[0].id.isEmpty)
+        guard case .object(let json) = EngineEvent.recommendation(raised[0]).json else { Issue.record("not an object"); return }
+        #expect(json["id"] == .null && json["type"] == .string("recommendation") && json["service"] == .string("svc-02"))
+        let unknown = try engine.process(service: "svc-99", time: 0, values: normal, now: 5)
+        #expect(unknown.map(\.type) == ["unknown_service"])
+    }
+
+    @Test func parametersAndSettings() throws {
+        var values = [Double](repeating: 1, count: ServiceMetric.allCases.count)
+        values[ServiceMetric.replicas.rawValue] = 4
+        #expect(RemediationEngine.parameters(for: .scaleUp, values: values) == ["replicas": 6])
+        values[ServiceMetric.replicas.rawValue] = 1
+        #expect(RemediationEngine.parameters(for: .scaleUp, values: values) == ["replicas": 2])
+        #expect(RemediationEngine.parameters(for: .restart, values: values).isEmpty)
+        values[ServiceMetric.replicas.rawValue] = .nan
+        #expect(RemediationEngine.parameters(for: .scaleUp, values: values).isEmpty)
+        var settings = RemediationEngine.Settings()
+        settings.ttlSeconds = 0
+        #expect(throws: EngineError.self) { try Self.engine(queue: nil, settings: settings) }
+    }
+}
