@@ -2,7 +2,8 @@
 # The main job of README, end to end on the embedded defaults (datasets/ and models/):
 # train a bundle from the shipped incident history, evaluate its remediation policy on an unseen
 # simulator seed, score a fresh simulated stretch with the bundle's detectors, and fit standalone
-# detectors on the history's raw metrics to score the same stretch.
+# detectors on the history's raw metrics to score the same stretch, then run the engine loop:
+# recommendations into the SQLite approval queue, one approval to the outbox, its outcome back.
 # Usage: bash scripts/demo.sh [--output DIR]   (default: out/demo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,19 @@ step "online detector (no model): watch one service's metrics as they would stre
 awk -F, 'NR == 1 || $2 == "svc-01"' "$OUT/live/metrics.csv" | cut -d, -f1,3- > "$OUT/live-svc-01.csv"
 "$TRIAGE" watch "$OUT/live-svc-01.csv" --scores "$OUT/watch-scores.csv" --events "$OUT/watch-events.jsonl"
 echo "watch: $(( $(wc -l < "$OUT/watch-scores.csv") - 1 )) rows scored, $(awk -F, 'NR > 1 && $2 >= 0.5' "$OUT/watch-scores.csv" | wc -l) with anomaly_score >= 0.5"
+
+step "engine loop: watch the unseen days with the bundle, recommendations into the approval queue (SQLite)"
+"$TRIAGE" watch "$OUT/live/metrics.csv" --model "$OUT/bundle" --db "$OUT/triage.sqlite" --events "$OUT/engine-events.jsonl" --ttl 1d
+"$TRIAGE" approvals list --db "$OUT/triage.sqlite" | head -6
+FIRST=$("$TRIAGE" approvals list --db "$OUT/triage.sqlite" --json | python3 -c 'import json,sys; q=json.load(sys.stdin); print(q[0]["id"] if q else "")')
+if [ -n "$FIRST" ]; then
+  step "a person approves $FIRST; the action reaches the outbox; its outcome teaches the policy"
+  "$TRIAGE" approvals show "$FIRST" --db "$OUT/triage.sqlite"
+  echo "${USER:-$(id -un)}" > "$OUT/approvers.txt"
+  "$TRIAGE" approvals approve "$FIRST" --by "${USER:-$(id -un)}" --db "$OUT/triage.sqlite" --comment "demo"
+  cat "$OUT/outbox.jsonl"
+  "$TRIAGE" outcome "$FIRST" --db "$OUT/triage.sqlite" --result success --recovery-seconds 240
+fi
 
 step "action classifier (the bundle's forest): which symptoms decide the fix"
 "$TRIAGE" inspect "$OUT/bundle/forest.model" | sed -n '/^classes:/p; /^feature importances:/,$p'
