@@ -42,6 +42,7 @@ echo "watch: $(( $(wc -l < "$OUT/watch-scores.csv") - 1 )) rows scored, $(awk -F
 
 step "engine loop: watch the unseen days with the bundle, recommendations into the approval queue (SQLite)"
 "$TRIAGE" watch "$OUT/live/metrics.csv" --model "$OUT/bundle" --db "$OUT/triage.sqlite" --events "$OUT/engine-events.jsonl" --ttl 1d
+"$TRIAGE" evaluate --events "$OUT/engine-events.jsonl" --truth "$OUT/live/truth.json"
 "$TRIAGE" approvals list --db "$OUT/triage.sqlite" | head -6
 FIRST=$("$TRIAGE" approvals list --db "$OUT/triage.sqlite" --json | python3 -c 'import json,sys; q=json.load(sys.stdin); print(q[0]["id"] if q else "")')
 if [ -n "$FIRST" ]; then

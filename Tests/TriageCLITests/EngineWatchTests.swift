@@ -43,6 +43,18 @@ import Testing
         let scores = try String(contentsOfFile: folder + "/scores.csv", encoding: .utf8).split(separator: "\n")
         #expect(scores[0] == "timestamp,anomaly_score,service,state" && scores.count == 1 + 2 * 720)
 
+        let evaluated = try CLIRunner.run(["evaluate", "--events", folder + "/events.jsonl", "--truth", sim + "/truth.json", "--json"])
+        #expect(evaluated.status == 0, "\(evaluated.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(evaluated.stdout.utf8)) as! [String: Any]
+        for key in ["recall", "precision", "action_accuracy", "median_delay_intervals", "p90_delay_intervals"] {
+            #expect(report[key] is Double, "missing \(key)")
+        }
+        #expect(report["interval_seconds"] as? Int == 120 && (report["recall"] as! Double) >= 0.8)
+        _ = CLIRunner.file("{\"type\":\"score\"}\nnot json\n", name: "bad.jsonl", in: folder)
+        let bad = try CLIRunner.run(["evaluate", "--events", folder + "/bad.jsonl", "--truth", sim + "/truth.json"])
+        #expect(bad.status == 1 && bad.stderr.hasPrefix("error: \(folder)/bad.jsonl:1"))
+        #expect(try CLIRunner.run(["evaluate", "--events", folder + "/events.jsonl"]).status == 64)
+
         let listed = try CLIRunner.run(["approvals", "list", "--db", db, "--json"])
         let pending = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as! [[String: Any]]
         #expect(pending.count == recommendations.count)

@@ -42,17 +42,49 @@ enum Imputation: String, ExpressibleByArgument, CaseIterable { case median }
 
 /// `triage evaluate MODEL DATA.csv --target COL [--json]`.
 struct Evaluate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Measure a saved model against labelled data.")
+    static let configuration = CommandConfiguration(
+        abstract: "Measure a saved model against labelled data, or raised recommendations against known faults.",
+        discussion: """
+            triage evaluate MODEL DATA.csv --target COL [--json]
+            triage evaluate --events EVENTS.jsonl --truth truth.json [--interval SECONDS] [--json]
 
-    @Argument(help: "Model file written by 'triage fit'.") var model: String
-    @Argument(help: "CSV with the model's feature columns and the target column.") var data: String
-    @Option(help: "Column with the true labels (detectors: non-zero = anomaly).") var target: String
+            The second form matches the recommendation events of 'watch --model' with the faults \
+            of a simulation's truth.json: a recommendation matches a fault of the same service when \
+            its created time lies in [start, end + 10 intervals]. The interval defaults to the \
+            spacing of the score events.
+            """)
+
+    @Argument(help: "Model file written by 'triage fit'.") var model: String?
+    @Argument(help: "CSV with the model's feature columns and the target column.") var data: String?
+    @Option(help: "Column with the true labels (detectors: non-zero = anomaly).") var target: String?
     @Flag(help: "Print one JSON object.") var json = false
     @Option(help: "Fill missing values: 'median' uses the training medians stored in the model.")
     var impute: Imputation?
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(help: "Events (JSON lines) written by 'watch --model … --events'.") var events: String?
+    @Option(help: "truth.json written by 'triage simulate'.") var truth: String?
+    @Option(help: "Seconds between metric rows (default: inferred from the score events).") var interval: Int?
+
+    func validate() throws {
+        if events != nil || truth != nil {
+            guard events != nil, truth != nil else { throw ValidationError("--events and --truth go together") }
+            guard model == nil, data == nil, target == nil, impute == nil else {
+                throw ValidationError("--events/--truth evaluate recommendations; they take no MODEL, DATA or --target")
+            }
+            if let interval, interval < 1 { throw ValidationError("--interval must be at least 1 second, got \(interval)") }
+        } else {
+            guard model != nil, data != nil else { throw ValidationError("expected MODEL DATA.csv --target COL, or --events and --truth") }
+            guard target != nil else { throw ValidationError("Missing expected argument '--target <target>'") }
+        }
+    }
 
     func run() throws {
+        if let events, let truth {
+            let report = try RecommendationReport.evaluate(events: events, truth: truth, interval: interval)
+            try StandardOutput.write(report.render(json: json) + "\n")
+            return
+        }
+        guard let model, let data, let target else { return }
         let loaded = try ModelRegistry.load(model)
         let table = try readFeatures(data, features: loaded.features, threads: threads, text: [target])
         let report = try loaded.evaluate(table, target: target, settings: ScoreSettings(

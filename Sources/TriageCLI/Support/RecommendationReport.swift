@@ -1,0 +1,100 @@
+import Foundation
+import TriageCore
+import TriageData
+import TriageEngine
+
+/// `evaluate --events --truth`: reads the two files and reports `RecommendationEvaluation`.
+enum RecommendationReport {
+    static func evaluate(events path: String, truth truthPath: String, interval: Int?) throws -> Report {
+        let faults = try readTruth(truthPath)
+        var raised = [RecommendationEvaluation.Raised]()
+        var lastScore = [String: Int64]()
+        var gaps = [Int64]()
+        let text = try readText(path)
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            let lineNumber = index + 1
+            guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any] else {
+                throw DataError(.other("not a JSON object"), file: path, line: lineNumber)
+            }
+            func field(_ name: String) throws -> String {
+                guard let value = object[name] as? String else {
+                    throw DataError(.other("event has no text field '\(name)'"), file: path, line: lineNumber)
+                }
+                return value
+            }
+            func time(_ name: String) throws -> Int64 {
+                let value = try field(name)
+                guard let t = Timestamp.parse(value) else {
+                    throw DataError(.other("field '\(name)' is not a timestamp: \(JSONValue.quote(value))"), file: path, line: lineNumber)
+                }
+                return t
+            }
+            switch try field("type") {
+            case "recommendation":
+                raised.append(.init(service: try field("service"), created: try time("created"), action: try field("action")))
+            case "score":
+                let service = try field("service"), t = try time("timestamp")
+                if let last = lastScore[service], t > last { gaps.append(t - last) }
+                lastScore[service] = t
+            default: break
+            }
+        }
+        let spacing: Int64
+        if let interval {
+            spacing = Int64(interval)
+        } else if !gaps.isEmpty {
+            gaps.sort()
+            spacing = gaps[gaps.count / 2]
+        } else {
+            throw CLIFailure.failed("\(path): no score events to infer the row interval from; pass --interval SECONDS")
+        }
+        let result = RecommendationEvaluation(faults: faults, raised: raised, interval: spacing)
+        func optional(_ x: Double?) -> JSONValue { x.map(JSONValue.number) ?? .null }
+        func fixed(_ x: Double?) -> String { x.map { String(format: "%.2f", $0) } ?? "-" }
+        return Report(
+            json: ["recall": .number(result.recall), "precision": .number(result.precision),
+                   "action_accuracy": .number(result.actionAccuracy),
+                   "median_delay_intervals": optional(result.medianDelayIntervals),
+                   "p90_delay_intervals": optional(result.p90DelayIntervals),
+                   "faults": .integer(result.faults), "recommendations": .integer(result.recommendations),
+                   "interval_seconds": .integer(Int(spacing))],
+            lines: ["faults: \(result.faults), recommendations: \(result.recommendations) (interval \(spacing) s)",
+                    String(format: "recall %.3f  precision %.3f  action accuracy %.3f", result.recall, result.precision,
+                           result.actionAccuracy),
+                    "delay (intervals): median \(fixed(result.medianDelayIntervals)), p90 \(fixed(result.p90DelayIntervals))"])
+    }
+
+    static func readTruth(_ path: String) throws -> [RecommendationEvaluation.Fault] {
+        let text = try readText(path)
+        guard let root = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+              let faults = root["faults"] as? [[String: Any]] else {
+            throw DataError(.other("expected {\"faults\": [...]} as written by 'triage simulate'"), file: path)
+        }
+        return try faults.enumerated().map { index, fault in
+            func field(_ name: String) throws -> String {
+                guard let value = fault[name] as? String else {
+                    throw DataError(.other("fault \(index + 1) has no text field '\(name)'"), file: path)
+                }
+                return value
+            }
+            func time(_ name: String) throws -> Int64 {
+                guard let t = Timestamp.parse(try field(name)) else {
+                    throw DataError(.other("fault \(index + 1): '\(name)' is not a timestamp"), file: path)
+                }
+                return t
+            }
+            return .init(service: try field("service"), start: try time("start"), end: try time("end"),
+                         bestAction: try field("best_action"))
+        }
+    }
+
+    static func readText(_ path: String) throws -> String {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { throw DataError(.notFound, file: path) }
+        guard !isFolder.boolValue else { throw DataError(.isDirectory, file: path) }
+        guard let data = FileManager.default.contents(atPath: path) else { throw DataError(.unreadable("cannot read"), file: path) }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
