@@ -86,3 +86,21 @@ import Testing
         #expect(nowhere.status == 1)
     }
 }
+
+/// `triage demo`: one command leaves a queue of recommendations that the current user may approve.
+@Test func demoLeavesRecommendationsTheUserCanApprove() throws {
+    let folder = CLIRunner.folder() + "/demo"
+    let demo = try CLIRunner.run(["demo", "--output", folder, "--services", "2", "--quiet"])
+    #expect(demo.status == 0, "\(demo.stderr)")
+    for file in ["history/metrics.csv", "bundle/manifest.json", "live/truth.json", "events.jsonl", "triage.sqlite", "approvers.txt"] {
+        #expect(FileManager.default.fileExists(atPath: folder + "/" + file), "missing \(file)")
+    }
+    let user = try String(contentsOfFile: folder + "/approvers.txt", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    let listed = try CLIRunner.run(["approvals", "list", "--db", folder + "/triage.sqlite", "--json"])
+    let pending = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as! [[String: Any]]
+    let id = try #require(pending.first?["id"] as? String)
+    #expect(demo.stdout.contains("triage approvals approve \(id) --by \(user)"))
+    let approved = try CLIRunner.run(["approvals", "approve", id, "--by", user, "--db", folder + "/triage.sqlite"])
+    #expect(approved.status == 0, "\(approved.stderr)")
+    #expect(try CLIRunner.run(["demo", "--output", folder]).status == 1)
+}
