@@ -53,6 +53,7 @@ if [ -n "$FIRST" ]; then
   cat "$OUT/outbox.jsonl"
   "$TRIAGE" outcome "$FIRST" --db "$OUT/triage.sqlite" --result success --recovery-seconds 240
 fi
+"$TRIAGE" report --events "$OUT/engine-events.jsonl" --db "$OUT/triage.sqlite" --output "$OUT/report.html"
 
 step "action classifier (the bundle's forest): which symptoms decide the fix"
 "$TRIAGE" inspect "$OUT/bundle/forest.model" | sed -n '/^classes:/p; /^feature importances:/,$p'

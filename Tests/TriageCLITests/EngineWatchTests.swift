@@ -55,6 +55,19 @@ import Testing
         #expect(bad.status == 1 && bad.stderr.hasPrefix("error: \(folder)/bad.jsonl:1"))
         #expect(try CLIRunner.run(["evaluate", "--events", folder + "/events.jsonl"]).status == 64)
 
+        // The HTML report, from the events alone and with the queue's decisions.
+        let page = folder + "/report.html"
+        let reported = try CLIRunner.run(["report", "--events", folder + "/events.jsonl", "--db", db, "--output", page])
+        #expect(reported.status == 0, "\(reported.stderr)")
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        #expect(html.hasPrefix("<!doctype html>") && html.contains("svc-01") && html.contains("svc-02") && !html.contains("<script"))
+        #expect(html.contains(recommendations[0]["id"] as! String) && html.contains("class=\"pill pending\""))
+        let eventsOnly = try CLIRunner.run(["report", "--events", folder + "/events.jsonl", "--output", folder + "/plain.html"])
+        let plain = try String(contentsOfFile: folder + "/plain.html", encoding: .utf8)
+        #expect(eventsOnly.status == 0 && plain.contains("not queued"))
+        #expect(try CLIRunner.run(["report", "--events", folder + "/missing.jsonl", "--output", folder + "/x.html"]).status == 1)
+        #expect(try CLIRunner.run(["report", "--events", folder + "/events.jsonl", "--output", folder + "/no/x.html"]).status == 1)
+
         let listed = try CLIRunner.run(["approvals", "list", "--db", db, "--json"])
         let pending = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as! [[String: Any]]
         #expect(pending.count == recommendations.count)

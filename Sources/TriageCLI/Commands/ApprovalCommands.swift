@@ -15,6 +15,9 @@ struct Approvals: ParsableCommand {
 struct QueueOptions: ParsableArguments {
     @Option(help: "Approval queue database (SQLite), as given to 'watch --db'.") var db: String
 
+    init() {}
+    init(db: String) { self.db = db }
+
     func open() throws -> ApprovalQueue {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: db, isDirectory: &isFolder) else {

@@ -7,46 +7,15 @@ import TriageEngine
 enum RecommendationReport {
     static func evaluate(events path: String, truth truthPath: String, interval: Int?) throws -> Report {
         let faults = try readTruth(truthPath)
-        var raised = [RecommendationEvaluation.Raised]()
-        var lastScore = [String: Int64]()
-        var gaps = [Int64]()
-        let text = try readText(path)
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty { continue }
-            let lineNumber = index + 1
-            guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any] else {
-                throw DataError(.other("not a JSON object"), file: path, line: lineNumber)
-            }
-            func field(_ name: String) throws -> String {
-                guard let value = object[name] as? String else {
-                    throw DataError(.other("event has no text field '\(name)'"), file: path, line: lineNumber)
-                }
-                return value
-            }
-            func time(_ name: String) throws -> Int64 {
-                let value = try field(name)
-                guard let t = Timestamp.parse(value) else {
-                    throw DataError(.other("field '\(name)' is not a timestamp: \(JSONValue.quote(value))"), file: path, line: lineNumber)
-                }
-                return t
-            }
-            switch try field("type") {
-            case "recommendation":
-                raised.append(.init(service: try field("service"), created: try time("created"), action: try field("action")))
-            case "score":
-                let service = try field("service"), t = try time("timestamp")
-                if let last = lastScore[service], t > last { gaps.append(t - last) }
-                lastScore[service] = t
-            default: break
-            }
+        let file = try EventsFile.read(path)
+        let raised = try file.events.filter { $0.type == "recommendation" }.map { e in
+            RecommendationEvaluation.Raised(service: e.service, created: try file.time(e, "created"), action: try file.text(e, "action"))
         }
         let spacing: Int64
         if let interval {
             spacing = Int64(interval)
-        } else if !gaps.isEmpty {
-            gaps.sort()
-            spacing = gaps[gaps.count / 2]
+        } else if let inferred = file.scoreInterval {
+            spacing = inferred
         } else {
             throw CLIFailure.failed("\(path): no score events to infer the row interval from; pass --interval SECONDS")
         }
@@ -67,7 +36,7 @@ enum RecommendationReport {
     }
 
     static func readTruth(_ path: String) throws -> [RecommendationEvaluation.Fault] {
-        let text = try readText(path)
+        let text = try EventsFile.readText(path)
         guard let root = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
               let faults = root["faults"] as? [[String: Any]] else {
             throw DataError(.other("expected {\"faults\": [...]} as written by 'triage simulate'"), file: path)
@@ -88,13 +57,5 @@ enum RecommendationReport {
             return .init(service: try field("service"), start: try time("start"), end: try time("end"),
                          bestAction: try field("best_action"))
         }
-    }
-
-    static func readText(_ path: String) throws -> String {
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { throw DataError(.notFound, file: path) }
-        guard !isFolder.boolValue else { throw DataError(.isDirectory, file: path) }
-        guard let data = FileManager.default.contents(atPath: path) else { throw DataError(.unreadable("cannot read"), file: path) }
-        return String(decoding: data, as: UTF8.self)
     }
 }
