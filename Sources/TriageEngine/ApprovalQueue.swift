@@ -91,6 +91,9 @@ public final class ApprovalQueue: Sendable {
                 t.column("offset", .integer).notNull()
                 t.column("line", .integer).notNull()
                 t.column("updated_at", .integer).notNull()
+                // The engine's per-service state at that position (health, recent rows), so a
+                // restart resumes an open incident instead of declaring it again.
+                t.column("engine_state", .blob)
             }
         }
         return migrator
@@ -320,20 +323,22 @@ public final class ApprovalQueue: Sendable {
         public var inode: UInt64
         public var offset: Int64
         public var line: Int64
-        public init(device: UInt64, inode: UInt64, offset: Int64, line: Int64) {
+        public var engineState: Data?
+        public init(device: UInt64, inode: UInt64, offset: Int64, line: Int64, engineState: Data? = nil) {
             self.device = device
             self.inode = inode
             self.offset = offset
             self.line = line
+            self.engineState = engineState
         }
     }
 
     public func readPosition(source: String) throws(EngineError) -> ReadPosition? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT device, inode, offset, line FROM read_position WHERE source = ?",
+            try Row.fetchOne(db, sql: "SELECT device, inode, offset, line, engine_state FROM read_position WHERE source = ?",
                              arguments: [source]).map {
                 ReadPosition(device: UInt64(bitPattern: $0["device"]), inode: UInt64(bitPattern: $0["inode"]),
-                             offset: $0["offset"], line: $0["line"])
+                             offset: $0["offset"], line: $0["line"], engineState: $0["engine_state"])
             }
         }
     }
@@ -341,11 +346,13 @@ public final class ApprovalQueue: Sendable {
     public func saveReadPosition(_ position: ReadPosition, source: String, now: Int64) throws(EngineError) {
         try write { db in
             try db.execute(sql: """
-                INSERT INTO read_position (source, device, inode, offset, line, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO read_position (source, device, inode, offset, line, updated_at, engine_state)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(source) DO UPDATE SET device = excluded.device, inode = excluded.inode,
-                    offset = excluded.offset, line = excluded.line, updated_at = excluded.updated_at
+                    offset = excluded.offset, line = excluded.line, updated_at = excluded.updated_at,
+                    engine_state = excluded.engine_state
                 """, arguments: [source, Int64(bitPattern: position.device), Int64(bitPattern: position.inode),
-                                 position.offset, position.line, now])
+                                 position.offset, position.line, now, position.engineState])
         }
     }
 

@@ -50,6 +50,27 @@ public final class RemediationEngine {
         }
     }
 
+    /// The per-service state (health, recent rows, open incidents) as bytes, to be stored with
+    /// the read position so a restart resumes where it stopped.
+    public func checkpoint() throws(EngineError) -> Data {
+        do { return try JSONEncoder().encode(monitors) } catch { throw .invalid("cannot encode the engine state: \(error)") }
+    }
+
+    /// Restores a `checkpoint()`; a state from an incompatible version is an error, not a crash.
+    public func restore(_ data: Data) throws(EngineError) {
+        let restored: [String: ServiceMonitor]
+        do { restored = try JSONDecoder().decode([String: ServiceMonitor].self, from: data) } catch {
+            throw .invalid("the stored engine state does not decode (written by another version?): \(error)")
+        }
+        for monitor in restored.values {
+            guard monitor.values.count == ServiceMetric.allCases.count,
+                  monitor.values.allSatisfy({ $0.count == monitor.times.count }) else {
+                throw .invalid("the stored engine state has the wrong shape (another version of Triage?)")
+            }
+        }
+        monitors = restored
+    }
+
     /// Services seen so far and their states.
     public var states: [String: HealthState] { monitors.mapValues(\.tracker.state) }
 
@@ -180,7 +201,7 @@ public final class RemediationEngine {
 }
 
 /// Per-service state of the engine: health, recent rows for the symptoms, the open incident.
-struct ServiceMonitor {
+struct ServiceMonitor: Codable {
     var tracker: HealthTracker
     let capacity: Int
     private(set) var times: [Int64] = []

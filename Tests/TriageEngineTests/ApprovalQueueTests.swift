@@ -183,7 +183,8 @@ func proposal(_ service: String, at created: Int64, raisedAt: Int64 = 1_000, ttl
         let w = Workspace()
         let queue = try ApprovalQueue(path: w.database)
         #expect(try queue.readPosition(source: "/m.csv") == nil)
-        let position = ApprovalQueue.ReadPosition(device: 2049, inode: UInt64.max - 3, offset: 123_456, line: 789)
+        let position = ApprovalQueue.ReadPosition(device: 2049, inode: UInt64.max - 3, offset: 123_456, line: 789,
+                                                  engineState: Data("{}".utf8))
         try queue.saveReadPosition(position, source: "/m.csv", now: 5)
         #expect(try ApprovalQueue(path: w.database).readPosition(source: "/m.csv") == position)
     }

@@ -84,6 +84,33 @@ import Testing
         #expect(events.filter { $0.type == "recommendation" }.count == 1)
     }
 
+    /// A restart mid-incident (checkpoint → new engine → restore) continues the incident: the
+    /// state stays unhealthy and no second recommendation is raised while the first waits.
+    @Test func aRestoredEngineContinuesAnOpenIncident() throws {
+        let w = Workspace()
+        let queue = try ApprovalQueue(path: w.database)
+        let first = try Self.engine(queue: queue)
+        let (normal, failing) = Self.rows(first, service: "svc-01")
+        var time: Int64 = 0
+        for k in 0..<66 {
+            _ = try first.process(service: "svc-01", time: time, values: k < 60 ? normal : failing, now: 10)
+            time += 60
+        }
+        #expect(first.states["svc-01"] == .unhealthy)
+        #expect(try queue.list(now: 10).count == 1)
+        let saved = try first.checkpoint()
+        let second = try Self.engine(queue: queue)
+        try second.restore(saved)
+        #expect(second.states == first.states)
+        var events = [EngineEvent]()
+        for _ in 0..<20 {
+            events += try second.process(service: "svc-01", time: time, values: failing, now: 20)
+            time += 60
+        }
+        #expect(!events.contains { $0.type == "state" || $0.type == "recommendation" })
+        #expect(throws: EngineError.self) { try second.restore(Data("{\"svc-01\": 3}".utf8)) }
+    }
+
     @Test func withoutAQueueRecommendationsAreEventsOnly() throws {
         let engine = try Self.engine(queue: nil)
         let (normal, failing) = Self.rows(engine, service: "svc-02")

@@ -129,6 +129,7 @@ final class EngineWatchSession {
         parser = header
         if let queue, let saved = try queue.readPosition(source: Self.sourceKey(options.metrics)) {
             resumed = follower.resume(device: saved.device, inode: saved.inode, offset: saved.offset, line: Int(saved.line))
+            if resumed, let state = saved.engineState { try engine.restore(state) }
         }
     }
 
@@ -170,7 +171,7 @@ final class EngineWatchSession {
         guard let queue, parser != nil, let identity = follower.identity else { return }
         try events?.flush()
         try queue.saveReadPosition(.init(device: identity.device, inode: identity.inode, offset: follower.consumedOffset,
-                                         line: Int64(follower.consumedLine)),
+                                         line: Int64(follower.consumedLine), engineState: try engine.checkpoint()),
                                    source: Self.sourceKey(options.metrics), now: Self.wallClock)
         rowsSinceSave = 0
     }
