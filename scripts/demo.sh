@@ -15,8 +15,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 bash scripts/setup.sh
-swift build -c release --product triage >&2
-TRIAGE=$(swift build -c release --show-bin-path)/triage
+# CI sets TRIAGE_CONFIGURATION=debug to reuse the test build instead of building everything again.
+CONFIGURATION=${TRIAGE_CONFIGURATION:-release}
+swift build -c "$CONFIGURATION" --product triage >&2
+TRIAGE=$(swift build -c "$CONFIGURATION" --show-bin-path)/triage
 rm -rf "$OUT" && mkdir -p "$OUT"
 HISTORY=datasets/simulated
 step() { printf '\n== %s\n' "$*"; }
