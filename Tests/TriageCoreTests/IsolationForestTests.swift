@@ -85,6 +85,13 @@ private func encodeDecode(_ forest: IsolationForest) throws -> IsolationForest {
         #expect(loaded.scores(data, threads: 2) == s1)
         let other = try IsolationForest.fit(data, parameters: parameters, seed: 10, threads: 1)
         #expect(other != one)
+        // Tables built once score the same, in one batch or one row at a time.
+        let prepared = PreparedIsolationForest(one)
+        #expect(prepared.scores(data, threads: 2) == s1)
+        for i in [0, 1_499, 2_999] {
+            let row = Matrix(rows: 1, columns: 5, storage: Array(data.storage[i * 5..<(i + 1) * 5]))
+            #expect(prepared.scores(row, threads: 1) == [s1[i]])
+        }
     }
 
     @Test func manyRowTasksGiveTheSameScoresForAnyThreadCount() throws {

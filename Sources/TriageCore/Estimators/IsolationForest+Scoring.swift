@@ -24,8 +24,12 @@ extension IsolationForest {
     ///
     /// - Complexity: O(rows · trees · height), parallel over row tasks.
     public func scores(_ data: Matrix<Float>, threads: Int) -> [Double] {
+        scores(data, tables: ScoringTables(self), threads: threads)
+    }
+
+    func scores(_ data: Matrix<Float>, tables: ScoringTables, threads: Int) -> [Double] {
         precondition(data.columns == featureCount, "data has \(data.columns) columns, model expects \(featureCount)")
-        let sums = pathLengthSums(data, threads: threads)
+        let sums = pathLengthSums(data, tables: tables, threads: threads)
         let normaliser = Double(treeCount) * isolationAveragePathLength(sampleSize)
         // c(ψ) > 0 whenever ψ ≥ 2, which fitting guarantees; the guard keeps decoded oddities finite.
         guard normaliser > 0 else { return Array(repeating: 0.5, count: data.rows) }
@@ -40,9 +44,9 @@ extension IsolationForest {
     }
 
     /// Σ over trees of h_t(x), per row.
-    func pathLengthSums(_ data: Matrix<Float>, threads: Int) -> [Double] {
+    func pathLengthSums(_ data: Matrix<Float>, tables: ScoringTables? = nil, threads: Int) -> [Double] {
         var sums = [Double](repeating: 0, count: data.rows)
-        let tables = ScoringTables(self)
+        let tables = tables ?? ScoringTables(self)
         sums.withUnsafeMutableBufferPointer { out in
             let output = SendablePointer(out.baseAddress!)
             forEachBlock(data, tables: tables, threads: threads) { walker, rows in
@@ -76,6 +80,24 @@ extension IsolationForest {
                 }
             }
         }
+    }
+}
+
+/// An isolation forest with its scoring tables built once, for callers that score many small
+/// batches: the online engine scores one row at a time, and rebuilding the tables per call
+/// (a copy of every tree) took longer than the walk itself (perf: 18 % vs 13 % of `watch --model`).
+public struct PreparedIsolationForest: Sendable {
+    public let forest: IsolationForest
+    let tables: ScoringTables
+
+    public init(_ forest: IsolationForest) {
+        self.forest = forest
+        tables = ScoringTables(forest)
+    }
+
+    /// The same values as `forest.scores(data, threads:)`.
+    public func scores(_ data: Matrix<Float>, threads: Int) -> [Double] {
+        forest.scores(data, tables: tables, threads: threads)
     }
 }
 

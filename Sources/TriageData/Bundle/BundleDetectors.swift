@@ -9,6 +9,8 @@ public struct BundleDetectors: Sendable {
     public let baselines: [String: ServiceBaseline]
     public let isolationForest: IsolationForest?
     public let autoencoder: Autoencoder?
+    /// The forest with its scoring tables built once: rows come one at a time.
+    let preparedForest: PreparedIsolationForest?
 
     /// The scores of one metrics row.
     public struct RowScore: Sendable, Equatable {
@@ -47,6 +49,7 @@ public struct BundleDetectors: Sendable {
         self.extractor = extractor
         self.baselines = baselines
         self.isolationForest = forest?.model
+        self.preparedForest = forest.map { PreparedIsolationForest($0.model) }
         self.autoencoder = autoencoder?.model
     }
 
@@ -57,8 +60,8 @@ public struct BundleDetectors: Sendable {
         let features = extractor.row(values, baseline: baseline)
         let row = Matrix(rows: 1, columns: features.count, storage: features)
         var result = RowScore(features: features)
-        if let isolationForest {
-            let s = isolationForest.scores(row, threads: 1)[0]
+        if let isolationForest, let preparedForest {
+            let s = preparedForest.scores(row, threads: 1)[0]
             result.isolationForest = (s, s >= isolationForest.threshold)
         }
         if let autoencoder {
