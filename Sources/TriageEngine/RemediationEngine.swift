@@ -71,6 +71,9 @@ public final class RemediationEngine {
         monitors = restored
     }
 
+    /// Data time of each service's last row.
+    public var lastRowTimes: [String: Int64] { monitors.compactMapValues(\.times.last) }
+
     /// Services seen so far and their states.
     public var states: [String: HealthState] { monitors.mapValues(\.tracker.state) }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TriageEngine
 
 /// `watch --model BUNDLE --db DB`: the engine loop end to end through the CLI, on a simulation of
 /// a seed the shipped bundle was not trained on.
@@ -79,6 +80,37 @@ import Testing
         let summary = try JSONSerialization.jsonObject(with: Data(again.stderr.utf8)) as! [String: Any]
         #expect(summary["resumed"] as? Bool == true && summary["rows"] as? Int == 0 && summary["recommendations"] as? Int == 0)
         #expect(try String(contentsOfFile: folder + "/again.jsonl", encoding: .utf8).isEmpty)
+    }
+
+    /// --follow: rows appended later are scored, heartbeats come while waiting, SIGTERM stops
+    /// with exit 0 and the position committed.
+    @Test func followWritesHeartbeatsAndStopsCleanly() throws {
+        let folder = CLIRunner.folder()
+        let bundle = CLIRunner.packageRoot + "/models/simulated"
+        let path = folder + "/m.csv"
+        let header = "timestamp,service,cpu,memory,latency_p99_ms,error_rate,request_rate,replicas,heartbeat_age_s\n"
+        func row(_ k: Int) -> String { "\(1_767_225_600 + 120 * k),svc-01,30,55,120,0.001,200,2,5\n" }
+        try (header + (0..<5).map(row).joined()).write(toFile: path, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = CLIRunner.binary
+        process.arguments = ["watch", path, "--model", bundle, "--db", folder + "/q.sqlite", "--events", folder + "/e.jsonl",
+                             "--follow", "--poll-interval", "0.05", "--heartbeat", "1", "--quiet"]
+        try process.run()
+        usleep(600_000)
+        let handle = FileHandle(forWritingAtPath: path)!
+        handle.seekToEndOfFile()
+        handle.write(Data((5..<8).map(row).joined().utf8))
+        handle.closeFile()
+        usleep(2_400_000)
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let events = try Self.events(folder + "/e.jsonl")
+        #expect(events.filter { $0["type"] as? String == "score" }.count == 8)
+        let beats = events.filter { $0["type"] as? String == "heartbeat" }
+        #expect(!beats.isEmpty && beats.allSatisfy { $0["service"] as? String == "svc-01" && $0["last_row"] is String })
+        let queue = try ApprovalQueue(path: folder + "/q.sqlite")
+        #expect(try queue.readPosition(source: path)?.line == 9)
     }
 
     @Test func badUsageAndBadBundles() throws {

@@ -37,6 +37,8 @@ struct Watch: ParsableCommand {
     @Option(help: "Name of the service column of a long-format file (with --model).") var serviceColumn = "service"
     @Option(help: "How long a recommendation waits for a decision: 90s, 30m, 2h, 1d or seconds (with --model).")
     var ttl = TimeToLive(seconds: 1_800)
+    @Option(help: "With --model --follow: seconds between heartbeat events while waiting for data (0: none).")
+    var heartbeat = 60
     @Flag(help: "Print the summary as one JSON object (on standard error).") var json = false
     @Flag(help: "No summary or warnings on standard error.") var quiet = false
 
@@ -46,6 +48,7 @@ struct Watch: ParsableCommand {
         }
         guard maxLineBytes >= 64 else { throw ValidationError("--max-line-bytes must be at least 64, got \(maxLineBytes)") }
         guard !timeColumn.isEmpty else { throw ValidationError("--time-column must not be empty") }
+        guard (0...86_400).contains(heartbeat) else { throw ValidationError("--heartbeat must be 0–86400 seconds, got \(heartbeat)") }
         if model == nil && db != nil { throw ValidationError("--db needs --model: the queue holds the recommendations of a bundle") }
         if model != nil && state != nil { throw ValidationError("--state is for the model-free detector; with --model, --db keeps the position") }
     }

@@ -23,6 +23,7 @@ final class EngineWatchSession {
     var rows = 0, skipped = 0, unknownServices = Set<String>(), raised = 0, transitions = 0
     var resumed = false
     var rowsSinceSave = 0
+    var lastHeartbeat = EngineWatchSession.wallClock
 
     init(options: Watch, model: String) throws {
         self.options = options
@@ -96,6 +97,7 @@ final class EngineWatchSession {
             case .end:
                 return
             case .waiting:
+                try heartbeatIfDue()
                 try scores?.flush()
                 try events?.flush()
                 if rowsSinceSave > 0 { try savePosition() }
@@ -164,6 +166,24 @@ final class EngineWatchSession {
             }
         }
         if rowsSinceSave >= 1_000 { try savePosition() }
+    }
+
+    /// While following, one `heartbeat` event per service every `--heartbeat` seconds of wall
+    /// time: the engine is alive, with each service's last row and state (a consumer can tell a
+    /// quiet service from a stalled pipeline).
+    func heartbeatIfDue() throws {
+        guard let events, options.heartbeat > 0 else { return }
+        let now = Self.wallClock
+        guard now - lastHeartbeat >= Int64(options.heartbeat) else { return }
+        lastHeartbeat = now
+        for (service, last) in engine.lastRowTimes.sorted(by: { $0.key < $1.key }) {
+            let state = engine.states[service] ?? .healthy
+            let json: JSONValue = .object([
+                "timestamp": .string(Timestamp.iso(now)), "service": .string(service), "type": .string("heartbeat"),
+                "last_row": .string(Timestamp.iso(last)), "state": .string(state.rawValue), "rows": .integer(rows),
+            ])
+            try events.append(json.serialized() + "\n")
+        }
     }
 
     /// Commits the read position (after the last row processed) to the database.
