@@ -240,24 +240,27 @@ public final class ApprovalQueue: Sendable {
     /// any whose key is already in the file), then marks them; returns how many lines it wrote.
     @discardableResult
     public func flushOutbox(_ outbox: Outbox) throws(EngineError) -> Int {
-        let unsent = try read { db in
-            try Recommendation
-                .filter(Recommendation.CodingKeys.status == Recommendation.Status.approved.rawValue
-                        && Recommendation.CodingKeys.outboxWritten == false)
-                .order(Recommendation.CodingKeys.decidedAt, Recommendation.CodingKeys.id)
-                .fetchAll(db)
-        }
-        var written = 0
-        for record in unsent {
-            if !outbox.contains(idempotencyKey: record.idempotencyKey) {
-                try outbox.append(Outbox.line(for: record))
-                written += 1
+        try outbox.withLock { () throws(EngineError) -> Int in
+            // Read under the lock: another process may have sent some since we last looked.
+            let unsent = try read { db in
+                try Recommendation
+                    .filter(Recommendation.CodingKeys.status == Recommendation.Status.approved.rawValue
+                            && Recommendation.CodingKeys.outboxWritten == false)
+                    .order(Recommendation.CodingKeys.decidedAt, Recommendation.CodingKeys.id)
+                    .fetchAll(db)
             }
-            try write { db in
-                try db.execute(sql: "UPDATE recommendation SET outbox_written = 1 WHERE id = ?", arguments: [record.id])
+            var written = 0
+            for record in unsent {
+                if !outbox.contains(idempotencyKey: record.idempotencyKey) {
+                    try outbox.append(Outbox.line(for: record))
+                    written += 1
+                }
+                try write { db in
+                    try db.execute(sql: "UPDATE recommendation SET outbox_written = 1 WHERE id = ?", arguments: [record.id])
+                }
             }
+            return written
         }
-        return written
     }
 
     // MARK: Outcomes and the policy

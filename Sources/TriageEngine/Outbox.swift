@@ -61,6 +61,20 @@ public struct Outbox: Sendable {
         guard fsync(fd) == 0 else { throw .outbox(path: path, reason: String(cString: strerror(errno))) }
     }
 
+    /// Runs `body` holding an exclusive `flock` on `PATH.lock`, so two processes flushing at once
+    /// (a CLI approval while the server approves) cannot both send the same approval.
+    public func withLock<T>(_ body: () throws(EngineError) -> T) throws(EngineError) -> T {
+        let lockPath = path + ".lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .outbox(path: lockPath, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw .outbox(path: lockPath, reason: String(cString: strerror(errno))) }
+        }
+        defer { flock(fd, LOCK_UN) }
+        return try body()
+    }
+
     /// Whether a line with this idempotency key is already in the file (recovery only).
     public func contains(idempotencyKey: String) -> Bool {
         guard let data = FileManager.default.contents(atPath: path) else { return false }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import TriageCore
 @testable import TriageEngine
@@ -140,6 +141,30 @@ func proposal(_ service: String, at created: Int64, raisedAt: Int64 = 1_000, ttl
         }
         #expect(ids.sorted() == [a.id, b.id])
         #expect(try reopened.list(status: .approved, now: 1_200).allSatisfy(\.outboxWritten))
+    }
+
+    /// Several deciders at once (threads here; processes share the same lock file and database):
+    /// every approval reaches the outbox exactly once.
+    @Test func concurrentApprovalsSendEachLineOnce() throws {
+        let w = Workspace()
+        let queue = try ApprovalQueue(path: w.database)
+        let approvers = try Approvers.load(w.allowlist)
+        let ids = try (0..<6).map { try queue.raise(proposal("svc-\($0)", at: 100)).recommendation.id }
+        let failures = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 24) { k in
+            do {
+                // Separate handles, as separate processes would have.
+                let mine = try ApprovalQueue(path: w.database)
+                _ = try mine.approve(ids[k % ids.count], by: "alice", comment: nil, approvers: approvers, outbox: w.outbox, now: 1_100)
+            } catch {
+                failures.withLock { $0 += 1 }
+            }
+        }
+        #expect(failures.withLock { $0 } == 0)
+        let sent = w.outboxLines().compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["id"] as? String
+        }
+        #expect(sent.sorted() == ids.sorted())
     }
 
     @Test func outcomesAreRecordedOnceAndTeachTheInstalledPolicy() throws {
