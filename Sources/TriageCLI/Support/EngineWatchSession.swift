@@ -10,7 +10,7 @@ import Glibc
 /// (`timestamp,service,<metrics>`): bundle detectors per row, health states, recommendations
 /// into the approval queue. With `--db` the read position is kept in the database, so the same
 /// command resumes after the last row it committed.
-final class EngineWatchSession {
+final class EngineWatchSession: FollowedLineHandler {
     let options: Watch
     var follower: LineFollower
     var parser: MetricsRowParser?
@@ -83,17 +83,9 @@ final class EngineWatchSession {
         while !watchStopRequested {
             switch try follower.next() {
             case .line(let range, let line):
-                if follower.buffer[range].allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-                if expectHeader {
-                    let header = Array(follower.buffer[range])
-                    try header.withUnsafeBufferPointer { bytes throws in try readHeader(bytes, line: line) }
-                    expectHeader = false
-                } else {
-                    try processRow(range, line: line)
-                }
+                try handleLine(follower.buffer[range], range: range, line: line, expectHeader: &expectHeader)
             case .tooLong(let line):
-                try badRow(DataError(.other("line is longer than \(options.maxLineBytes) bytes (--max-line-bytes)"),
-                                     file: options.metrics, line: line))
+                try lineTooLong(line)
             case .end:
                 return
             case .waiting:
@@ -101,13 +93,7 @@ final class EngineWatchSession {
                 try scores?.flush()
                 try events?.flush()
                 if rowsSinceSave > 0 { try savePosition() }
-                switch follower.poll() {
-                case .none: usleep(UInt32(options.pollInterval * 1_000_000))
-                case .disappeared: warn("\(options.metrics): file disappeared; waiting for it to come back")
-                case .rotated, .truncated, .reappeared:
-                    warn("\(options.metrics): file was replaced or truncated; reading it from the start")
-                    expectHeader = true
-                }
+                if pollFollowedFile(&follower, options: options, warn: warn) { expectHeader = true }
             }
         }
     }

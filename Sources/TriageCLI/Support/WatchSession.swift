@@ -25,6 +25,51 @@ func installStopHandlers() {
     pthread_sigmask(SIG_UNBLOCK, &set, nil)
 }
 
+/// What both watch sessions do with each line of the followed file.
+protocol FollowedLineHandler: AnyObject {
+    var options: Watch { get }
+    func readHeader(_ bytes: UnsafeBufferPointer<UInt8>, line: Int) throws
+    func processRow(_ range: Range<Int>, line: Int) throws
+    func badRow(_ error: DataError) throws
+}
+
+extension FollowedLineHandler {
+    /// Lines of blanks only (spaces, tabs, a stray `\r`) are skipped; the first other line is
+    /// the header, the rest are rows.
+    func handleLine(_ bytes: ArraySlice<UInt8>, range: Range<Int>, line: Int, expectHeader: inout Bool) throws {
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
+        if expectHeader {
+            // Copied out: reading the header may reposition the follower (resume).
+            let header = Array(bytes)
+            try header.withUnsafeBufferPointer { bytes in try readHeader(bytes, line: line) }
+            expectHeader = false
+        } else {
+            try processRow(range, line: line)
+        }
+    }
+
+    func lineTooLong(_ line: Int) throws {
+        try badRow(DataError(.other("line is longer than \(options.maxLineBytes) bytes (--max-line-bytes)"),
+                             file: options.metrics, line: line))
+    }
+}
+
+/// While waiting for data: checks the followed path, sleeping one poll interval when nothing
+/// changed. Returns true when reading restarts from the start of a new file (expect a header).
+func pollFollowedFile(_ follower: inout LineFollower, options: Watch, warn: (String) -> Void) -> Bool {
+    switch follower.poll() {
+    case .none:
+        usleep(UInt32(options.pollInterval * 1_000_000))
+        return false
+    case .disappeared:
+        warn("\(options.metrics): file disappeared; waiting for it to come back")
+        return false
+    case .rotated, .truncated, .reappeared:
+        warn("\(options.metrics): file was replaced or truncated; reading it from the start")
+        return true
+    }
+}
+
 /// What `--state FILE` holds: the detector and where reading stopped.
 struct WatchState: Codable {
     static let kind = "watch-state"
@@ -62,7 +107,7 @@ struct WatchSummary: Codable {
 }
 
 /// The `watch` loop: reads lines as they come, scores rows, writes results, checkpoints.
-final class WatchSession {
+final class WatchSession: FollowedLineHandler {
     let options: Watch
     var follower: LineFollower
     var parser: MetricsRowParser?
@@ -126,33 +171,17 @@ final class WatchSession {
         while stopRequested == 0 {
             switch try follower.next() {
             case .line(let range, let line):
-                let blank = follower.buffer[range].allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
-                if blank { continue }
-                if expectHeader {
-                    // Copied out: reading the header may reposition the follower (resume).
-                    let header = Array(follower.buffer[range])
-                    try header.withUnsafeBufferPointer { bytes throws(DataError) in try readHeader(bytes, line: line) }
-                    expectHeader = false
-                } else {
-                    try processRow(range, line: line)
-                }
+                try handleLine(follower.buffer[range], range: range, line: line, expectHeader: &expectHeader)
             case .tooLong(let line):
-                try badRow(DataError(.other("line is longer than \(options.maxLineBytes) bytes (--max-line-bytes)"),
-                                     file: options.metrics, line: line))
+                try lineTooLong(line)
             case .end:
                 return
             case .waiting:
                 try scores.flush()
                 try events?.flush()
                 if options.state != nil && WatchSession.now() - lastSave > 30 { try saveState() }
-                switch follower.poll() {
-                case .none:
-                    usleep(UInt32(options.pollInterval * 1_000_000))
-                case .disappeared:
-                    warn("\(options.metrics): file disappeared; waiting for it to come back")
-                case .rotated, .truncated, .reappeared:
+                if pollFollowedFile(&follower, options: options, warn: warn) {
                     summary.restarts += 1
-                    warn("\(options.metrics): file was replaced or truncated; reading it from the start")
                     expectHeader = true
                 }
             }
