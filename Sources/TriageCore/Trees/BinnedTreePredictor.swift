@@ -1,3 +1,5 @@
+import Foundation
+import CBLAS
 /// A compact inference layout of fitted trees: 8-byte nodes compared against rows coded to
 /// one byte per feature, leaves pointing into a shared table of distinct leaf outputs.
 ///
@@ -15,6 +17,22 @@
 /// and deduplicating leaf outputs (grown leaves are nearly all pure: one-hot distributions)
 /// turns the final per-tree load into a hit in a table of a few hundred bytes.
 struct BinnedTreePredictor: Sendable {
+    /// Node records in 64-byte aligned memory, so the line-blocked layout's lines are real
+    /// cache lines.
+    final class AlignedNodes: @unchecked Sendable {
+        let base: UnsafeMutablePointer<Node>
+        let count: Int
+
+        init(_ nodes: [Node]) {
+            count = nodes.count
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Node>.stride, alignment: 64)
+            base = raw.bindMemory(to: Node.self, capacity: max(1, count))
+            nodes.withUnsafeBufferPointer { base.initialize(from: $0.baseAddress!, count: count) }
+        }
+
+        deinit { base.deallocate() }
+    }
+
     /// goLeft ⟺ (code &+ shift) < threshold, in wrapping UInt8 arithmetic:
     /// - missing goes right: shift 0, threshold j + 1 (NaN's 255 is never below it);
     /// - missing goes left: shift 1, threshold j + 2 (NaN wraps to 0, below it; real codes
@@ -43,8 +61,10 @@ struct BinnedTreePredictor: Sendable {
     /// Each feature's thresholds padded with +∞ to 256 entries for an 8-step branch-free search.
     static let edgeStride = 256
 
-    let nodes: [Node]
+    let nodes: AlignedNodes
     let roots: [Int]
+    /// Nodes of tree t: spans[t] (line-aligned start).
+    let spans: [Range<Int>]
     /// Distinct leaf output vectors, `outputs` floats each; row s belongs to sink node s.
     let table: [Float]
     let edges: [Float]
@@ -92,43 +112,72 @@ struct BinnedTreePredictor: Sendable {
             leafSlots.append(perLeaf)
         }
         var nodes = (0..<slots.count).map { Node(threshold: 0, shift: 0, feature: 0, child: UInt32($0)) }
-        var roots = [Int]()
+        var roots = [Int](), spans = [Range<Int>]()
+        let perLine = BinnedTreePredictor.nodesPerLine
         for (t, tree) in trees.enumerated() {
-            let base = nodes.count, n = tree.nodeCount
-            guard base + n < Int(UInt32.max) else { return nil }
-            roots.append(base)
-            // Children pairs allocated in depth-first order (left subtree first), so a walk
-            // mostly moves forward through nearby memory, as in the depth-first numbering.
-            var position = [Int](repeating: 0, count: n)
-            var stack = [0], free = 1
-            while let i = stack.popLast() {
-                guard !tree.isLeaf(i) else { continue }
-                let right = Int(tree.rightChild[i]), left = Int(tree.leftChild[i])
-                position[right] = free
-                position[left] = free + 1
-                free += 2
-                stack.append(right)
-                stack.append(left)
-            }
-            nodes.append(contentsOf: repeatElement(Node(threshold: 0, shift: 0, feature: 0, child: 0), count: n))
+            let n = tree.nodeCount
+            let position = BinnedTreePredictor.lineBlockedPositions(tree, start: nodes.count, perLine: perLine)
+            let end = position.max()! + 1
+            guard end < Int(UInt32.max) else { return nil }
+            roots.append(position[0])
+            spans.append(position.min()!..<end)
+            nodes.append(contentsOf: repeatElement(Node(threshold: 0, shift: 0, feature: 0, child: 0), count: end - nodes.count))
             for i in 0..<n {
                 if tree.isLeaf(i) {
-                    nodes[base + position[i]] = Node(threshold: 0, shift: 0, feature: 0, child: UInt32(leafSlots[t][i]))
+                    nodes[position[i]] = Node(threshold: 0, shift: 0, feature: 0, child: UInt32(leafSlots[t][i]))
                 } else {
                     let f = Int(tree.feature[i])
                     let j = BinnedTreePredictor.lowerBound(distinct[f], tree.threshold[i])
                     let left = tree.missingGoesLeft[i]
-                    nodes[base + position[i]] = Node(threshold: UInt8(j + (left ? 2 : 1)), shift: left ? 1 : 0, feature: UInt16(f),
-                                                     child: UInt32(base + position[Int(tree.rightChild[i])]))
+                    nodes[position[i]] = Node(threshold: UInt8(j + (left ? 2 : 1)), shift: left ? 1 : 0, feature: UInt16(f),
+                                              child: UInt32(position[Int(tree.rightChild[i])]))
                 }
             }
         }
-        self.nodes = nodes
+        self.nodes = AlignedNodes(nodes)
         self.roots = roots
+        self.spans = spans
         self.table = table
         self.edges = edges
         self.features = features
         self.outputs = outputs
+    }
+
+    /// Nodes per 64-byte cache line.
+    static let nodesPerLine = 64 / MemoryLayout<Node>.stride
+
+    /// Node positions (from `start`, a line boundary) that pack small subtrees into cache
+    /// lines: each line is filled breadth-first from the first pair placed in it (children
+    /// pairs as long as they fit), and the pairs that did not fit start lines of their own,
+    /// depth-first. A walk then takes two to three steps per line fetched instead of about
+    /// one (in depth-first order every right turn lands on a new line). The two children of a
+    /// node stay side by side (right, left) and never straddle a line.
+    static func lineBlockedPositions(_ tree: TreeStructure, start: Int, perLine: Int) -> [Int] {
+        var position = [Int](repeating: 0, count: tree.nodeCount)
+        var free = (start + perLine - 1) / perLine * perLine
+        // A unit: the root alone, or a pair of children (right first).
+        var stack: [[Int]] = [[0]]
+        var queue = [[Int]](), deferred = [[Int]]()
+        while let unit = stack.popLast() {
+            if perLine - free % perLine < unit.count { free = (free / perLine + 1) * perLine }
+            let line = free / perLine
+            queue.removeAll(keepingCapacity: true)
+            deferred.removeAll(keepingCapacity: true)
+            queue.append(unit)
+            var next = 0
+            while next < queue.count {
+                let u = queue[next]
+                next += 1
+                guard free / perLine == line, perLine - free % perLine >= u.count else { deferred.append(u); continue }
+                for i in u {
+                    position[i] = free
+                    free += 1
+                    if !tree.isLeaf(i) { queue.append([Int(tree.rightChild[i]), Int(tree.leftChild[i])]) }
+                }
+            }
+            stack.append(contentsOf: deferred.reversed())
+        }
+        return position
     }
 
     /// Index of `value` in the sorted distinct `list` (it is there).
@@ -157,22 +206,22 @@ struct BinnedTreePredictor: Sendable {
         return x.isNaN ? missingCode : UInt8(truncatingIfNeeded: b)
     }
 
-    /// The node after `index` for the coded row `row` (a sink: itself).
+    /// The node after `index` for lane `lane` of a coded group (a sink: itself).
     @inline(__always)
-    static func step(_ nodes: UnsafePointer<Node>, _ index: Int, _ row: UnsafePointer<UInt8>) -> Int {
+    static func step(_ nodes: UnsafePointer<Node>, _ index: Int, _ group: UnsafePointer<UInt8>, _ lane: Int) -> Int {
         let node = nodes[index]
-        let c = row[Int(node.feature)] &+ node.shift
+        let c = group[Int(node.feature) &* lanes &+ lane] &+ node.shift
         return Int(node.child) &+ Int(unsafeBitCast(c < node.threshold, to: UInt8.self))
     }
 
     /// Rows walked down a tree in lockstep (`walkEight`), their dependent loads overlapping.
-    static let lanes = 8
+    static let lanes = 16
     /// Most rows coded and scored together, tree by tree. The larger a block, the more rows
     /// share each tree's trip from L3 into L2: on 20 grown trees of the speed benchmark
     /// (≈ 320 KB of nodes each, 20 features), 12 500-row blocks (250 KB of codes) took 0.57×
     /// the CPU time of 4 096-row ones, 8 192 rows 0.63×, 2 048 rows 1.02× (single runs under
     /// load).
-    static let maxBlock = 16_384
+    static let maxBlock = Int(ProcessInfo.processInfo.environment["MAXBLOCK"] ?? "16384")!
 
     /// Mean over trees of the leaf outputs, rows × outputs. Per row the trees are added in
     /// model order, exactly as the float layout does, so the results match it to the bit and
@@ -187,54 +236,60 @@ struct BinnedTreePredictor: Sendable {
         // sum (each row adds its trees in model order), so results are the same for any
         // thread count.
         let lanes = BinnedTreePredictor.lanes
-        let blockSize = max(lanes, min(BinnedTreePredictor.maxBlock, (rows + threads - 1) / max(1, threads)))
-        let blocks = (rows + blockSize - 1) / blockSize
+        // Blocks of equal size, as many as threads or more: an unbalanced last block would
+        // stream every tree through the cache for a few rows and leave a thread idle.
+        let perThread = max(1, threads)
+        var blocks = (rows + BinnedTreePredictor.maxBlock - 1) / BinnedTreePredictor.maxBlock
+        blocks = (blocks + perThread - 1) / perThread * perThread
+        let blockSize = max(lanes, (rows + blocks - 1) / blocks)
+        blocks = (rows + blockSize - 1) / blockSize
         result.storage.withUnsafeMutableBufferPointer { out in
             let output = SendablePointer(out.baseAddress!)
-            nodes.withUnsafeBufferPointer { nodeBuffer in
             table.withUnsafeBufferPointer { tableBuffer in
             edges.withUnsafeBufferPointer { edgeBuffer in
             data.storage.withUnsafeBufferPointer { input in
-                nonisolated(unsafe) let n = nodeBuffer.baseAddress!
+                nonisolated(unsafe) let n = UnsafePointer(nodes.base)
                 nonisolated(unsafe) let values = tableBuffer.baseAddress!, e = edgeBuffer.baseAddress!
                 nonisolated(unsafe) let x = input.baseAddress!
-                let roots = self.roots
+                let roots = self.roots, spans = self.spans
                 Parallel.forEach(blocks, threads: threads) { b in
                     let start = b * blockSize, end = min(rows, start + blockSize), count = end - start
-                    let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: count * columns)
+                    let groups = (count + lanes - 1) / lanes
+                    // Codes interleaved by groups of 8 rows: feature f of lane j at f·8 + j, so
+                    // one base pointer serves all lanes of a group.
+                    let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: groups * columns * lanes)
                     defer { codes.deallocate() }
+                    codes.initialize(repeating: 0, count: groups * columns * lanes)
                     for i in 0..<count {
-                        let row = x + (start + i) * columns, coded = codes + i * columns
+                        let row = x + (start + i) * columns, coded = codes + (i / lanes) * columns * lanes + i % lanes
                         for f in 0..<columns {
-                            coded[f] = BinnedTreePredictor.code(row[f], e + f * BinnedTreePredictor.edgeStride)
+                            coded[f * lanes] = BinnedTreePredictor.code(row[f], e + f * BinnedTreePredictor.edgeStride)
                         }
                     }
                     let acc = output.base + start * k
+                    let perLine = BinnedTreePredictor.nodesPerLine
+                    if let first = selected.first {
+                        for line in stride(from: spans[first].lowerBound, to: spans[first].upperBound, by: perLine) { triage_prefetch(n + line) }
+                    }
                     for t in selected {
                         let root = roots[t]
-                        var r = 0
-                        while r + lanes <= count {
-                            BinnedTreePredictor.walkEight(n, root: root, rows: codes + r * columns, columns: columns,
-                                                          table: values, outputs: k, accumulator: acc + r * k)
-                            r += lanes
-                        }
-                        while r < count {
-                            var index = root
-                            while true {
-                                let next = BinnedTreePredictor.step(n, index, codes + r * columns)
-                                if next == index { break }
-                                index = next
-                            }
-                            let o = index * k, a = acc + r * k
-                            for c in 0..<k { a[c] += values[o + c] }
-                            r += 1
+                        // The next tree's lines, a slice per group, fetched while this tree is
+                        // walked: ...
+                        let next = t + 1 < selected.upperBound ? spans[t + 1] : 0..<0
+                        let slice = ((next.count + perLine - 1) / perLine + groups - 1) / groups * perLine
+                        var prefetched = next.lowerBound
+                        for g in 0..<groups {
+                            let until = min(next.upperBound, prefetched + slice)
+                            while prefetched < until { triage_prefetch(n + prefetched); prefetched += perLine }
+                            BinnedTreePredictor.walkSixteen(n, root: root, group: codes + g * columns * lanes,
+                                                          valid: min(lanes, count - g * lanes),
+                                                          table: values, outputs: k, accumulator: acc + g * lanes * k)
                         }
                     }
                     if selected.count > 1 {
                         for i in 0..<(count * k) { acc[i] *= scale }
                     }
                 }
-            }
             }
             }
             }
@@ -247,23 +302,47 @@ struct BinnedTreePredictor: Sendable {
     /// registers: kept in a stack array (16 lanes), every step also paid a store-to-load
     /// round trip, and the same blocks took 1.5× the CPU time (12 register lanes: no better).
     @inline(__always)
-    static func walkEight(_ nodes: UnsafePointer<Node>, root: Int, rows: UnsafePointer<UInt8>, columns: Int,
+    static func walkEight(_ nodes: UnsafePointer<Node>, root: Int, group: UnsafePointer<UInt8>, valid: Int,
                           table: UnsafePointer<Float>, outputs k: Int, accumulator: UnsafeMutablePointer<Float>) {
         var a0 = root, a1 = root, a2 = root, a3 = root, a4 = root, a5 = root, a6 = root, a7 = root
-        let r0 = rows, r1 = rows + columns, r2 = rows + 2 * columns, r3 = rows + 3 * columns
-        let r4 = rows + 4 * columns, r5 = rows + 5 * columns, r6 = rows + 6 * columns, r7 = rows + 7 * columns
         var moving = 1
         while moving != 0 {
-            let b0 = step(nodes, a0, r0), b1 = step(nodes, a1, r1), b2 = step(nodes, a2, r2), b3 = step(nodes, a3, r3)
-            let b4 = step(nodes, a4, r4), b5 = step(nodes, a5, r5), b6 = step(nodes, a6, r6), b7 = step(nodes, a7, r7)
+            let b0 = step(nodes, a0, group, 0), b1 = step(nodes, a1, group, 1), b2 = step(nodes, a2, group, 2), b3 = step(nodes, a3, group, 3)
+            let b4 = step(nodes, a4, group, 4), b5 = step(nodes, a5, group, 5), b6 = step(nodes, a6, group, 6), b7 = step(nodes, a7, group, 7)
             moving = (b0 ^ a0) | (b1 ^ a1) | (b2 ^ a2) | (b3 ^ a3) | (b4 ^ a4) | (b5 ^ a5) | (b6 ^ a6) | (b7 ^ a7)
             a0 = b0; a1 = b1; a2 = b2; a3 = b3; a4 = b4; a5 = b5; a6 = b6; a7 = b7
         }
         // Sink index = row of `table` (no array literal here: it would allocate per call).
         func add(_ j: Int, _ sink: Int) {
+            guard j < valid else { return }
             let a = accumulator + j * k, v = table + sink * k
             for c in 0..<k { a[c] += v[c] }
         }
         add(0, a0); add(1, a1); add(2, a2); add(3, a3); add(4, a4); add(5, a5); add(6, a6); add(7, a7)
+    }
+
+    @inline(__always)
+    static func walkSixteen(_ nodes: UnsafePointer<Node>, root: Int, group: UnsafePointer<UInt8>, valid: Int,
+                          table: UnsafePointer<Float>, outputs k: Int, accumulator: UnsafeMutablePointer<Float>) {
+        var a0 = root, a1 = root, a2 = root, a3 = root, a4 = root, a5 = root, a6 = root, a7 = root
+        var a8 = root, a9 = root, a10 = root, a11 = root, a12 = root, a13 = root, a14 = root, a15 = root
+        var moving = 1
+        while moving != 0 {
+            let b0 = step(nodes, a0, group, 0), b1 = step(nodes, a1, group, 1), b2 = step(nodes, a2, group, 2), b3 = step(nodes, a3, group, 3)
+            let b4 = step(nodes, a4, group, 4), b5 = step(nodes, a5, group, 5), b6 = step(nodes, a6, group, 6), b7 = step(nodes, a7, group, 7)
+            let b8 = step(nodes, a8, group, 8), b9 = step(nodes, a9, group, 9), b10 = step(nodes, a10, group, 10), b11 = step(nodes, a11, group, 11)
+            let b12 = step(nodes, a12, group, 12), b13 = step(nodes, a13, group, 13), b14 = step(nodes, a14, group, 14), b15 = step(nodes, a15, group, 15)
+            moving = (b0 ^ a0) | (b1 ^ a1) | (b2 ^ a2) | (b3 ^ a3) | (b4 ^ a4) | (b5 ^ a5) | (b6 ^ a6) | (b7 ^ a7)
+            moving |= (b8 ^ a8) | (b9 ^ a9) | (b10 ^ a10) | (b11 ^ a11) | (b12 ^ a12) | (b13 ^ a13) | (b14 ^ a14) | (b15 ^ a15)
+            a0 = b0; a1 = b1; a2 = b2; a3 = b3; a4 = b4; a5 = b5; a6 = b6; a7 = b7
+            a8 = b8; a9 = b9; a10 = b10; a11 = b11; a12 = b12; a13 = b13; a14 = b14; a15 = b15
+        }
+        func add(_ j: Int, _ sink: Int) {
+            guard j < valid else { return }
+            let a = accumulator + j * k, v = table + sink * k
+            for c in 0..<k { a[c] += v[c] }
+        }
+        add(0, a0); add(1, a1); add(2, a2); add(3, a3); add(4, a4); add(5, a5); add(6, a6); add(7, a7)
+        add(8, a8); add(9, a9); add(10, a10); add(11, a11); add(12, a12); add(13, a13); add(14, a14); add(15, a15)
     }
 }
