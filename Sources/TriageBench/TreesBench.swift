@@ -75,20 +75,6 @@ struct TreesBench: ParsableCommand {
             fields["mean_nodes"] = Double(forest.trees.reduce(0) { $0 + $1.nodeCount }) / Double(forest.trees.count)
         }
         if let tree = classifier as? DecisionTree { fields["nodes"] = tree.tree.nodeCount; fields["depth"] = tree.tree.depth }
-        if ProcessInfo.processInfo.environment["DEPTHSTATS"] != nil, let forest = classifier as? RandomForest {
-            var total = 0, lock = 0, count = 0, hist = [Int](repeating: 0, count: 64)
-            for tree in forest.trees {
-                var r = 0
-                while r + 8 <= min(xTest.rows, 8192) {
-                    var m = 0
-                    for j in 0..<8 { let d = tree.path(of: Array(xTest.row(r + j))).count - 1; total += d; m = max(m, d); count += 1; hist[min(d, 63)] += 1 }
-                    lock += 8 * m
-                    r += 8
-                }
-            }
-            print("mean path \(Double(total) / Double(count)) lockstep mean \(Double(lock) / Double(count))")
-            print(hist.enumerated().map { "\($0.offset):\($0.element)" }.joined(separator: " "))
-        }
         emit(fields)
     }
 }

@@ -1,5 +1,5 @@
-import Foundation
 import CBLAS
+
 /// A compact inference layout of fitted trees: 8-byte nodes compared against rows coded to
 /// one byte per feature, leaves pointing into a shared table of distinct leaf outputs.
 ///
@@ -15,24 +15,10 @@ import CBLAS
 /// node). Halving the node record (16 → 8 bytes) keeps a fully grown tree (≈ 40 000 nodes,
 /// 320 KB) in a 1 MiB L2 together with a block of coded rows (20 bytes a row instead of 80),
 /// and deduplicating leaf outputs (grown leaves are nearly all pure: one-hot distributions)
-/// turns the final per-tree load into a hit in a table of a few hundred bytes.
+/// turns the final per-tree load into a hit in a table of a few hundred bytes. The first touch
+/// of each tree per block of rows cost as much again as the walk (5 000 lines fetched by
+/// dependent loads), so the next tree is prefetched while the current one is walked.
 struct BinnedTreePredictor: Sendable {
-    /// Node records in 64-byte aligned memory, so the line-blocked layout's lines are real
-    /// cache lines.
-    final class AlignedNodes: @unchecked Sendable {
-        let base: UnsafeMutablePointer<Node>
-        let count: Int
-
-        init(_ nodes: [Node]) {
-            count = nodes.count
-            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Node>.stride, alignment: 64)
-            base = raw.bindMemory(to: Node.self, capacity: max(1, count))
-            nodes.withUnsafeBufferPointer { base.initialize(from: $0.baseAddress!, count: count) }
-        }
-
-        deinit { base.deallocate() }
-    }
-
     /// goLeft ⟺ (code &+ shift) < threshold, in wrapping UInt8 arithmetic:
     /// - missing goes right: shift 0, threshold j + 1 (NaN's 255 is never below it);
     /// - missing goes left: shift 1, threshold j + 2 (NaN wraps to 0, below it; real codes
@@ -61,7 +47,7 @@ struct BinnedTreePredictor: Sendable {
     /// Each feature's thresholds padded with +∞ to 256 entries for an 8-step branch-free search.
     static let edgeStride = 256
 
-    let nodes: AlignedNodes
+    let nodes: [Node]
     let roots: [Int]
     /// Nodes of tree t: spans[t] (line-aligned start).
     let spans: [Range<Int>]
@@ -72,7 +58,7 @@ struct BinnedTreePredictor: Sendable {
     let outputs: Int
 
     init?(trees: [TreeStructure], features: Int, outputs: Int, leafOutputs: (TreeStructure, Int) -> [Float]) {
-        guard features > 0, features <= Int(UInt16.max) + 1, outputs > 0 else { return nil }
+        guard features > 0, features * BinnedTreePredictor.lanes <= Int(UInt16.max) + 1, outputs > 0 else { return nil }
         var thresholds = [[Float]](repeating: [], count: features)
         for tree in trees {
             for i in 0..<tree.nodeCount where !tree.isLeaf(i) {
@@ -113,28 +99,42 @@ struct BinnedTreePredictor: Sendable {
         }
         var nodes = (0..<slots.count).map { Node(threshold: 0, shift: 0, feature: 0, child: UInt32($0)) }
         var roots = [Int](), spans = [Range<Int>]()
-        let perLine = BinnedTreePredictor.nodesPerLine
         for (t, tree) in trees.enumerated() {
-            let n = tree.nodeCount
-            let position = BinnedTreePredictor.lineBlockedPositions(tree, start: nodes.count, perLine: perLine)
-            let end = position.max()! + 1
-            guard end < Int(UInt32.max) else { return nil }
-            roots.append(position[0])
-            spans.append(position.min()!..<end)
-            nodes.append(contentsOf: repeatElement(Node(threshold: 0, shift: 0, feature: 0, child: 0), count: end - nodes.count))
+            let base = nodes.count, n = tree.nodeCount
+            guard base + n < Int(UInt32.max) else { return nil }
+            roots.append(base)
+            spans.append(base..<(base + n))
+            // Children pairs allocated in depth-first order (left subtree first), so a walk
+            // mostly moves forward through nearby memory, as in the depth-first numbering.
+            // (Packing small subtrees breadth-first into cache lines, so one line serves two
+            // or three steps, measured no faster: 0.149–0.151 vs 0.148–0.156 CPU s.)
+            var position = [Int](repeating: 0, count: n)
+            var stack = [0], free = 1
+            while let i = stack.popLast() {
+                guard !tree.isLeaf(i) else { continue }
+                let right = Int(tree.rightChild[i]), left = Int(tree.leftChild[i])
+                position[right] = free
+                position[left] = free + 1
+                free += 2
+                stack.append(right)
+                stack.append(left)
+            }
+            nodes.append(contentsOf: repeatElement(Node(threshold: 0, shift: 0, feature: 0, child: 0), count: n))
             for i in 0..<n {
                 if tree.isLeaf(i) {
-                    nodes[position[i]] = Node(threshold: 0, shift: 0, feature: 0, child: UInt32(leafSlots[t][i]))
+                    nodes[base + position[i]] = Node(threshold: 0, shift: 0, feature: 0, child: UInt32(leafSlots[t][i]))
                 } else {
                     let f = Int(tree.feature[i])
                     let j = BinnedTreePredictor.lowerBound(distinct[f], tree.threshold[i])
                     let left = tree.missingGoesLeft[i]
-                    nodes[position[i]] = Node(threshold: UInt8(j + (left ? 2 : 1)), shift: left ? 1 : 0, feature: UInt16(f),
-                                              child: UInt32(position[Int(tree.rightChild[i])]))
+                    // The feature as its offset in a group of interleaved lane codes.
+                    nodes[base + position[i]] = Node(threshold: UInt8(j + (left ? 2 : 1)), shift: left ? 1 : 0,
+                                                     feature: UInt16(f * BinnedTreePredictor.lanes),
+                                                     child: UInt32(base + position[Int(tree.rightChild[i])]))
                 }
             }
         }
-        self.nodes = AlignedNodes(nodes)
+        self.nodes = nodes
         self.roots = roots
         self.spans = spans
         self.table = table
@@ -143,42 +143,8 @@ struct BinnedTreePredictor: Sendable {
         self.outputs = outputs
     }
 
-    /// Nodes per 64-byte cache line.
+    /// Node records per 64-byte cache line (the prefetch stride).
     static let nodesPerLine = 64 / MemoryLayout<Node>.stride
-
-    /// Node positions (from `start`, a line boundary) that pack small subtrees into cache
-    /// lines: each line is filled breadth-first from the first pair placed in it (children
-    /// pairs as long as they fit), and the pairs that did not fit start lines of their own,
-    /// depth-first. A walk then takes two to three steps per line fetched instead of about
-    /// one (in depth-first order every right turn lands on a new line). The two children of a
-    /// node stay side by side (right, left) and never straddle a line.
-    static func lineBlockedPositions(_ tree: TreeStructure, start: Int, perLine: Int) -> [Int] {
-        var position = [Int](repeating: 0, count: tree.nodeCount)
-        var free = (start + perLine - 1) / perLine * perLine
-        // A unit: the root alone, or a pair of children (right first).
-        var stack: [[Int]] = [[0]]
-        var queue = [[Int]](), deferred = [[Int]]()
-        while let unit = stack.popLast() {
-            if perLine - free % perLine < unit.count { free = (free / perLine + 1) * perLine }
-            let line = free / perLine
-            queue.removeAll(keepingCapacity: true)
-            deferred.removeAll(keepingCapacity: true)
-            queue.append(unit)
-            var next = 0
-            while next < queue.count {
-                let u = queue[next]
-                next += 1
-                guard free / perLine == line, perLine - free % perLine >= u.count else { deferred.append(u); continue }
-                for i in u {
-                    position[i] = free
-                    free += 1
-                    if !tree.isLeaf(i) { queue.append([Int(tree.rightChild[i]), Int(tree.leftChild[i])]) }
-                }
-            }
-            stack.append(contentsOf: deferred.reversed())
-        }
-        return position
-    }
 
     /// Index of `value` in the sorted distinct `list` (it is there).
     static func lowerBound(_ list: [Float], _ value: Float) -> Int {
@@ -206,22 +172,25 @@ struct BinnedTreePredictor: Sendable {
         return x.isNaN ? missingCode : UInt8(truncatingIfNeeded: b)
     }
 
-    /// The node after `index` for lane `lane` of a coded group (a sink: itself).
+    /// The node after `index` for lane `lane` of a coded group (a sink: itself). `feature` is
+    /// already the feature's offset f·lanes in the group.
     @inline(__always)
     static func step(_ nodes: UnsafePointer<Node>, _ index: Int, _ group: UnsafePointer<UInt8>, _ lane: Int) -> Int {
         let node = nodes[index]
-        let c = group[Int(node.feature) &* lanes &+ lane] &+ node.shift
+        let c = group[Int(node.feature) &+ lane] &+ node.shift
         return Int(node.child) &+ Int(unsafeBitCast(c < node.threshold, to: UInt8.self))
     }
 
-    /// Rows walked down a tree in lockstep (`walkEight`), their dependent loads overlapping.
+    /// Rows walked down a tree in lockstep (`walkSixteen`), their dependent loads overlapping.
+    /// 16 lanes took 0.15 CPU s where 8 took 0.17–0.19 (100 grown trees, 50 000 rows, with
+    /// the prefetch); more lanes than registers spill, but the spills are cheaper than the
+    /// latency they overlap.
     static let lanes = 16
     /// Most rows coded and scored together, tree by tree. The larger a block, the more rows
-    /// share each tree's trip from L3 into L2: on 20 grown trees of the speed benchmark
-    /// (≈ 320 KB of nodes each, 20 features), 12 500-row blocks (250 KB of codes) took 0.57×
-    /// the CPU time of 4 096-row ones, 8 192 rows 0.63×, 2 048 rows 1.02× (single runs under
-    /// load).
-    static let maxBlock = Int(ProcessInfo.processInfo.environment["MAXBLOCK"] ?? "16384")!
+    /// share each tree's trip into the cache. Without the prefetch, 100 grown trees over
+    /// 50 000 rows took 0.50 CPU s in 2 048-row blocks, 0.31 in 8 192, 0.20 in 12 500, 0.19
+    /// in one block; with it, 0.18 in 4 096-row blocks and 0.15 from 12 500 rows up.
+    static let maxBlock = 16_384
 
     /// Mean over trees of the leaf outputs, rows × outputs. Per row the trees are added in
     /// model order, exactly as the float layout does, so the results match it to the bit and
@@ -232,12 +201,11 @@ struct BinnedTreePredictor: Sendable {
         var result = Matrix<Float>(rows: rows, columns: k)
         guard rows > 0, !selected.isEmpty else { return result }
         let scale = 1 / Float(selected.count)
-        // One block per thread up to `maxBlock` rows. The blocking does not change any row's
-        // sum (each row adds its trees in model order), so results are the same for any
-        // thread count.
+        // Blocks of equal size up to `maxBlock` rows, a multiple of the thread count: an
+        // unbalanced last block would bring every tree into the cache for a few rows and
+        // leave a thread idle. The blocking does not change any row's sum (each row adds its
+        // trees in model order), so results are the same for any thread count.
         let lanes = BinnedTreePredictor.lanes
-        // Blocks of equal size, as many as threads or more: an unbalanced last block would
-        // stream every tree through the cache for a few rows and leave a thread idle.
         let perThread = max(1, threads)
         var blocks = (rows + BinnedTreePredictor.maxBlock - 1) / BinnedTreePredictor.maxBlock
         blocks = (blocks + perThread - 1) / perThread * perThread
@@ -245,18 +213,21 @@ struct BinnedTreePredictor: Sendable {
         blocks = (rows + blockSize - 1) / blockSize
         result.storage.withUnsafeMutableBufferPointer { out in
             let output = SendablePointer(out.baseAddress!)
+            nodes.withUnsafeBufferPointer { nodeBuffer in
             table.withUnsafeBufferPointer { tableBuffer in
             edges.withUnsafeBufferPointer { edgeBuffer in
             data.storage.withUnsafeBufferPointer { input in
-                nonisolated(unsafe) let n = UnsafePointer(nodes.base)
+                nonisolated(unsafe) let n = nodeBuffer.baseAddress!
                 nonisolated(unsafe) let values = tableBuffer.baseAddress!, e = edgeBuffer.baseAddress!
                 nonisolated(unsafe) let x = input.baseAddress!
                 let roots = self.roots, spans = self.spans
                 Parallel.forEach(blocks, threads: threads) { b in
                     let start = b * blockSize, end = min(rows, start + blockSize), count = end - start
                     let groups = (count + lanes - 1) / lanes
-                    // Codes interleaved by groups of 8 rows: feature f of lane j at f·8 + j, so
-                    // one base pointer serves all lanes of a group.
+                    // Codes interleaved by groups of `lanes` rows: feature f of lane j at
+                    // f·lanes + j, so one base pointer serves all lanes of a group (with a
+                    // pointer per row, the lanes' pointers spilled from the registers).
+                    // Rows past the block's end are coded 0 and walked but not added.
                     let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: groups * columns * lanes)
                     defer { codes.deallocate() }
                     codes.initialize(repeating: 0, count: groups * columns * lanes)
@@ -273,8 +244,9 @@ struct BinnedTreePredictor: Sendable {
                     }
                     for t in selected {
                         let root = roots[t]
-                        // The next tree's lines, a slice per group, fetched while this tree is
-                        // walked: ...
+                        // The next tree's lines, an equal slice before each group, fetched while
+                        // this tree is walked: its first touches by the walk's dependent loads
+                        // cost about as much as the rest of the walk (see `maxBlock`).
                         let next = t + 1 < selected.upperBound ? spans[t + 1] : 0..<0
                         let slice = ((next.count + perLine - 1) / perLine + groups - 1) / groups * perLine
                         var prefetched = next.lowerBound
@@ -293,34 +265,16 @@ struct BinnedTreePredictor: Sendable {
             }
             }
             }
+            }
         }
         return result
     }
 
-    /// Walks 8 consecutive coded rows down one tree in lockstep until each sits in its sink,
-    /// then adds each sink's outputs to the row's accumulator. The eight node indices live in
-    /// registers: kept in a stack array (16 lanes), every step also paid a store-to-load
-    /// round trip, and the same blocks took 1.5× the CPU time (12 register lanes: no better).
-    @inline(__always)
-    static func walkEight(_ nodes: UnsafePointer<Node>, root: Int, group: UnsafePointer<UInt8>, valid: Int,
-                          table: UnsafePointer<Float>, outputs k: Int, accumulator: UnsafeMutablePointer<Float>) {
-        var a0 = root, a1 = root, a2 = root, a3 = root, a4 = root, a5 = root, a6 = root, a7 = root
-        var moving = 1
-        while moving != 0 {
-            let b0 = step(nodes, a0, group, 0), b1 = step(nodes, a1, group, 1), b2 = step(nodes, a2, group, 2), b3 = step(nodes, a3, group, 3)
-            let b4 = step(nodes, a4, group, 4), b5 = step(nodes, a5, group, 5), b6 = step(nodes, a6, group, 6), b7 = step(nodes, a7, group, 7)
-            moving = (b0 ^ a0) | (b1 ^ a1) | (b2 ^ a2) | (b3 ^ a3) | (b4 ^ a4) | (b5 ^ a5) | (b6 ^ a6) | (b7 ^ a7)
-            a0 = b0; a1 = b1; a2 = b2; a3 = b3; a4 = b4; a5 = b5; a6 = b6; a7 = b7
-        }
-        // Sink index = row of `table` (no array literal here: it would allocate per call).
-        func add(_ j: Int, _ sink: Int) {
-            guard j < valid else { return }
-            let a = accumulator + j * k, v = table + sink * k
-            for c in 0..<k { a[c] += v[c] }
-        }
-        add(0, a0); add(1, a1); add(2, a2); add(3, a3); add(4, a4); add(5, a5); add(6, a6); add(7, a7)
-    }
-
+    /// Walks the `lanes` coded rows of a group down one tree in lockstep until each sits in
+    /// its sink, then adds each sink's outputs to the row's accumulator (the first `valid`
+    /// rows). Node indices are scalars, not an array: kept in a stack array, every step also
+    /// paid a store-to-load round trip (1.5× the CPU time). Stopping when every lane's node
+    /// is a sink (threshold 0) instead of comparing old and new indices took 1.8× the time.
     @inline(__always)
     static func walkSixteen(_ nodes: UnsafePointer<Node>, root: Int, group: UnsafePointer<UInt8>, valid: Int,
                           table: UnsafePointer<Float>, outputs k: Int, accumulator: UnsafeMutablePointer<Float>) {
@@ -337,6 +291,7 @@ struct BinnedTreePredictor: Sendable {
             a0 = b0; a1 = b1; a2 = b2; a3 = b3; a4 = b4; a5 = b5; a6 = b6; a7 = b7
             a8 = b8; a9 = b9; a10 = b10; a11 = b11; a12 = b12; a13 = b13; a14 = b14; a15 = b15
         }
+        // Sink index = row of `table` (no array literal here: it would allocate per call).
         func add(_ j: Int, _ sink: Int) {
             guard j < valid else { return }
             let a = accumulator + j * k, v = table + sink * k
