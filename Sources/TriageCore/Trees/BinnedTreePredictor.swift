@@ -173,12 +173,14 @@ struct BinnedTreePredictor: Sendable {
     }
 
     /// The node after `index` for lane `lane` of a coded group (a sink: itself). `feature` is
-    /// already the feature's offset f·lanes in the group.
+    /// already the feature's offset f·lanes in the group. The node is read as one 8-byte word
+    /// and taken apart in registers: field by field it took four loads, and with 16 lanes the
+    /// load ports were a bottleneck (0.149–0.154 vs 0.133–0.136 CPU s).
     @inline(__always)
     static func step(_ nodes: UnsafePointer<Node>, _ index: Int, _ group: UnsafePointer<UInt8>, _ lane: Int) -> Int {
-        let node = nodes[index]
-        let c = group[Int(node.feature) &+ lane] &+ node.shift
-        return Int(node.child) &+ Int(unsafeBitCast(c < node.threshold, to: UInt8.self))
+        let word = UnsafeRawPointer(nodes).load(fromByteOffset: index &* 8, as: UInt64.self)
+        let c = group[Int(truncatingIfNeeded: (word >> 16) & 0xFFFF) &+ lane] &+ UInt8(truncatingIfNeeded: word >> 8)
+        return Int(truncatingIfNeeded: word >> 32) &+ Int(unsafeBitCast(c < UInt8(truncatingIfNeeded: word), to: UInt8.self))
     }
 
     /// Rows walked down a tree in lockstep (`walkSixteen`), their dependent loads overlapping.
