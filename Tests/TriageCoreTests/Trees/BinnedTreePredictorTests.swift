@@ -121,6 +121,17 @@ import Testing
         #expect(p.storage.map(\.bitPattern) == Self.reference(forest.trees, x, classes: 3).storage.map(\.bitPattern))
     }
 
+    @Test func nodeFieldsSitWhereTheWordReadExpectsThem() {
+        // `step` reads a node as one little-endian 8-byte word: threshold in byte 0, shift in
+        // byte 1, feature in bytes 2–3, child in bytes 4–7.
+        typealias Node = BinnedTreePredictor.Node
+        #expect(MemoryLayout<Node>.stride == 8)
+        #expect(MemoryLayout<Node>.offset(of: \Node.threshold) == 0)
+        #expect(MemoryLayout<Node>.offset(of: \Node.shift) == 1)
+        #expect(MemoryLayout<Node>.offset(of: \Node.feature) == 2)
+        #expect(MemoryLayout<Node>.offset(of: \Node.child) == 4)
+    }
+
     @Test func codesCountTheThresholdsBelowAValue() {
         var edges = [Float](repeating: .infinity, count: BinnedTreePredictor.edgeStride)
         let thresholds: [Float] = [-1, 0, 2.5, .infinity]
