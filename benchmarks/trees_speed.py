@@ -1,6 +1,8 @@
 """scikit-learn peer of trees_speed.sh: fit and predict times and test accuracy of
 RandomForestClassifier(100, n_jobs=-1) and DecisionTreeClassifier on the make_classification
-split written by trees_data.py. Prints one JSON object."""
+split written by trees_data.py, and of LightGBM's GBDT (LGBMClassifier defaults: 100 rounds,
+31 leaves, all cores) when lightgbm is importable (the issue's stretch peer; optional, not in
+requirements.txt). Prints one JSON object."""
 import json
 import sys
 import time
@@ -15,8 +17,14 @@ test = pd.read_csv(f"{data_dir}/speed_test.csv")
 X, y = train.drop(columns="label").to_numpy("float32"), train["label"].to_numpy()
 Xt, yt = test.drop(columns="label").to_numpy("float32"), test["label"].to_numpy()
 out = {}
-for key, model in [("forest", RandomForestClassifier(n_estimators=100, n_jobs=-1, random_state=0)),
-                   ("tree", DecisionTreeClassifier(random_state=0))]:
+models = [("forest", RandomForestClassifier(n_estimators=100, n_jobs=-1, random_state=0)),
+          ("tree", DecisionTreeClassifier(random_state=0))]
+try:
+    from lightgbm import LGBMClassifier
+    models.append(("lightgbm", LGBMClassifier(n_jobs=-1, random_state=0, verbose=-1)))
+except ImportError:
+    pass
+for key, model in models:
     start, cpu = time.perf_counter(), time.process_time()
     model.fit(X, y)
     out[f"{key}_fit_seconds"] = time.perf_counter() - start

@@ -30,4 +30,11 @@ row("tree fit seconds", t["fit_seconds"], s["tree_fit_seconds"])
 row("tree fit CPU seconds", t["fit_cpu_seconds"], s["tree_fit_cpu_seconds"])
 print("%-28s %12.4f %12.4f %+8.4f" % ("tree test accuracy", t["accuracy"], s["tree_accuracy"], t["accuracy"] - s["tree_accuracy"]))
 row("tree predict rows/s", t["predict_rows_per_second"], s["tree_predict_rows_per_second"], "%12.0f")
+if "lightgbm_fit_seconds" in s:
+    print("LightGBM GBDT (100 rounds, 31 leaves, all cores) beside the Triage forest:")
+    row("  fit seconds (forest/GBDT)", f["fit_seconds"], s["lightgbm_fit_seconds"])
+    row("  fit CPU seconds", f["fit_cpu_seconds"], s["lightgbm_fit_cpu_seconds"])
+    print("%-28s %12.4f %12.4f %+8.4f" % ("  test accuracy", f["accuracy"], s["lightgbm_accuracy"], f["accuracy"] - s["lightgbm_accuracy"]))
+    row("  predict rows/s", f["predict_rows_per_second"], s["lightgbm_predict_rows_per_second"], "%12.0f")
+    row("  predict CPU seconds", f["predict_cpu_seconds"], s["lightgbm_predict_cpu_seconds"])
 print("(ratio: speed-up of Triage for seconds and rows/s)")' "$forest" "$tree" "$sk"

@@ -54,8 +54,8 @@ import Testing
         let forest = try RandomForest.fit(x, labels: y, classCount: 3, hyperparameters: h, seed: 2, threads: 2)
         #expect(forest.predictor.binned != nil)
         #expect(forest.trees.contains { t in (0..<t.nodeCount).contains { !t.isLeaf($0) && t.missingGoesLeft[$0] } })
-        // More rows than one block (4 096) and not a multiple of the 16 lanes.
-        let test = Self.edgeRows(forest.trees, features: 4, rows: 4_500, seed: 4)
+        // More rows than one block, and blocks that are not a multiple of the 16 lanes.
+        let test = Self.edgeRows(forest.trees, features: 4, rows: BinnedTreePredictor.maxBlock + 999, seed: 4)
         let expected = Self.reference(forest.trees, test, classes: 3)
         for threads in [1, 2, 3] {
             let p = forest.probabilities(test, threads: threads)
@@ -106,6 +106,30 @@ import Testing
         let p = tree.probabilities(test, threads: 2)
         #expect(p.storage.map(\.bitPattern) == Self.reference([tree.tree], test, classes: 2).storage.map(\.bitPattern))
         #expect(tree.predict(x, threads: 1) == y)
+    }
+
+    @Test func tooManyFeaturesForTheNodeRecordFallBackToFloats() throws {
+        // A node stores its feature's offset in a group of interleaved lane codes in 16 bits.
+        let features = 65_536 / BinnedTreePredictor.lanes + 1
+        let (blobs, y) = TreeTestData.blobs(rows: 60, seed: 11)
+        let x = Matrix<Float>(rows: 60, columns: features) { i, j in j < 4 ? blobs[i, j] : Float((i * 7 + j) % 13) }
+        var h = RandomForest.Hyperparameters()
+        h.trees = 4
+        let forest = try RandomForest.fit(x, labels: y, classCount: 3, hyperparameters: h, seed: 3, threads: 2)
+        #expect(forest.predictor.binned == nil)
+        let p = forest.probabilities(x, threads: 2)
+        #expect(p.storage.map(\.bitPattern) == Self.reference(forest.trees, x, classes: 3).storage.map(\.bitPattern))
+    }
+
+    @Test func nodeFieldsSitWhereTheWordReadExpectsThem() {
+        // `step` reads a node as one little-endian 8-byte word: threshold in byte 0, shift in
+        // byte 1, feature in bytes 2–3, child in bytes 4–7.
+        typealias Node = BinnedTreePredictor.Node
+        #expect(MemoryLayout<Node>.stride == 8)
+        #expect(MemoryLayout<Node>.offset(of: \Node.threshold) == 0)
+        #expect(MemoryLayout<Node>.offset(of: \Node.shift) == 1)
+        #expect(MemoryLayout<Node>.offset(of: \Node.feature) == 2)
+        #expect(MemoryLayout<Node>.offset(of: \Node.child) == 4)
     }
 
     @Test func codesCountTheThresholdsBelowAValue() {
