@@ -36,9 +36,11 @@ public struct SeasonalDifferenceDetector: Codable, Sendable, Equatable {
         /// Values averaged on each side of the difference (the shingle's length: a single
         /// point's week-on-week difference is mostly noise).
         public var smoothing = 8
-        /// Smoothing factor of the mean and variance of d behind the z-score (about the last
-        /// 100 differences: a few hours to a day of points).
-        public var alpha = 0.01
+        /// Smoothing factor of the mean and variance of d behind the z-score: about the last 500
+        /// differences, several days of points, so the spread is judged over whole seasons and an
+        /// anomalous day does not inflate it for itself (0.001–0.003 score alike on the visible
+        /// NAB files; 0.01 gave up a third of the gain, BENCHMARKS.md).
+        public var alpha = 0.002
         /// z at which raw reaches 1 − e⁻¹.
         public var zScale = 4.0
         /// Smoothing factor of the variances behind the seasonal strength (a long memory, about
