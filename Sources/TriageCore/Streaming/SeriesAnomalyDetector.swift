@@ -57,9 +57,9 @@ public struct OnlineDetectorConfiguration: Codable, Sendable, Equatable {
     public init() {}
 
     public func validate() throws(EstimatorError) {
-        guard shingleSize >= 1 && shingleSize + differences <= 127 && differences >= 0 && differences < shingleSize + 1 else {
+        guard shingleSize >= 1 && shingleSize + differences <= 124 && differences >= 0 && differences < shingleSize + 1 else {
             throw .invalidParameter(name: "shingleSize/differences", value: "\(shingleSize)/\(differences)",
-                                    expected: "shingleSize ≥ 1, 0 ≤ differences ≤ shingleSize, sum ≤ 127")
+                                    expected: "shingleSize ≥ 1, 0 ≤ differences ≤ shingleSize, sum ≤ 124 (the forest takes 126 features, 2 of them calendar)")
         }
         guard statisticalAlpha > 0 && statisticalAlpha < 1 else {
             throw .invalidParameter(name: "statisticalAlpha", value: "\(statisticalAlpha)", expected: "0 < α < 1")
