@@ -22,12 +22,12 @@ import Darwin
 /// Every traversal is exactly ⌈log₂ ψ⌉ branch-free steps of dependent loads.
 ///
 /// - Complexity: scoring O(trees · log ψ); learning O(1) amortised plus one tree rebuild of
-///   O(ψ log ψ) every `rebuildEvery` points; memory O(window · dimension + trees · 2ψ).
+///   O(ψ log ψ) every `rebuildEvery` points; memory O(window · dimension + trees · 2^(height + 1)).
 public struct SlidingIsolationForest: Codable, Sendable, Equatable {
     public struct Parameters: Codable, Sendable, Equatable {
-        /// Number of trees (RCF and iForest use 100; 64 gave the same NAB scores across seeds at
-        /// two thirds of the cost, 32 made results depend visibly on the seed).
-        public var trees: Int = 64
+        /// Number of trees (RCF and iForest use 100). 128 shallow trees cost about what 64 full
+        /// ones did and make the scores depend less on the seed (BENCHMARKS.md, seed table).
+        public var trees: Int = 128
         /// ψ, points per tree (the iForest paper's 256).
         public var sampleSize: Int = 256
         /// Points kept in the sliding window the trees are sampled from: about a month of
@@ -39,6 +39,11 @@ public struct SlidingIsolationForest: Codable, Sendable, Equatable {
         public var rebuildEvery: Int = 128
         /// Points needed before the first tree is grown.
         public var minimumPoints: Int = 16
+        /// Depth limit of the trees; nil: the paper's ⌈log₂ ψ⌉ (8 at ψ = 256). The limit exists
+        /// because only short paths matter (Liu et al. 2008 §4): anomalies are isolated in the
+        /// top levels, and the last levels only order ordinary points. 6 makes each walk a
+        /// quarter shorter and a tree a quarter of the size, which pays for twice the trees.
+        public var heightLimit: Int? = 6
 
         public init() {}
 
@@ -53,6 +58,7 @@ public struct SlidingIsolationForest: Codable, Sendable, Equatable {
             try check("window", window, 2...10_000_000)
             try check("rebuildEvery", rebuildEvery, 1...1_000_000)
             try check("minimumPoints", minimumPoints, 2...window)
+            if let heightLimit { try check("heightLimit", heightLimit, 1...16) }
         }
     }
 
@@ -89,7 +95,8 @@ public struct SlidingIsolationForest: Codable, Sendable, Equatable {
         self.parameters = parameters
         self.dimension = dimension
         self.seed = seed
-        heightLimit = max(1, Int((log2(Double(parameters.sampleSize))).rounded(.up)))
+        let paperLimit = max(1, Int((log2(Double(parameters.sampleSize))).rounded(.up)))
+        heightLimit = min(parameters.heightLimit ?? paperLimit, paperLimit)
         nodesPerTree = (1 << (heightLimit + 1)) - 1
         points = [Float](repeating: 0, count: parameters.window * dimension)
         features = [Int8](repeating: Int8(dimension), count: parameters.trees * nodesPerTree)
