@@ -177,6 +177,7 @@ public struct SeasonalDifferenceDetector: Codable, Sendable, Equatable {
             season.strengthDifferenceVariance = (1 - b) * (season.strengthDifferenceVariance + b * dd * dd)
         }
         season.differences += 1
-        return pow(strength, parameters.strengthPower) * evidence
+        let weight = parameters.strengthPower == 2 ? strength * strength : pow(strength, parameters.strengthPower)
+        return weight * evidence
     }
 }
