@@ -10,6 +10,7 @@ other files, so a detector whose good threshold depends on the file it is scored
 
 Usage:
   nab_seeds.py --bench TRIAGE_BENCH --data NAB_DIR [--seeds 0-9] [--config JSON] [--json]
+  nab_seeds.py --triage TRIAGE --data NAB_DIR [--seeds 0-9] [--json]   # through `triage watch`
 """
 import argparse
 import json
@@ -47,12 +48,18 @@ def leave_one_file_out(corpus, scores, profile):
     return 100.0 * (total - null) / (perfect - null)
 
 
-def run_seed(bench, data, seed, config, corpus):
+def run_seed(bench, triage, data, seed, config, corpus):
     with tempfile.TemporaryDirectory() as out:
-        cmd = [bench, "stream-nab", "--data", data, "--output", out, "--seed", str(seed)]
-        if config:
-            cmd += ["--config", config]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        if triage:  # end to end through the CLI, the shipped defaults
+            for cf in corpus:
+                os.makedirs(os.path.dirname(os.path.join(out, cf.name)), exist_ok=True)
+                subprocess.run([triage, "watch", os.path.join(data, cf.name), "--scores", os.path.join(out, cf.name),
+                                "--seed", str(seed), "--quiet"], check=True)
+        else:
+            cmd = [bench, "stream-nab", "--data", data, "--output", out, "--seed", str(seed)]
+            if config:
+                cmd += ["--config", config]
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         scores = nab_score.load_results(corpus, out)
     result = nab_score.evaluate(corpus, scores)
     row = {p: result[p]["normalised"] for p in nab_score.PROFILES}
@@ -63,15 +70,18 @@ def run_seed(bench, data, seed, config, corpus):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bench", required=True)
+    ap.add_argument("--bench", help="triage-bench (method studies, --config)")
+    ap.add_argument("--triage", help="triage: run `triage watch` per file instead (the shipped defaults)")
     ap.add_argument("--data", required=True)
     ap.add_argument("--seeds", default="0-9")
     ap.add_argument("--config")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if not (args.bench or args.triage) or (args.triage and args.config):
+        ap.error("--bench [--config] or --triage required")
     corpus = nab_score.load_corpus(args.data)
     seeds = parse_seeds(args.seeds)
-    rows = {s: run_seed(args.bench, args.data, s, args.config, corpus) for s in seeds}
+    rows = {s: run_seed(args.bench, args.triage, args.data, s, args.config, corpus) for s in seeds}
     keys = list(nab_score.PROFILES) + ["lofo_standard"]
     summary = {}
     for k in keys:

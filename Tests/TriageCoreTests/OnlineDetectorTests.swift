@@ -197,11 +197,14 @@ private func series(_ n: Int, seed: UInt64 = 7) -> [Double] {
             #expect(e.isFinite && e >= 0)
         }
         var small = SeasonalDifferenceDetector.Parameters()
-        small.capacity = 10  // a period longer than the history is never matched
+        small.capacity = 8  // a period longer than the history is never matched
         var inert = try SeasonalDifferenceDetector(parameters: small)
         for i in 0..<2000 { #expect(inert.update(Double(i % 7), time: 300 * Double(i)) == 0) }
         var bad = SeasonalDifferenceDetector.Parameters()
         bad.periods = [0]
+        #expect(throws: EstimatorError.self) { try SeasonalDifferenceDetector(parameters: bad) }
+        bad = SeasonalDifferenceDetector.Parameters()
+        bad.capacity = 1000
         #expect(throws: EstimatorError.self) { try SeasonalDifferenceDetector(parameters: bad) }
     }
 

@@ -52,7 +52,8 @@ public struct SeasonalDifferenceDetector: Codable, Sendable, Equatable {
         public var minimumPoints = 288
         /// How far from exactly P ago the matched point may lie, as a fraction of P.
         public var tolerance = 0.02
-        /// Points of history kept: a week of 1-minute data fits in 16 384.
+        /// Points of history kept: a week of 1-minute data fits in 16 384. A power of two, so a
+        /// ring position is a mask rather than a division.
         public var capacity = 16_384
         public var tail = TailCalibrator.Parameters()
 
@@ -62,10 +63,10 @@ public struct SeasonalDifferenceDetector: Codable, Sendable, Equatable {
             guard periods.allSatisfy({ $0 > 0 && $0.isFinite }), periods.count <= 8 else {
                 throw .invalidParameter(name: "seasonal.periods", value: "\(periods)", expected: "at most 8 positive seconds")
             }
-            guard smoothing >= 1, capacity >= 2, minimumPoints >= 2, alpha > 0, alpha < 1, strengthAlpha > 0,
+            guard smoothing >= 1, capacity >= 2, capacity & (capacity - 1) == 0, minimumPoints >= 2, alpha > 0, alpha < 1, strengthAlpha > 0,
                   strengthAlpha < 1, zScale > 0, strengthPower > 0, tolerance >= 0, tolerance < 0.5 else {
                 throw .invalidParameter(name: "seasonal", value: "\(self)",
-                                        expected: "smoothing ≥ 1, capacity ≥ 2, 0 < α < 1, zScale > 0, 0 ≤ tolerance < 0.5")
+                                        expected: "smoothing ≥ 1, capacity a power of two ≥ 2, 0 < α < 1, zScale > 0, 0 ≤ tolerance < 0.5")
             }
         }
     }
@@ -95,6 +96,7 @@ public struct SeasonalDifferenceDetector: Codable, Sendable, Equatable {
     /// The last `smoothing` values, ring-ordered.
     var recent: [Double]
     var recentCount = 0
+    var recentHead = 0
 
     public init(parameters: Parameters = Parameters()) throws(EstimatorError) {
         try parameters.validate()
@@ -109,8 +111,9 @@ public struct SeasonalDifferenceDetector: Codable, Sendable, Equatable {
     /// `value` at `time` departs from its seasons, judged from the past; then learns it.
     public mutating func update(_ value: Double, time: Double) -> Double {
         let k = parameters.smoothing
-        recent[recentCount % k] = value
-        recentCount += 1
+        recent[recentHead] = value
+        recentHead = recentHead + 1 == k ? 0 : recentHead + 1
+        recentCount = min(recentCount + 1, k)
         guard recentCount >= k, time.isFinite else { return 0 }
         var sum = 0.0
         for v in recent { sum += v }  // re-summed, so no drift accumulates
@@ -124,7 +127,7 @@ public struct SeasonalDifferenceDetector: Codable, Sendable, Equatable {
             best = max(best, compare(level, at: time, season: &all[s]))
         }
         seasons = all
-        let slot = stored % parameters.capacity
+        let slot = stored & (parameters.capacity - 1)
         times[slot] = time
         levels[slot] = level
         stored += 1
@@ -135,17 +138,17 @@ public struct SeasonalDifferenceDetector: Codable, Sendable, Equatable {
     func compare(_ level: Double, at time: Double, season: inout Season) -> Double {
         let target = time - season.period
         let oldest = max(0, stored - parameters.capacity)
-        let capacity = parameters.capacity
+        let mask = parameters.capacity - 1
         if season.cursor < oldest { season.cursor = oldest }
-        while season.cursor + 1 < stored && times[(season.cursor + 1) % capacity] <= target { season.cursor += 1 }
+        while season.cursor + 1 < stored && times[(season.cursor + 1) & mask] <= target { season.cursor += 1 }
         guard season.cursor < stored else { return 0 }
         // The stored point nearest to t − P: the cursor or the one after it.
         var match = season.cursor
-        if match + 1 < stored && abs(times[(match + 1) % capacity] - target) < abs(times[match % capacity] - target) {
+        if match + 1 < stored && abs(times[(match + 1) & mask] - target) < abs(times[match & mask] - target) {
             match += 1
         }
-        let past = levels[match % capacity]
-        guard abs(times[match % capacity] - target) <= parameters.tolerance * season.period else { return 0 }
+        let past = levels[match & mask]
+        guard abs(times[match & mask] - target) <= parameters.tolerance * season.period else { return 0 }
         let d = level - past
 
         var strength = 0.0
