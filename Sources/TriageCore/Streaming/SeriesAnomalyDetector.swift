@@ -91,13 +91,17 @@ public struct SeriesScore: Sendable, Equatable {
 /// Online anomaly detector for one metric series: each value is scored from the values before
 /// it, then learned.
 ///
-/// Two raw detectors look at every point:
+/// Three raw detectors look at every point:
 /// - a sliding isolation forest (Liu et al. 2008; Guha et al. 2016) over the shingle of the last
 ///   `shingleSize` values and `differences` first differences: it catches changes of shape;
 /// - a z-score of the first difference (or the level, `statisticalTarget`) against its
-///   exponentially weighted mean and variance: it catches jumps the forest may dilute.
-/// Each raw score is turned into tail evidence −log₁₀ p by its own `TailCalibrator` (or by
-/// Ahmad et al.'s `AnomalyLikelihood`), the evidence of the two is added (`combine`), an excursion
+///   exponentially weighted mean and variance: it catches jumps the forest may dilute;
+/// - a `SeasonalDifferenceDetector` (needs the rows' times): the recent level against the level a
+///   day and a week ago, weighted by how seasonal the series is: it catches values ordinary for
+///   the series but not for the time (a holiday, a missing peak).
+/// The forest's and the z-score's raw scores are turned into tail evidence −log₁₀ p by their own
+/// `TailCalibrator` (or by Ahmad et al.'s `AnomalyLikelihood`; the seasonal detector calibrates
+/// itself), the evidence of the three is added (`combine`), an excursion
 /// alarms once (`alarmEvidence` / `suppressedEvidence`, the likelihood filter of Ahmad et al.
 /// 2017), and t ↦ t / (t + 5) maps it into 0..1. Optionally (NAB's HTM detector) a value far
 /// outside the range seen so far scores 1.
