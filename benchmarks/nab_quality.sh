@@ -3,10 +3,17 @@
 # file) vs river HalfSpaceTrees (defaults, MinMax scaler), both scored by our NAB scorer
 # (benchmarks/nab_score.py, checked first against NAB's official reference scores).
 # Usage: benchmarks/nab_quality.sh [SEED]
+#        SEEDS=0-9 benchmarks/nab_quality.sh   # also: every profile's score per seed through
+#                                              # `triage watch`, min / mean / max, leave-one-file-out
 source "$(dirname "$0")/env.sh"
 SEED=${1:-0}
 NAB=${NAB_DIR:-$SHARED/datasets/nab}
 NAB=$(cd "$NAB" && pwd)
+if [ -n "${SEEDS:-}" ]; then
+  echo "== triage watch, seeds $SEEDS ($(machine))"
+  "$PY" "$BENCH_ROOT/benchmarks/nab_seeds.py" --triage "$TRIAGE" --data "$NAB" --seeds "$SEEDS"
+  echo
+fi
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 echo "== scorer check against NAB's official scores (reference/)"

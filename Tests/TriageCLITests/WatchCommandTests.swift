@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TriageData
 
 private func folder() -> String { CLIRunner.folder() }
 
@@ -95,6 +96,42 @@ private func lines(_ path: String) -> [String] {
         #expect(Array(lines(dir + "/b.csv").dropFirst()) == Array(full[501...]))
         try "garbage".write(toFile: dir + "/bad-state", atomically: true, encoding: .utf8)
         #expect(try run(["watch", dir + "/m.csv", "--state", dir + "/bad-state"]).status == 1)
+    }
+
+    /// A state from before the seasonal detector (no `version` field) is refused with a message
+    /// saying what to do, and nothing is written.
+    @Test func olderStateLayoutIsAClearError() throws {
+        struct OldState: Codable { var timeColumn = "timestamp"; var metrics = ["value"]; var offset = 0; var line = 1 }
+        let dir = folder()
+        try ("timestamp,value\n" + rows(50)).write(toFile: dir + "/m.csv", atomically: true, encoding: .utf8)
+        try ModelFile.write(OldState(), kind: "watch-state", to: dir + "/old-state")
+        let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/old-state"))
+        let result = try run(["watch", dir + "/m.csv", "--scores", dir + "/s.csv", "--state", dir + "/old-state"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("older triage (state version 1") && result.stderr.contains("delete it"), "\(result.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/old-state")) == before)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/s.csv"))
+    }
+
+    /// Multi-column files: each `score` event names the column that drove the row's score and
+    /// carries every column's score; the row score is the largest of them.
+    @Test func eventsNameTheDrivingColumn() throws {
+        let dir = folder()
+        let a = rows(1200).split(separator: "\n"), b = rows(1200, spike: 1000).split(separator: "\n")
+        var text = "timestamp,a,b\n"
+        for (x, y) in zip(a, b) { text += "\(x),\(y.split(separator: ",")[1])\n" }
+        try text.write(toFile: dir + "/svc.csv", atomically: true, encoding: .utf8)
+        let result = try run(["watch", dir + "/svc.csv", "--scores", dir + "/s.csv", "--events", dir + "/e.jsonl", "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let events = try lines(dir + "/e.jsonl").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(!events.isEmpty && events.allSatisfy { $0["type"] as? String == "score" && $0["service"] as? String == "svc" })
+        let spike = try #require(events.first { $0["timestamp"] as? String == "\(1_700_000_000 + 300 * 1000)" })
+        #expect(spike["column"] as? String == "b")
+        let perColumn = try #require(spike["column_scores"] as? [String: Double])
+        #expect(Set(perColumn.keys) == ["a", "b"] && perColumn["b"]! > perColumn["a"]!)
+        #expect(spike["anomaly_score"] as? Double == perColumn["b"])
+        let top = try #require(events.max { ($0["anomaly_score"] as! Double) < ($1["anomaly_score"] as! Double) })
+        #expect(top["timestamp"] as? String == spike["timestamp"] as? String)
     }
 
     @Test func followSurvivesRotationAndStopsCleanlyOnSIGTERM() throws {

@@ -144,3 +144,94 @@ private func series(_ n: Int, seed: UInt64 = 7) -> [Double] {
         #expect(detector.rows == 300)
     }
 }
+
+@Suite struct SeasonalDifferenceDetectorTests {
+    /// Days of a daily cycle at 5-minute steps (288 points a day) with a little noise.
+    private func day(_ count: Int, seed: UInt64 = 3) -> [Double] {
+        var random = RandomSource(seed: seed)
+        return (0..<count).map { i in 50 + 20 * sin(Double(i) * 2 * .pi / 288) + 0.5 * random.normal() }
+    }
+
+    private func daily() throws -> SeasonalDifferenceDetector {
+        var parameters = SeasonalDifferenceDetector.Parameters()
+        parameters.periods = [86_400]
+        return try SeasonalDifferenceDetector(parameters: parameters)
+    }
+
+    /// A day whose afternoon peak is missing stays inside the usual range of values, but not
+    /// of values for that time of day.
+    @Test func missingDailyPeakStandsOut() throws {
+        var detector = try daily()
+        var values = day(288 * 12)
+        let offStart = 288 * 11 + 40, offEnd = 288 * 11 + 100
+        for i in offStart..<offEnd { values[i] = 50 + 0.5 * sin(Double(i)) }
+        var evidence = [Double]()
+        for (i, v) in values.enumerated() { evidence.append(detector.update(v, time: 1_700_000_000 + 300 * Double(i))) }
+        let ordinaryDay = evidence[(288 * 10)..<(288 * 11)].max()!
+        let offDay = evidence[offStart..<offEnd].max()!
+        #expect(offDay > 4, "off-day evidence \(offDay)")
+        #expect(offDay > 2 * ordinaryDay, "ordinary \(ordinaryDay), off day \(offDay)")
+        #expect(evidence.allSatisfy { $0.isFinite && $0 >= 0 })
+    }
+
+    /// Noise without a daily cycle: the seasonal strength stays near 0, so does the evidence.
+    @Test func nonSeasonalSeriesIsInert() throws {
+        var detector = try daily()
+        var random = RandomSource(seed: 9)
+        var largest = 0.0
+        for i in 0..<(288 * 8) {
+            let e = detector.update(10 + random.normal(), time: 300 * Double(i))
+            if i > 288 * 4 { largest = max(largest, e) }
+        }
+        #expect(largest < 1, "largest evidence \(largest)")
+    }
+
+    /// Irregular steps, repeated and backwards timestamps: no crash, evidence stays finite.
+    @Test func irregularTimesAreHandled() throws {
+        var detector = try daily()
+        var random = RandomSource(seed: 4)
+        var t = 0.0
+        for i in 0..<5000 {
+            t += i % 97 == 0 ? -600 : (i % 53 == 0 ? 0 : 200 + 200 * random.uniform())
+            let e = detector.update(50 + 10 * sin(t * 2 * .pi / 86_400) + random.normal(), time: t)
+            #expect(e.isFinite && e >= 0)
+        }
+        var small = SeasonalDifferenceDetector.Parameters()
+        small.capacity = 8  // a period longer than the history is never matched
+        var inert = try SeasonalDifferenceDetector(parameters: small)
+        for i in 0..<2000 { #expect(inert.update(Double(i % 7), time: 300 * Double(i)) == 0) }
+        var bad = SeasonalDifferenceDetector.Parameters()
+        bad.periods = [0]
+        #expect(throws: EstimatorError.self) { try SeasonalDifferenceDetector(parameters: bad) }
+        bad = SeasonalDifferenceDetector.Parameters()
+        bad.capacity = 1000
+        #expect(throws: EstimatorError.self) { try SeasonalDifferenceDetector(parameters: bad) }
+    }
+
+    /// Rows without times leave the seasonal detector silent: the same scores as without it.
+    @Test func withoutTimesTheSeasonalDetectorIsSilent() throws {
+        var off = OnlineDetectorConfiguration()
+        off.useSeasonal = false
+        var a = try SeriesAnomalyDetector(seed: 3)
+        var b = try SeriesAnomalyDetector(configuration: off, seed: 3)
+        for v in series(900) { #expect(a.process(v).score == b.process(v).score) }
+    }
+
+    /// A checkpoint taken while the seasonal detector is active resumes exactly.
+    @Test func checkpointWithSeasonsResumesExactly() throws {
+        var configuration = OnlineDetectorConfiguration()
+        configuration.seasonal.periods = [15_000]  // the test series' 50-point cycle at 300 s steps
+        let values = series(1400)
+        func time(_ i: Int) -> Double { 1_700_000_000 + 300 * Double(i) }
+        var continuous = try MetricStreamDetector(columns: 1, configuration: configuration, seed: 2)
+        var first = try MetricStreamDetector(columns: 1, configuration: configuration, seed: 2)
+        var expected = [Double]()
+        for (i, v) in values.enumerated() { expected.append(continuous.process([v], time: time(i)).score) }
+        for (i, v) in values[..<900].enumerated() { _ = first.process([v], time: time(i)) }
+        #expect(first.columns[0].seasonal.seasons[0].differences > 500)
+        let data = try JSONEncoder().encode(first)
+        var restored = try JSONDecoder().decode(MetricStreamDetector.self, from: data)
+        #expect(restored == first)
+        for (i, v) in values.enumerated().dropFirst(900) { #expect(restored.process([v], time: time(i)).score == expected[i]) }
+    }
+}

@@ -73,6 +73,10 @@ func pollFollowedFile(_ follower: inout LineFollower, options: Watch, warn: (Str
 /// What `--state FILE` holds: the detector and where reading stopped.
 struct WatchState: Codable {
     static let kind = "watch-state"
+    /// Layout of the detector inside; raised whenever it changes. 1 (no field): before the
+    /// seasonal detector; 2: with it.
+    static let currentVersion = 2
+    var version = WatchState.currentVersion
     var timeColumn: String
     var metrics: [String]
     /// Identity and byte offset (just after the last row processed) of the file read.
@@ -82,6 +86,22 @@ struct WatchState: Codable {
     var line: Int
     var lastTime: Double?
     var detector: MetricStreamDetector
+}
+
+extension WatchState {
+    /// Only the version, read first so an older layout gets a clear message rather than a
+    /// decoding error about some field.
+    private struct Version: Decodable { var version: Int? }
+
+    static func read(from path: String) throws(DataError) -> WatchState {
+        let version = try ModelFile.read(Version.self, kind: kind, from: path).version ?? 1
+        guard version == currentVersion else {
+            let age = version < currentVersion ? "an older" : "a newer"
+            throw DataError(.invalidModel("state file was written by \(age) triage (state version \(version), this one "
+                                          + "reads \(currentVersion)); delete it to start learning afresh"), file: path)
+        }
+        return try ModelFile.read(WatchState.self, kind: kind, from: path)
+    }
 }
 
 /// Counts shown in the summary line.
@@ -129,7 +149,7 @@ final class WatchSession: FollowedLineHandler {
         if let path = options.state {
             var info = stat()
             if stat(path, &info) == 0 {
-                savedState = try ModelFile.read(WatchState.self, kind: WatchState.kind, from: path)
+                savedState = try WatchState.read(from: path)
             } else {
                 try AtomicFile.validateDestination(path)
             }

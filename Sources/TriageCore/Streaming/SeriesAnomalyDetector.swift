@@ -23,9 +23,11 @@ public struct OnlineDetectorConfiguration: Codable, Sendable, Equatable {
     /// Shingle values relative to the current value (shape, not level), with the current value's
     /// deviation from the running mean as the level feature.
     public var relativeShingle = false
-    /// Which calibrated detectors take part (for ablation studies; both by default).
+    /// Which calibrated detectors take part (for ablation studies; all by default). The
+    /// seasonal detector needs the rows' times; without them it stays silent.
     public var useForest = true
     public var useStatistical = true
+    public var useSeasonal = true
     /// How raw scores become 0..1: "tail" (extreme-value tail of each raw score's own history,
     /// `TailCalibrator`) or "likelihood" (Ahmad et al. 2017, `AnomalyLikelihood`).
     public var calibration = Calibration.tail
@@ -45,6 +47,7 @@ public struct OnlineDetectorConfiguration: Codable, Sendable, Equatable {
     /// forest learn daily and weekly profiles: a value ordinary at noon can be isolated at 3 am.
     public var calendarFeatures = false
     public var forest = SlidingIsolationForest.Parameters()
+    public var seasonal = SeasonalDifferenceDetector.Parameters()
     public var likelihood = AnomalyLikelihood.Parameters()
 
     public enum Calibration: String, Codable, Sendable { case tail, likelihood }
@@ -54,9 +57,9 @@ public struct OnlineDetectorConfiguration: Codable, Sendable, Equatable {
     public init() {}
 
     public func validate() throws(EstimatorError) {
-        guard shingleSize >= 1 && shingleSize + differences <= 127 && differences >= 0 && differences < shingleSize + 1 else {
+        guard shingleSize >= 1 && shingleSize + differences <= 124 && differences >= 0 && differences < shingleSize + 1 else {
             throw .invalidParameter(name: "shingleSize/differences", value: "\(shingleSize)/\(differences)",
-                                    expected: "shingleSize ≥ 1, 0 ≤ differences ≤ shingleSize, sum ≤ 127")
+                                    expected: "shingleSize ≥ 1, 0 ≤ differences ≤ shingleSize, sum ≤ 124 (the forest takes 126 features, 2 of them calendar)")
         }
         guard statisticalAlpha > 0 && statisticalAlpha < 1 else {
             throw .invalidParameter(name: "statisticalAlpha", value: "\(statisticalAlpha)", expected: "0 < α < 1")
@@ -69,6 +72,7 @@ public struct OnlineDetectorConfiguration: Codable, Sendable, Equatable {
             throw .invalidParameter(name: "likelihood", value: "\(likelihood)", expected: "positive windows")
         }
         try forest.validate()
+        try seasonal.validate()
     }
 }
 
@@ -87,13 +91,17 @@ public struct SeriesScore: Sendable, Equatable {
 /// Online anomaly detector for one metric series: each value is scored from the values before
 /// it, then learned.
 ///
-/// Two raw detectors look at every point:
+/// Three raw detectors look at every point:
 /// - a sliding isolation forest (Liu et al. 2008; Guha et al. 2016) over the shingle of the last
 ///   `shingleSize` values and `differences` first differences: it catches changes of shape;
 /// - a z-score of the first difference (or the level, `statisticalTarget`) against its
-///   exponentially weighted mean and variance: it catches jumps the forest may dilute.
-/// Each raw score is turned into tail evidence −log₁₀ p by its own `TailCalibrator` (or by
-/// Ahmad et al.'s `AnomalyLikelihood`), the evidence of the two is added (`combine`), an excursion
+///   exponentially weighted mean and variance: it catches jumps the forest may dilute;
+/// - a `SeasonalDifferenceDetector` (needs the rows' times): the recent level against the level a
+///   day and a week ago, weighted by how seasonal the series is: it catches values ordinary for
+///   the series but not for the time (a holiday, a missing peak).
+/// The forest's and the z-score's raw scores are turned into tail evidence −log₁₀ p by their own
+/// `TailCalibrator` (or by Ahmad et al.'s `AnomalyLikelihood`; the seasonal detector calibrates
+/// itself), the evidence of the three is added (`combine`), an excursion
 /// alarms once (`alarmEvidence` / `suppressedEvidence`, the likelihood filter of Ahmad et al.
 /// 2017), and t ↦ t / (t + 5) maps it into 0..1. Optionally (NAB's HTM detector) a value far
 /// outside the range seen so far scores 1.
@@ -110,7 +118,9 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
     var statisticalLikelihood: AnomalyLikelihood
     var forestTail: TailCalibrator
     var statisticalTail: TailCalibrator
-    var previousEvidence = [0.0, 0.0]
+    var seasonal: SeasonalDifferenceDetector
+    /// Last evidence of the forest, the z-score and the seasonal detector (for the alarm filter).
+    var previousEvidence = [0.0, 0.0, 0.0]
     /// Scratch feature vector, reused for every value (no allocation per point).
     var features: [Float] = []
     /// The last shingleSize + 1 values, oldest first once full.
@@ -139,6 +149,7 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
         statisticalLikelihood = AnomalyLikelihood(parameters: configuration.likelihood)
         forestTail = TailCalibrator(parameters: configuration.tail)
         statisticalTail = TailCalibrator(parameters: configuration.tail)
+        seasonal = try SeasonalDifferenceDetector(parameters: configuration.seasonal)
         recent = []
         recent.reserveCapacity(configuration.shingleSize + 1)
     }
@@ -227,19 +238,26 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
             }
         }
 
+        // The seasonal detector learns every value (its history must stay in step with time).
+        let seasonalEvidence = configuration.useSeasonal && time != nil ? seasonal.update(value, time: time!) : 0
+
         var score = 0.0
         if scored && configuration.calibration == .tail {
             let forestEvidence = forestTail.update(forestRaw)
             let statisticalEvidence = statisticalTail.update(statisticalRaw)
             var best = 0.0
-            for k in 0..<2 where k == 0 ? configuration.useForest : configuration.useStatistical {
-                let evidence = k == 0 ? forestEvidence : statisticalEvidence
+            func add(_ evidence: Double, _ k: Int, _ use: Bool) {
+                guard use else { return }
                 let e = previousEvidence[k] > configuration.alarmEvidence
                     ? min(evidence, configuration.suppressedEvidence) : evidence
                 best = configuration.combine == .sum ? best + e : max(best, e)
             }
+            add(forestEvidence, 0, configuration.useForest)
+            add(statisticalEvidence, 1, configuration.useStatistical)
+            add(seasonalEvidence, 2, configuration.useSeasonal)
             previousEvidence[0] = forestEvidence
             previousEvidence[1] = statisticalEvidence
+            previousEvidence[2] = seasonalEvidence
             if forestTail.isReady { score = AnomalyLikelihood.score(evidence: best) }
         } else if scored {
             let a = forestLikelihood.update(forestRaw)

@@ -16,16 +16,19 @@ import Darwin
 /// tree on a uniform sample of the recent window and costs O(ψ log ψ) per rebuild.
 ///
 /// Trees are stored as complete binary trees in flat arrays (children of node i at 2i+1, 2i+2):
-/// an interior node holds its split feature and threshold, a leaf holds −1 and its path length
-/// depth + c(size) (eq. 1's adjustment), so a traversal is a tight loop of dependent loads.
+/// an interior node holds its split feature and threshold; an external node at depth < limit is
+/// padded with nodes that compare the constant slot `dimension` (0) against 1 and so go left,
+/// down to the last level, which holds the path length depth + c(size) (eq. 1's adjustment).
+/// Every traversal is exactly ⌈log₂ ψ⌉ branch-free steps of dependent loads.
 ///
 /// - Complexity: scoring O(trees · log ψ); learning O(1) amortised plus one tree rebuild of
-///   O(ψ log ψ) every `rebuildEvery` points; memory O(window · dimension + trees · 2ψ).
+///   O(ψ log ψ) every `rebuildEvery` points; memory O(window · dimension + trees · 2^(height + 1)).
 public struct SlidingIsolationForest: Codable, Sendable, Equatable {
     public struct Parameters: Codable, Sendable, Equatable {
-        /// Number of trees (RCF and iForest use 100; 64 gave the same NAB scores across seeds at
-        /// two thirds of the cost, 32 made results depend visibly on the seed).
-        public var trees: Int = 64
+        /// Number of trees (RCF and iForest use 100). 96 trees of depth 6 cost about what 64 of
+        /// depth 8 did and make the scores depend less on the seed (BENCHMARKS.md, seed table;
+        /// 128 scored the same within noise at a seventh more CPU).
+        public var trees: Int = 96
         /// ψ, points per tree (the iForest paper's 256).
         public var sampleSize: Int = 256
         /// Points kept in the sliding window the trees are sampled from: about a month of
@@ -37,6 +40,11 @@ public struct SlidingIsolationForest: Codable, Sendable, Equatable {
         public var rebuildEvery: Int = 128
         /// Points needed before the first tree is grown.
         public var minimumPoints: Int = 16
+        /// Depth limit of the trees; nil: the paper's ⌈log₂ ψ⌉ (8 at ψ = 256). The limit exists
+        /// because only short paths matter (Liu et al. 2008 §4): anomalies are isolated in the
+        /// top levels, and the last levels only order ordinary points. 6 makes each walk a
+        /// quarter shorter and a tree a quarter of the size, which pays for half as many trees again.
+        public var heightLimit: Int? = 6
 
         public init() {}
 
@@ -51,6 +59,7 @@ public struct SlidingIsolationForest: Codable, Sendable, Equatable {
             try check("window", window, 2...10_000_000)
             try check("rebuildEvery", rebuildEvery, 1...1_000_000)
             try check("minimumPoints", minimumPoints, 2...window)
+            if let heightLimit { try check("heightLimit", heightLimit, 1...16) }
         }
     }
 
@@ -66,7 +75,7 @@ public struct SlidingIsolationForest: Codable, Sendable, Equatable {
     var stored = 0
     var head = 0
     var seen = 0
-    /// Split feature per node (−1 = leaf), all trees back to back.
+    /// Split feature per node (`dimension` = padding), all trees back to back.
     var features: [Int8]
     /// Threshold of an interior node, or path length of a leaf.
     var values: [Float]
@@ -81,16 +90,17 @@ public struct SlidingIsolationForest: Codable, Sendable, Equatable {
 
     public init(dimension: Int, parameters: Parameters = Parameters(), seed: UInt64 = 0) throws(EstimatorError) {
         try parameters.validate()
-        guard dimension >= 1 && dimension <= 127 else {
-            throw .invalidParameter(name: "dimension", value: "\(dimension)", expected: "1...127")
+        guard dimension >= 1 && dimension <= 126 else {  // feature codes are Int8, `dimension` is padding
+            throw .invalidParameter(name: "dimension", value: "\(dimension)", expected: "1...126")
         }
         self.parameters = parameters
         self.dimension = dimension
         self.seed = seed
-        heightLimit = max(1, Int((log2(Double(parameters.sampleSize))).rounded(.up)))
+        let paperLimit = max(1, Int((log2(Double(parameters.sampleSize))).rounded(.up)))
+        heightLimit = min(parameters.heightLimit ?? paperLimit, paperLimit)
         nodesPerTree = (1 << (heightLimit + 1)) - 1
         points = [Float](repeating: 0, count: parameters.window * dimension)
-        features = [Int8](repeating: -1, count: parameters.trees * nodesPerTree)
+        features = [Int8](repeating: Int8(dimension), count: parameters.trees * nodesPerTree)
         values = [Float](repeating: 0, count: parameters.trees * nodesPerTree)
         normalisers = [Float](repeating: 0, count: parameters.trees)
     }
@@ -103,13 +113,25 @@ public struct SlidingIsolationForest: Codable, Sendable, Equatable {
     @inline(__always)
     public func score(_ x: UnsafePointer<Float>) -> Double {
         guard grownTrees > 0 else { return 0 }
+        let d = dimension
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: d + 1) { padded in
+            // Slot `dimension` is the constant 0 that padding nodes compare against.
+            for j in 0..<d { padded[j] = x[j] }
+            padded[d] = 0
+            return score(padded: UnsafePointer(padded.baseAddress!))
+        }
+    }
+
+    @inline(__always)
+    func score(padded x: UnsafePointer<Float>) -> Double {
         var total: Float = 0
         let nodes = nodesPerTree, steps = heightLimit
         features.withUnsafeBufferPointer { feature in
             values.withUnsafeBufferPointer { value in
                 // Eight trees walked in lockstep: their loads are independent, so the core
                 // overlaps eight cache misses instead of waiting for each in turn (one row at a
-                // time cannot be interleaved across rows). A walk that reached a leaf stays put.
+                // time cannot be interleaved across rows). Every walk takes exactly `steps`
+                // steps (leaves are padded down to the last level), so there is no branch.
                 var t = 0
                 while t + 8 <= grownTrees {
                     let b0 = t * nodes
@@ -122,22 +144,14 @@ public struct SlidingIsolationForest: Codable, Sendable, Equatable {
                     let b7 = b6 + nodes
                     var i0 = 0; var i1 = 0; var i2 = 0; var i3 = 0; var i4 = 0; var i5 = 0; var i6 = 0; var i7 = 0
                     for _ in 0..<steps {
-                        let f0 = Int(feature[b0 + i0])
-                        let f1 = Int(feature[b1 + i1])
-                        let f2 = Int(feature[b2 + i2])
-                        let f3 = Int(feature[b3 + i3])
-                        let f4 = Int(feature[b4 + i4])
-                        let f5 = Int(feature[b5 + i5])
-                        let f6 = Int(feature[b6 + i6])
-                        let f7 = Int(feature[b7 + i7])
-                        if f0 >= 0 { i0 = 2 * i0 + (x[f0] < value[b0 + i0] ? 1 : 2) }
-                        if f1 >= 0 { i1 = 2 * i1 + (x[f1] < value[b1 + i1] ? 1 : 2) }
-                        if f2 >= 0 { i2 = 2 * i2 + (x[f2] < value[b2 + i2] ? 1 : 2) }
-                        if f3 >= 0 { i3 = 2 * i3 + (x[f3] < value[b3 + i3] ? 1 : 2) }
-                        if f4 >= 0 { i4 = 2 * i4 + (x[f4] < value[b4 + i4] ? 1 : 2) }
-                        if f5 >= 0 { i5 = 2 * i5 + (x[f5] < value[b5 + i5] ? 1 : 2) }
-                        if f6 >= 0 { i6 = 2 * i6 + (x[f6] < value[b6 + i6] ? 1 : 2) }
-                        if f7 >= 0 { i7 = 2 * i7 + (x[f7] < value[b7 + i7] ? 1 : 2) }
+                        i0 = 2 * i0 + (x[Int(feature[b0 + i0])] < value[b0 + i0] ? 1 : 2)
+                        i1 = 2 * i1 + (x[Int(feature[b1 + i1])] < value[b1 + i1] ? 1 : 2)
+                        i2 = 2 * i2 + (x[Int(feature[b2 + i2])] < value[b2 + i2] ? 1 : 2)
+                        i3 = 2 * i3 + (x[Int(feature[b3 + i3])] < value[b3 + i3] ? 1 : 2)
+                        i4 = 2 * i4 + (x[Int(feature[b4 + i4])] < value[b4 + i4] ? 1 : 2)
+                        i5 = 2 * i5 + (x[Int(feature[b5 + i5])] < value[b5 + i5] ? 1 : 2)
+                        i6 = 2 * i6 + (x[Int(feature[b6 + i6])] < value[b6 + i6] ? 1 : 2)
+                        i7 = 2 * i7 + (x[Int(feature[b7 + i7])] < value[b7 + i7] ? 1 : 2)
                     }
                     var group: Float = 0
                     group += value[b0 + i0] * normalisers[t + 0]
@@ -154,11 +168,7 @@ public struct SlidingIsolationForest: Codable, Sendable, Equatable {
                 while t < grownTrees {
                     let base = t * nodes
                     var i = 0
-                    while true {
-                        let f = Int(feature[base + i])
-                        if f < 0 { break }
-                        i = 2 * i + (x[f] < value[base + i] ? 1 : 2)
-                    }
+                    for _ in 0..<steps { i = 2 * i + (x[Int(feature[base + i])] < value[base + i] ? 1 : 2) }
                     total += value[base + i] * normalisers[t]
                     t += 1
                 }
@@ -173,7 +183,7 @@ public struct SlidingIsolationForest: Codable, Sendable, Equatable {
         points.withUnsafeMutableBufferPointer { buffer in
             for j in 0..<d { buffer[head * d + j] = x[j] }
         }
-        head = (head + 1) % parameters.window
+        head = head + 1 == parameters.window ? 0 : head + 1
         stored = min(stored + 1, parameters.window)
         seen += 1
         guard stored >= parameters.minimumPoints else { return }
@@ -229,8 +239,17 @@ public struct SlidingIsolationForest: Codable, Sendable, Equatable {
                                 }
                             }
                             guard let (f, threshold) = split else {
-                                feature[base + node] = -1
-                                value[base + node] = Float(Double(depth) + averagePathLength(size))
+                                // External node: padded down to the last level through nodes
+                                // that send every point left (the padding slot 0 < 1); the
+                                // last-level node holds the path length depth + c(size).
+                                var n = node
+                                for _ in depth..<limit {
+                                    feature[base + n] = Int8(d)
+                                    value[base + n] = 1
+                                    n = 2 * n + 1
+                                }
+                                feature[base + n] = Int8(d)
+                                value[base + n] = Float(Double(depth) + averagePathLength(size))
                                 continue
                             }
                             feature[base + node] = Int8(f)
