@@ -1,4 +1,7 @@
 import CBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A compact inference layout of fitted trees: 8-byte nodes compared against rows coded to
 /// one byte per feature, leaves pointing into a shared table of distinct leaf outputs.
@@ -57,6 +60,11 @@ struct BinnedTreePredictor: Sendable {
     let edges: [Float]
     let features: Int
     let outputs: Int
+    /// Real sinks (nodes 0..<sinks); node `sinks` is the idle lanes' sink.
+    let sinks: Int
+    /// Rows are walked by `walkCompacted` (features ≤ `laneStride`; nodes store the feature
+    /// itself) rather than by `walkSixteen` (nodes store its offset f·lanes in a group).
+    let compacted: Bool
 
     init?(trees: [TreeStructure], features: Int, outputs: Int, leafOutputs: (TreeStructure, Int) -> [Float]) {
         guard features > 0, features * BinnedTreePredictor.lanes <= Int(UInt16.max) + 1, outputs > 0 else { return nil }
@@ -98,7 +106,10 @@ struct BinnedTreePredictor: Sendable {
             }
             leafSlots.append(perLeaf)
         }
-        var nodes = (0..<slots.count).map { Node(threshold: 0, shift: 0, feature: 0, child: UInt32($0)) }
+        // One more sink after the real ones: where an idle lane of a compacted walk waits
+        // (a self-loop like the others, but outside the range whose arrival retires a row).
+        var nodes = (0...slots.count).map { Node(threshold: 0, shift: 0, feature: 0, child: UInt32($0)) }
+        let featureScale = features <= BinnedTreePredictor.laneStride ? 1 : BinnedTreePredictor.lanes
         var roots = [Int](), spans = [Range<Int>]()
         for (t, tree) in trees.enumerated() {
             let base = nodes.count, n = tree.nodeCount
@@ -130,12 +141,14 @@ struct BinnedTreePredictor: Sendable {
                     let left = tree.missingGoesLeft[i]
                     // The feature as its offset in a group of interleaved lane codes.
                     nodes[base + position[i]] = Node(threshold: UInt8(j + (left ? 2 : 1)), shift: left ? 1 : 0,
-                                                     feature: UInt16(f * BinnedTreePredictor.lanes),
+                                                     feature: UInt16(f * featureScale),
                                                      child: UInt32(base + position[Int(tree.rightChild[i])]))
                 }
             }
         }
         self.nodes = nodes
+        self.sinks = slots.count
+        self.compacted = featureScale == 1
         self.roots = roots
         self.spans = spans
         self.table = table
@@ -214,6 +227,10 @@ struct BinnedTreePredictor: Sendable {
         blocks = (blocks + perThread - 1) / perThread * perThread
         let blockSize = max(lanes, (rows + blocks - 1) / blocks)
         blocks = (rows + blockSize - 1) / blockSize
+        if compacted {
+            averageCompacted(data, trees: selected, threads: threads, blockSize: blockSize, blocks: blocks, into: &result)
+            return result
+        }
         result.storage.withUnsafeMutableBufferPointer { out in
             let output = SendablePointer(out.baseAddress!)
             nodes.withUnsafeBufferPointer { nodeBuffer in
@@ -304,5 +321,144 @@ struct BinnedTreePredictor: Sendable {
         }
         add(0, a0); add(1, a1); add(2, a2); add(3, a3); add(4, a4); add(5, a5); add(6, a6); add(7, a7)
         add(8, a8); add(9, a9); add(10, a10); add(11, a11); add(12, a12); add(13, a13); add(14, a14); add(15, a15)
+    }
+
+    /// Bytes of a lane's codes in `walkCompacted` (a cache line): the widest data it serves.
+    static let laneStride = 64
+    /// Steps walked between two looks for finished lanes in `walkCompacted`.
+    nonisolated(unsafe) static var compactSteps: Int = {
+        if let v = getenv("TRIAGE_COMPACT_K") { return max(1, Int(atoi(v))) }
+        return 8
+    }()
+
+    /// `averageOutputs` by `walkCompacted`: rows coded row by row, each tree walked over the
+    /// whole block with finished lanes refilled, then its sinks added row by row.
+    private func averageCompacted(_ data: Matrix<Float>, trees selected: Range<Int>, threads: Int,
+                                  blockSize: Int, blocks: Int, into result: inout Matrix<Float>) {
+        let rows = data.rows, columns = data.columns, k = outputs
+        let scale = 1 / Float(selected.count)
+        let steps = BinnedTreePredictor.compactSteps
+        result.storage.withUnsafeMutableBufferPointer { out in
+            let output = SendablePointer(out.baseAddress!)
+            nodes.withUnsafeBufferPointer { nodeBuffer in
+            table.withUnsafeBufferPointer { tableBuffer in
+            edges.withUnsafeBufferPointer { edgeBuffer in
+            data.storage.withUnsafeBufferPointer { input in
+                nonisolated(unsafe) let n = nodeBuffer.baseAddress!
+                nonisolated(unsafe) let values = tableBuffer.baseAddress!, e = edgeBuffer.baseAddress!
+                nonisolated(unsafe) let x = input.baseAddress!
+                let roots = self.roots, spans = self.spans, sinks = self.sinks
+                Parallel.forEach(blocks, threads: threads) { b in
+                    let start = b * blockSize, end = min(rows, start + blockSize), count = end - start
+                    // Row-major codes, 16 bytes of slack so a row is copied in 16-byte chunks.
+                    let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: count * columns + 16)
+                    defer { codes.deallocate() }
+                    codes.initialize(repeating: 0, count: count * columns + 16)
+                    for i in 0..<count {
+                        let row = x + (start + i) * columns, coded = codes + i * columns
+                        for f in 0..<columns {
+                            coded[f] = BinnedTreePredictor.code(row[f], e + f * BinnedTreePredictor.edgeStride)
+                        }
+                    }
+                    let sinkOf = UnsafeMutablePointer<Int32>.allocate(capacity: count)
+                    defer { sinkOf.deallocate() }
+                    let laneCodes = UnsafeMutableRawPointer.allocate(byteCount: BinnedTreePredictor.lanes * BinnedTreePredictor.laneStride, alignment: 64)
+                    defer { laneCodes.deallocate() }
+                    laneCodes.initializeMemory(as: UInt8.self, repeating: 0, count: BinnedTreePredictor.lanes * BinnedTreePredictor.laneStride)
+                    let laneState = UnsafeMutablePointer<Int>.allocate(capacity: 2 * BinnedTreePredictor.lanes)
+                    defer { laneState.deallocate() }
+                    let acc = output.base + start * k
+                    let perLine = BinnedTreePredictor.nodesPerLine
+                    if let first = selected.first {
+                        for line in stride(from: spans[first].lowerBound, to: spans[first].upperBound, by: perLine) { triage_prefetch(n + line) }
+                    }
+                    for t in selected {
+                        let next = t + 1 < selected.upperBound ? spans[t + 1] : 0..<0
+                        BinnedTreePredictor.walkCompacted(n, root: roots[t], sinks: sinks, codes: codes, rows: count, columns: columns,
+                                                          laneCodes: laneCodes, index: laneState, row: laneState + BinnedTreePredictor.lanes,
+                                                          sinkOf: sinkOf, steps: steps, prefetch: next)
+                        for r in 0..<count {
+                            let a = acc + r * k, v = values + Int(sinkOf[r]) * k
+                            for c in 0..<k { a[c] += v[c] }
+                        }
+                    }
+                    if selected.count > 1 {
+                        for i in 0..<(count * k) { acc[i] *= scale }
+                    }
+                }
+            }
+            }
+            }
+            }
+        }
+    }
+
+    /// Copies row `r`'s codes to lane `j`'s line, in 16-byte chunks.
+    @inline(__always)
+    static func load(_ codes: UnsafePointer<UInt8>, row r: Int, columns: Int, into laneCodes: UnsafeMutableRawPointer, lane j: Int) {
+        let from = UnsafeRawPointer(codes + r &* columns), to = laneCodes + j &* laneStride
+        var offset = 0
+        repeat {
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt8>.self), toByteOffset: offset, as: SIMD16<UInt8>.self)
+            offset &+= 16
+        } while offset < columns
+    }
+
+    /// Walks `count` rows down one tree, 16 at a time, and leaves each row's sink in `sinkOf`.
+    /// Lanes move `steps` steps in lockstep between looks for lanes in a sink; each such lane
+    /// hands its row's sink over and takes the next row, so no lane waits for the deepest row
+    /// of a group (in lockstep groups ≈ 37 % of lane-steps were such waits).
+    @inline(__always)
+    static func walkCompacted(_ nodes: UnsafePointer<Node>, root: Int, sinks: Int, codes: UnsafePointer<UInt8>, rows count: Int,
+                              columns: Int, laneCodes: UnsafeMutableRawPointer, index: UnsafeMutablePointer<Int>,
+                              row: UnsafeMutablePointer<Int>, sinkOf: UnsafeMutablePointer<Int32>, steps: Int, prefetch next: Range<Int>) {
+        let lanes = BinnedTreePredictor.lanes, idle = sinks
+        var started = min(lanes, count), live = started
+        for j in 0..<lanes {
+            if j < count {
+                row[j] = j
+                load(codes, row: j, columns: columns, into: laneCodes, lane: j)
+                index[j] = root
+            } else {
+                index[j] = idle
+            }
+        }
+        let lineCount = (next.count + nodesPerLine - 1) / nodesPerLine
+        let linesPerRow = (lineCount << 16) / max(1, count) + 1
+        var prefetched = next.lowerBound
+        let g = UnsafePointer<UInt8>(laneCodes.assumingMemoryBound(to: UInt8.self)), w = laneStride
+        while live > 0 {
+            var a0 = index[0], a1 = index[1], a2 = index[2], a3 = index[3], a4 = index[4], a5 = index[5], a6 = index[6], a7 = index[7]
+            var a8 = index[8], a9 = index[9], a10 = index[10], a11 = index[11], a12 = index[12], a13 = index[13], a14 = index[14], a15 = index[15]
+            var s = steps
+            repeat {
+                a0 = step(nodes, a0, g, 0); a1 = step(nodes, a1, g, w); a2 = step(nodes, a2, g, 2 * w); a3 = step(nodes, a3, g, 3 * w)
+                a4 = step(nodes, a4, g, 4 * w); a5 = step(nodes, a5, g, 5 * w); a6 = step(nodes, a6, g, 6 * w); a7 = step(nodes, a7, g, 7 * w)
+                a8 = step(nodes, a8, g, 8 * w); a9 = step(nodes, a9, g, 9 * w); a10 = step(nodes, a10, g, 10 * w); a11 = step(nodes, a11, g, 11 * w)
+                a12 = step(nodes, a12, g, 12 * w); a13 = step(nodes, a13, g, 13 * w); a14 = step(nodes, a14, g, 14 * w); a15 = step(nodes, a15, g, 15 * w)
+                s &-= 1
+            } while s > 0
+            index[0] = a0; index[1] = a1; index[2] = a2; index[3] = a3; index[4] = a4; index[5] = a5; index[6] = a6; index[7] = a7
+            index[8] = a8; index[9] = a9; index[10] = a10; index[11] = a11; index[12] = a12; index[13] = a13; index[14] = a14; index[15] = a15
+            @inline(__always) func done(_ a: Int, _ bit: Int) -> Int { a < sinks ? bit : 0 }
+            var mask = done(a0, 1) | done(a1, 2) | done(a2, 4) | done(a3, 8) | done(a4, 16) | done(a5, 32) | done(a6, 64) | done(a7, 128)
+            mask |= done(a8, 256) | done(a9, 512) | done(a10, 1024) | done(a11, 2048) | done(a12, 4096) | done(a13, 8192) | done(a14, 16384) | done(a15, 32768)
+            while mask != 0 {
+                let j = mask.trailingZeroBitCount
+                mask &= mask &- 1
+                sinkOf[row[j]] = Int32(truncatingIfNeeded: index[j])
+                if started < count {
+                    row[j] = started
+                    load(codes, row: started, columns: columns, into: laneCodes, lane: j)
+                    index[j] = root
+                    started &+= 1
+                } else {
+                    index[j] = idle
+                    live &-= 1
+                }
+            }
+            let until = min(next.upperBound, next.lowerBound &+ ((started &* linesPerRow) >> 16) &* nodesPerLine)
+            while prefetched < until { triage_prefetch(nodes + prefetched); prefetched &+= nodesPerLine }
+        }
     }
 }
