@@ -65,6 +65,46 @@ import Testing
         #expect(trainP.storage.map(\.bitPattern) == Self.reference(forest.trees, x, classes: 3).storage.map(\.bitPattern))
     }
 
+    @Test func compactedWalkMatchesForAnyRowCount() throws {
+        // Blocks shorter than the 16 lanes, one row over, several lanes' worth plus a few: rows
+        // refill finished lanes until the block runs out, then lanes go idle one by one.
+        let (x, y) = Self.blobsWithMissing(rows: 400, seed: 12)
+        var h = RandomForest.Hyperparameters()
+        h.trees = 6
+        let forest = try RandomForest.fit(x, labels: y, classCount: 3, hyperparameters: h, seed: 5, threads: 1)
+        let binned = try #require(forest.predictor.binned)
+        #expect(binned.compacted)
+        for rows in [1, 5, 16, 17, 31, 97, 1_003] {
+            let test = Self.edgeRows(forest.trees, features: 4, rows: rows, seed: UInt64(rows))
+            let expected = Self.reference(forest.trees, test, classes: 3).storage.map(\.bitPattern)
+            for threads in [1, 2, 3] {
+                #expect(binned.averageOutputs(test, trees: 0..<6, threads: threads).storage.map(\.bitPattern) == expected)
+            }
+            // A slice of the trees, as out-of-bag and staged prediction use.
+            #expect(binned.averageOutputs(test, trees: 2..<5, threads: 2).storage.map(\.bitPattern)
+                    == Self.reference(Array(forest.trees[2..<5]), test, classes: 3).storage.map(\.bitPattern))
+        }
+    }
+
+    @Test func wideDataWalksInLockstepGroups() throws {
+        // More features than half a lane's line: the interleaved lockstep walk (`walkSixteen`).
+        let features = BinnedTreePredictor.laneStride / 2 + 6
+        let (blobs, y) = TreeTestData.blobs(rows: 300, seed: 13)
+        var random = RandomSource(seed: 13, stream: 2)
+        let x = Matrix<Float>(rows: 300, columns: features) { i, j in
+            random.uniform(0, 1) < 0.1 ? .nan : j < 4 ? blobs[i, j] : Float((i * 7 + j) % 13)
+        }
+        var h = RandomForest.Hyperparameters()
+        h.trees = 5
+        let forest = try RandomForest.fit(x, labels: y, classCount: 3, hyperparameters: h, seed: 4, threads: 2)
+        let binned = try #require(forest.predictor.binned)
+        #expect(!binned.compacted)
+        for threads in [1, 2] {
+            let p = forest.probabilities(x, threads: threads)
+            #expect(p.storage.map(\.bitPattern) == Self.reference(forest.trees, x, classes: 3).storage.map(\.bitPattern))
+        }
+    }
+
     @Test func loadedModelsBuildTheSameLayout() throws {
         let (x, y) = Self.blobsWithMissing(rows: 300, seed: 5)
         var h = RandomForest.Hyperparameters()
