@@ -54,8 +54,9 @@ import Testing
         let forest = try RandomForest.fit(x, labels: y, classCount: 3, hyperparameters: h, seed: 2, threads: 2)
         #expect(forest.predictor.binned != nil)
         #expect(forest.trees.contains { t in (0..<t.nodeCount).contains { !t.isLeaf($0) && t.missingGoesLeft[$0] } })
-        // More rows than one block, and blocks that are not a multiple of the 16 lanes.
-        let test = Self.edgeRows(forest.trees, features: 4, rows: BinnedTreePredictor.maxBlock + 999, seed: 4)
+        // More rows than one pass of the tree-split walk (and than one block of the lockstep
+        // walk), and a last pass that is not a multiple of the 16 lanes.
+        let test = Self.edgeRows(forest.trees, features: 4, rows: max(BinnedTreePredictor.maxBlock, BinnedTreePredictor.maxPassRows) + 999, seed: 4)
         let expected = Self.reference(forest.trees, test, classes: 3)
         for threads in [1, 2, 3] {
             let p = forest.probabilities(test, threads: threads)
@@ -77,12 +78,45 @@ import Testing
         for rows in [1, 5, 16, 17, 31, 97, 1_003] {
             let test = Self.edgeRows(forest.trees, features: 4, rows: rows, seed: UInt64(rows))
             let expected = Self.reference(forest.trees, test, classes: 3).storage.map(\.bitPattern)
-            for threads in [1, 2, 3] {
+            // Up to more threads than trees: the trees are shared out among the threads.
+            for threads in [1, 2, 3, 8] {
                 #expect(binned.averageOutputs(test, trees: 0..<6, threads: threads).storage.map(\.bitPattern) == expected)
             }
             // A slice of the trees, as out-of-bag and staged prediction use.
             #expect(binned.averageOutputs(test, trees: 2..<5, threads: 2).storage.map(\.bitPattern)
                     == Self.reference(Array(forest.trees[2..<5]), test, classes: 3).storage.map(\.bitPattern))
+        }
+    }
+
+    @Test func anyOutputWidthIsAddedExactly() throws {
+        // Leaf outputs of 1, 4, 5, 8 and 10 values: the padded table is added in SIMD4 chunks
+        // (the 4- and 8-wide cases written out, others by a loop); sums must still be the
+        // plain ones, in tree order, with negative and fractional values.
+        let (x, y) = Self.blobsWithMissing(rows: 400, seed: 21)
+        var h = RandomForest.Hyperparameters()
+        h.trees = 7
+        let forest = try RandomForest.fit(x, labels: y, classCount: 3, hyperparameters: h, seed: 8, threads: 1)
+        let test = Self.edgeRows(forest.trees, features: 4, rows: 301, seed: 22)
+        for k in [1, 4, 5, 8, 10] {
+            let leafOutputs: (TreeStructure, Int) -> [Float] = { tree, leaf in
+                let p = TreeTraining.classProbabilities(tree, leaf)
+                return (0..<k).map { c in p[c % 3] * Float(c + 1) - Float(leaf % 7) / 3 }
+            }
+            let binned = try #require(BinnedTreePredictor(trees: forest.trees, features: 4, outputs: k, leafOutputs: leafOutputs))
+            var expected = Matrix<Float>(rows: test.rows, columns: k)
+            for i in 0..<test.rows {
+                test.withRow(i) { row in
+                    for tree in forest.trees {
+                        let v = leafOutputs(tree, tree.leaf(of: row.baseAddress!))
+                        for c in 0..<k { expected[i, c] += v[c] }
+                    }
+                }
+                for c in 0..<k { expected[i, c] *= 1 / Float(forest.trees.count) }
+            }
+            for threads in [1, 3] {
+                #expect(binned.averageOutputs(test, trees: 0..<7, threads: threads).storage.map(\.bitPattern)
+                        == expected.storage.map(\.bitPattern), "k = \(k), threads = \(threads)")
+            }
         }
     }
 
