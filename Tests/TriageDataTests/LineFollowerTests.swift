@@ -147,6 +147,17 @@ private func drain(_ follower: inout LineFollower) throws -> [String] {
         #expect(row.timestampText == "2026-01-05 13:45:00")
     }
 
+    @Test func timestampTextIsTrimmedAsTheStringWouldBe() throws {
+        let p = try parser("timestamp,value")
+        let row = try parse(p, " \t2026-01-05 13:45:00 \t,\" 2.5\"")
+        #expect(row.timestampText == "2026-01-05 13:45:00")
+        #expect(row.values == [2.5])
+        // The byte trim (ASCII) and the Character trim (anything else) agree.
+        for text in ["  a b\t", "\t\t", "", "x", " é ", "\u{301} a ", " \u{301}a", "a \u{301}"] {
+            #expect(MetricsRowParser.blankTrimmedText(Array(text.utf8)) == text.trimmingBlanks(), "\(text.debugDescription)")
+        }
+    }
+
     @Test func badRowsNameLineColumnAndValue() throws {
         let p = try parser("timestamp,value")
         let text = #expect(throws: DataError.self) { try parse(p, "2026-01-05 13:45:00,oops", at: 7) }

@@ -85,9 +85,14 @@ public struct MetricsRowParser: Sendable {
         var values = [Double]()
         values.reserveCapacity(metricFields.count)
         for f in metricFields {
-            let bytes = Self.unquote(line, fields[f])
-            let parsed: Double? = bytes.withUnsafeBufferPointer { NumberParser.parseField($0) }
+            let range = fields[f]
+            // An unquoted field is parsed in place (a copy per field was ≈ 5 % of `triage watch`).
+            let quoted = range.count >= 2 && line[range.lowerBound] == 0x22
+            let parsed: Double? = quoted
+                ? Self.unquote(line, range).withUnsafeBufferPointer { NumberParser.parseField($0) }
+                : NumberParser.parseField(UnsafeBufferPointer(rebasing: line[range]))
             guard let value = parsed else {
+                let bytes = Self.unquote(line, range)
                 let text = String(decoding: bytes, as: UTF8.self)
                 if bytes.contains(0) {
                     throw DataError(.nulByte, file: file, line: lineNumber, column: f + 1, columnName: header[f])
@@ -108,8 +113,18 @@ public struct MetricsRowParser: Sendable {
                                 columnName: header[serviceField])
             }
         }
-        return Row(timestampText: String(decoding: timeBytes, as: UTF8.self).trimmingBlanks(), time: time, values: values,
-                   service: service)
+        return Row(timestampText: Self.blankTrimmedText(timeBytes), time: time, values: values, service: service)
+    }
+
+    /// `String(decoding: bytes, as: UTF8.self).trimmingBlanks()`, trimmed as bytes when all are
+    /// ASCII (then each byte is one Character, so both trim the same): trimming the String
+    /// took ≈ 1 000 instructions a row, 5 % of `triage watch`.
+    static func blankTrimmedText(_ bytes: [UInt8]) -> String {
+        guard bytes.allSatisfy({ $0 < 0x80 }) else { return String(decoding: bytes, as: UTF8.self).trimmingBlanks() }
+        var lower = 0, upper = bytes.count
+        while lower < upper && (bytes[lower] == 0x20 || bytes[lower] == 0x09) { lower += 1 }
+        while upper > lower && (bytes[upper - 1] == 0x20 || bytes[upper - 1] == 0x09) { upper -= 1 }
+        return String(decoding: bytes[lower..<upper], as: UTF8.self)
     }
 
     // MARK: Fields
@@ -117,6 +132,7 @@ public struct MetricsRowParser: Sendable {
     /// Field ranges of one line (quote-aware; a range includes its quotes).
     static func split(_ line: UnsafeBufferPointer<UInt8>, file: String, line lineNumber: Int) throws(DataError) -> [Range<Int>] {
         var fields = [Range<Int>]()
+        fields.reserveCapacity(8)  // not grown (and reallocated) field by field
         var i = 0
         let n = line.count
         while true {
