@@ -70,17 +70,28 @@ private final class TaskCounter: @unchecked Sendable {
 }
 
 /// Write-once result slots filled from parallel tasks: each index is written by exactly one
-/// task, so no synchronisation is needed beyond the join in `Parallel.forEach`.
+/// task, so no synchronisation is needed beyond the join in `Parallel.forEach`. The slots are
+/// raw memory, not an Array: `withUnsafeMutableBufferPointer` on a shared Array is a mutating
+/// access of the whole array, and concurrent ones raced (a result was lost now and then, and
+/// `collect` found a nil slot: seen once in CI, in `triage evaluate`).
 private final class UnsafeResults<T>: @unchecked Sendable {
-    private var slots: [T?]
+    private let slots: UnsafeMutablePointer<T?>
+    private let count: Int
 
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-    func store(_ value: T, at index: Int) {
-        slots.withUnsafeMutableBufferPointer { $0[index] = value }
+    init(count: Int) {
+        self.count = count
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: nil, count: count)
     }
 
-    func collect() -> [T] { slots.map { $0! } }
+    deinit {
+        slots.deinitialize(count: count)
+        slots.deallocate()
+    }
+
+    func store(_ value: T, at index: Int) { slots[index] = value }
+
+    func collect() -> [T] { (0..<count).map { slots[$0]! } }
 }
 
 /// A pointer that may cross into `@Sendable` closures; the caller guarantees that concurrent

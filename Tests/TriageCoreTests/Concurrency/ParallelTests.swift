@@ -14,6 +14,16 @@ import Testing
         #expect(one == many)
     }
 
+    /// Many tiny tasks, so stores into the result slots from both threads overlap: results
+    /// once lived in a shared Array written through `withUnsafeMutableBufferPointer`, and
+    /// concurrent writes sometimes lost one (a nil slot, a crash in `collect`).
+    @Test func mapKeepsEveryResultWhenTasksAreTiny() {
+        for round in 0..<50 {
+            let squares = Parallel.map(4_000, threads: 2) { i in i &* i &+ round }
+            #expect(squares == (0..<4_000).map { $0 &* $0 &+ round })
+        }
+    }
+
     @Test func forEachVisitsEveryIndexOnce() {
         var marks = [Int](repeating: 0, count: 1000)
         marks.withUnsafeMutableBufferPointer { buffer in
