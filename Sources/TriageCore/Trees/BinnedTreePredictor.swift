@@ -61,7 +61,7 @@ struct BinnedTreePredictor: Sendable {
     /// Distinct leaf output vectors, `outputs` floats each; row s belongs to sink node s.
     let table: [Float]
     /// `table` with each row padded with zeros to `paddedOutputs` floats (a multiple of 4), so
-    /// `walkCompacted` adds a row's outputs in whole SIMD4 chunks, without a scalar tail.
+    /// `averageByTrees` adds a sink's outputs in whole SIMD4 chunks, without a scalar tail.
     let paddedTable: [Float]
     let paddedOutputs: Int
     let edges: [Float]
@@ -235,6 +235,10 @@ struct BinnedTreePredictor: Sendable {
         precondition(columns == features, "data has \(columns) columns, the trees expect \(features)")
         var result = Matrix<Float>(rows: rows, columns: k)
         guard rows > 0, !selected.isEmpty else { return result }
+        if compacted {
+            averageByTrees(data, trees: selected, threads: threads, into: &result)
+            return result
+        }
         let scale = 1 / Float(selected.count)
         // Blocks of equal size up to `maxBlock` rows, a multiple of the thread count: an
         // unbalanced last block would bring every tree into the cache for a few rows and
@@ -246,10 +250,6 @@ struct BinnedTreePredictor: Sendable {
         blocks = (blocks + perThread - 1) / perThread * perThread
         let blockSize = max(lanes, (rows + blocks - 1) / blocks)
         blocks = (rows + blockSize - 1) / blockSize
-        if compacted {
-            averageByTrees(data, trees: selected, threads: threads, into: &result)
-            return result
-        }
         result.storage.withUnsafeMutableBufferPointer { out in
             let output = SendablePointer(out.baseAddress!)
             nodes.withUnsafeBufferPointer { nodeBuffer in
@@ -353,8 +353,10 @@ struct BinnedTreePredictor: Sendable {
     static let compactSteps = 8
 
     /// Most rows walked per pass of `averageByTrees`: their sink indices (4 bytes a row and
-    /// tree) are kept until every tree has been walked.
+    /// tree) are kept until every tree has been walked, at most `maxPassSinks` of them (16 MB;
+    /// large forests walk fewer rows a pass).
     static let maxPassRows = 32_768
+    static let maxPassSinks = 1 << 22
 
     /// `averageOutputs` by `walkCompacted`, the trees shared out among the threads: each thread
     /// walks its run of trees over all rows of a pass (up to `maxPassRows`) and records each
@@ -366,7 +368,8 @@ struct BinnedTreePredictor: Sendable {
         let rows = data.rows, columns = data.columns, k = outputs, kp = paddedOutputs
         let factor: Float = selected.count > 1 ? 1 / Float(selected.count) : 1
         let workers = max(1, min(threads, selected.count))
-        let passRows = min(rows, BinnedTreePredictor.maxPassRows)
+        let passRows = min(rows, BinnedTreePredictor.maxPassRows,
+                           max(64 * BinnedTreePredictor.lanes, BinnedTreePredictor.maxPassSinks / selected.count))
         let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: passRows * columns + 16)
         defer { codes.deallocate() }
         codes.initialize(repeating: 0, count: passRows * columns + 16)
@@ -463,10 +466,9 @@ struct BinnedTreePredictor: Sendable {
         return Int(truncatingIfNeeded: word >> 32) &+ Int(unsafeBitCast(c < UInt8(truncatingIfNeeded: word), to: UInt8.self))
     }
 
-    /// Adds a sink's `k` outputs (a multiple of 4) to a row's accumulator. Done as each row
-    /// retires rather than in a pass over the block after the walk: the pass (its own loop,
-    /// the sink index stored and read back, a scalar loop over the outputs) was 21 % of the
-    /// instructions (45 a row and tree against ≈ 180 for the walk's steps).
+    /// Adds a sink's `k` outputs (a multiple of 4: rows of `paddedTable`) to a row's
+    /// accumulator in SIMD4 chunks. The scalar loop over 5 outputs it replaced, with its own
+    /// loop overhead, took ≈ 45 instructions a row and tree (≈ 180 for the walk's steps).
     @inline(__always)
     static func add(_ values: UnsafePointer<Float>, to accumulator: UnsafeMutablePointer<Float>, _ k: Int) {
         @inline(__always) func chunk(_ c: Int) {
@@ -481,8 +483,7 @@ struct BinnedTreePredictor: Sendable {
         }
     }
 
-    /// Walks `count` rows down one tree, 16 at a time, adding each row's sink outputs to its
-    /// accumulator (`accumulator` + row · k) as the row retires.
+    /// Walks `count` rows down one tree, 16 at a time, and leaves each row's sink in `sinkOf`.
     /// Lanes move `steps` steps in lockstep between looks for lanes in a sink; each such lane
     /// hands its row's sink over and takes the next row, so no lane waits for the deepest row
     /// of a group (in lockstep groups ≈ 37 % of lane-steps were such waits): 0.130 → 0.108
