@@ -130,3 +130,33 @@ struct IsolationForestCLITests {
         #expect(foreign.status == 1 && foreign.stderr.contains("'autoencoder' model, expected 'iforest'"))
     }
 }
+
+/// Issue 14, defect 1: a stray quote at the end of an unquoted field made `fit` read 27 of 300
+/// rows and die of SIGSEGV (and `score` the same); now a located error and nothing written.
+@Suite struct StrayQuoteCLITests {
+    @Test(arguments: [(28, "\"\"\""), (240, "\"")])
+    func fitAndScoreRefuseAStrayQuoteWithItsLocation(line: Int, suffix: String) throws {
+        let folder = CLIRunner.folder()
+        var rng = RandomSource(seed: 3)
+        var lines = ["alpha,beta,gamma,delta,label"]
+        for _ in 0..<300 {
+            lines.append((0..<4).map { _ in String(format: "%.5f", rng.uniform(-1, 1)) }.joined(separator: ",") + ",0")
+        }
+        let clean = lines.joined(separator: "\n") + "\n"
+        lines[line - 1] += suffix
+        try clean.write(toFile: folder + "/clean.csv", atomically: true, encoding: .utf8)
+        try (lines.joined(separator: "\n") + "\n").write(toFile: folder + "/bad.csv", atomically: true, encoding: .utf8)
+
+        let fit = try CLIRunner.run(["fit", "iforest", "bad.csv", "--output", "m.model"], in: folder)
+        #expect(fit.status == 1)
+        #expect(fit.stderr.hasPrefix("error: bad.csv:\(line):5: quote inside an unquoted field in column 'label'"), "\(fit.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/m.model"))
+
+        let good = try CLIRunner.run(["fit", "iforest", "clean.csv", "--output", "m.model"], in: folder)
+        #expect(good.status == 0, "\(good.stderr)")
+        let score = try CLIRunner.run(["score", "m.model", "bad.csv", "--output", "scores.csv"], in: folder)
+        #expect(score.status == 1)
+        #expect(score.stderr.contains("bad.csv:\(line):5: quote inside an unquoted field"), "\(score.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/scores.csv"))
+    }
+}

@@ -142,46 +142,57 @@ struct ByteSource: @unchecked Sendable {
             while lineStart < end {
                 let hit = memchr(base + lineStart, Int32(newline), end - lineStart)
                 let lineEnd = hit.map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - base } ?? end
-                let length = lineEnd - lineStart
-                let blank = length == 0 || (length == 1 && base[lineStart] == carriageReturn)
-                if blank { result.irregular = true } else { result.records += 1 }
+                if isBlankLine(lineStart..<lineEnd) { result.irregular = true } else { result.records += 1 }
                 if hit != nil { result.newlines += 1 }
                 lineStart = lineEnd + 1
             }
             return result
         }
+        // A blank line is exactly what parseRecord skips: nothing, or a lone `\r`, before the
+        // `\n` (or the end). Anything else is a record, so both passes agree on every file the
+        // parser accepts; on other files the parser stops at the malformed record.
         var insideQuotes = false
-        var recordHasBytes = false
+        var recordStart = p
         while p < end {
             let b = base[p]
             if b == quote {
                 insideQuotes.toggle()
-                recordHasBytes = true
             } else if b == newline {
                 result.newlines += 1
                 if insideQuotes {
                     result.irregular = true
                 } else {
-                    if recordHasBytes { result.records += 1 } else { result.irregular = true }
-                    recordHasBytes = false
+                    if isBlankLine(recordStart..<p) { result.irregular = true } else { result.records += 1 }
+                    recordStart = p + 1
                 }
-            } else if b != carriageReturn || insideQuotes {
-                recordHasBytes = true
             }
             p += 1
         }
-        if recordHasBytes { result.records += 1 }
+        if recordStart < end && !isBlankLine(recordStart..<end) { result.records += 1 }
         return result
+    }
+
+    /// Whether the bytes of a line (without its `\n`) make a blank line, not a record.
+    @inline(__always)
+    private func isBlankLine(_ line: Range<Int>) -> Bool {
+        line.isEmpty || (line.count == 1 && base[line.lowerBound] == carriageReturn)
     }
 
     // MARK: Pass 2: parsing
 
     /// Where the parse of one chunk stands: next byte, row and physical line, and what it found.
+    ///
+    /// `rowEnd` is the end of the rows pass 1 counted in this chunk: the matrix holds exactly
+    /// those, so a record beyond them is a failure (`recordBoundary`) before anything is
+    /// written. The passes agree on every well-formed file; a malformed one (a stray quote
+    /// flips pass 1's quote parity) is reported at its first malformed record, which comes
+    /// earlier in the file than any disagreement it causes.
     struct ChunkCursor {
         var p: Int
         let start: Int
         let end: Int
         var row: Int
+        let rowEnd: Int
         var line: Int
         var result: ChunkResult
         /// Records in a row the plain lane gave back. A skipped column may hold text (a class
@@ -191,17 +202,28 @@ struct ByteSource: @unchecked Sendable {
 
         var triesPlain: Bool { plainMisses < Self.plainGiveUp }
 
-        init(_ range: Range<Int>, textCount: Int, firstRow: Int, firstLine: Int) {
+        init(_ range: Range<Int>, textCount: Int, rows: Range<Int>, firstLine: Int) {
             p = range.lowerBound
             start = range.lowerBound
             end = range.upperBound
-            row = firstRow
+            row = rows.lowerBound
+            rowEnd = rows.upperBound
             line = firstLine
             result = ChunkResult(texts: Array(repeating: [], count: textCount), lines: [], failure: nil)
         }
 
         /// Records left and no failure so far (a chunk stops at its first failure).
         var active: Bool { p < end && result.failure == nil }
+
+        /// Room for one more record in the chunk's rows.
+        var hasRowLeft: Bool { row < rowEnd }
+
+        /// Called when the chunk is done: fewer records than counted is a failure too.
+        mutating func finish() {
+            if result.failure == nil && row != rowEnd {
+                result.failure = ChunkFailure(reason: .recordBoundary, offset: max(start, end - 1), field: 0, valueRange: nil)
+            }
+        }
     }
 
     /// What every record of one parse needs, resolved once.
@@ -237,13 +259,14 @@ struct ByteSource: @unchecked Sendable {
         }
     }
 
-    /// Parses every record of `range` into `output` starting at row `firstRow`.
+    /// Parses every record of `range` into `output`, into `rows` (the rows pass 1 counted in it).
     func parseChunk<S: BLASScalar>(_ range: Range<Int>, layout: RecordLayout, output: SendablePointer<S>,
-                                   firstRow: Int, firstLine: Int, recordLines: Bool) -> ChunkResult {
-        var cursor = ChunkCursor(range, textCount: layout.textCount, firstRow: firstRow, firstLine: firstLine)
+                                   rows: Range<Int>, firstLine: Int, recordLines: Bool) -> ChunkResult {
+        var cursor = ChunkCursor(range, textCount: layout.textCount, rows: rows, firstLine: firstLine)
         withRecordContext(layout: layout, output: output, recordLines: recordLines) { context in
             while cursor.active { parseRecord(&cursor, context) }
         }
+        cursor.finish()
         return cursor.result
     }
 
@@ -254,13 +277,13 @@ struct ByteSource: @unchecked Sendable {
     /// chunks give two independent chains, so out-of-order execution runs them side by side.
     /// Each chunk's records, rows, lines and failure are exactly those of `parseChunk`.
     func parseChunkPair<S: BLASScalar>(_ first: Range<Int>, _ second: Range<Int>, layout: RecordLayout,
-                                       output: SendablePointer<S>, firstRows: (Int, Int), firstLines: (Int, Int),
+                                       output: SendablePointer<S>, rows: (Range<Int>, Range<Int>), firstLines: (Int, Int),
                                        recordLines: Bool) -> (ChunkResult, ChunkResult) {
-        var a = ChunkCursor(first, textCount: layout.textCount, firstRow: firstRows.0, firstLine: firstLines.0)
-        var b = ChunkCursor(second, textCount: layout.textCount, firstRow: firstRows.1, firstLine: firstLines.1)
+        var a = ChunkCursor(first, textCount: layout.textCount, rows: rows.0, firstLine: firstLines.0)
+        var b = ChunkCursor(second, textCount: layout.textCount, rows: rows.1, firstLine: firstLines.1)
         withRecordContext(layout: layout, output: output, recordLines: recordLines) { context in
             while a.active && b.active {
-                if context.plain && a.triesPlain && b.triesPlain
+                if context.plain && a.triesPlain && b.triesPlain && a.hasRowLeft && b.hasRowLeft
                     && a.p + context.plainReach <= a.end && b.p + context.plainReach <= b.end,
                    let (nextA, nextB) = parsePlainRecordPair(at: a.p, b.p, columns: context.columns,
                                                              rows: (context.output.base + a.row * context.width,
@@ -278,6 +301,8 @@ struct ByteSource: @unchecked Sendable {
             while a.active { parseRecord(&a, context) }
             while b.active { parseRecord(&b, context) }
         }
+        a.finish()
+        b.finish()
         return (a.result, b.result)
     }
 
@@ -297,6 +322,10 @@ struct ByteSource: @unchecked Sendable {
         if base[c.p] == newline { c.p += 1; c.line += 1; return }
         if base[c.p] == carriageReturn && (c.p + 1 == c.end || base[c.p + 1] == newline) {
             c.p += 2; c.line += 1; return
+        }
+        guard c.hasRowLeft else {
+            c.result.failure = ChunkFailure(reason: .recordBoundary, offset: c.p, field: 0, valueRange: nil)
+            return
         }
         if x.plain && c.triesPlain && c.p + x.plainReach <= c.end {
             if let next = parsePlainRecord(at: c.p, columns: x.columns, row: x.output.base + c.row * x.width,
@@ -448,13 +477,15 @@ struct ByteSource: @unchecked Sendable {
             var unescaped: [UInt8]?
             var newlines = 0
             var segmentStart = p
+            // Bounded by the chunk, not the file: a record never crosses a chunk boundary, so a
+            // quote still open there is unterminated as far as this record can tell.
             while true {
-                guard p < count else {
+                guard p < end else {
                     return .failure(ChunkFailure(reason: .unterminatedQuote, offset: start, field: field, valueRange: nil))
                 }
                 let b = base[p]
                 if b == quote {
-                    if p + 1 < count && base[p + 1] == quote {
+                    if p + 1 < end && base[p + 1] == quote {
                         if unescaped == nil { unescaped = [] }
                         unescaped!.append(contentsOf: UnsafeBufferPointer(start: base + segmentStart, count: p + 1 - segmentStart))
                         p += 2
@@ -474,17 +505,17 @@ struct ByteSource: @unchecked Sendable {
                 unescaped!.append(contentsOf: UnsafeBufferPointer(start: base + segmentStart, count: p - segmentStart))
             }
             let after = p + 1
-            if after >= count { return .success(ScannedField(content: contentRange, unescaped: unescaped, next: count, endsRecord: true, newlinesInside: newlines)) }
+            if after >= end { return .success(ScannedField(content: contentRange, unescaped: unescaped, next: end, endsRecord: true, newlinesInside: newlines)) }
             switch base[after] {
             case comma:
                 return .success(ScannedField(content: contentRange, unescaped: unescaped, next: after + 1, endsRecord: false, newlinesInside: newlines))
             case newline:
                 return .success(ScannedField(content: contentRange, unescaped: unescaped, next: after + 1, endsRecord: true, newlinesInside: newlines))
-            case carriageReturn where after + 1 >= count || base[after + 1] == newline:
-                return .success(ScannedField(content: contentRange, unescaped: unescaped, next: min(after + 2, count), endsRecord: true, newlinesInside: newlines))
+            case carriageReturn where after + 1 >= end || base[after + 1] == newline:
+                return .success(ScannedField(content: contentRange, unescaped: unescaped, next: min(after + 2, end), endsRecord: true, newlinesInside: newlines))
             default:
                 var stop = after
-                while stop < count && base[stop] != comma && base[stop] != newline { stop += 1 }
+                while stop < end && base[stop] != comma && base[stop] != newline { stop += 1 }
                 return .failure(ChunkFailure(reason: .unexpectedAfterQuote, offset: after, field: field, valueRange: start..<stop))
             }
         }
@@ -492,6 +523,13 @@ struct ByteSource: @unchecked Sendable {
         while p < end {
             let b = base[p]
             if b == comma || b == newline { break }
+            if b == quote {
+                // Pass 1 took this quote as opening a quoted run (quote parity), so past it the
+                // passes could disagree on where records end: refuse it here, where it is.
+                var stop = p
+                while stop < end && base[stop] != comma && base[stop] != newline { stop += 1 }
+                return .failure(ChunkFailure(reason: .strayQuote, offset: p, field: field, valueRange: start..<stop))
+            }
             p += 1
             if p - start > maxFieldBytes {
                 return .failure(ChunkFailure(reason: .fieldTooLong, offset: start, field: field, valueRange: nil))

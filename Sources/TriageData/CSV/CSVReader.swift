@@ -78,14 +78,18 @@ public enum CSVReader {
         var results = [ChunkResult]()
         let storage = [S](unsafeUninitializedCapacity: totalRows * width) { buffer, initialized in
             let output = SendablePointer(buffer.baseAddress ?? UnsafeMutablePointer<S>.allocate(capacity: 1))
+            // Each chunk may write exactly the rows its count found (rows[c]): the parse checks
+            // every record against that range, so a disagreement between the passes is an error,
+            // never a write outside the matrix.
+            let rows = (0..<chunks.count).map { offsets[$0].row..<(offsets[$0].row + counts[$0].records) }
             let pairs = Parallel.map((chunks.count + 1) / 2, threads: threads) { k -> [ChunkResult] in
                 let c = 2 * k
                 guard c + 1 < chunks.count else {
-                    return [source.parseChunk(chunks[c], layout: layout, output: output, firstRow: offsets[c].row,
+                    return [source.parseChunk(chunks[c], layout: layout, output: output, rows: rows[c],
                                               firstLine: offsets[c].line, recordLines: irregular)]
                 }
                 let (first, second) = source.parseChunkPair(chunks[c], chunks[c + 1], layout: layout, output: output,
-                                                            firstRows: (offsets[c].row, offsets[c + 1].row),
+                                                            rows: (rows[c], rows[c + 1]),
                                                             firstLines: (offsets[c].line, offsets[c + 1].line),
                                                             recordLines: irregular)
                 return [first, second]
@@ -146,9 +150,11 @@ struct RecordCount: Sendable {
 /// A parse failure inside a chunk, located by byte offset (turned into a line number once,
 /// on the error path only).
 struct ChunkFailure: Sendable {
-    enum Reason: Sendable {
-        case notANumber, unterminatedQuote, unexpectedAfterQuote, invalidUTF8, nulByte, fieldTooLong
+    enum Reason: Sendable, Equatable {
+        case notANumber, unterminatedQuote, unexpectedAfterQuote, strayQuote, invalidUTF8, nulByte, fieldTooLong
         case ragged(found: Int)
+        /// The chunk's records did not match its count from pass 1 (see ByteSource.ChunkCursor).
+        case recordBoundary
     }
     let reason: Reason
     let offset: Int
@@ -167,6 +173,10 @@ struct ChunkFailure: Sendable {
             return DataError(.unterminatedQuote, file: path, line: line, column: field + 1, columnName: name)
         case .unexpectedAfterQuote:
             return DataError(.unexpectedAfterQuote, file: path, line: line, column: field + 1, columnName: name, value: value)
+        case .strayQuote:
+            return DataError(.strayQuote, file: path, line: line, column: field + 1, columnName: name, value: value)
+        case .recordBoundary:
+            return DataError(.recordBoundary, file: path, line: line)
         case .invalidUTF8:
             return DataError(.invalidUTF8, file: path, line: line, column: field + 1, columnName: name, value: value)
         case .nulByte:

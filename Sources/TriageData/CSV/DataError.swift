@@ -14,6 +14,12 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
         case notANumber
         case unterminatedQuote
         case unexpectedAfterQuote
+        /// A `"` inside a field that did not start with one (RFC 4180: a field holding quotes
+        /// is quoted as a whole, its inner quotes doubled).
+        case strayQuote
+        /// The two passes of the reader disagreed on where records end: only possible after a
+        /// malformed record, reported where the disagreement showed.
+        case recordBoundary
         case invalidUTF8
         case nulByte
         case fieldTooLong(limit: Int)
@@ -68,6 +74,11 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notANumber: return "column\(named) expects a number, got\(quoted)"
         case .unterminatedQuote: return "unterminated quoted field in column\(named) (opening quote never closed)"
         case .unexpectedAfterQuote: return "unexpected character after closing quote in column\(named)\(quoted.isEmpty ? "" : ":\(quoted)")"
+        case .strayQuote:
+            return "quote inside an unquoted field in column\(named)\(quoted.isEmpty ? "" : ":\(quoted)")"
+                + " (a field holding quotes must be quoted as a whole, with inner quotes doubled: \"a \"\"b\"\"\")"
+        case .recordBoundary:
+            return "cannot tell where this record ends (a quote out of place before it?)"
         case .invalidUTF8: return "invalid UTF-8 bytes in column\(named)"
         case .nulByte: return "NUL byte in column\(named)"
         case .fieldTooLong(let limit): return "field in column\(named) is longer than \(limit) bytes"
