@@ -136,6 +136,35 @@ public struct QLearning: Codable, Sendable, Equatable {
         guard index.count == states.count else {
             throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "Q-table repeats a state"))
         }
+        do { try validate() } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: error.description))
+        }
+    }
+
+    static let maximumVisits = 1 << 53
+
+    /// Checks a table read from a file or database, which online learning would otherwise build
+    /// on: valid parameters, finite prior and Q-values, and 0 ≤ endings ≤ visits ≤ 2⁵³ for every
+    /// pair (the bound keeps counts exact as Doubles in 1/(w + n), and `+= 1` from overflowing).
+    public func validate() throws(EstimatorError) {
+        try parameters.validate()
+        guard parameters.maxSweeps >= 1, parameters.tolerance.isFinite, parameters.tolerance >= 0 else {
+            throw .invalidParameter(name: "sweeps and tolerance", value: "\(parameters.maxSweeps), \(parameters.tolerance)",
+                                    expected: "at least 1 sweep and a finite tolerance ≥ 0")
+        }
+        guard prior.allSatisfy(\.isFinite) else {
+            throw .invalidParameter(name: "prior", value: "\(prior)", expected: "one finite value per action")
+        }
+        for (s, row) in values.enumerated() where !row.allSatisfy(\.isFinite) {
+            throw .invalidParameter(name: "Q-values of state \(s)", value: "\(row)", expected: "finite numbers")
+        }
+        for s in 0..<visits.count {
+            for a in 0..<visits[s].count where !((0...Self.maximumVisits).contains(visits[s][a])
+                                                      && (0...visits[s][a]).contains(endings[s][a])) {
+                throw .invalidParameter(name: "visit counts of state \(s)", value: "\(visits[s][a]) visits, \(endings[s][a]) endings",
+                                        expected: "0 ≤ endings ≤ visits ≤ 2^53")
+            }
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
