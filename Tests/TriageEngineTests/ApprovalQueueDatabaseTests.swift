@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 @testable import TriageCore
 @testable import TriageEngine
@@ -291,5 +292,24 @@ import Testing
             }
         }
         #expect(try queue.recommendation(id, now: 1_200).outcome == nil)
+    }
+
+    /// Processes starting at once on a new file (watch and a person at a terminal): the queue is
+    /// created once and every opener gets it.
+    @Test func concurrentOpeningOfANewFileCreatesOneQueue() throws {
+        let w = Workspace()
+        let instances = Mutex([String]())
+        let failures = Mutex([String]())
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            do {
+                let queue = try ApprovalQueue(path: w.database)
+                instances.withLock { $0.append(queue.instance) }
+            } catch {
+                failures.withLock { $0.append("\(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 } == [])
+        let seen = instances.withLock { $0 }
+        #expect(seen.count == 8 && Set(seen).count == 1 && seen[0].count == 8)
     }
 }
