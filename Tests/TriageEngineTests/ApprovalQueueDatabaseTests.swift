@@ -273,6 +273,11 @@ import Testing
                 values[0][0] = 12345.678
                 learner["values"] = values
             }, replacing: "-1e400")),
+            ("huge Q-value", try damaged { _, learner in
+                var values = row("values", learner)
+                values[0][0] = -1e300
+                learner["values"] = values
+            }),
             ("negative visits", try damaged { _, learner in
                 var visits = row("visits", learner)
                 visits[0][0] = -5

@@ -29,8 +29,8 @@ public struct RemediationPolicy: Codable, Sendable, Equatable {
     public static func train(_ episodes: [Episode], extractor: SymptomExtractor = SymptomExtractor(),
                              costs: [Double] = RemediationAction.defaultCosts,
                              parameters: QLearning.Parameters = QLearning.Parameters()) throws(EstimatorError) -> RemediationPolicy {
-        guard costs.count == RemediationAction.allCases.count, costs.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
-            throw .invalidParameter(name: "costs", value: "\(costs)", expected: "one non-negative cost per action")
+        guard costs.count == RemediationAction.allCases.count, costs.allSatisfy({ (0...maximumCost).contains($0) }) else {
+            throw .invalidParameter(name: "costs", value: "\(costs)", expected: "one cost per action in 0…1e9 seconds")
         }
         var transitions = [QLearning.Transition]()
         var alertReturns = [Double](), failedSeconds = [Double]()
@@ -117,11 +117,15 @@ public struct RemediationPolicy: Codable, Sendable, Equatable {
     /// real attempt, yet small enough that one outlier moves a value by at most ~2·10⁵ s.
     public static let maximumRecoverySeconds: Double = 604_800
 
+    /// Largest action cost accepted from a file (seconds-equivalent; the defaults are minutes):
+    /// with recovery times bounded too, every reward stays far inside `QLearning.maximumMagnitude`.
+    public static let maximumCost: Double = 1e9
+
     /// The checks a policy from a file or database must pass before it recommends or learns
     /// (one cost per action, finite and non-negative; a valid symptom extractor and Q-table).
     public func validate() throws(EstimatorError) {
-        guard costs.count == RemediationAction.allCases.count, costs.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
-            throw .invalidParameter(name: "costs", value: "\(costs)", expected: "one finite, non-negative cost per action")
+        guard costs.count == RemediationAction.allCases.count, costs.allSatisfy({ (0...Self.maximumCost).contains($0) }) else {
+            throw .invalidParameter(name: "costs", value: "\(costs)", expected: "one cost per action in 0…1e9 seconds")
         }
         try extractor.validate()
         try learner.validate()

@@ -92,4 +92,10 @@ private func record(_ id: String, _ service: String, _ start: Int64, _ end: Int6
     #expect(throws: EstimatorError.self) { try wrongCosts.validate() }
     wrongCosts.costs = policy.costs.map { _ in -1 }
     #expect(throws: EstimatorError.self) { try wrongCosts.validate() }
+    // Finite but absurd: a cost of 1e300 s would push r + γ·Q to −∞ within a few updates.
+    wrongCosts.costs = policy.costs.map { _ in 1e300 }
+    #expect(throws: EstimatorError.self) { try wrongCosts.validate() }
+    #expect(throws: EstimatorError.self) {
+        try RemediationPolicy.train([.init(symptoms: a, attempts: [(.restart, 100, true)])], costs: wrongCosts.costs)
+    }
 }
