@@ -51,22 +51,20 @@ extension ApprovalQueue {
         let setup = try DatabaseQueue(path: path, configuration: configuration)
         defer { try? setup.close() }
         // Under a write lock, so two processes opening one new file decide once.
-        let found = try setup.writeWithoutTransaction { db -> Ownership in
-            var found = Ownership.new
+        try setup.writeWithoutTransaction { db in
             try db.inTransaction(.immediate) {
-                found = try ApprovalQueue.ownership(db)
-                switch found {
+                switch try ownership(db) {
                 case .foreign(let reason): throw EngineError.notTriageDatabase(path: path, reason: reason)
                 case .legacy:
+                    try checkVersion(db, path: path)
                     try checkSchema(db, path: path)
                     try db.execute(sql: "PRAGMA application_id = \(applicationID)")
-                case .triage, .new: break
+                case .triage: try checkVersion(db, path: path)
+                case .new: break
                 }
                 return .commit
             }
-            return found
         }
-        if found != .new { try setup.read { db in try checkVersion(db, path: path) } }
         do {
             try migrator.migrate(setup)
         } catch {
