@@ -207,6 +207,7 @@ public final class ApprovalQueue: Sendable {
     public func approve(_ id: String, by name: String, comment: String?, approvers: Approvers, outbox: Outbox,
                         now: Int64) throws(EngineError) -> Approval {
         try approvers.check(name)
+        try outbox.checkSeparate(fromDatabase: path, allowlist: approvers.path)
         try expireOverdue(now: now)
         let outcome: Approval = try write { db in
             guard var record = try Recommendation.fetchOne(db, key: id) else { throw EngineError.notFound(id: id) }
@@ -260,6 +261,7 @@ public final class ApprovalQueue: Sendable {
     public func flushOutbox(_ outbox: Outbox) throws(EngineError) -> Int {
         // Before taking the outbox's lock file: a read-only handle has nothing to send.
         guard access == .readWrite else { throw .readOnlyDatabase(path: path) }
+        try outbox.checkSeparate(fromDatabase: path, allowlist: nil)
         return try outbox.withLock { () throws(EngineError) -> Int in
             // Read under the lock: another process may have sent some since we last looked.
             let unsent = try read { db in

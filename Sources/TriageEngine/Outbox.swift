@@ -75,6 +75,29 @@ public struct Outbox: Sendable {
         return try body()
     }
 
+    /// Refuses an outbox that is the queue's database, one of SQLite's files beside it, or the
+    /// approver allowlist: an appended line would corrupt the database (`--outbox DB` did) or
+    /// add a line to the allowlist.
+    public func checkSeparate(fromDatabase database: String, allowlist: String?) throws(EngineError) {
+        for suffix in ["", "-wal", "-shm", "-journal"] where Outbox.sameFile(path, database + suffix) {
+            throw .outbox(path: path, reason: "it is the approval queue's database\(suffix.isEmpty ? "" : " (its \(suffix) file)")")
+        }
+        if let allowlist, Outbox.sameFile(path, allowlist) {
+            throw .outbox(path: path, reason: "it is the approver allowlist")
+        }
+    }
+
+    /// Same file: same device and inode when both exist, else the same resolved path (a `-wal`
+    /// file comes and goes with the database's connections).
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        var first = stat(), second = stat()
+        if stat(a, &first) == 0, stat(b, &second) == 0 {
+            return first.st_dev == second.st_dev && first.st_ino == second.st_ino
+        }
+        func resolved(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
+        return resolved(a) == resolved(b)
+    }
+
     /// Whether a line with this idempotency key is already in the file (recovery only).
     public func contains(idempotencyKey: String) -> Bool {
         guard let data = FileManager.default.contents(atPath: path) else { return false }

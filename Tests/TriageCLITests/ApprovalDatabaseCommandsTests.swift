@@ -129,3 +129,23 @@ import TriageEngine
                 "\(outcome.stdout)")
     }
 }
+
+extension ApprovalDatabaseCommandsTests {
+    /// `--outbox DB` appended a JSON line to the SQLite file itself; `--outbox approvers.txt`
+    /// would add that line to the allowlist. Both are refused before anything is decided.
+    @Test func outboxCannotBeTheDatabaseOrTheAllowlist() throws {
+        let (folder, db, ids) = try ApprovalCommandsTests.queue()
+        let before = FileManager.default.contents(atPath: db)
+        for target in [db, db + "-wal", folder + "/approvers.txt", folder + "/./triage.sqlite"] {
+            let r = try CLIRunner.run("approvals", "approve", ids[0], "--by", "alice", "--db", db, "--outbox", target)
+            #expect(r.status == 1 && r.stderr.hasPrefix("error: \(target): ") && r.stderr.contains("outbox"), "\(target): \(r.stderr)")
+        }
+        // SQLite may checkpoint on close, so compare what matters: no line appended to the file.
+        let after = try #require(FileManager.default.contents(atPath: db))
+        #expect(after.count == before?.count && after.range(of: Data("\"approved_by\":".utf8)) == nil)
+        #expect(try String(contentsOfFile: folder + "/approvers.txt", encoding: .utf8) == "alice\n")
+        #expect(try ApprovalQueue(path: db, access: .readOnly).recommendation(ids[0], now: 0).status == .pending)
+        let ok = try CLIRunner.run("approvals", "approve", ids[0], "--by", "alice", "--db", db)
+        #expect(ok.status == 0, "\(ok.stderr)")
+    }
+}

@@ -317,4 +317,22 @@ import Testing
         let seen = instances.withLock { $0 }
         #expect(seen.count == 8 && Set(seen).count == 1 && seen[0].count == 8)
     }
+
+    @Test func outboxMustBeAFileOfItsOwn() throws {
+        let w = Workspace()
+        let queue = try ApprovalQueue(path: w.database)
+        let approvers = try Approvers.load(w.allowlist)
+        let id = try queue.raise(proposal("svc-01", at: 100)).recommendation.id
+        for target in [w.database, w.database + "-wal", w.allowlist] {
+            #expect {
+                try queue.approve(id, by: "alice", comment: nil, approvers: approvers, outbox: Outbox(path: target), now: 1_100)
+            } throws: { error in
+                guard case EngineError.outbox(let path, _) = error else { return false }
+                return path == target
+            }
+            #expect(throws: EngineError.self) { try queue.flushOutbox(Outbox(path: w.database)) }
+        }
+        #expect(try queue.recommendation(id, now: 1_100).status == .pending)
+        #expect(try Approvers.load(w.allowlist).names == ["alice", "bob"])
+    }
 }
