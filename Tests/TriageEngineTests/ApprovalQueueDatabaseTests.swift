@@ -335,4 +335,23 @@ import Testing
         #expect(try queue.recommendation(id, now: 1_100).status == .pending)
         #expect(try Approvers.load(w.allowlist).names == ["alice", "bob"])
     }
+
+    /// The allowlist is read whole: a FIFO would block for ever, `/dev/zero` never end.
+    @Test func allowlistMustBeASmallRegularFile() throws {
+        let w = Workspace()
+        let fifo = w.folder + "/fifo.txt"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let big = w.folder + "/big.txt"
+        _ = FileManager.default.createFile(atPath: big, contents: Data(repeating: UInt8(ascii: "a"), count: Approvers.maximumBytes + 1))
+        for path in [fifo, "/dev/zero", big, w.folder] {
+            #expect {
+                try Approvers.load(path)
+            } throws: { error in
+                guard case EngineError.invalid(let message) = error else { return false }
+                return message.hasPrefix(path + ": ")
+            }
+        }
+        #expect(throws: EngineError.noAllowlist(path: w.folder + "/none.txt")) { try Approvers.load(w.folder + "/none.txt") }
+        #expect(try Approvers.load(w.allowlist).names == ["alice", "bob"])
+    }
 }
