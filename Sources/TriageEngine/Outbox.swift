@@ -99,9 +99,23 @@ public struct Outbox: Sendable {
     }
 
     /// Whether a line with this idempotency key is already in the file (recovery only).
+    ///
+    /// Scans in 1 MiB chunks, so an outbox grown over years is not read into memory whole. Only
+    /// a regular file can be searched: a device or FIFO (a consumer reading the hand-off live)
+    /// holds nothing to re-read and would block or never end.
     public func contains(idempotencyKey: String) -> Bool {
-        guard let data = FileManager.default.contents(atPath: path) else { return false }
-        let needle = "\"idempotency_key\":\(JSONValue.quote(idempotencyKey))"
-        return String(decoding: data, as: UTF8.self).contains(needle)
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
+              let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        let needle = Data("\"idempotency_key\":\(JSONValue.quote(idempotencyKey))".utf8)
+        var window = Data()
+        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            window.append(chunk)
+            if window.range(of: needle) != nil { return true }
+            // Keep what could be the start of a needle cut by the chunk boundary.
+            window = Data(window.suffix(needle.count - 1))
+        }
+        return false
     }
 }

@@ -354,4 +354,19 @@ import Testing
         #expect(throws: EngineError.noAllowlist(path: w.folder + "/none.txt")) { try Approvers.load(w.folder + "/none.txt") }
         #expect(try Approvers.load(w.allowlist).names == ["alice", "bob"])
     }
+
+    /// Recovery's search of the outbox reads it in 1 MiB chunks: a key cut by a chunk boundary is
+    /// still found.
+    @Test func outboxSearchFindsKeysAcrossChunkBoundaries() throws {
+        let w = Workspace()
+        let line = "{\"id\":\"rec-000001\",\"idempotency_key\":\"triage-abc-rec-000001\"}\n"
+        for offset in [1, 10, 30, line.utf8.count - 1] {
+            var bytes = Data(repeating: UInt8(ascii: "x"), count: (1 << 20) - offset)
+            bytes.append(Data(line.utf8))
+            _ = FileManager.default.createFile(atPath: w.outboxPath, contents: bytes)
+            #expect(w.outbox.contains(idempotencyKey: "triage-abc-rec-000001"), "offset \(offset)")
+            #expect(!w.outbox.contains(idempotencyKey: "triage-abc-rec-000002"))
+        }
+        #expect(!Outbox(path: "/dev/null").contains(idempotencyKey: "triage-abc-rec-000001"))
+    }
 }
