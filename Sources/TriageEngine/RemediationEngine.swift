@@ -18,7 +18,9 @@ public final class RemediationEngine {
 
         public func validate() throws(EngineError) {
             try health.validate()
-            guard (1...31_536_000).contains(ttlSeconds) else { throw .invalid("--ttl must be 1 s to 365 days, got \(ttlSeconds) s") }
+            guard (1...31_536_000).contains(ttlSeconds) else {
+                throw .outOfRange(field: "ttl (time to decide)", value: "\(ttlSeconds) s", expected: "1 s to 365 days")
+            }
             guard (1...100_000).contains(escalateAfterRows) else {
                 throw .invalid("escalate-after must be 1–100000 rows, got \(escalateAfterRows)")
             }
