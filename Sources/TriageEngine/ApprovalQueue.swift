@@ -305,10 +305,16 @@ public final class ApprovalQueue: Sendable {
 
     /// The stored policy with outcomes learned so far, or nil when none was installed.
     public func policy() throws(EngineError) -> (policy: RemediationPolicy, source: String, outcomesLearned: Int)? {
-        let row = try read { db in try Row.fetchOne(db, sql: "SELECT source, data, outcomes_learned FROM policy WHERE id = 1") }
-        guard let row else { return nil }
-        let data: Data = row["data"]
-        return (try ApprovalQueue.decode(data), row["source"], row["outcomes_learned"])
+        // `decode`, not `row[…]`: the subscript traps on a value of the wrong type (a damaged file).
+        let stored = try read { db -> (Data, String, Int)? in
+            guard let row = try Row.fetchOne(db, sql: "SELECT source, data, outcomes_learned FROM policy WHERE id = 1") else {
+                return nil
+            }
+            return (try row.decode(forColumn: "data"), try row.decode(forColumn: "source"),
+                    try row.decode(forColumn: "outcomes_learned"))
+        }
+        guard let (data, source, learned) = stored else { return nil }
+        return (try ApprovalQueue.decode(data), source, learned)
     }
 
     /// Records how an approved action went and, when a policy is installed, lets it learn from
@@ -333,7 +339,7 @@ public final class ApprovalQueue: Sendable {
             try record.update(db)
             var learned = false
             if let row = try Row.fetchOne(db, sql: "SELECT data FROM policy WHERE id = 1") {
-                var policy = try ApprovalQueue.decode(row["data"] as Data)
+                var policy = try ApprovalQueue.decode(try row.decode(Data.self, forColumn: "data"))
                 do {
                     try policy.learn(record.symptoms, tried: record.tried, action: record.action, seconds: seconds,
                                      succeeded: result == .success)
@@ -379,8 +385,10 @@ public final class ApprovalQueue: Sendable {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT device, inode, offset, line, engine_state FROM read_position WHERE source = ?",
                              arguments: [source]).map {
-                ReadPosition(device: UInt64(bitPattern: $0["device"]), inode: UInt64(bitPattern: $0["inode"]),
-                             offset: $0["offset"], line: $0["line"], engineState: $0["engine_state"])
+                ReadPosition(device: UInt64(bitPattern: try $0.decode(forColumn: "device")),
+                             inode: UInt64(bitPattern: try $0.decode(forColumn: "inode")),
+                             offset: try $0.decode(forColumn: "offset"), line: try $0.decode(forColumn: "line"),
+                             engineState: try $0.decode(forColumn: "engine_state"))
             }
         }
     }

@@ -369,4 +369,24 @@ import Testing
         }
         #expect(!Outbox(path: "/dev/null").contains(idempotencyKey: "triage-abc-rec-000001"))
     }
+
+    /// Values of the wrong type in a damaged file (SQLite's columns take any type) are errors:
+    /// GRDB's `row[…]` trapped on them (`outcome` died of SIGILL on a policy stored as `1`).
+    @Test func wrongTypedValuesAreErrorsNotTraps() throws {
+        let w = Workspace()
+        let queue = try ApprovalQueue(path: w.database)
+        let approvers = try Approvers.load(w.allowlist)
+        try queue.installPolicy(try RemediationPolicy.train([.init(symptoms: symptomsA, attempts: [(.restart, 100, true)])]),
+                                source: "bundle-sha", now: 1_000)
+        let id = try queue.raise(proposal("svc-01", at: 100)).recommendation.id
+        _ = try queue.approve(id, by: "alice", comment: nil, approvers: approvers, outbox: w.outbox, now: 1_100)
+        try queue.saveReadPosition(.init(device: 1, inode: 2, offset: 3, line: 4), source: "/m.csv", now: 5)
+        try queue.write { db in
+            try db.execute(sql: "UPDATE policy SET data = 1, outcomes_learned = 'many'")
+            try db.execute(sql: "UPDATE read_position SET device = 'abc'")
+        }
+        #expect(throws: EngineError.self) { try queue.policy() }
+        #expect(throws: EngineError.self) { try queue.recordOutcome(id, result: .success, recoverySeconds: 5, now: 1_200) }
+        #expect(throws: EngineError.self) { try queue.readPosition(source: "/m.csv") }
+    }
 }
