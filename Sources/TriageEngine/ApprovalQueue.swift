@@ -331,7 +331,9 @@ public final class ApprovalQueue: Sendable {
             guard record.status == .approved else { throw EngineError.outcomeNotAllowed(id: id, status: record.status) }
             if let previous = record.outcome { throw EngineError.outcomeAlreadyRecorded(id: id, result: previous) }
             // Without a measured time, the action is charged the decision-to-outcome delay.
-            let seconds = recoverySeconds ?? Double(max(0, now - (record.decidedAt ?? now)))
+            // (Overflow-checked: the stored decision time may come from a damaged file.)
+            let (delay, overflow) = now.subtractingReportingOverflow(record.decidedAt ?? now)
+            let seconds = recoverySeconds ?? (overflow ? .infinity : Double(max(0, delay)))
             try ApprovalQueue.checkRecovery(seconds, measured: recoverySeconds != nil)
             record.outcome = result
             record.recoverySeconds = recoverySeconds
@@ -358,7 +360,8 @@ public final class ApprovalQueue: Sendable {
     static func checkRecovery(_ seconds: Double, measured: Bool) throws(EngineError) {
         let limit = RemediationPolicy.maximumRecoverySeconds
         guard seconds.isFinite, (0...limit).contains(seconds) else {
-            let value = measured ? "\(seconds)" : "\(Int64(seconds)) (the time since the approval; give the measured recovery time)"
+            let value = measured ? "\(seconds)"
+                : String(format: "%.0f", seconds) + " (the time since the approval; give the measured recovery time)"
             throw .outOfRange(field: "recovery seconds", value: value,
                               expected: "a finite number of seconds in 0…\(Int(limit)) (7 days)")
         }

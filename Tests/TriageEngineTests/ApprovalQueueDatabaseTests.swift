@@ -388,5 +388,13 @@ import Testing
         #expect(throws: EngineError.self) { try queue.policy() }
         #expect(throws: EngineError.self) { try queue.recordOutcome(id, result: .success, recoverySeconds: 5, now: 1_200) }
         #expect(throws: EngineError.self) { try queue.readPosition(source: "/m.csv") }
+        // A decision time at Int64.min: the default delay overflows, reported, not trapped.
+        try queue.write { db in try db.execute(sql: "UPDATE recommendation SET decided_at = -9223372036854775808") }
+        #expect {
+            try queue.recordOutcome(id, result: .success, recoverySeconds: nil, now: 1_200)
+        } throws: { error in
+            guard case EngineError.outOfRange(let field, _, _) = error else { return false }
+            return field == "recovery seconds"
+        }
     }
 }
