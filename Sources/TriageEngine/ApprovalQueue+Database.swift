@@ -1,5 +1,8 @@
 import Foundation
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Which SQLite files the queue accepts, and how it opens them.
 ///
@@ -48,6 +51,7 @@ extension ApprovalQueue {
     /// Opens a queue for writing: decides ownership on a plain connection, creates or migrates,
     /// marks an old queue, checks the schema; returns the pool the queue then uses.
     static func openForWriting(_ path: String, configuration: Configuration) throws -> DatabasePool {
+        try checkRegularFile(path, mustExist: false)
         let setup = try DatabaseQueue(path: path, configuration: configuration)
         defer { try? setup.close() }
         // Under a write lock, so two processes opening one new file decide once.
@@ -78,9 +82,7 @@ extension ApprovalQueue {
 
     /// Opens an existing queue with SQLite's read-only flag and checks it like `openForWriting`.
     static func openForReading(_ path: String, configuration: Configuration) throws -> DatabaseQueue {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw EngineError.database(path: path, reason: "no such file")
-        }
+        try checkRegularFile(path, mustExist: true)
         var readOnly = configuration
         readOnly.readonly = true
         func open(_ location: String) throws -> DatabaseQueue {
@@ -105,6 +107,19 @@ extension ApprovalQueue {
             try checkSchema(db, path: path)
         }
         return database
+    }
+
+    /// A queue is a regular file: SQLite would block for ever reading a FIFO and write a device
+    /// (`/dev/null`) away.
+    static func checkRegularFile(_ path: String, mustExist: Bool) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            if errno == ENOENT && !mustExist { return }
+            throw EngineError.database(path: path, reason: errno == ENOENT ? "no such file" : String(cString: strerror(errno)))
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw EngineError.notTriageDatabase(path: path, reason: "it is not a regular file")
+        }
     }
 
     /// An SQLite URI for `path` with `immutable=1` (read without locks or `-shm`); SQLite on

@@ -397,4 +397,21 @@ import Testing
             return field == "recovery seconds"
         }
     }
+
+    /// SQLite would block for ever on a FIFO and write a device away: only regular files.
+    @Test func onlyRegularFilesAreQueues() throws {
+        let w = Workspace()
+        let fifo = w.folder + "/fifo.sqlite"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        for path in [fifo, "/dev/null", w.folder] {
+            for access in [ApprovalQueue.Access.readWrite, .readOnly] {
+                #expect {
+                    try ApprovalQueue(path: path, access: access)
+                } throws: { error in
+                    guard case EngineError.notTriageDatabase(let named, let reason) = error else { return false }
+                    return named == path && reason.contains("regular file")
+                }
+            }
+        }
+    }
 }
