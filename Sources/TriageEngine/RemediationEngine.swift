@@ -42,6 +42,11 @@ public final class RemediationEngine {
         guard detectors.isolationForest != nil || detectors.autoencoder != nil else {
             throw .invalid("the bundle has no detector (isolation forest or autoencoder) to watch with")
         }
+        // A bundle's policy is a file: its extractor settings, costs and Q-table are checked before
+        // they size windows and index arrays.
+        if let policy {
+            do { try policy.validate() } catch { throw .invalid("the bundle's policy is invalid: \(error)") }
+        }
         self.detectors = detectors
         self.settings = settings
         self.queue = queue
