@@ -104,6 +104,11 @@ extension ApprovalQueue {
             case .triage, .legacy: break
             }
             try checkVersion(db, path: path)
+            // An older queue is upgraded only by a command that writes; reading never migrates.
+            guard try migrator.hasCompletedMigrations(db) else {
+                throw EngineError.database(path: path, reason: "the queue was made by an older Triage and needs an upgrade, "
+                                           + "which only a command that writes to it does")
+            }
             try checkSchema(db, path: path)
         }
         return database

@@ -197,6 +197,20 @@ import Testing
         }
     }
 
+    /// Reading never migrates: a queue short of this build's migrations is named as needing an
+    /// upgrade (here by forgetting v1; a future v2 would be the real case).
+    @Test func readingNeverMigratesAnOlderQueue() throws {
+        let w = Workspace()
+        try ApprovalQueue(path: w.database).write { db in try db.execute(sql: "DELETE FROM grdb_migrations") }
+        #expect {
+            try ApprovalQueue(path: w.database, access: .readOnly)
+        } throws: { error in
+            guard case EngineError.database(let path, let reason) = error else { return false }
+            return path == w.database && reason.contains("older Triage")
+        }
+        #expect(try DatabaseQueue(path: w.database).read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM grdb_migrations") } == 0)
+    }
+
     /// `triage outcome --recovery-seconds 1e308` drove the stored Q-values to −2.5e307.
     @Test func recoverySecondsAreBoundedBeforeTheyReachThePolicy() throws {
         let w = Workspace()
