@@ -38,13 +38,21 @@ public struct TriageCommand: ParsableCommand {
             printError(error.description)
             Glibc.exit(1)
         } catch {
-            TriageCommand.exit(withError: error)
+            // ArgumentParser's own messages echo the arguments: escaped like ours, except help
+            // and version output (exit 0), which is our own text.
+            let code = exitCode(for: error)
+            guard code != .success else { TriageCommand.exit(withError: error) }
+            var standardError = StandardError()
+            print(TerminalText.escapedKeepingLines(fullMessage(for: error)), to: &standardError)
+            Glibc.exit(code.rawValue)
         }
     }
 
+    /// Prints `error: MESSAGE`; control characters that reached the message from input are
+    /// shown escaped, whichever error carried them (its own lines are kept).
     static func printError(_ message: String) {
         var standardError = StandardError()
-        print("error: \(message)", to: &standardError)
+        print("error: \(TerminalText.escapedKeepingLines(message))", to: &standardError)
     }
 }
 

@@ -10,41 +10,40 @@ import TriageCore
 /// after an approval commits; `flushOutbox` finishes it after a crash (see `Outbox`).
 public final class ApprovalQueue: Sendable {
     public let path: String
-    let database: DatabasePool
+    public let access: Access
+    /// A pool when writing (`watch` reads while deciding), a single read-only connection when not.
+    let database: any DatabaseWriter
     /// Random per database, so idempotency keys of two databases never collide.
     public let instance: String
 
-    /// Opens (creating if needed) the queue at `path` and brings its schema up to date.
-    public init(path: String) throws(EngineError) {
+    /// Opens the queue at `path`. For writing (the default) it is created if the file is new and
+    /// brought up to date if it is a Triage queue; for reading nothing is created, migrated or
+    /// written. Either way another application's database, a damaged schema and a newer Triage's
+    /// queue are refused (see `ApprovalQueue+Database.swift`).
+    public init(path: String, access: Access = .readWrite) throws(EngineError) {
         self.path = path
+        self.access = access
         var configuration = Configuration()
         // `approve` from a terminal while `watch` writes: wait for the lock, don't fail.
         configuration.busyMode = .timeout(10)
         do {
-            database = try DatabasePool(path: path, configuration: configuration)
-        } catch {
-            throw .database(path: path, reason: ApprovalQueue.reason(error))
-        }
-        let migrator = ApprovalQueue.migrator
-        do {
-            let unknown = try database.read { db in
-                try migrator.appliedIdentifiers(db).subtracting(migrator.migrations)
+            switch access {
+            case .readWrite: database = try ApprovalQueue.openForWriting(path, configuration: configuration)
+            case .readOnly: database = try ApprovalQueue.openForReading(path, configuration: configuration)
             }
-            if let newer = unknown.sorted().first { throw EngineError.newerDatabase(path: path, migration: newer) }
-            try migrator.migrate(database)
             instance = try database.read { db in
                 try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'instance'") ?? ""
             }
-        } catch let error as EngineError {
-            throw error
         } catch {
-            throw .database(path: path, reason: ApprovalQueue.reason(error))
+            throw ApprovalQueue.openError(error, path: path, access: access)
         }
     }
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
+            // The mark that tells this file is a Triage queue, set with its first tables.
+            try db.execute(sql: "PRAGMA application_id = \(applicationID)")
             try db.create(table: "meta") { t in
                 t.primaryKey("key", .text)
                 t.column("value", .text).notNull()
@@ -137,32 +136,51 @@ public final class ApprovalQueue: Sendable {
 
     // MARK: Reading
 
-    /// Recommendations with `status` (all when nil), oldest first; pending ones past their
-    /// expiry are marked expired first.
+    /// Recommendations with `status` (all when nil), oldest first. Pending ones past their expiry
+    /// are expired: marked so first when writing, shown so when reading only.
     public func list(status: Recommendation.Status? = nil, now: Int64) throws(EngineError) -> [Recommendation] {
-        try expireOverdue(now: now)
+        if access == .readWrite { try expireOverdue(now: now) }
         return try read { db in
             var request = Recommendation.order(Recommendation.CodingKeys.raisedAt, Recommendation.CodingKeys.id)
-            if let status { request = request.filter(Recommendation.CodingKeys.status == status.rawValue) }
-            return try request.fetchAll(db)
+            let statusColumn = Recommendation.CodingKeys.status, expires = Recommendation.CodingKeys.expires
+            let pending = Recommendation.Status.pending.rawValue
+            switch status {
+            case nil: break
+            case .pending?: request = request.filter(statusColumn == pending && expires > now)
+            case .expired?:
+                request = request.filter(statusColumn == Recommendation.Status.expired.rawValue
+                                         || (statusColumn == pending && expires <= now))
+            case let other?: request = request.filter(statusColumn == other.rawValue)
+            }
+            return try request.fetchAll(db).map { ApprovalQueue.asOf($0, now: now) }
         }
     }
 
     public func recommendation(_ id: String, now: Int64) throws(EngineError) -> Recommendation {
-        try expireOverdue(now: now)
+        if access == .readWrite { try expireOverdue(now: now) }
         guard let found = try read({ db in try Recommendation.fetchOne(db, key: id) }) else { throw .notFound(id: id) }
-        return found
+        return ApprovalQueue.asOf(found, now: now)
     }
 
     /// The pending recommendation of `service`, if any (the engine raises no second one meanwhile).
     public func pending(service: String, now: Int64) throws(EngineError) -> Recommendation? {
-        try expireOverdue(now: now)
+        if access == .readWrite { try expireOverdue(now: now) }
         return try read { db in
             try Recommendation
                 .filter(Recommendation.CodingKeys.service == service
-                        && Recommendation.CodingKeys.status == Recommendation.Status.pending.rawValue)
+                        && Recommendation.CodingKeys.status == Recommendation.Status.pending.rawValue
+                        && Recommendation.CodingKeys.expires > now)
                 .fetchOne(db)
         }
+    }
+
+    /// `record` as of `now`: a pending one past its expiry is expired (what `expireOverdue`
+    /// writes), so a read-only reader shows the same as a writer.
+    static func asOf(_ record: Recommendation, now: Int64) -> Recommendation {
+        guard record.status == .pending, record.expires <= now else { return record }
+        var expired = record
+        expired.status = .expired
+        return expired
     }
 
     /// Marks pending recommendations whose `expires` ≤ `now` as expired; returns how many.
@@ -189,6 +207,7 @@ public final class ApprovalQueue: Sendable {
     public func approve(_ id: String, by name: String, comment: String?, approvers: Approvers, outbox: Outbox,
                         now: Int64) throws(EngineError) -> Approval {
         try approvers.check(name)
+        try outbox.checkSeparate(fromDatabase: path, allowlist: approvers.path)
         try expireOverdue(now: now)
         let outcome: Approval = try write { db in
             guard var record = try Recommendation.fetchOne(db, key: id) else { throw EngineError.notFound(id: id) }
@@ -240,7 +259,10 @@ public final class ApprovalQueue: Sendable {
     /// any whose key is already in the file), then marks them; returns how many lines it wrote.
     @discardableResult
     public func flushOutbox(_ outbox: Outbox) throws(EngineError) -> Int {
-        try outbox.withLock { () throws(EngineError) -> Int in
+        // Before taking the outbox's lock file: a read-only handle has nothing to send.
+        guard access == .readWrite else { throw .readOnlyDatabase(path: path) }
+        try outbox.checkSeparate(fromDatabase: path, allowlist: nil)
+        return try outbox.withLock { () throws(EngineError) -> Int in
             // Read under the lock: another process may have sent some since we last looked.
             let unsent = try read { db in
                 try Recommendation
@@ -268,6 +290,7 @@ public final class ApprovalQueue: Sendable {
     /// Stores the policy that recommendations come from (from a bundle); replaces a stored one
     /// only when `source` differs, so outcomes learned so far survive a restart of `watch`.
     public func installPolicy(_ policy: RemediationPolicy, source: String, now: Int64) throws(EngineError) {
+        do { try policy.validate() } catch { throw .invalid("the policy to install is invalid: \(error)") }
         let data = try ApprovalQueue.encode(policy)
         try write { db in
             let current = try String.fetchOne(db, sql: "SELECT source FROM policy WHERE id = 1")
@@ -282,40 +305,65 @@ public final class ApprovalQueue: Sendable {
 
     /// The stored policy with outcomes learned so far, or nil when none was installed.
     public func policy() throws(EngineError) -> (policy: RemediationPolicy, source: String, outcomesLearned: Int)? {
-        let row = try read { db in try Row.fetchOne(db, sql: "SELECT source, data, outcomes_learned FROM policy WHERE id = 1") }
-        guard let row else { return nil }
-        let data: Data = row["data"]
-        return (try ApprovalQueue.decode(data), row["source"], row["outcomes_learned"])
+        // `decode`, not `row[…]`: the subscript traps on a value of the wrong type (a damaged file).
+        let stored = try read { db -> (Data, String, Int)? in
+            guard let row = try Row.fetchOne(db, sql: "SELECT source, data, outcomes_learned FROM policy WHERE id = 1") else {
+                return nil
+            }
+            return (try row.decode(forColumn: "data"), try row.decode(forColumn: "source"),
+                    try row.decode(forColumn: "outcomes_learned"))
+        }
+        guard let (data, source, learned) = stored else { return nil }
+        return (try ApprovalQueue.decode(data), source, learned)
     }
 
     /// Records how an approved action went and, when a policy is installed, lets it learn from
     /// it in the same transaction (so an outcome is learned exactly once).
+    ///
+    /// `recoverySeconds` (nil: the time from the approval to `now`) must be finite and within
+    /// 0…`RemediationPolicy.maximumRecoverySeconds`: it becomes the reward the policy learns.
     @discardableResult
     public func recordOutcome(_ id: String, result: Recommendation.OutcomeResult, recoverySeconds: Double?,
                               now: Int64) throws(EngineError) -> (recommendation: Recommendation, learned: Bool) {
-        if let seconds = recoverySeconds, !(seconds.isFinite && seconds >= 0) {
-            throw .invalid("--recovery-seconds must be a non-negative number, got \(seconds)")
-        }
+        if let seconds = recoverySeconds { try ApprovalQueue.checkRecovery(seconds, measured: true) }
         return try write { db in
             guard var record = try Recommendation.fetchOne(db, key: id) else { throw EngineError.notFound(id: id) }
             guard record.status == .approved else { throw EngineError.outcomeNotAllowed(id: id, status: record.status) }
             if let previous = record.outcome { throw EngineError.outcomeAlreadyRecorded(id: id, result: previous) }
+            // Without a measured time, the action is charged the decision-to-outcome delay.
+            // (Overflow-checked: the stored decision time may come from a damaged file.)
+            let (delay, overflow) = now.subtractingReportingOverflow(record.decidedAt ?? now)
+            let seconds = recoverySeconds ?? (overflow ? .infinity : Double(max(0, delay)))
+            try ApprovalQueue.checkRecovery(seconds, measured: recoverySeconds != nil)
             record.outcome = result
             record.recoverySeconds = recoverySeconds
             record.outcomeAt = now
             try record.update(db)
             var learned = false
             if let row = try Row.fetchOne(db, sql: "SELECT data FROM policy WHERE id = 1") {
-                var policy = try ApprovalQueue.decode(row["data"] as Data)
-                // Without a measured time, the action is charged the decision-to-outcome delay.
-                let seconds = recoverySeconds ?? Double(max(0, now - (record.decidedAt ?? now)))
-                try policy.learn(record.symptoms, tried: record.tried, action: record.action, seconds: seconds,
-                                 succeeded: result == .success)
+                var policy = try ApprovalQueue.decode(try row.decode(Data.self, forColumn: "data"))
+                do {
+                    try policy.learn(record.symptoms, tried: record.tried, action: record.action, seconds: seconds,
+                                     succeeded: result == .success)
+                } catch {
+                    throw EngineError.invalid("the stored policy cannot learn from this outcome: \(error)")
+                }
                 try db.execute(sql: "UPDATE policy SET data = ?, updated_at = ?, outcomes_learned = outcomes_learned + 1 WHERE id = 1",
                                arguments: [try ApprovalQueue.encode(policy), now])
                 learned = true
             }
             return (record, learned)
+        }
+    }
+
+    /// The bound on recovery times, named as the setting (a server passes it from its own field).
+    static func checkRecovery(_ seconds: Double, measured: Bool) throws(EngineError) {
+        let limit = RemediationPolicy.maximumRecoverySeconds
+        guard seconds.isFinite, (0...limit).contains(seconds) else {
+            let value = measured ? "\(seconds)"
+                : String(format: "%.0f", seconds) + " (the time since the approval; give the measured recovery time)"
+            throw .outOfRange(field: "recovery seconds", value: value,
+                              expected: "a finite number of seconds in 0…\(Int(limit)) (7 days)")
         }
     }
 
@@ -340,8 +388,10 @@ public final class ApprovalQueue: Sendable {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT device, inode, offset, line, engine_state FROM read_position WHERE source = ?",
                              arguments: [source]).map {
-                ReadPosition(device: UInt64(bitPattern: $0["device"]), inode: UInt64(bitPattern: $0["inode"]),
-                             offset: $0["offset"], line: $0["line"], engineState: $0["engine_state"])
+                ReadPosition(device: UInt64(bitPattern: try $0.decode(forColumn: "device")),
+                             inode: UInt64(bitPattern: try $0.decode(forColumn: "inode")),
+                             offset: try $0.decode(forColumn: "offset"), line: try $0.decode(forColumn: "line"),
+                             engineState: try $0.decode(forColumn: "engine_state"))
             }
         }
     }
@@ -366,11 +416,13 @@ public final class ApprovalQueue: Sendable {
     }
 
     func write<T>(_ body: (Database) throws -> T) throws(EngineError) -> T {
+        guard access == .readWrite else { throw .readOnlyDatabase(path: path) }
         do { return try database.write(body) } catch { throw map(error) }
     }
 
     private func map(_ error: any Error) -> EngineError {
         if let engine = error as? EngineError { return engine }
+        if let sqlite = error as? DatabaseError, sqlite.resultCode == .SQLITE_READONLY { return .readOnlyDatabase(path: path) }
         return .database(path: path, reason: ApprovalQueue.reason(error))
     }
 
@@ -385,9 +437,13 @@ public final class ApprovalQueue: Sendable {
         do { return try encoder.encode(policy) } catch { throw .invalid("cannot encode the policy: \(error)") }
     }
 
+    /// The stored policy, checked like one from a bundle: it is about to learn and recommend.
     static func decode(_ data: Data) throws(EngineError) -> RemediationPolicy {
-        do { return try JSONDecoder().decode(RemediationPolicy.self, from: data) } catch {
+        let policy: RemediationPolicy
+        do { policy = try JSONDecoder().decode(RemediationPolicy.self, from: data) } catch {
             throw .invalid("the stored policy does not decode: \(error)")
         }
+        do { try policy.validate() } catch { throw .invalid("the stored policy is invalid: \(error)") }
+        return policy
     }
 }

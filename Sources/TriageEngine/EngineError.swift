@@ -1,9 +1,24 @@
+import TriageData
+
 /// What can go wrong in the approval workflow, with what the user needs to fix it.
+///
+/// Descriptions show outside values (paths, ids, names) through `TerminalText.escaped`, so a
+/// message cannot carry terminal control sequences; the cases keep the exact values.
 public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The database could not be opened, migrated, read or written.
     case database(path: String, reason: String)
     /// The database was written by a newer Triage (a migration this build does not know).
     case newerDatabase(path: String, migration: String)
+    /// An SQLite file Triage did not create (another application's, `reason` says how it
+    /// differs): it is neither migrated nor written.
+    case notTriageDatabase(path: String, reason: String)
+    /// A write to a database opened read-only, or whose file or folder is not writable.
+    case readOnlyDatabase(path: String)
+    /// The queue's tables differ from this version's schema: `table` missing, or `column` of it
+    /// missing, changed or unknown (`problem` says which).
+    case schemaMismatch(path: String, table: String, column: String?, problem: String)
+    /// A value outside its valid range; `field` names the setting or field, not a CLI flag.
+    case outOfRange(field: String, value: String, expected: String)
     case notFound(id: String)
     /// The decision asked for is not possible from the recommendation's current status.
     case notPending(id: String, status: Recommendation.Status)
@@ -16,21 +31,34 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalid(String)
 
     public var description: String {
+        func shown(_ text: String) -> String { TerminalText.escaped(text) }
         switch self {
-        case .database(let path, let reason): return "\(path): \(reason)"
+        case .database(let path, let reason): return "\(shown(path)): \(shown(reason))"
         case .newerDatabase(let path, let migration):
-            return "\(path): written by a newer Triage (unknown migration '\(migration)'); upgrade triage to use it"
-        case .notFound(let id): return "no recommendation with id '\(id)'"
-        case .notPending(let id, let status): return "recommendation \(id) is \(status.rawValue), not pending"
+            return "\(shown(path)): written by a newer Triage (unknown migration '\(shown(migration))'); upgrade triage to use it"
+        case .notTriageDatabase(let path, let reason):
+            return "\(shown(path)): not a Triage approval queue (\(shown(reason))); Triage only creates its tables in a new "
+                + "or empty file, so this one was left unchanged"
+        case .readOnlyDatabase(let path):
+            return "\(shown(path)): the database is read-only here (opened for reading, or the file or its folder is not "
+                + "writable) and this needs to write to it"
+        case .schemaMismatch(let path, let table, let column, let problem):
+            let subject = column.map { "table '\(shown(table))', column '\(shown($0))'" } ?? "table '\(shown(table))'"
+            return "\(shown(path)): the approval queue's schema is damaged: \(subject) \(shown(problem)); "
+                + "restore the database from a backup"
+        case .outOfRange(let field, let value, let expected):
+            return "\(field) must be \(expected), got \(shown(value))"
+        case .notFound(let id): return "no recommendation with id '\(shown(id))'"
+        case .notPending(let id, let status): return "recommendation \(shown(id)) is \(status.rawValue), not pending"
         case .noAllowlist(let path):
-            return "no approver allowlist at \(path): approvals are refused until one exists. Create it with one approver name per line, e.g. `echo \"$USER\" > \(path)`, or pass --approvers FILE"
-        case .notAnApprover(let name, let allowlist): return "'\(name)' is not in the approver allowlist \(allowlist)"
+            return "no approver allowlist at \(shown(path)): approvals are refused until one exists. Create it with one approver name per line, e.g. `echo \"$USER\" > \(shown(path))`, or pass --approvers FILE"
+        case .notAnApprover(let name, let allowlist): return "'\(shown(name))' is not in the approver allowlist \(shown(allowlist))"
         case .outcomeNotAllowed(let id, let status):
-            return "recommendation \(id) is \(status.rawValue): outcomes are recorded only for approved actions"
+            return "recommendation \(shown(id)) is \(status.rawValue): outcomes are recorded only for approved actions"
         case .outcomeAlreadyRecorded(let id, let result):
-            return "recommendation \(id) already has an outcome (\(result.rawValue))"
-        case .outbox(let path, let reason): return "\(path): cannot write the outbox: \(reason)"
-        case .invalid(let message): return message
+            return "recommendation \(shown(id)) already has an outcome (\(result.rawValue))"
+        case .outbox(let path, let reason): return "\(shown(path)): cannot write the outbox: \(shown(reason))"
+        case .invalid(let message): return shown(message)
         }
     }
 }

@@ -1,4 +1,5 @@
 import TriageCore
+import TriageData
 
 /// A self-contained HTML page (inline CSS and SVG, no scripts, nothing fetched) that shows what
 /// the engine saw and proposed: per service, the anomaly score over time with the health states
@@ -155,9 +156,11 @@ public struct HTMLReport {
         return html + "</table>\n"
     }
 
+    /// HTML-escapes `text` after showing control characters as visible escapes
+    /// (`TerminalText`): they are not allowed in HTML text and would otherwise vanish or garble.
     static func escape(_ text: String) -> String {
         var out = ""
-        for c in text {
+        for c in TerminalText.escaped(text) {
             switch c {
             case "&": out += "&amp;"
             case "<": out += "&lt;"

@@ -75,10 +75,47 @@ public struct Outbox: Sendable {
         return try body()
     }
 
+    /// Refuses an outbox that is the queue's database, one of SQLite's files beside it, or the
+    /// approver allowlist: an appended line would corrupt the database (`--outbox DB` did) or
+    /// add a line to the allowlist.
+    public func checkSeparate(fromDatabase database: String, allowlist: String?) throws(EngineError) {
+        for suffix in ["", "-wal", "-shm", "-journal"] where Outbox.sameFile(path, database + suffix) {
+            throw .outbox(path: path, reason: "it is the approval queue's database\(suffix.isEmpty ? "" : " (its \(suffix) file)")")
+        }
+        if let allowlist, Outbox.sameFile(path, allowlist) {
+            throw .outbox(path: path, reason: "it is the approver allowlist")
+        }
+    }
+
+    /// Same file: same device and inode when both exist, else the same resolved path (a `-wal`
+    /// file comes and goes with the database's connections).
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        var first = stat(), second = stat()
+        if stat(a, &first) == 0, stat(b, &second) == 0 {
+            return first.st_dev == second.st_dev && first.st_ino == second.st_ino
+        }
+        func resolved(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
+        return resolved(a) == resolved(b)
+    }
+
     /// Whether a line with this idempotency key is already in the file (recovery only).
+    ///
+    /// Scans in 1 MiB chunks, so an outbox grown over years is not read into memory whole. Only
+    /// a regular file can be searched: a device or FIFO (a consumer reading the hand-off live)
+    /// holds nothing to re-read and would block or never end.
     public func contains(idempotencyKey: String) -> Bool {
-        guard let data = FileManager.default.contents(atPath: path) else { return false }
-        let needle = "\"idempotency_key\":\(JSONValue.quote(idempotencyKey))"
-        return String(decoding: data, as: UTF8.self).contains(needle)
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
+              let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        let needle = Data("\"idempotency_key\":\(JSONValue.quote(idempotencyKey))".utf8)
+        var window = Data()
+        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            window.append(chunk)
+            if window.range(of: needle) != nil { return true }
+            // Keep what could be the start of a needle cut by the chunk boundary.
+            window = Data(window.suffix(needle.count - 1))
+        }
+        return false
     }
 }

@@ -18,7 +18,9 @@ public final class RemediationEngine {
 
         public func validate() throws(EngineError) {
             try health.validate()
-            guard (1...31_536_000).contains(ttlSeconds) else { throw .invalid("--ttl must be 1 s to 365 days, got \(ttlSeconds) s") }
+            guard (1...31_536_000).contains(ttlSeconds) else {
+                throw .outOfRange(field: "ttl (time to decide)", value: "\(ttlSeconds) s", expected: "1 s to 365 days")
+            }
             guard (1...100_000).contains(escalateAfterRows) else {
                 throw .invalid("escalate-after must be 1–100000 rows, got \(escalateAfterRows)")
             }
@@ -39,6 +41,11 @@ public final class RemediationEngine {
         try settings.validate()
         guard detectors.isolationForest != nil || detectors.autoencoder != nil else {
             throw .invalid("the bundle has no detector (isolation forest or autoencoder) to watch with")
+        }
+        // A bundle's policy is a file: its extractor settings, costs and Q-table are checked before
+        // they size windows and index arrays.
+        if let policy {
+            do { try policy.validate() } catch { throw .invalid("the bundle's policy is invalid: \(error)") }
         }
         self.detectors = detectors
         self.settings = settings

@@ -29,14 +29,14 @@ enum CLIRunner {
 
     /// Runs `triage arguments` (in `directory` if given). Output goes to temporary files, not
     /// pipes: reading a pipe through FileHandle can trap on EINTR when the child exits mid-read.
-    static func run(_ arguments: [String], in directory: String? = nil) throws -> Result {
+    static func run(_ arguments: [String], in directory: String? = nil, executable: URL? = nil) throws -> Result {
         let scratch = folder()
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let outPath = scratch + "/stdout", errPath = scratch + "/stderr"
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable ?? binary
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
@@ -54,6 +54,17 @@ enum CLIRunner {
     }
 
     static func run(_ arguments: String...) throws -> Result { try run(arguments) }
+
+    /// Runs `triage arguments` as a user without privileges, for which file modes apply (root
+    /// ignores them): as itself when not root, else as `nobody` through setpriv; nil when neither
+    /// is possible.
+    static func runUnprivileged(_ arguments: [String]) throws -> Result? {
+        if getuid() != 0 { return try run(arguments) }
+        let setpriv = "/usr/bin/setpriv"
+        guard FileManager.default.isExecutableFile(atPath: setpriv) else { return nil }
+        return try run(["--reuid=65534", "--regid=65534", "--clear-groups", binary.path] + arguments,
+                       executable: URL(fileURLWithPath: setpriv))
+    }
 
     /// A fresh temporary folder for a test's files.
     static func folder() -> String {

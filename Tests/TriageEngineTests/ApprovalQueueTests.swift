@@ -15,7 +15,7 @@ struct Workspace {
     init(approvers: String? = "alice\n# on call\nbob  # backup\n") {
         folder = NSTemporaryDirectory() + "triage-engine-" + UUID().uuidString
         try! FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        if let approvers { FileManager.default.createFile(atPath: allowlist, contents: Data(approvers.utf8)) }
+        if let approvers { _ = FileManager.default.createFile(atPath: allowlist, contents: Data(approvers.utf8)) }
     }
 
     func outboxLines() -> [String] {
@@ -217,7 +217,7 @@ func proposal(_ service: String, at created: Int64, raisedAt: Int64 = 1_000, ttl
     @Test func badDatabasesAreClearErrors() throws {
         let w = Workspace()
         #expect(throws: EngineError.self) { try ApprovalQueue(path: w.folder + "/missing/dir/triage.sqlite") }
-        FileManager.default.createFile(atPath: w.database, contents: Data("not a database at all, just text\n".utf8))
+        _ = FileManager.default.createFile(atPath: w.database, contents: Data("not a database at all, just text\n".utf8))
         do {
             _ = try ApprovalQueue(path: w.database)
             Issue.record("opened a text file as a database")

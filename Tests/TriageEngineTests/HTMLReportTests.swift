@@ -23,4 +23,25 @@ import Testing
         #expect(drawn.contains { $0.hasSuffix(",8.58") })
         #expect(html.contains("opacity=\"0.18\"") && html.contains("rec-000001"))
     }
+
+    /// Names, reasons and decisions come from outside: no markup gets through, and control
+    /// characters (invalid in HTML) are shown as visible escapes.
+    @Test func scriptsAndControlCharactersAreInert() {
+        let service = "<script>alert(1)</script>\u{1B}[31m"
+        let track = HTMLReport.Track(service: service, points: [.init(time: 0, score: 0.9), .init(time: 60, score: 0.2)],
+                                     changes: [])
+        var r = Recommendation(service: service, action: .restart, confidence: 0.5, created: 0, raisedAt: 1, expires: 2,
+                               reasons: ["<img src=x onerror=alert(2)>\u{7}"], symptoms: Symptoms(features: [], levels: []))
+        r.id = "rec-000001"
+        r.status = .approved
+        r.decidedBy = "<b>eve</b>\u{0}\u{9B}"
+        r.decisionNote = "</td><script>x</script>\u{1B}"
+        let html = HTMLReport(title: "<script>t</script>", sources: ["e\u{1B}.jsonl"], generated: 0, tracks: [track],
+                              recommendations: [r], fromQueue: true).render()
+        #expect(!html.contains("<script") && !html.contains("<img") && !html.contains("<b>"))
+        #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;\\e[31m"))
+        #expect(html.contains("&lt;b&gt;eve&lt;/b&gt;\\0\\u{9b}"))
+        let controls = html.unicodeScalars.filter { ($0.value < 0x20 && $0 != "\n") || (0x7F...0x9F).contains($0.value) }
+        #expect(controls.isEmpty, "\(controls.map(\.value))")
+    }
 }

@@ -140,4 +140,21 @@ import Testing
         settings.ttlSeconds = 0
         #expect(throws: EngineError.self) { try Self.engine(queue: nil, settings: settings) }
     }
+
+    /// A bundle's policy is checked before it sizes the history and indexes costs, with or
+    /// without a queue.
+    @Test func anInvalidPolicyIsRefused() throws {
+        let bundle = try ModelBundle.open(Self.bundlePath)
+        let detectors = try #require(try BundleDetectors(bundle))
+        var policy = try #require(try bundle.model(RemediationPolicy.self, role: "policy", kind: "remediation-policy"))
+        policy.costs = [1]
+        #expect(throws: EngineError.self) {
+            try RemediationEngine(detectors: detectors, policy: policy, policySource: "test", queue: nil, now: 1_000)
+        }
+        policy.costs = RemediationAction.defaultCosts
+        policy.extractor.windowRows = 0
+        #expect(throws: EngineError.self) {
+            try RemediationEngine(detectors: detectors, policy: policy, policySource: "test", queue: nil, now: 1_000)
+        }
+    }
 }

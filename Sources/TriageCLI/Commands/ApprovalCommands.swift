@@ -12,19 +12,22 @@ struct Approvals: ParsableCommand {
 }
 
 /// The queue database named by `--db`; it must exist (`watch --model … --db` creates it).
+/// Commands that only read open it read-only: they work on a write-protected queue and can
+/// never create, migrate or change anything.
 struct QueueOptions: ParsableArguments {
     @Option(help: "Approval queue database (SQLite), as given to 'watch --db'.") var db: String
 
     init() {}
     init(db: String) { self.db = db }
 
-    func open() throws -> ApprovalQueue {
+    func open(_ access: ApprovalQueue.Access) throws -> ApprovalQueue {
         var isFolder: ObjCBool = false
+        let shown = TerminalText.escaped(db)
         guard FileManager.default.fileExists(atPath: db, isDirectory: &isFolder) else {
-            throw CLIFailure.failed("\(db): no such database (it is created by 'triage watch --model BUNDLE --db \(db)')")
+            throw CLIFailure.failed("\(shown): no such database (it is created by 'triage watch --model BUNDLE --db \(shown)')")
         }
-        guard !isFolder.boolValue else { throw CLIFailure.failed("\(db): is a folder, not a database") }
-        return try ApprovalQueue(path: db)
+        guard !isFolder.boolValue else { throw CLIFailure.failed("\(shown): is a folder, not a database") }
+        return try ApprovalQueue(path: db, access: access)
     }
 
     static var now: Int64 { Int64(Date().timeIntervalSince1970) }
@@ -60,7 +63,7 @@ struct ApprovalsList: ParsableCommand {
     @Flag(help: "Print a JSON array.") var json = false
 
     func run() throws {
-        let records = try queue.open().list(status: status.status, now: QueueOptions.now)
+        let records = try queue.open(.readOnly).list(status: status.status, now: QueueOptions.now)
         if json {
             try StandardOutput.write(JSONValue.array(records.map(\.json)).serialized() + "\n")
             return
@@ -71,7 +74,7 @@ struct ApprovalsList: ParsableCommand {
         }
         var lines = ["id          service       action     confidence  status    created               expires"]
         for r in records {
-            lines.append([r.id.padded(11), r.service.padded(13), r.action.name.padded(10),
+            lines.append([r.id.shown.padded(11), r.service.shown.padded(13), r.action.name.padded(10),
                           String(format: "%10.2f", r.confidence) + " ", r.status.rawValue.padded(9),
                           Timestamp.iso(r.created).padded(21), Timestamp.iso(r.expires)].joined(separator: " "))
         }
@@ -88,27 +91,27 @@ struct ApprovalsShow: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
-        let r = try queue.open().recommendation(id, now: QueueOptions.now)
+        let r = try queue.open(.readOnly).recommendation(id, now: QueueOptions.now)
         if json {
             try StandardOutput.write(r.json.serialized() + "\n")
             return
         }
         var lines = [
-            "\(r.id): \(r.action.name) on \(r.service) (\(r.status.rawValue))",
+            "\(r.id.shown): \(r.action.name) on \(r.service.shown) (\(r.status.rawValue))",
             "confidence: \(String(format: "%.2f", r.confidence))",
             "created: \(Timestamp.iso(r.created))   raised: \(Timestamp.iso(r.raisedAt))   expires: \(Timestamp.iso(r.expires))",
         ]
         if !r.parameters.isEmpty {
-            lines.append("parameters: " + r.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
+            lines.append("parameters: " + r.parameters.sorted { $0.key < $1.key }.map { "\($0.key.shown)=\($0.value)" }.joined(separator: ", "))
         }
         if !r.scores.isEmpty {
-            lines.append("scores: " + r.scores.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.3f", $0.value))" }.joined(separator: ", "))
+            lines.append("scores: " + r.scores.sorted { $0.key < $1.key }.map { "\($0.key.shown) \(String(format: "%.3f", $0.value))" }.joined(separator: ", "))
         }
         lines.append("reasons:")
-        lines += r.reasons.map { "  - \($0)" }
+        lines += r.reasons.map { "  - \($0.shown)" }
         if let by = r.decidedBy, let at = r.decidedAt {
-            let note = r.decisionNote.map { ": \($0)" } ?? ""
-            lines.append("\(r.status.rawValue) by \(by) at \(Timestamp.iso(at))\(note)")
+            let note = r.decisionNote.map { ": \($0.shown)" } ?? ""
+            lines.append("\(r.status.rawValue) by \(by.shown) at \(Timestamp.iso(at))\(note)")
         }
         if let outcome = r.outcome {
             lines.append("outcome: \(outcome.rawValue)" + (r.recoverySeconds.map { " after \(JSONValue.number($0).serialized()) s" } ?? ""))
@@ -135,16 +138,16 @@ struct ApprovalsApprove: ParsableCommand {
     @Option(help: "JSON-lines outbox for approved actions (default: outbox.jsonl beside the db).") var outbox: String?
 
     func run() throws {
-        let store = try queue.open()
+        let store = try queue.open(.readWrite)
         let approvers = try decision.allowlist(database: queue.db)
         let target = Outbox(path: outbox ?? Outbox.defaultPath(forDatabase: queue.db))
         switch try store.approve(id, by: decision.by, comment: comment, approvers: approvers, outbox: target,
                                  now: QueueOptions.now) {
         case .approved(let r):
-            try StandardOutput.write("approved \(r.id): \(r.action.name) on \(r.service); handed off in \(target.path)\n")
+            try StandardOutput.write("approved \(r.id.shown): \(r.action.name) on \(r.service.shown); handed off in \(target.path.shown)\n")
         case .alreadyApproved(let r):
             let when = r.decidedAt.map(Timestamp.iso) ?? "?"
-            try StandardOutput.write("\(r.id) was already approved by \(r.decidedBy ?? "?") at \(when); nothing sent again\n")
+            try StandardOutput.write("\(r.id.shown) was already approved by \((r.decidedBy ?? "?").shown) at \(when); nothing sent again\n")
         }
     }
 }
@@ -159,10 +162,10 @@ struct ApprovalsReject: ParsableCommand {
     @Option(help: "Why it was rejected (kept with the decision).") var reason: String?
 
     func run() throws {
-        let store = try queue.open()
+        let store = try queue.open(.readWrite)
         let approvers = try decision.allowlist(database: queue.db)
         let r = try store.reject(id, by: decision.by, reason: reason, approvers: approvers, now: QueueOptions.now)
-        try StandardOutput.write("rejected \(r.id): \(r.action.name) on \(r.service)\n")
+        try StandardOutput.write("rejected \(r.id.shown): \(r.action.name) on \(r.service.shown)\n")
     }
 }
 
@@ -181,24 +184,36 @@ struct Outcome: ParsableCommand {
     @Argument(help: "Recommendation id (rec-NNNNNN).") var id: String
     @OptionGroup var queue: QueueOptions
     @Option(help: "success or failure.") var result: Result
-    @Option(help: "Seconds from the action to recovery (default: time since the approval).")
+    @Option(help: "Seconds from the action to recovery, 0–604800 (7 days) (default: time since the approval).")
     var recoverySeconds: Double?
 
     func validate() throws {
-        if let s = recoverySeconds, !(s.isFinite && s >= 0) {
-            throw ValidationError("--recovery-seconds must be a non-negative number, got \(s)")
+        let limit = RemediationPolicy.maximumRecoverySeconds
+        if let s = recoverySeconds, !(s.isFinite && (0...limit).contains(s)) {
+            throw ValidationError("--recovery-seconds must be a number of seconds in 0–\(Int(limit)) (7 days), got \(s)")
         }
     }
 
     func run() throws {
-        let store = try queue.open()
-        let recorded = try store.recordOutcome(id, result: result == .success ? .success : .failure,
+        let store = try queue.open(.readWrite)
+        let recorded: (recommendation: Recommendation, learned: Bool)
+        do {
+            recorded = try store.recordOutcome(id, result: result == .success ? .success : .failure,
                                                recoverySeconds: recoverySeconds, now: QueueOptions.now)
+        } catch {
+            // Only the default (time since the approval) can get here: validate() checked the flag.
+            guard case .outOfRange(let field, let value, let expected) = error, field == "recovery seconds" else { throw error }
+            throw CLIFailure.failed("recovery time must be \(expected), got \(value); pass --recovery-seconds")
+        }
+        let r = recorded.recommendation
         let learned = recorded.learned ? "; the policy learned from it" : "; no policy stored in this db, nothing learned"
-        try StandardOutput.write("recorded \(result.rawValue) for \(id) (\(recorded.recommendation.action.name) on \(recorded.recommendation.service))\(learned)\n")
+        try StandardOutput.write("recorded \(result.rawValue) for \(r.id.shown) (\(r.action.name) on \(r.service.shown))\(learned)\n")
     }
 }
 
 extension String {
+    /// As a terminal may show it (`TerminalText.escaped`): for every value from outside.
+    var shown: String { TerminalText.escaped(self) }
+
     func padded(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
 }

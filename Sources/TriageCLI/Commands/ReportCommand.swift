@@ -54,7 +54,7 @@ struct ReportCommand: ParsableCommand {
             }
         }
         if let db {
-            raised = try QueueOptions(db: db).open().list(status: nil, now: QueueOptions.now)
+            raised = try QueueOptions(db: db).open(.readOnly).list(status: nil, now: QueueOptions.now)
         }
         let services = Set(points.keys).union(changes.keys).union(raised.map(\.service))
         let tracks = services.map { HTMLReport.Track(service: $0, points: points[$0] ?? [], changes: changes[$0] ?? []) }
@@ -62,6 +62,6 @@ struct ReportCommand: ParsableCommand {
                                 generated: QueueOptions.now, tracks: tracks, recommendations: raised, fromQueue: db != nil)
         try AtomicFile.write(report.render(), to: output)
         var standardError = StandardError()
-        print("wrote \(output): \(tracks.count) services, \(raised.count) recommendations", to: &standardError)
+        print("wrote \(output.shown): \(tracks.count) services, \(raised.count) recommendations", to: &standardError)
     }
 }

@@ -136,6 +136,40 @@ public struct QLearning: Codable, Sendable, Equatable {
         guard index.count == states.count else {
             throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "Q-table repeats a state"))
         }
+        do { try validate() } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: error.description))
+        }
+    }
+
+    static let maximumVisits = 1 << 53
+    /// Largest |Q-value|, prior or reward accepted: values are seconds of downtime plus costs,
+    /// summed over at most six attempts, so 1e15 s (30 million years) is only reached by damage;
+    /// the bound also keeps r + γ·Q far from overflowing to −∞.
+    public static let maximumMagnitude = 1e15
+
+    /// Checks a table read from a file or database, which online learning would otherwise build
+    /// on: valid parameters, finite prior and Q-values, and 0 ≤ endings ≤ visits ≤ 2⁵³ for every
+    /// pair (the bound keeps counts exact as Doubles in 1/(w + n), and `+= 1` from overflowing).
+    public func validate() throws(EstimatorError) {
+        try parameters.validate()
+        guard parameters.maxSweeps >= 1, parameters.tolerance.isFinite, parameters.tolerance >= 0 else {
+            throw .invalidParameter(name: "sweeps and tolerance", value: "\(parameters.maxSweeps), \(parameters.tolerance)",
+                                    expected: "at least 1 sweep and a finite tolerance ≥ 0")
+        }
+        func bounded(_ x: Double) -> Bool { x.isFinite && abs(x) <= Self.maximumMagnitude }
+        guard prior.allSatisfy(bounded) else {
+            throw .invalidParameter(name: "prior", value: "\(prior)", expected: "one finite value per action, |value| ≤ 1e15")
+        }
+        for (s, row) in values.enumerated() where !row.allSatisfy(bounded) {
+            throw .invalidParameter(name: "Q-values of state \(s)", value: "\(row)", expected: "finite numbers, |value| ≤ 1e15")
+        }
+        for s in 0..<visits.count {
+            for a in 0..<visits[s].count where !((0...Self.maximumVisits).contains(visits[s][a])
+                                                      && (0...visits[s][a]).contains(endings[s][a])) {
+                throw .invalidParameter(name: "visit counts of state \(s)", value: "\(visits[s][a]) visits, \(endings[s][a]) endings",
+                                        expected: "0 ≤ endings ≤ visits ≤ 2^53")
+            }
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -295,8 +329,8 @@ public struct QLearning: Codable, Sendable, Equatable {
     /// Online update from one observed outcome (`triage outcome` feedback): one step of the
     /// rule's update with α fixed (`onlineLearningRate`) or the sample average 1/(w + n).
     public mutating func update(_ t: Transition) throws(EstimatorError) {
-        guard t.reward.isFinite else {
-            throw .invalidParameter(name: "reward", value: "\(t.reward)", expected: "a finite number")
+        guard t.reward.isFinite, abs(t.reward) <= Self.maximumMagnitude else {
+            throw .invalidParameter(name: "reward", value: "\(t.reward)", expected: "a finite number, |reward| ≤ 1e15")
         }
         guard !t.state.tried.contains(t.action) else {
             throw .invalidTarget("action '\(t.action.name)' was already tried in this incident")

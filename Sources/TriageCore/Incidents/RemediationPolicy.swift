@@ -29,8 +29,8 @@ public struct RemediationPolicy: Codable, Sendable, Equatable {
     public static func train(_ episodes: [Episode], extractor: SymptomExtractor = SymptomExtractor(),
                              costs: [Double] = RemediationAction.defaultCosts,
                              parameters: QLearning.Parameters = QLearning.Parameters()) throws(EstimatorError) -> RemediationPolicy {
-        guard costs.count == RemediationAction.allCases.count, costs.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
-            throw .invalidParameter(name: "costs", value: "\(costs)", expected: "one non-negative cost per action")
+        guard costs.count == RemediationAction.allCases.count, costs.allSatisfy({ (0...maximumCost).contains($0) }) else {
+            throw .invalidParameter(name: "costs", value: "\(costs)", expected: "one cost per action in 0…1e9 seconds")
         }
         var transitions = [QLearning.Transition]()
         var alertReturns = [Double](), failedSeconds = [Double]()
@@ -108,13 +108,38 @@ public struct RemediationPolicy: Codable, Sendable, Equatable {
                               evidence: learner.visitCount(state), exactMatch: state.observation == symptoms.code)
     }
 
+    /// The longest time one remediation attempt may be charged when learning online: 7 days.
+    ///
+    /// An action's reward is −(seconds) − (its cost), and one update moves a Q-value by
+    /// α ≈ 1/(w + n) of the difference, so a single absurd time (1e308, a typo, milliseconds
+    /// given as seconds) used to outweigh every other outcome at once: the stored values went to
+    /// −2.5e307. Attempts in the training logs last minutes to hours; a week is far beyond any
+    /// real attempt, yet small enough that one outlier moves a value by at most ~2·10⁵ s.
+    public static let maximumRecoverySeconds: Double = 604_800
+
+    /// Largest action cost accepted from a file (seconds-equivalent; the defaults are minutes):
+    /// with recovery times bounded too, every reward stays far inside `QLearning.maximumMagnitude`.
+    public static let maximumCost: Double = 1e9
+
+    /// The checks a policy from a file or database must pass before it recommends or learns
+    /// (one cost per action, finite and non-negative; a valid symptom extractor and Q-table).
+    public func validate() throws(EstimatorError) {
+        guard costs.count == RemediationAction.allCases.count, costs.allSatisfy({ (0...Self.maximumCost).contains($0) }) else {
+            throw .invalidParameter(name: "costs", value: "\(costs)", expected: "one cost per action in 0…1e9 seconds")
+        }
+        try extractor.validate()
+        try learner.validate()
+    }
+
     /// Online learning from one outcome (`triage outcome`): in an incident with `symptoms`,
-    /// after `tried`, `action` took `seconds` and fixed it or not.
+    /// after `tried`, `action` took `seconds` (0…`maximumRecoverySeconds`) and fixed it or not.
     public mutating func learn(_ symptoms: Symptoms, tried: ActionSet, action: RemediationAction, seconds: Double,
                                succeeded: Bool) throws(EstimatorError) {
-        guard seconds.isFinite, seconds >= 0 else {
-            throw .invalidParameter(name: "recovery seconds", value: "\(seconds)", expected: "a non-negative number")
+        guard seconds.isFinite, (0...Self.maximumRecoverySeconds).contains(seconds) else {
+            throw .invalidParameter(name: "recovery seconds", value: "\(seconds)",
+                                    expected: "a finite number of seconds in 0…\(Int(Self.maximumRecoverySeconds)) (7 days)")
         }
+        try validate()
         let state = QLearning.State(observation: symptoms.code, tried: tried)
         let next = succeeded ? nil : QLearning.State(observation: symptoms.code, tried: tried.adding(action))
         try learner.update(QLearning.Transition(state: state, action: action, reward: -seconds - costs[action.rawValue],

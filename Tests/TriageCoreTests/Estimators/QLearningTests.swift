@@ -101,3 +101,31 @@ private let prior: [Double] = [-5000, -5000, -5000, -5000, -4000]
 }
 
 import Foundation
+
+/// A table read back from a file is checked like one built here: a damaged one is a decoding
+/// error, not a table that online updates then build on (or trap on, for a count at Int.max).
+@Test func decodingRefusesDamagedTables() throws {
+    let table = try QLearning.fit(log(), prior: prior)
+    let text = String(decoding: try JSONEncoder().encode(table), as: UTF8.self)
+    #expect(try JSONDecoder().decode(QLearning.self, from: Data(text.utf8)) == table)
+    var root = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    let visits = try #require(root["visits"] as? [[Int]])
+    let values = try #require(root["values"] as? [[Double]])
+    let edits: [(String, Any)] = [
+        ("visits", [[Int.max] + visits[0].dropFirst()] + visits.dropFirst()),
+        ("visits", [[-1] + visits[0].dropFirst()] + visits.dropFirst()),
+        ("endings", visits.map { $0.map { $0 + 1 } }),
+        ("values", [[-1e300] + values[0].dropFirst()] + values.dropFirst()),
+        ("prior", [1e16, 0, 0, 0, 0, 0].prefix(prior.count).map { $0 }),
+    ]
+    for (key, value) in edits {
+        var damaged = root
+        damaged[key] = value
+        let data = try JSONSerialization.data(withJSONObject: damaged)
+        #expect(throws: DecodingError.self, "\(key)") { try JSONDecoder().decode(QLearning.self, from: data) }
+    }
+    root["parameters"] = ["rule": "q-learning", "discount": 1, "explorationRate": 0.1, "priorWeight": -3,
+                          "maxSweeps": 200, "tolerance": 1e-9]
+    let negativeWeight = try JSONSerialization.data(withJSONObject: root)
+    #expect(throws: DecodingError.self) { try JSONDecoder().decode(QLearning.self, from: negativeWeight) }
+}

@@ -64,3 +64,38 @@ private func record(_ id: String, _ service: String, _ start: Int64, _ end: Int6
     #expect(policy.recommend(a) == .failover)
     #expect(throws: EstimatorError.self) { try policy.learn(a, tried: [], action: .restart, seconds: -1, succeeded: true) }
 }
+
+/// One `outcome` of 1e308 s drove the learned values to −2.5e307: an attempt's time is bounded.
+@Test func learningTakesOnlyBoundedRecoveryTimes() throws {
+    let a = Symptoms(features: [], levels: [1, 1, 0, 0, 1, 0, 0])
+    var policy = try RemediationPolicy.train([.init(symptoms: a, attempts: [(.restart, 100, true)])])
+    let before = policy
+    let limit = RemediationPolicy.maximumRecoverySeconds
+    for bad in [1e308, .infinity, .nan, -1, limit.nextUp] {
+        #expect(throws: EstimatorError.invalidParameter(name: "recovery seconds", value: "\(bad)",
+                                                        expected: "a finite number of seconds in 0…604800 (7 days)")) {
+            try policy.learn(a, tried: [], action: .failover, seconds: bad, succeeded: false)
+        }
+    }
+    #expect(policy == before)
+    try policy.learn(a, tried: [], action: .failover, seconds: limit, succeeded: false)
+    #expect(policy.learner.values.joined().allSatisfy { $0.isFinite && $0 > -10 * limit })
+}
+
+/// A policy read back from a file or database is checked like one built here.
+@Test func decodedPolicyIsValidated() throws {
+    let a = Symptoms(features: [], levels: [1, 1, 0, 0, 1, 0, 0])
+    let policy = try RemediationPolicy.train([.init(symptoms: a, attempts: [(.restart, 100, true)])])
+    try policy.validate()
+    var wrongCosts = policy
+    wrongCosts.costs = [1]
+    #expect(throws: EstimatorError.self) { try wrongCosts.validate() }
+    wrongCosts.costs = policy.costs.map { _ in -1 }
+    #expect(throws: EstimatorError.self) { try wrongCosts.validate() }
+    // Finite but absurd: a cost of 1e300 s would push r + γ·Q to −∞ within a few updates.
+    wrongCosts.costs = policy.costs.map { _ in 1e300 }
+    #expect(throws: EstimatorError.self) { try wrongCosts.validate() }
+    #expect(throws: EstimatorError.self) {
+        try RemediationPolicy.train([.init(symptoms: a, attempts: [(.restart, 100, true)])], costs: wrongCosts.costs)
+    }
+}
