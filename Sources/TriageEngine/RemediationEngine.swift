@@ -90,6 +90,10 @@ public final class RemediationEngine {
     /// Processes one metrics row of `service` (`values` in `ServiceMetric` order, NaN = missing)
     /// taken at data time `time`; `now` is the wall clock for the queue. Returns what happened.
     public func process(service: String, time: Int64, values: [Double], now: Int64) throws(EngineError) -> [EngineEvent] {
+        // A caller's row of the wrong width would trap in the feature extractor (a precondition).
+        guard values.count == ServiceMetric.allCases.count else {
+            throw .invalid("a metrics row needs \(ServiceMetric.allCases.count) values (\(ServiceMetric.names.joined(separator: ", "))), got \(values.count)")
+        }
         guard let score = detectors.score(service: service, values: values) else {
             return [.unknownService(service: service, time: time)]
         }
