@@ -27,8 +27,9 @@ final class EngineWatchSession: FollowedLineHandler {
     let options: Watch
     var follower: LineFollower
     var parser: MetricsRowParser?
-    /// For each `ServiceMetric`, its index among the parser's metric columns (nil: not in the file).
-    var metricSlots: [Int?] = []
+    /// For each `ServiceMetric`, its index among the parser's metric columns (`headerParser`
+    /// requires every one).
+    var metricSlots: [Int] = []
     let engine: RemediationEngine
     let queue: ApprovalQueue?
     let scores: StreamingOutput?
@@ -148,12 +149,7 @@ final class EngineWatchSession: FollowedLineHandler {
                     try commit(final: false)
                 }
             case .tooLong(let line):
-                if let first = joiner.firstLine {
-                    joiner.reset()
-                    try recordTooLong(first)
-                } else {
-                    try lineTooLong(line)
-                }
+                try overlongLine(line)
                 markBoundary()
             case .end:
                 try abandonOpenRecord(header: parser?.header)
@@ -185,7 +181,7 @@ final class EngineWatchSession: FollowedLineHandler {
             }
             return
         }
-        metricSlots = ServiceMetric.allCases.map { header.metricNames.firstIndex(of: $0.name) }
+        metricSlots = ServiceMetric.allCases.map { header.metricNames.firstIndex(of: $0.name)! }
         parser = header
         if let queue, let saved = try queue.readPosition(source: Self.sourceKey(options.metrics)) {
             resumed = follower.resume(device: saved.device, inode: saved.inode, offset: saved.offset, line: Int(saved.line))
@@ -197,7 +193,7 @@ final class EngineWatchSession: FollowedLineHandler {
         guard let parser, let row = try parseRow(parser, bytes, line: line) else { return }
         rows += 1
         rowsSinceSave += 1
-        let values = metricSlots.map { slot in slot.map { row.values[$0] } ?? .nan }
+        let values = metricSlots.map { row.values[$0] }
         let time = Int64(row.time.rounded(.down))
         for event in try engine.process(service: row.service, time: time, values: values, now: Self.wallClock) {
             switch event {

@@ -83,8 +83,8 @@ extension FollowedLineHandler {
             return try bytes.withUnsafeBufferPointer { buffer throws(DataError) in try parser.parse(buffer, lineNumber: line) }
         } catch {
             if error.kind == .unterminatedQuote {
+                // Parsed whole once its quotes close; reported where the file ends if they never do.
                 joiner.start(bytes, lineNumber: line)
-                // A record that already overflowed or cannot close is reported when it ends.
                 return nil
             }
             try badRow(error)
@@ -100,6 +100,14 @@ extension FollowedLineHandler {
         if overflowed { try recordTooLong(first); return }
         try badRow(DataError(.unterminatedQuote, file: options.metrics, line: first, column: field + 1,
                              columnName: header.flatMap { field < $0.count ? $0[field] : nil }))
+    }
+
+    /// A line over the limit (dropped unread by the follower): reported as itself, or as the
+    /// record it was part of.
+    func overlongLine(_ line: Int) throws {
+        guard let first = joiner.firstLine else { return try lineTooLong(line) }
+        joiner.reset()
+        try recordTooLong(first)
     }
 
     func lineTooLong(_ line: Int) throws {
@@ -256,12 +264,7 @@ final class WatchSession: FollowedLineHandler {
             case .line(let range, let line):
                 if try handleLine(follower.buffer[range], line: line, expectHeader: &expectHeader) { markBoundary() }
             case .tooLong(let line):
-                if let first = joiner.firstLine {
-                    joiner.reset()
-                    try recordTooLong(first)
-                } else {
-                    try lineTooLong(line)
-                }
+                try overlongLine(line)
                 markBoundary()
             case .end:
                 try abandonOpenRecord(header: parser?.header)
