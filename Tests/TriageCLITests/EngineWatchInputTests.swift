@@ -78,12 +78,18 @@ import TriageEngine
         let folder = CLIRunner.folder()
         var lines = try Self.simulation(in: folder)
         lines[0] += ",note"
+        let rows = lines.count - 1
         for i in 1..<lines.count { lines[i] += i == 10 ? ",\"first line\nsecond, \"\"quoted\"\" line\"" : ",ok" }
+        // A service name with a line break: a service the bundle does not know, named escaped.
+        lines.append(lines[1].replacingOccurrences(of: ",svc-01,", with: ",\"svc\n-01\u{1B}[2J\","))
         let metrics = CLIRunner.file(lines.joined(separator: "\n") + "\n", name: "m.csv", in: folder)
         let run = try CLIRunner.run(["watch", metrics, "--model", Self.bundle, "--exclude", "note",
                                      "--scores", folder + "/s.csv", "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         let scores = try String(contentsOfFile: folder + "/s.csv", encoding: .utf8).split(separator: "\n")
-        #expect(scores.count == lines.count)
+        #expect(scores.count == 1 + rows)
+        let warning = try #require(run.stderr.split(separator: "\n").first { $0.hasPrefix("warning:") })
+        #expect(warning.hasSuffix("m.csv:1443: service \"svc\\n-01\\u001b[2J\" has no baseline in the bundle; its rows are not scored"),
+                "\(warning)")
     }
 }

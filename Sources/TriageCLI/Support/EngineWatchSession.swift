@@ -205,7 +205,9 @@ final class EngineWatchSession: FollowedLineHandler {
             case .recommendation: raised += 1
             case .unknownService(let service, _):
                 if unknownServices.insert(service).inserted {
-                    warn("warning: \(options.metrics):\(line): service '\(service)' has no baseline in the bundle; its rows are not scored")
+                    // Quoted and escaped: a name may hold a line break (quoted field) or control bytes.
+                    warn("warning: \(options.metrics):\(line): service \(JSONValue.quote(service)) has no baseline in the bundle; "
+                         + "its rows are not scored")
                 }
             }
             if let events {
