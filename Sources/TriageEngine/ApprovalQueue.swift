@@ -409,6 +409,31 @@ public final class ApprovalQueue: Sendable {
         }
     }
 
+    /// Saves `position` like `saveReadPosition(_:source:now:)`, in a transaction that commits only
+    /// when `beforeCommit` succeeds. The caller makes its outputs durable there (fsync, rename into
+    /// place): if that fails, the position is rolled back and the error rethrown as it came, so a
+    /// stored position never passes output that was lost. (Should the commit itself fail after
+    /// `beforeCommit`, the outputs hold rows the position does not cover: a rerun replays them and
+    /// writes the same again.)
+    public func saveReadPosition(_ position: ReadPosition, source: String, now: Int64,
+                                 beforeCommit: () throws -> Void) throws {
+        do {
+            try database.write { db in
+                try db.execute(sql: """
+                    INSERT INTO read_position (source, device, inode, offset, line, updated_at, engine_state)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(source) DO UPDATE SET device = excluded.device, inode = excluded.inode,
+                        offset = excluded.offset, line = excluded.line, updated_at = excluded.updated_at,
+                        engine_state = excluded.engine_state
+                    """, arguments: [source, Int64(bitPattern: position.device), Int64(bitPattern: position.inode),
+                                     position.offset, position.line, now, position.engineState])
+                try beforeCommit()
+            }
+        } catch let error as DatabaseError {
+            throw map(error)
+        }
+    }
+
     // MARK: Plumbing
 
     func read<T>(_ body: (Database) throws -> T) throws(EngineError) -> T {

@@ -60,13 +60,23 @@ public final class RemediationEngine {
     /// The per-service state (health, recent rows, open incidents) as bytes, to be stored with
     /// the read position so a restart resumes where it stopped.
     public func checkpoint() throws(EngineError) -> Data {
-        do { return try JSONEncoder().encode(monitors) } catch { throw .invalid("cannot encode the engine state: \(error)") }
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = Self.nonFinite
+        do { return try encoder.encode(monitors) } catch { throw .invalid("cannot encode the engine state: \(error)") }
     }
+
+    /// Recent rows hold gaps (a missing value is NaN) and may hold ±inf, which JSON has no number
+    /// for: they are stored as these strings (a state stored before never held any: it could not
+    /// be encoded).
+    static let nonFinite = JSONEncoder.NonConformingFloatEncodingStrategy.convertToString(
+        positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
 
     /// Restores a `checkpoint()`; a state from an incompatible version is an error, not a crash.
     public func restore(_ data: Data) throws(EngineError) {
         let restored: [String: ServiceMonitor]
-        do { restored = try JSONDecoder().decode([String: ServiceMonitor].self, from: data) } catch {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do { restored = try decoder.decode([String: ServiceMonitor].self, from: data) } catch {
             throw .invalid("the stored engine state does not decode (written by another version?): \(error)")
         }
         for monitor in restored.values {
@@ -87,6 +97,10 @@ public final class RemediationEngine {
     /// Processes one metrics row of `service` (`values` in `ServiceMetric` order, NaN = missing)
     /// taken at data time `time`; `now` is the wall clock for the queue. Returns what happened.
     public func process(service: String, time: Int64, values: [Double], now: Int64) throws(EngineError) -> [EngineEvent] {
+        // A caller's row of the wrong width would trap in the feature extractor (a precondition).
+        guard values.count == ServiceMetric.allCases.count else {
+            throw .invalid("a metrics row needs \(ServiceMetric.allCases.count) values (\(ServiceMetric.names.joined(separator: ", "))), got \(values.count)")
+        }
         guard let score = detectors.score(service: service, values: values) else {
             return [.unknownService(service: service, time: time)]
         }
@@ -161,9 +175,14 @@ public final class RemediationEngine {
             monitor.raisedWithoutQueue = true
             return recommendation
         }
-        let raised = try queue.raise(recommendation)
-        monitor.incidentRecommendations.append(raised.recommendation.id)
-        return raised.isNew ? raised.recommendation : nil
+        let raised = try queue.raise(recommendation).recommendation
+        // Already in the queue for this row (`isNew` false): the row is replayed after a crash or a
+        // failed run, from the last committed position, whose events never covered this row; it
+        // is reported again, with its id, so the rerun's events equal an uninterrupted run's.
+        // One this incident already holds (a repeated timestamp) is not reported twice.
+        guard !monitor.incidentRecommendations.contains(raised.id) else { return nil }
+        monitor.incidentRecommendations.append(raised.id)
+        return raised
     }
 
     /// What an approver reads: the detector features furthest from the service's baseline, the

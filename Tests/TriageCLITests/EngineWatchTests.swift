@@ -124,7 +124,8 @@ import TriageEngine
         let noService = CLIRunner.file("timestamp,cpu\n2026-01-01T00:00:00Z,1\n", name: "n.csv", in: folder)
         let missing = try CLIRunner.run(["watch", noService, "--model", bundle])
         #expect(missing.status == 1 && missing.stderr.contains("service"))
-        let text = CLIRunner.file("timestamp,service,cpu\n2026-01-01T00:00:00Z,svc-01,high\n", name: "t.csv", in: folder)
+        let text = CLIRunner.file("timestamp,service,cpu,memory,latency_p99_ms,error_rate,request_rate,replicas,heartbeat_age_s\n"
+                                  + "2026-01-01T00:00:00Z,svc-01,high,50,30,0,200,2,5\n", name: "t.csv", in: folder)
         let bad = try CLIRunner.run(["watch", text, "--model", bundle, "--db", folder + "/q.sqlite"])
         #expect(bad.status == 1 && bad.stderr.hasPrefix("error: \(text):2:3:"))
         let nowhere = try CLIRunner.run(["watch", metrics, "--model", bundle, "--db", folder + "/no/such/q.sqlite"])

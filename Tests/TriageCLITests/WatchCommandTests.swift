@@ -77,6 +77,29 @@ private func lines(_ path: String) -> [String] {
         #expect(try run(["watch", dir + "/m.csv", "--poll-interval", "0"]).status == 64)
     }
 
+    /// RFC 4180: a quoted field may hold a line break. The record is read whole, later lines keep
+    /// their physical numbers, and a quote still open at the end of the file is reported at the
+    /// record's first line.
+    @Test func aQuotedLineBreakStaysInItsRecord() throws {
+        let dir = folder()
+        var text = "timestamp,value,note\n"
+        for (i, row) in rows(300).split(separator: "\n").enumerated() {
+            text += row + (i == 150 ? ",\"two\nlines, \"\"quoted\"\"\"\n" : ",x\n")
+        }
+        try text.write(toFile: dir + "/m.csv", atomically: true, encoding: .utf8)
+        let result = try run(["watch", dir + "/m.csv", "--exclude", "note", "--scores", dir + "/s.csv", "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(lines(dir + "/s.csv").count == 301)
+        try (text + "1800000000,oops,x\n").write(toFile: dir + "/bad.csv", atomically: true, encoding: .utf8)
+        let bad = try run(["watch", dir + "/bad.csv", "--exclude", "note", "--scores", dir + "/b.csv"])
+        #expect(bad.status == 1 && bad.stderr.hasPrefix("error: \(dir)/bad.csv:303:2: column 'value'"), "\(bad.stderr)")
+        try (text + "1800000000,1,\"never closed\n1800000300,2,x\n").write(toFile: dir + "/open.csv", atomically: true, encoding: .utf8)
+        let open = try run(["watch", dir + "/open.csv", "--exclude", "note", "--scores", dir + "/o.csv"])
+        #expect(open.status == 1, "\(open.stderr)")
+        #expect(open.stderr.hasPrefix("error: \(dir)/open.csv:303:3: unterminated quoted field in column 'note'"), "\(open.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/o.csv"))
+    }
+
     @Test func stateResumesWhereTheLastRunStopped() throws {
         let dir = folder()
         let all = rows(900, spike: 800)

@@ -29,7 +29,8 @@ struct Watch: ParsableCommand {
     @Option(name: .customLong("exclude"), help: "Column that is not a metric (repeatable); 'label' is always excluded.")
     var excluded: [String] = []
     @Option(help: "Seconds between checks for new data with --follow.") var pollInterval = 0.2
-    @Option(help: "Longest accepted line in bytes; longer lines are bad rows.") var maxLineBytes = 1 << 20
+    @Option(help: "Longest accepted line (or record, when a quoted field spans lines) in bytes; longer ones are bad rows.")
+    var maxLineBytes = 1 << 20
     @Option(help: "Bundle from 'triage train': score each service's rows with its detectors, track health, raise recommendations.")
     var model: String?
     @Option(help: "Approval queue database (SQLite) for recommendations and the read position (with --model).")

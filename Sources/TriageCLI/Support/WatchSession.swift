@@ -28,29 +28,96 @@ func installStopHandlers() {
 /// What both watch sessions do with each line of the followed file.
 protocol FollowedLineHandler: AnyObject {
     var options: Watch { get }
+    /// The record being joined when a quoted field holds a line break.
+    var joiner: QuotedRecordJoiner { get set }
     func readHeader(_ bytes: UnsafeBufferPointer<UInt8>, line: Int) throws
-    func processRow(_ range: Range<Int>, line: Int) throws
+    func processRow(_ bytes: ArraySlice<UInt8>, line: Int) throws
     func badRow(_ error: DataError) throws
 }
 
 extension FollowedLineHandler {
-    /// Lines of blanks only (spaces, tabs, a stray `\r`) are skipped; the first other line is
-    /// the header, the rest are rows.
-    func handleLine(_ bytes: ArraySlice<UInt8>, range: Range<Int>, line: Int, expectHeader: inout Bool) throws {
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
-        if expectHeader {
-            // Copied out: reading the header may reposition the follower (resume).
-            let header = Array(bytes)
-            try header.withUnsafeBufferPointer { bytes in try readHeader(bytes, line: line) }
-            expectHeader = false
-        } else {
-            try processRow(range, line: line)
+    /// Handles one physical line. Lines of blanks only (spaces, tabs, a stray `\r`) are skipped;
+    /// the first other record is the header, the rest are rows. Returns false while the line
+    /// belongs to a record still open (a quoted line break): the read position must then stay
+    /// before that record's first line, so a checkpoint never passes a row not yet processed.
+    func handleLine(_ bytes: ArraySlice<UInt8>, line: Int, expectHeader: inout Bool) throws -> Bool {
+        if joiner.isOpen {
+            guard joiner.append(bytes) else { return false }
+            let first = joiner.firstLine!
+            if joiner.overflowed {
+                joiner.reset()
+                try recordTooLong(first)
+                return true
+            }
+            let record = joiner.bytes
+            joiner.reset()
+            try handleRecord(record[...], line: first, expectHeader: &expectHeader)
+            return !joiner.isOpen
         }
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return true }
+        try handleRecord(bytes, line: line, expectHeader: &expectHeader)
+        return !joiner.isOpen
+    }
+
+    private func handleRecord(_ bytes: ArraySlice<UInt8>, line: Int, expectHeader: inout Bool) throws {
+        guard expectHeader else {
+            try processRow(bytes, line: line)
+            return
+        }
+        // Copied out: reading the header may reposition the follower (resume).
+        let header = Array(bytes)
+        do {
+            try header.withUnsafeBufferPointer { bytes in try readHeader(bytes, line: line) }
+        } catch let error as DataError where error.kind == .unterminatedQuote {
+            joiner.start(header[...], lineNumber: line)
+            return
+        }
+        expectHeader = false
+    }
+
+    /// Parses a row: nil when it was skipped as bad (`--skip-bad-rows`), or when its line ends
+    /// inside a quoted field (the record goes on on the next line: the lines are joined first).
+    /// The one-line record, the usual case, costs no more than the parse.
+    func parseRow(_ parser: MetricsRowParser, _ bytes: ArraySlice<UInt8>, line: Int) throws -> MetricsRowParser.Row? {
+        do {
+            return try bytes.withUnsafeBufferPointer { buffer throws(DataError) in try parser.parse(buffer, lineNumber: line) }
+        } catch {
+            if error.kind == .unterminatedQuote {
+                // Parsed whole once its quotes close; reported where the file ends if they never do.
+                joiner.start(bytes, lineNumber: line)
+                return nil
+            }
+            try badRow(error)
+            return nil
+        }
+    }
+
+    /// A record still open where its file ends (or is replaced): its quote never closed.
+    func abandonOpenRecord(header: [String]?) throws {
+        guard let first = joiner.firstLine else { return }
+        let overflowed = joiner.overflowed, field = joiner.field
+        joiner.reset()
+        if overflowed { try recordTooLong(first); return }
+        try badRow(DataError(.unterminatedQuote, file: options.metrics, line: first, column: field + 1,
+                             columnName: header.flatMap { field < $0.count ? $0[field] : nil }))
+    }
+
+    /// A line over the limit (dropped unread by the follower): reported as itself, or as the
+    /// record it was part of.
+    func overlongLine(_ line: Int) throws {
+        guard let first = joiner.firstLine else { return try lineTooLong(line) }
+        joiner.reset()
+        try recordTooLong(first)
     }
 
     func lineTooLong(_ line: Int) throws {
         try badRow(DataError(.other("line is longer than \(options.maxLineBytes) bytes (--max-line-bytes)"),
                              file: options.metrics, line: line))
+    }
+
+    func recordTooLong(_ line: Int) throws {
+        try badRow(DataError(.other("record (a quoted field spanning lines) is longer than \(options.maxLineBytes) bytes "
+                                    + "(--max-line-bytes)"), file: options.metrics, line: line))
     }
 }
 
@@ -140,6 +207,9 @@ final class WatchSession: FollowedLineHandler {
     let service: String
     var warnings = 0
     var lastSave = WatchSession.now()
+    var joiner: QuotedRecordJoiner
+    /// Offset and line just after the last record fully handled: what a checkpoint may cover.
+    var boundary: (offset: Int64, line: Int) = (0, 0)
 
     init(options: Watch) throws {
         self.options = options
@@ -160,6 +230,7 @@ final class WatchSession: FollowedLineHandler {
         events = try options.events.map { path throws(DataError) in try StreamingOutput(path: path, mode: mode) }
         let name = options.metrics.split(separator: "/").last.map(String.init) ?? options.metrics
         service = name.hasSuffix(".csv") ? String(name.dropLast(4)) : name
+        joiner = QuotedRecordJoiner(maxBytes: options.maxLineBytes)
     }
 
     func run() throws {
@@ -191,21 +262,35 @@ final class WatchSession: FollowedLineHandler {
         while stopRequested == 0 {
             switch try follower.next() {
             case .line(let range, let line):
-                try handleLine(follower.buffer[range], range: range, line: line, expectHeader: &expectHeader)
+                if try handleLine(follower.buffer[range], line: line, expectHeader: &expectHeader) { markBoundary() }
             case .tooLong(let line):
-                try lineTooLong(line)
+                try overlongLine(line)
+                markBoundary()
             case .end:
+                try abandonOpenRecord(header: parser?.header)
+                markBoundary()
                 return
             case .waiting:
                 try scores.flush()
                 try events?.flush()
-                if options.state != nil && WatchSession.now() - lastSave > 30 { try saveState() }
+                if options.state != nil && WatchSession.now() - lastSave > 30 {
+                    // The state's position must not pass output a crash could still lose.
+                    try scores.sync()
+                    try events?.sync()
+                    try saveState()
+                }
                 if pollFollowedFile(&follower, options: options, warn: warn) {
+                    try abandonOpenRecord(header: parser?.header)
                     summary.restarts += 1
                     expectHeader = true
+                    markBoundary()
                 }
             }
         }
+    }
+
+    func markBoundary() {
+        boundary = (follower.consumedOffset, follower.consumedLine)
     }
 
     func readHeader(_ bytes: UnsafeBufferPointer<UInt8>, line: Int) throws(DataError) {
@@ -241,15 +326,8 @@ final class WatchSession: FollowedLineHandler {
         }
     }
 
-    func processRow(_ range: Range<Int>, line: Int) throws {
-        guard let parser else { return }
-        let row: MetricsRowParser.Row
-        do {
-            row = try follower.withBytes(range) { bytes throws(DataError) in try parser.parse(bytes, lineNumber: line) }
-        } catch {
-            try badRow(error)
-            return
-        }
+    func processRow(_ bytes: ArraySlice<UInt8>, line: Int) throws {
+        guard let parser, let row = try parseRow(parser, bytes, line: line) else { return }
         if let lastTime {
             if row.time < lastTime { summary.outOfOrder += 1 } else if row.time == lastTime { summary.repeatedTimestamps += 1 }
         }
@@ -300,7 +378,7 @@ final class WatchSession: FollowedLineHandler {
         guard let path = options.state, let detector, let parser else { return }
         let identity = follower.identity
         let state = WatchState(timeColumn: options.timeColumn, metrics: parser.metricNames, device: identity?.device,
-                               inode: identity?.inode, offset: follower.consumedOffset, line: follower.consumedLine,
+                               inode: identity?.inode, offset: boundary.offset, line: boundary.line,
                                lastTime: lastTime, detector: detector)
         try ModelFile.write(state, kind: WatchState.kind, to: path)
         lastSave = WatchSession.now()

@@ -84,6 +84,23 @@ public struct Symptoms: Sendable, Equatable, Codable {
         self.levels = levels
     }
 
+    enum CodingKeys: String, CodingKey { case features, levels }
+
+    /// A feature can be NaN (no value in the window: every row had a gap) or infinite (an `inf`
+    /// metric), which JSON has no number for: such a feature is written as null and read back
+    /// as NaN. (The levels, which the policy learns from, are always finite.)
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(features.map { $0.isFinite ? $0 : nil }, forKey: .features)
+        try container.encode(levels, forKey: .levels)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        features = try container.decode([Double?].self, forKey: .features).map { $0 ?? .nan }
+        levels = try container.decode([Int].self, forKey: .levels)
+    }
+
     /// Mixed-radix code of `levels`: a single integer per distinct symptom pattern.
     public var code: Int {
         var code = 0

@@ -97,6 +97,17 @@ public final class StreamingOutput {
         }
     }
 
+    /// Writes out every pending byte and forces the file's bytes to stable storage, so that a
+    /// checkpoint taken after it (a read position) never covers output a crash could lose. A
+    /// device or pipe that cannot be synced (EINVAL, ENOTSUP) only gets the write.
+    public func sync() throws(DataError) {
+        try flush()
+        guard mode != .standardOutput, descriptor >= 0 else { return }
+        if fsync(descriptor) != 0 && errno != EINVAL && errno != ENOTSUP && errno != EROFS {
+            throw DataError(.invalidOutput("cannot write: \(String(cString: strerror(errno)))"), file: path)
+        }
+    }
+
     /// Drops the output: an atomic output leaves no file behind.
     public func discard() {
         pending.removeAll()

@@ -4,7 +4,12 @@ import TriageCore
 /// RFC 4180 quotes within a line, numbers like `1`, `-2.5e-3`, `inf`; empty, `NaN`, `NA`,
 /// `null` are missing), with a timestamp column kept as text and parsed by `Timestamp`.
 ///
-/// A record must fit on one line (a quoted line break is reported as an unterminated quote).
+/// The parser sees one record at a time. A record whose quoted field holds a line break (RFC 4180)
+/// spans several physical lines: `parse` reports its first line as an unterminated quote, and
+/// the reader joins the lines with `QuotedRecordJoiner` before parsing the whole record.
+///
+/// NUL bytes are refused in every field (CLI.md: the data rules of `CSVReader`), with the line and
+/// the column, so a service name can never carry one into the queue, the events or a terminal.
 public struct MetricsRowParser: Sendable {
     public let file: String
     public let header: [String]
@@ -39,6 +44,7 @@ public struct MetricsRowParser: Sendable {
         var names = [String]()
         for (i, range) in fields.enumerated() {
             let raw = Self.unquote(bytes, range)
+            if raw.contains(0) { throw DataError(.nulByte, file: file, line: lineNumber, column: i + 1) }
             guard let name = String(validating: raw, as: UTF8.self) else {
                 throw DataError(.invalidUTF8, file: file, line: lineNumber, column: i + 1)
             }
@@ -77,6 +83,9 @@ public struct MetricsRowParser: Sendable {
         }
         let timeBytes = Self.unquote(line, fields[timeField])
         guard let time = Timestamp.seconds(timeBytes) else {
+            if timeBytes.contains(0) {
+                throw DataError(.nulByte, file: file, line: lineNumber, column: timeField + 1, columnName: header[timeField])
+            }
             throw DataError(.other("column '\(header[timeField])' expects a timestamp (ISO 8601 UTC, "
                                    + "YYYY-MM-DD HH:MM:SS or epoch seconds), got "
                                    + DataError.quote(String(decoding: timeBytes, as: UTF8.self))),
@@ -104,8 +113,13 @@ public struct MetricsRowParser: Sendable {
         var service = ""
         if let serviceField {
             let bytes = Self.unquote(line, fields[serviceField])
+            // Valid UTF-8 may hold NUL: checked apart (a name is a few bytes, so the scan is cheap).
+            if bytes.contains(0) {
+                throw DataError(.nulByte, file: file, line: lineNumber, column: serviceField + 1, columnName: header[serviceField])
+            }
             guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw DataError(.invalidUTF8, file: file, line: lineNumber, column: serviceField + 1)
+                throw DataError(.invalidUTF8, file: file, line: lineNumber, column: serviceField + 1,
+                                columnName: header[serviceField])
             }
             service = text.trimmingBlanks()
             guard !service.isEmpty else {
