@@ -1,4 +1,5 @@
 import Foundation
+import TriageData
 
 /// Who may approve: one name per line, `#` starts a comment, blank lines ignored.
 ///
@@ -22,10 +23,12 @@ public struct Approvers: Sendable, Equatable {
     /// Reads the allowlist at `path`; `EngineError.noAllowlist` when the file does not exist.
     public static func load(_ path: String) throws(EngineError) -> Approvers {
         guard FileManager.default.fileExists(atPath: path) else { throw .noAllowlist(path: path) }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .invalid("\(path): cannot read the approver allowlist")
+        // Bounded, regular files only: a FIFO or device here must not hang or fill memory.
+        let file: MappedFile
+        do { file = try MappedFile(path: path, limit: FileLimits.allowlistBytes, what: "approver allowlist") } catch {
+            throw .invalid(error.description)
         }
-        return Approvers(path: path, names: parse(String(decoding: data, as: UTF8.self)))
+        return Approvers(path: path, names: parse(String(decoding: file.bytes, as: UTF8.self)))
     }
 
     static func parse(_ text: String) -> Set<String> {

@@ -58,7 +58,11 @@ public struct Outbox: Sendable {
             }
             written += n
         }
-        guard fsync(fd) == 0 else { throw .outbox(path: path, reason: String(cString: strerror(errno))) }
+        // A device or FIFO outbox (a consumer reading a pipe) cannot be synced: EINVAL there
+        // means the line was handed over, not lost.
+        guard fsync(fd) == 0 || FileNode.of(descriptor: fd)?.isSpecial == true else {
+            throw .outbox(path: path, reason: String(cString: strerror(errno)))
+        }
     }
 
     /// Runs `body` holding an exclusive `flock` on `PATH.lock`, so two processes flushing at once
@@ -77,8 +81,9 @@ public struct Outbox: Sendable {
 
     /// Whether a line with this idempotency key is already in the file (recovery only).
     public func contains(idempotencyKey: String) -> Bool {
-        guard let data = FileManager.default.contents(atPath: path) else { return false }
+        // Only a regular file can be read back; what went to a device or FIFO is gone.
+        guard let file = try? MappedFile(path: path) else { return false }
         let needle = "\"idempotency_key\":\(JSONValue.quote(idempotencyKey))"
-        return String(decoding: data, as: UTF8.self).contains(needle)
+        return String(decoding: file.bytes, as: UTF8.self).contains(needle)
     }
 }

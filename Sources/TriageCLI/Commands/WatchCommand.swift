@@ -56,6 +56,14 @@ struct Watch: ParsableCommand {
     func run() throws {
         // First thing, so a stop request during start-up is not lost or fatal.
         installStopHandlers()
+        var files = FileRoles()
+        files.input("METRICS", metrics)
+        files.inputFolder("--model", model)
+        files.output("--db", db)
+        files.output("--scores", scores)
+        files.output("--events", events)
+        files.output("--state", state)
+        try files.check()
         if let model {
             try EngineWatchSession(options: self, model: model).run()
             return
