@@ -24,11 +24,14 @@ public struct Approvers: Sendable, Equatable {
     public static func load(_ path: String) throws(EngineError) -> Approvers {
         guard FileManager.default.fileExists(atPath: path) else { throw .noAllowlist(path: path) }
         // Bounded, regular files only: a FIFO or device here must not hang or fill memory.
-        let file: MappedFile
-        do { file = try MappedFile(path: path, limit: FileLimits.allowlistBytes, what: "approver allowlist") } catch {
+        let text: String
+        do {
+            text = try MappedFile(path: path, limit: FileLimits.allowlistBytes, what: "approver allowlist")
+                .withBytes { String(decoding: $0, as: UTF8.self) }
+        } catch {
             throw .invalid(error.description)
         }
-        return Approvers(path: path, names: parse(String(decoding: file.bytes, as: UTF8.self)))
+        return Approvers(path: path, names: parse(text))
     }
 
     static func parse(_ text: String) -> Set<String> {

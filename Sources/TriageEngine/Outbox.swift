@@ -82,8 +82,7 @@ public struct Outbox: Sendable {
     /// Whether a line with this idempotency key is already in the file (recovery only).
     public func contains(idempotencyKey: String) -> Bool {
         // Only a regular file can be read back; what went to a device or FIFO is gone.
-        guard let file = try? MappedFile(path: path) else { return false }
-        let needle = "\"idempotency_key\":\(JSONValue.quote(idempotencyKey))"
-        return String(decoding: file.bytes, as: UTF8.self).contains(needle)
+        guard let text = try? MappedFile(path: path).withBytes({ String(decoding: $0, as: UTF8.self) }) else { return false }
+        return text.contains("\"idempotency_key\":\(JSONValue.quote(idempotencyKey))")
     }
 }

@@ -150,7 +150,7 @@ import Glibc
             (["inspect", "/dev/zero"], "/dev/zero: model file is a character device, not a regular file"),
             (["score", "/dev/urandom", data], "/dev/urandom: model file is a character device"),
             (["score", folder + "/m.model", "/dev/zero"], "/dev/zero: input file is a character device, not a regular file"),
-            (["score", folder + "/m.model", fifo], "input file is a FIFO"),
+            (["score", folder + "/m.model", fifo], "\(fifo): input file is a FIFO (named pipe), not a regular file"),
         ]
         for (arguments, message) in cases {
             let process = try Self.launch(arguments, in: folder)

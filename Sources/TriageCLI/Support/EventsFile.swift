@@ -75,7 +75,6 @@ struct EventsFile {
 
     /// The whole file as text: a regular file of at most `limit` bytes (`MappedFile`).
     static func readText(_ path: String, limit: Int = FileLimits.eventsBytes, what: String = "events file") throws -> String {
-        let file = try MappedFile(path: path, limit: limit, what: what)
-        return String(decoding: file.bytes, as: UTF8.self)
+        try MappedFile(path: path, limit: limit, what: what).withBytes { String(decoding: $0, as: UTF8.self) }
     }
 }

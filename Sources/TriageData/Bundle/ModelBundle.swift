@@ -225,13 +225,15 @@ public struct ModelBundle: Sendable {
             }
             throw error
         }
-        guard file.bytes.count == entry.bytes else {
-            throw DataError(.invalidModel("bundle file is \(file.bytes.count) bytes, manifest.json states \(entry.bytes)"), file: filePath)
+        return try file.withBytes { (bytes) throws(DataError) -> [UInt8] in
+            guard bytes.count == entry.bytes else {
+                throw DataError(.invalidModel("bundle file is \(bytes.count) bytes, manifest.json states \(entry.bytes)"), file: filePath)
+            }
+            guard ModelFile.sha256Hex(UnsafeRawBufferPointer(bytes)) == entry.sha256 else {
+                throw DataError(.invalidModel("bundle file is corrupted (SHA-256 differs from manifest.json)"), file: filePath)
+            }
+            return Array(bytes)
         }
-        guard ModelFile.sha256Hex(UnsafeRawBufferPointer(file.bytes)) == entry.sha256 else {
-            throw DataError(.invalidModel("bundle file is corrupted (SHA-256 differs from manifest.json)"), file: filePath)
-        }
-        return Array(file.bytes)
     }
 
     /// A file name inside the bundle folder: no folder part, not `.`/`..`, not empty.

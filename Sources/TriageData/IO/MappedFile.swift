@@ -71,9 +71,15 @@ public final class MappedFile: @unchecked Sendable {
         isMapped = false
     }
 
+    /// Runs `body` over the bytes while the mapping is certainly alive (`bytes` read from a
+    /// value that is not used afterwards may be unmapped as soon as it is read).
+    public func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws(DataError) -> R) throws(DataError) -> R {
+        try withExtendedLifetime(self) { () throws(DataError) -> R in try body(bytes) }
+    }
+
     /// The whole file as an array (bounded as `init`).
     public static func readAll(_ path: String, limit: Int, what: String) throws(DataError) -> [UInt8] {
-        Array(try MappedFile(path: path, limit: limit, what: what).bytes)
+        try MappedFile(path: path, limit: limit, what: what).withBytes { Array($0) }
     }
 
     static func notRegular(_ path: String, kind: String, what: String) -> DataError {

@@ -53,14 +53,14 @@ public enum ModelFile {
     /// Reads only the header (to dispatch on `kind`), validating magic and version.
     public static func readHeader(_ path: String) throws(DataError) -> Header {
         let file = try MappedFile(path: path, limit: FileLimits.modelBytes, what: "model file")
-        return try parseHeader(file.bytes, path: path).header
+        return try file.withBytes { (bytes) throws(DataError) in try parseHeader(bytes, path: path).header }
     }
 
     /// Reads and verifies a model of the expected kind. The file must be a regular file of at
     /// most `FileLimits.modelBytes`.
     public static func read<M: Decodable>(_ type: M.Type, kind: String, from path: String) throws(DataError) -> M {
         let file = try MappedFile(path: path, limit: FileLimits.modelBytes, what: "model file")
-        return try decode(M.self, kind: kind, from: file.bytes, path: path)
+        return try file.withBytes { (bytes) throws(DataError) in try decode(M.self, kind: kind, from: bytes, path: path) }
     }
 
     /// Verifies and decodes the bytes of a model file (`path` names it in errors). Every size
@@ -81,7 +81,7 @@ public enum ModelFile {
         guard available == header.payloadBytes else {
             throw DataError(.invalidModel("model file has \(available - header.payloadBytes) unexpected trailing bytes"), file: path)
         }
-        let payload = UnsafeRawBufferPointer(rebasing: bytes[payloadStart...])
+        let payload = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[payloadStart...]))
         guard sha256Hex(payload) == header.payloadSHA256 else {
             throw DataError(.invalidModel("model file is corrupted (checksum mismatch)"), file: path)
         }

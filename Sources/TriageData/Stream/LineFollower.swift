@@ -265,7 +265,7 @@ public struct LineFollower: ~Copyable {
         if !isRegular {
             var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
             while true {
-                let n = poll(&ready, 1, LineFollower.waitSlice)
+                let n = Glibc.poll(&ready, 1, LineFollower.waitSlice)
                 if n > 0 { break } // data, end of input or an error: read tells which
                 if n < 0 && errno != EINTR {
                     throw DataError(.unreadable(String(cString: strerror(errno))), file: path)

@@ -7,7 +7,7 @@ import Glibc
 
 /// A FIFO in a fresh folder, with its read end open (non-blocking), so that a writer's open
 /// does not wait and what it writes can be read back without threads.
-private struct OpenFIFO: ~Copyable {
+private final class OpenFIFO {
     let path: String
     let reader: Int32
 
