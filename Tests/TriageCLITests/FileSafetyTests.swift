@@ -116,6 +116,7 @@ import Glibc
             (["watch", data, "--events", folder + "/x.jsonl", "--scores", folder + "/../" + (folder as NSString).lastPathComponent + "/x.jsonl"],
              "--scores"),
             (["watch", data, "--state", folder + "/s", "--scores", folder + "/s"], "another output"),
+            (["watch", data, "--events", "-"], "--events '-' (standard output) and the scores (standard output without --scores)"),
             (["fit", "iforest", data, "--output", data], "--output '\(data)' and DATA '\(data)' name the same file"),
             (["fit", "forest", data, "--target", "value", "--output", data], "DATA"),
             (["score", folder + "/m.model", data, "--output", folder + "/m.model"], "MODEL"),

@@ -60,7 +60,9 @@ struct Watch: ParsableCommand {
         files.input("METRICS", metrics)
         files.inputFolder("--model", model)
         files.output("--db", db)
-        files.output("--scores", scores)
+        // Without --model, scores go to standard output unless --scores says otherwise.
+        files.output(scores == nil ? "the scores (standard output without --scores)" : "--scores",
+                     scores ?? (model == nil ? "-" : nil))
         files.output("--events", events)
         files.output("--state", state)
         try files.check()
