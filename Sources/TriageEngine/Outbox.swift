@@ -48,16 +48,8 @@ public struct Outbox: Sendable {
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .outbox(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
-        let bytes = Array((line + "\n").utf8)
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBufferPointer { write(fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .outbox(path: path, reason: String(cString: strerror(errno)))
-            }
-            written += n
-        }
+        let failure = Array((line + "\n").utf8).withUnsafeBytes { AtomicFile.writeAll(fd, $0) }
+        guard failure == 0 else { throw .outbox(path: path, reason: String(cString: strerror(failure))) }
         // A device or FIFO outbox (a consumer reading a pipe) cannot be synced: EINVAL there
         // means the line was handed over, not lost.
         guard fsync(fd) == 0 || FileNode.of(descriptor: fd)?.isSpecial == true else {
