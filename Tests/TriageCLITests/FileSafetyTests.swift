@@ -225,8 +225,16 @@ import Glibc
         let pipe = Pipe()
         let process = try Self.launch(["watch", "/dev/stdin", "--scores", folder + "/scores.csv", "--quiet"], in: folder,
                                       input: pipe.fileHandleForReading)
-        // Nothing tells when watch is in its read; a stop request must be honoured either way.
-        usleep(300_000)
+        // Watch installs its stop handlers, then opens /dev/stdin again: once a second
+        // descriptor of the pipe shows in /proc, it is waiting to read.
+        let fds = "/proc/\(process.processIdentifier)/fd"
+        func pipeDescriptors() -> Int {
+            guard let stdin = try? FileManager.default.destinationOfSymbolicLink(atPath: fds + "/0"),
+                  let names = try? FileManager.default.contentsOfDirectory(atPath: fds) else { return 0 }
+            return names.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: fds + "/" + $0)) == stdin }.count
+        }
+        for _ in 0..<2_000 where pipeDescriptors() < 2 && process.isRunning { usleep(10_000) }
+        #expect(pipeDescriptors() >= 2)
         process.terminate()
         #expect(Self.finishes(process, within: 20), "watch ignored SIGTERM while reading a pipe")
         #expect(process.terminationReason == .exit)
