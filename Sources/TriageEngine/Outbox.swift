@@ -58,10 +58,13 @@ public struct Outbox: Sendable {
     }
 
     /// Runs `body` holding an exclusive `flock` on `PATH.lock`, so two processes flushing at once
-    /// (a CLI approval while the server approves) cannot both send the same approval.
+    /// (a CLI approval while the server approves) cannot both send the same approval. An outbox
+    /// that is a device or FIFO is locked itself (opened without blocking): no `/dev/null.lock`
+    /// is created beside a device node.
     public func withLock<T>(_ body: () throws(EngineError) -> T) throws(EngineError) -> T {
-        let lockPath = path + ".lock"
-        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let special = FileNode.of(path)?.isSpecial == true
+        let lockPath = special ? path : path + ".lock"
+        let fd = special ? open(lockPath, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .outbox(path: lockPath, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         while flock(fd, LOCK_EX) != 0 {

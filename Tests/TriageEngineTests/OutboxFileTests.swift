@@ -13,6 +13,10 @@ import Glibc
         var info = stat()
         #expect(lstat("/dev/null", &info) == 0 && (info.st_mode & S_IFMT) == S_IFCHR)
         #expect(!Outbox(path: "/dev/null").contains(idempotencyKey: "k"))
+        // The lock is taken on the device itself: nothing is created in /dev.
+        let locked = try Outbox(path: "/dev/null").withLock { () throws(EngineError) -> Bool in true }
+        #expect(locked)
+        #expect(!FileManager.default.fileExists(atPath: "/dev/null.lock"))
     }
 
     @Test func anAllowlistMustBeASmallRegularFile() throws {
