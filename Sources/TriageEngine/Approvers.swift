@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import TriageData
 
 /// Who may approve: one name per line, `#` starts a comment, blank lines ignored.
 ///
@@ -24,29 +22,21 @@ public struct Approvers: Sendable, Equatable {
 
     /// Largest allowlist read: 1 MiB is tens of thousands of names; the bound keeps a path to
     /// `/dev/zero` or a huge file from exhausting memory.
-    public static let maximumBytes = 1 << 20
+    public static let maximumBytes = FileLimits.allowlistBytes
 
     /// Reads the allowlist at `path`; `EngineError.noAllowlist` when the file does not exist.
     /// It must be a regular file (a FIFO would block, a device never end) of at most 1 MiB.
     public static func load(_ path: String) throws(EngineError) -> Approvers {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            if errno == ENOENT { throw .noAllowlist(path: path) }
-            throw .invalid("\(path): cannot read the approver allowlist: \(String(cString: strerror(errno)))")
+        guard FileManager.default.fileExists(atPath: path) else { throw .noAllowlist(path: path) }
+        // Bounded, regular files only: a FIFO or device here must not hang or fill memory.
+        let text: String
+        do {
+            text = try MappedFile(path: path, limit: FileLimits.allowlistBytes, what: "approver allowlist")
+                .withBytes { String(decoding: $0, as: UTF8.self) }
+        } catch {
+            throw .invalid(error.description)
         }
-        guard info.st_mode & S_IFMT == S_IFREG else {
-            throw .invalid("\(path): the approver allowlist must be a regular file")
-        }
-        guard info.st_size <= maximumBytes, let handle = FileHandle(forReadingAtPath: path) else {
-            throw .invalid("\(path): " + (info.st_size > maximumBytes ? "the approver allowlist is larger than 1 MiB"
-                                                                       : "cannot read the approver allowlist"))
-        }
-        defer { try? handle.close() }
-        // At most one byte past the limit: a file that grew since the check is still refused.
-        guard let data = try? handle.read(upToCount: maximumBytes + 1), data.count <= maximumBytes else {
-            throw .invalid("\(path): cannot read the approver allowlist (or it is larger than 1 MiB)")
-        }
-        return Approvers(path: path, names: parse(String(decoding: data, as: UTF8.self)))
+        return Approvers(path: path, names: parse(text))
     }
 
     static func parse(_ text: String) -> Set<String> {

@@ -48,24 +48,23 @@ public struct Outbox: Sendable {
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .outbox(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
-        let bytes = Array((line + "\n").utf8)
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBufferPointer { write(fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .outbox(path: path, reason: String(cString: strerror(errno)))
-            }
-            written += n
+        let failure = Array((line + "\n").utf8).withUnsafeBytes { AtomicFile.writeAll(fd, $0) }
+        guard failure == 0 else { throw .outbox(path: path, reason: String(cString: strerror(failure))) }
+        // A device or FIFO outbox (a consumer reading a pipe) cannot be synced: EINVAL there
+        // means the line was handed over, not lost.
+        guard fsync(fd) == 0 || FileNode.of(descriptor: fd)?.isSpecial == true else {
+            throw .outbox(path: path, reason: String(cString: strerror(errno)))
         }
-        guard fsync(fd) == 0 else { throw .outbox(path: path, reason: String(cString: strerror(errno))) }
     }
 
     /// Runs `body` holding an exclusive `flock` on `PATH.lock`, so two processes flushing at once
-    /// (a CLI approval while the server approves) cannot both send the same approval.
+    /// (a CLI approval while the server approves) cannot both send the same approval. An outbox
+    /// that is a device or FIFO is locked itself (opened without blocking): no `/dev/null.lock`
+    /// is created beside a device node.
     public func withLock<T>(_ body: () throws(EngineError) -> T) throws(EngineError) -> T {
-        let lockPath = path + ".lock"
-        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let special = FileNode.of(path)?.isSpecial == true
+        let lockPath = special ? path : path + ".lock"
+        let fd = special ? open(lockPath, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .outbox(path: lockPath, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         while flock(fd, LOCK_EX) != 0 {

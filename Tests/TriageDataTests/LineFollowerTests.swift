@@ -172,3 +172,65 @@ private func drain(_ follower: inout LineFollower) throws -> [String] {
         #expect(throws: DataError.self) { try parser("timestamp,a,a") }
     }
 }
+
+/// Stop requests and over-long lines on inputs that never end or never send anything.
+@Suite struct LineFollowerStreamTests {
+    /// True from its `after`-th question on: a stop request that arrives while waiting.
+    final class StopAfter: @unchecked Sendable {
+        var asked = 0
+        let after: Int
+        init(after: Int) { self.after = after }
+        func callAsFunction() -> Bool {
+            asked += 1
+            return asked >= after
+        }
+    }
+
+    @Test func aFIFOWithoutWriterEndsOnAStopRequest() throws {
+        let path = temporaryFolder() + "/pipe"
+        #expect(mkfifo(path, 0o600) == 0)
+        for follow in [false, true] {
+            let stop = StopAfter(after: 2)
+            // Opening must not wait for a writer, and reading must not wait past the stop.
+            var follower = try LineFollower(path: path, follow: follow, stopRequested: { stop() })
+            let event = try follower.next()
+            #expect(event == .end)
+            #expect(stop.asked >= 2)
+        }
+    }
+
+    @Test func aFIFOIsReadToItsEnd() throws {
+        let path = temporaryFolder() + "/pipe"
+        #expect(mkfifo(path, 0o600) == 0)
+        var follower = try LineFollower(path: path, follow: false)
+        let writer = open(path, O_WRONLY | O_CLOEXEC)
+        #expect(writer >= 0)
+        let text = Array("h\n1\n2".utf8)
+        _ = text.withUnsafeBytes { write(writer, $0.baseAddress, $0.count) }
+        close(writer)
+        #expect(try drain(&follower) == ["h", "1", "2"])
+    }
+
+    @Test func aLineWithoutEndIsReportedOnceItPassesTheLimit() throws {
+        // /dev/zero never sends a newline: the line is reported as soon as it passes the limit,
+        // and a stop request then ends the skipping.
+        let stop = StopAfter(after: 50)
+        var follower = try LineFollower(path: "/dev/zero", follow: false, maxLineBytes: 1024, stopRequested: { stop() })
+        let first = try follower.next()
+        #expect(first == .tooLong(line: 1))
+        let second = try follower.next()
+        #expect(second == .end)
+        #expect(follower.buffer.capacity < 1 << 20)
+    }
+
+    @Test func aHugeSingleLineFileIsReportedAtTheLimit() throws {
+        let path = temporaryFolder() + "/one-line.csv"
+        let fd = open(path, O_WRONLY | O_CREAT, 0o644)
+        #expect(fd >= 0 && ftruncate(fd, 2_000_000_000) == 0) // sparse: 2 GB of NUL bytes, no newline
+        close(fd)
+        var follower = try LineFollower(path: path, follow: false, maxLineBytes: 1 << 20)
+        let event = try follower.next()
+        #expect(event == .tooLong(line: 1))
+        #expect(follower.consumedOffset < 4 << 20)
+    }
+}

@@ -138,6 +138,11 @@ struct ApprovalsApprove: ParsableCommand {
     @Option(help: "JSON-lines outbox for approved actions (default: outbox.jsonl beside the db).") var outbox: String?
 
     func run() throws {
+        var files = FileRoles()
+        files.input("--approvers", decision.approvers ?? Approvers.defaultPath(forDatabase: queue.db))
+        files.output("--db", queue.db)
+        files.output(outbox == nil ? "the default outbox" : "--outbox", outbox ?? Outbox.defaultPath(forDatabase: queue.db))
+        try files.check()
         let store = try queue.open(.readWrite)
         let approvers = try decision.allowlist(database: queue.db)
         let target = Outbox(path: outbox ?? Outbox.defaultPath(forDatabase: queue.db))

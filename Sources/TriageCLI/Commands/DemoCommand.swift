@@ -35,6 +35,7 @@ struct Demo: ParsableCommand {
     }
 
     func run() throws {
+        try OutputPath.refuseStandardOutput(output, option: "--output")
         try AtomicFolder.validateDestination(output)
         let user = Self.currentUser
         let folder = output

@@ -26,7 +26,12 @@ struct Features: ParsableCommand {
     }
 
     func run() throws {
-        if let output { try AtomicFile.validateDestination(output) }
+        var files = FileRoles()
+        files.input("METRICS", metrics)
+        files.inputFolder("--model", model)
+        files.output("--output", output)
+        try files.check()
+        try OutputPath.validate(output)
         let bundle = try ModelBundle.open(model)
         guard let extractor = try bundle.json(ServiceFeatureExtractor.self, role: "features"),
               let baselines = try bundle.json(BaselineSet.self, role: "baselines") else {
@@ -61,6 +66,6 @@ struct Features: ParsableCommand {
         out.add("timestamp", .text(table.text["timestamp"]!))
         out.add("service", .text(services))
         for (m, name) in ServiceFeatureExtractor.featureNames.enumerated() { out.add(name, .real(features[m])) }
-        try out.write(to: output)
+        try out.write(to: OutputPath.file(output))
     }
 }

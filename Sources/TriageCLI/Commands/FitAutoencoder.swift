@@ -56,7 +56,11 @@ struct FitAutoencoder: ParsableCommand {
     }
 
     func run() throws {
-        try AtomicFile.validateDestination(output)
+        var files = FileRoles()
+        files.input("DATA", data)
+        files.output("--output", output)
+        try files.check()
+        try OutputPath.validate(output)
         var roles = [String: ColumnRole]()
         for name in selection.excluded { roles[name] = .skip }
         if !selection.includeLabel { roles["label"] = .skip }
@@ -110,7 +114,7 @@ struct FitAutoencoder: ParsableCommand {
                                training: TrainingSummary(rows: matrix.rows, notes: history.notes,
                                                          values: values, series: series),
                                model: fitted.model)
-        try ModelFile.write(saved, kind: Self.kind, to: output)
+        try OutputPath.writeModel(saved, kind: Self.kind, to: output)
         runOptions.reporter.report("wrote \(output): \(features.count) features, \(fitted.model.networks.count) network(s), \(history.trainingLoss.count) epochs, threshold \(fitted.model.threshold)")
     }
 

@@ -50,7 +50,12 @@ struct FitIsolationForest: ParsableCommand {
     }
 
     func run() throws {
-        try AtomicFile.validateDestination(output)
+        var files = FileRoles()
+        files.input("DATA", data)
+        files.input("--warm-start", warmStart)
+        files.output("--output", output)
+        try files.check()
+        try OutputPath.validate(output)
         let reporter = runOptions.reporter
         let threads = runOptions.threadCount
         if let warmStart { return try extend(warmStart, threads: threads, reporter: reporter) }
@@ -143,7 +148,7 @@ struct FitIsolationForest: ParsableCommand {
                                training: TrainingSummary(rows: matrix.rows, notes: notes,
                                                          values: ["threshold": forest.threshold]),
                                model: forest)
-        try ModelFile.write(saved, kind: "iforest", to: output)
+        try OutputPath.writeModel(saved, kind: "iforest", to: output)
         runOptions.reporter.report("wrote \(output) (\(forest.treeCount) trees)")
     }
 }

@@ -15,6 +15,15 @@ struct TreeOptions: ParsableArguments {
     @Option(help: "none, balanced, or explicit weights as CLASS=WEIGHT,... (classes as written in the CSV).")
     var classWeight = "none"
 
+    /// Inputs and output checked before any work starts (nothing read, nothing written).
+    func checkFiles() throws {
+        var files = FileRoles()
+        files.input("DATA", data)
+        files.output("--output", output)
+        try files.check()
+        try OutputPath.validate(output)
+    }
+
     func validate() throws {
         if let maxDepth, maxDepth < 1 { throw ValidationError("--max-depth must be at least 1, got \(maxDepth)") }
         if minSamplesSplit < 2 { throw ValidationError("--min-samples-split must be at least 2, got \(minSamplesSplit)") }
@@ -103,7 +112,7 @@ struct LabelledData {
     func save<M: Codable & Sendable>(_ model: M, kind: String, target: String, to path: String, values: [String: Double] = [:]) throws {
         let saved = SavedModel(features: features, target: target, classes: classes, medians: matrix.columnMedians(threads: Parallel.availableCores),
                                training: TrainingSummary(rows: matrix.rows, notes: notes, values: values), model: model)
-        try ModelFile.write(saved, kind: kind, to: path)
+        try OutputPath.writeModel(saved, kind: kind, to: path)
     }
 }
 
@@ -119,7 +128,7 @@ struct FitTree: ParsableCommand {
     @OptionGroup var selection: FeatureSelectionOptions
 
     func run() throws {
-        try AtomicFile.validateDestination(options.output)
+        try options.checkFiles()
         let weightOption = try ClassWeightOption.parse(options.classWeight)
         let data = try LabelledData.read(options.data, target: options.target, excluded: selection.excluded, threads: runOptions.threads)
         var h = DecisionTree.Hyperparameters()
@@ -168,7 +177,7 @@ struct FitForest: ParsableCommand {
     }
 
     func run() throws {
-        try AtomicFile.validateDestination(options.output)
+        try options.checkFiles()
         let weightOption = try ClassWeightOption.parse(options.classWeight)
         let data = try LabelledData.read(options.data, target: options.target, excluded: selection.excluded, threads: runOptions.threads)
         var h = RandomForest.Hyperparameters()

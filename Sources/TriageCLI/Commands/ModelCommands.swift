@@ -29,12 +29,17 @@ struct Score: ParsableCommand {
     }
 
     func run() throws {
-        if let output { try AtomicFile.validateDestination(output) }
+        var files = FileRoles()
+        files.input("MODEL", model)
+        files.input("DATA", data)
+        files.output("--output", output)
+        try files.check()
+        try OutputPath.validate(output)
         let loaded = try ModelRegistry.load(model)
         let table = try readFeatures(data, features: loaded.features, threads: threads)
         let result = try loaded.score(table, settings: ScoreSettings(threads: Parallel.threadCount(threads),
                                                                      imputeMedian: impute == .median, explain: explain))
-        try result.write(to: output, threads: Parallel.threadCount(threads))
+        try result.write(to: OutputPath.file(output), threads: Parallel.threadCount(threads))
     }
 }
 

@@ -22,7 +22,12 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Page title.") var title = "Triage report"
 
     func run() throws {
-        try AtomicFile.validateDestination(output)
+        var files = FileRoles()
+        files.input("--events", events)
+        files.input("--db", db)
+        files.output("--output", output)
+        try files.check()
+        try OutputPath.validate(output)
         let file = try EventsFile.read(events)
         var points = [String: [HTMLReport.ScorePoint]]()
         var changes = [String: [HTMLReport.StateChange]]()
@@ -60,7 +65,11 @@ struct ReportCommand: ParsableCommand {
         let tracks = services.map { HTMLReport.Track(service: $0, points: points[$0] ?? [], changes: changes[$0] ?? []) }
         let report = HTMLReport(title: title, sources: [events] + (db.map { [$0] } ?? []),
                                 generated: QueueOptions.now, tracks: tracks, recommendations: raised, fromQueue: db != nil)
-        try AtomicFile.write(report.render(), to: output)
+        if let path = OutputPath.file(output) {
+            try AtomicFile.write(report.render(), to: path)
+        } else {
+            try StandardOutput.write(report.render())
+        }
         var standardError = StandardError()
         print("wrote \(output.shown): \(tracks.count) services, \(raised.count) recommendations", to: &standardError)
     }

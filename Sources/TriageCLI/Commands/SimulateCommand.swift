@@ -30,6 +30,7 @@ struct Simulate: ParsableCommand {
     }
 
     func run() throws {
+        try OutputPath.refuseStandardOutput(output, option: "--output")
         try AtomicFolder.validateDestination(output)
         let settings = SimulationSettings(seed: options.seed, services: services, days: days, interval: interval)
         let reporter = options.reporter

@@ -23,6 +23,12 @@ struct Train: ParsableCommand {
     @OptionGroup var options: RunOptions
 
     func run() throws {
+        var files = FileRoles()
+        files.input("--metrics", metrics)
+        files.input("--incidents", incidents)
+        files.output("--output", output)
+        try files.check()
+        try OutputPath.refuseStandardOutput(output, option: "--output")
         try AtomicFolder.validateDestination(output)
         let reporter = options.reporter
         reporter.report("reading \(metrics) …")

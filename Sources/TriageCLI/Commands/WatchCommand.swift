@@ -57,6 +57,16 @@ struct Watch: ParsableCommand {
     func run() throws {
         // First thing, so a stop request during start-up is not lost or fatal.
         installStopHandlers()
+        var files = FileRoles()
+        files.input("METRICS", metrics)
+        files.inputFolder("--model", model)
+        files.output("--db", db)
+        // Without --model, scores go to standard output unless --scores says otherwise.
+        files.output(scores == nil ? "the scores (standard output without --scores)" : "--scores",
+                     scores ?? (model == nil ? "-" : nil))
+        files.output("--events", events)
+        files.output("--state", state)
+        try files.check()
         if let model {
             try EngineWatchSession(options: self, model: model).run()
             return

@@ -68,10 +68,11 @@ final class EngineWatchSession: FollowedLineHandler {
         settings.ttlSeconds = options.ttl.seconds
         engine = try RemediationEngine(detectors: detectors, policy: policy, policySource: source, queue: queue,
                                        settings: settings, now: Self.wallClock)
-        follower = try LineFollower(path: options.metrics, follow: options.follow, maxLineBytes: options.maxLineBytes)
+        follower = try LineFollower(path: options.metrics, follow: options.follow, maxLineBytes: options.maxLineBytes,
+                                     stopRequested: { watchStopRequested })
         let mode: StreamingOutput.Mode = options.follow ? .live : .atomic
-        scores = try options.scores.map { path throws(DataError) in try StreamingOutput(path: path, mode: mode) }
-        events = try options.events.map { path throws(DataError) in try StreamingOutput(path: path, mode: mode) }
+        scores = try options.scores.map { path throws(DataError) in try StreamingOutput(path: OutputPath.file(path), mode: mode) }
+        events = try options.events.map { path throws(DataError) in try StreamingOutput(path: OutputPath.file(path), mode: mode) }
         joiner = QuotedRecordJoiner(maxBytes: options.maxLineBytes)
     }
 

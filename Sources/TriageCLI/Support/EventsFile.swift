@@ -73,11 +73,8 @@ struct EventsFile {
         return gaps[gaps.count / 2]
     }
 
-    static func readText(_ path: String) throws -> String {
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { throw DataError(.notFound, file: path) }
-        guard !isFolder.boolValue else { throw DataError(.isDirectory, file: path) }
-        guard let data = FileManager.default.contents(atPath: path) else { throw DataError(.unreadable("cannot read"), file: path) }
-        return String(decoding: data, as: UTF8.self)
+    /// The whole file as text: a regular file of at most `limit` bytes (`MappedFile`).
+    static func readText(_ path: String, limit: Int = FileLimits.eventsBytes, what: String = "events file") throws -> String {
+        try MappedFile(path: path, limit: limit, what: what).withBytes { String(decoding: $0, as: UTF8.self) }
     }
 }

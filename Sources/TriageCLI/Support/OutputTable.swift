@@ -68,7 +68,7 @@ struct OutputTable {
         return out
     }
 
-    /// Writes atomically to `path`, or to stdout when nil.
+    /// Writes atomically to `path` (a device or FIFO: in place), or to stdout when nil.
     func write(to path: String?, threads: Int = 1) throws {
         let bytes = render(threads: threads)
         if let path {
@@ -95,16 +95,9 @@ struct OutputTable {
 
 enum StandardOutput {
     static func write(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw CLIFailure.failed("cannot write to standard output: \(String(cString: strerror(errno)))")
-                }
-                offset += n
-            }
+        let failure = bytes.withUnsafeBytes { AtomicFile.writeAll(1, $0) }
+        if failure != 0 {
+            throw CLIFailure.failed("cannot write to standard output: \(String(cString: strerror(failure)))")
         }
     }
 

@@ -36,7 +36,7 @@ enum RecommendationReport {
     }
 
     static func readTruth(_ path: String) throws -> [RecommendationEvaluation.Fault] {
-        let text = try EventsFile.readText(path)
+        let text = try EventsFile.readText(path, what: "truth file")
         guard let root = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
               let faults = root["faults"] as? [[String: Any]] else {
             throw DataError(.other("expected {\"faults\": [...]} as written by 'triage simulate'"), file: path)

@@ -224,10 +224,11 @@ final class WatchSession: FollowedLineHandler {
                 try AtomicFile.validateDestination(path)
             }
         }
-        follower = try LineFollower(path: options.metrics, follow: options.follow, maxLineBytes: options.maxLineBytes)
+        follower = try LineFollower(path: options.metrics, follow: options.follow, maxLineBytes: options.maxLineBytes,
+                                     stopRequested: { watchStopRequested })
         let mode: StreamingOutput.Mode = options.follow ? .live : .atomic
-        scores = try StreamingOutput(path: options.scores, mode: options.scores == nil ? .standardOutput : mode)
-        events = try options.events.map { path throws(DataError) in try StreamingOutput(path: path, mode: mode) }
+        scores = try StreamingOutput(path: OutputPath.file(options.scores), mode: options.scores == nil ? .standardOutput : mode)
+        events = try options.events.map { path throws(DataError) in try StreamingOutput(path: OutputPath.file(path), mode: mode) }
         let name = options.metrics.split(separator: "/").last.map(String.init) ?? options.metrics
         service = name.hasSuffix(".csv") ? String(name.dropLast(4)) : name
         joiner = QuotedRecordJoiner(maxBytes: options.maxLineBytes)

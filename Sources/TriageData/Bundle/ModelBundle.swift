@@ -128,15 +128,23 @@ public struct ModelBundle: Sendable {
     }
 
     /// Opens a bundle: reads the manifest and checks its version and every file's checksum.
+    ///
+    /// Integrity rules: every file the loader reads must be listed in `files` with its size and
+    /// SHA-256 — a role naming an unlisted file, or a listed file that is missing, is refused by
+    /// name. Each file is checked again when a role is decoded (`json`, `model`), from the
+    /// very bytes decoded, so a file swapped after `open` is refused too. Every read is bounded
+    /// (`MappedFile`): the manifest by `FileLimits.metadataBytes`, the other files by
+    /// `FileLimits.modelBytes` and by the size the manifest states, before a byte is read.
     public static func open(_ path: String) throws(DataError) -> ModelBundle {
         let folder = AtomicFolder.trimmed(path)
-        var info = stat()
-        guard stat(folder, &info) == 0 else { throw DataError(.notFound, file: path) }
-        guard (info.st_mode & S_IFMT) == S_IFDIR else {
-            throw DataError(.invalidModel("not a bundle folder (a bundle is the folder written by 'triage train')"), file: path)
+        switch FileNode.of(folder) {
+        case .directory?: break
+        case .missing?: throw DataError(.notFound, file: path)
+        case nil: throw DataError(.unreadable(String(cString: strerror(errno))), file: path)
+        default: throw DataError(.invalidModel("not a bundle folder (a bundle is the folder written by 'triage train')"), file: path)
         }
         let manifestPath = folder + "/manifest.json"
-        let data = try readAll(manifestPath)
+        let data = try MappedFile.readAll(manifestPath, limit: FileLimits.metadataBytes, what: "bundle manifest")
         struct Version: Decodable {
             var format_version: Int
         }
@@ -154,16 +162,24 @@ public struct ModelBundle: Sendable {
         guard manifest.formatVersion <= BundleManifest.currentFormatVersion, manifest.formatVersion >= 1 else {
             throw DataError(.invalidModel("bundle format version \(manifest.formatVersion) is not supported (this triage reads up to \(BundleManifest.currentFormatVersion))"), file: manifestPath)
         }
-        for name in manifest.files.keys.sorted() {
-            guard !name.contains("/") else {
-                throw DataError(.invalidModel("manifest names a file outside the bundle: \(name)"), file: manifestPath)
+        for name in manifest.files.keys.sorted() where !isPlainName(name) {
+            throw DataError(.invalidModel("manifest names a file outside the bundle: \(DataError.quote(name))"), file: manifestPath)
+        }
+        for role in manifest.models.keys.sorted() {
+            let name = manifest.models[role]!
+            guard isPlainName(name) else {
+                throw DataError(.invalidModel("manifest role '\(role)' names a file outside the bundle: \(DataError.quote(name))"), file: manifestPath)
             }
-            let bytes = try readAll(folder + "/" + name)
-            guard ModelFile.sha256Hex(bytes) == manifest.files[name]!.sha256 else {
-                throw DataError(.invalidModel("bundle file is corrupted (SHA-256 differs from manifest.json)"), file: folder + "/" + name)
+            guard manifest.files[name] != nil else {
+                throw DataError(.invalidModel("bundle file '\(name)' (role '\(role)') has no checksum in manifest.json; refusing to load it unchecked"),
+                                file: manifestPath)
             }
         }
-        return ModelBundle(path: folder, manifest: manifest)
+        let bundle = ModelBundle(path: folder, manifest: manifest)
+        for name in manifest.files.keys.sorted() {
+            _ = try bundle.verifiedBytes(name)
+        }
+        return bundle
     }
 
     /// Path of the file that plays `role`, or nil when the bundle has none.
@@ -171,23 +187,58 @@ public struct ModelBundle: Sendable {
 
     /// Decodes the JSON file of `role`.
     public func json<T: Decodable>(_ type: T.Type, role: String) throws(DataError) -> T? {
-        guard let file = file(role: role) else { return nil }
-        do { return try ModelFile.canonicalDecoder().decode(T.self, from: Data(try ModelBundle.readAll(file))) } catch let error as DataError {
-            throw error
-        } catch {
-            throw DataError(.invalidModel("cannot decode \(role): \(error)"), file: file)
+        guard let name = manifest.models[role] else { return nil }
+        let bytes = try verifiedBytes(name)
+        do { return try ModelFile.canonicalDecoder().decode(T.self, from: Data(bytes)) } catch {
+            throw DataError(.invalidModel("cannot decode \(role): \(error)"), file: path + "/" + name)
         }
     }
 
     /// Decodes the `ModelFile` of `role`.
     public func model<M: Decodable>(_ type: M.Type, role: String, kind: String) throws(DataError) -> M? {
-        guard let file = file(role: role) else { return nil }
-        return try ModelFile.read(M.self, kind: kind, from: file)
+        guard let name = manifest.models[role] else { return nil }
+        let bytes = try verifiedBytes(name)
+        return try bytes.withUnsafeBufferPointer { (buffer) throws(DataError) -> M in
+            try ModelFile.decode(M.self, kind: kind, from: buffer, path: path + "/" + name)
+        }
     }
 
-    static func readAll(_ path: String) throws(DataError) -> [UInt8] {
-        let file = try MappedFile(path: path)
-        return Array(file.bytes)
+    /// The bytes of bundle file `name`, read once (bounded) and checked against its manifest
+    /// entry: listed, the stated size, the stated SHA-256.
+    func verifiedBytes(_ name: String) throws(DataError) -> [UInt8] {
+        let filePath = path + "/" + name
+        guard let entry = manifest.files[name] else {
+            throw DataError(.invalidModel("bundle file '\(name)' has no checksum in manifest.json; refusing to load it unchecked"),
+                            file: path + "/manifest.json")
+        }
+        guard entry.bytes >= 0, entry.bytes <= FileLimits.modelBytes else {
+            throw DataError(.invalidModel("manifest.json states \(entry.bytes) bytes for '\(name)', above the limit of \(FileLimits.describe(FileLimits.modelBytes))"),
+                            file: path + "/manifest.json")
+        }
+        if case .regular(let size, _, _)? = FileNode.of(filePath), size != entry.bytes {
+            throw DataError(.invalidModel("bundle file is \(size) bytes, manifest.json states \(entry.bytes)"), file: filePath)
+        }
+        let file: MappedFile
+        do { file = try MappedFile(path: filePath, limit: entry.bytes, what: "bundle file") } catch {
+            if error.kind == .notFound {
+                throw DataError(.invalidModel("bundle file '\(name)' listed in manifest.json is missing"), file: filePath)
+            }
+            throw error
+        }
+        return try file.withBytes { (bytes) throws(DataError) -> [UInt8] in
+            guard bytes.count == entry.bytes else {
+                throw DataError(.invalidModel("bundle file is \(bytes.count) bytes, manifest.json states \(entry.bytes)"), file: filePath)
+            }
+            guard ModelFile.sha256Hex(UnsafeRawBufferPointer(bytes)) == entry.sha256 else {
+                throw DataError(.invalidModel("bundle file is corrupted (SHA-256 differs from manifest.json)"), file: filePath)
+            }
+            return Array(bytes)
+        }
+    }
+
+    /// A file name inside the bundle folder: no folder part, not `.`/`..`, not empty.
+    static func isPlainName(_ name: String) -> Bool {
+        !name.isEmpty && !name.contains("/") && name != "." && name != ".." && !name.contains("\0")
     }
 
     static func jsonEncoder() -> JSONEncoder {

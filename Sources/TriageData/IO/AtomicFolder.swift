@@ -16,7 +16,13 @@ public enum AtomicFolder {
     public static func validateDestination(_ path: String) throws(DataError) {
         var info = stat()
         if lstat(path, &info) == 0 {
-            let what = (info.st_mode & S_IFMT) == S_IFDIR ? "an existing folder" : "an existing file"
+            // A folder is created by renaming; nothing that exists (a device included) is replaced.
+            let what: String
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR: what = "an existing folder"
+            case S_IFREG, S_IFLNK: what = "an existing file"
+            default: what = FileNode.describe(info.st_mode)
+            }
             throw DataError(.invalidOutput("output path is \(what); give a new folder name"), file: path)
         }
         let parent = AtomicFile.folderOf(trimmed(path))
@@ -55,21 +61,9 @@ public enum AtomicFolder {
             throw DataError(.invalidOutput("cannot create file: \(String(cString: strerror(errno)))"), file: path)
         }
         defer { close(descriptor) }
-        var failure: String?
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = String(cString: strerror(errno))
-                    return
-                }
-                offset += n
-            }
-        }
-        if failure == nil && fsync(descriptor) != 0 { failure = String(cString: strerror(errno)) }
-        if let failure { throw DataError(.invalidOutput("cannot write: \(failure)"), file: path) }
+        var failure = bytes.withUnsafeBytes { AtomicFile.writeAll(descriptor, $0) }
+        if failure == 0 && fsync(descriptor) != 0 { failure = errno }
+        if failure != 0 { throw DataError(.invalidOutput("cannot write: \(String(cString: strerror(failure)))"), file: path) }
     }
 
     static func removeTree(_ path: String) {

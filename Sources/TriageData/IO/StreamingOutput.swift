@@ -11,12 +11,17 @@ import Darwin
 /// - `.live`: bytes go straight to `path` (created or truncated), flushed on `flush()`, for
 ///   outputs that a follower of a never-ending stream must see as they grow.
 /// - `.standardOutput`: bytes go to file descriptor 1.
+///
+/// Whatever the mode, an existing destination that is not a regular file (`/dev/null`, a FIFO,
+/// a socket) is written in place, never created, truncated or renamed over (see `AtomicFile`).
 public final class StreamingOutput {
     public enum Mode: Sendable { case atomic, live, standardOutput }
 
     public let path: String
     let mode: Mode
     let temporary: String?
+    /// The destination is a device, FIFO or socket written in place: no fsync, no rename.
+    let inPlace: Bool
     var descriptor: Int32
     var pending: [UInt8] = []
 
@@ -25,6 +30,7 @@ public final class StreamingOutput {
             self.path = "<stdout>"
             self.mode = .standardOutput
             temporary = nil
+            inPlace = false
             descriptor = 1
             pending.reserveCapacity(1 << 16)
             return
@@ -32,6 +38,14 @@ public final class StreamingOutput {
         self.path = path
         self.mode = mode
         try AtomicFile.validateDestination(path)
+        if FileNode.of(path)?.isSpecial == true, let special = try AtomicFile.openInPlace(path) {
+            temporary = nil
+            inPlace = true
+            descriptor = special
+            pending.reserveCapacity(1 << 16)
+            return
+        }
+        inPlace = false
         let target = mode == .atomic ? AtomicFile.temporaryPath(for: path) : path
         temporary = mode == .atomic ? target : nil
         descriptor = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (mode == .atomic ? O_EXCL : 0), 0o644)
@@ -62,19 +76,7 @@ public final class StreamingOutput {
     /// Writes out every pending byte.
     public func flush() throws(DataError) {
         guard !pending.isEmpty else { return }
-        var failure: Int32 = 0
-        pending.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                offset += n
-            }
-        }
+        let failure = pending.withUnsafeBytes { AtomicFile.writeAll(descriptor, $0) }
         pending.removeAll(keepingCapacity: true)
         if failure != 0 {
             throw DataError(.invalidOutput("cannot write: \(String(cString: strerror(failure)))"), file: path)
@@ -85,7 +87,7 @@ public final class StreamingOutput {
     public func commit() throws(DataError) {
         try flush()
         guard mode != .standardOutput, descriptor >= 0 else { return }
-        if fsync(descriptor) != 0 && mode == .atomic {
+        if !inPlace && fsync(descriptor) != 0 && mode == .atomic {
             throw DataError(.invalidOutput("cannot write: \(String(cString: strerror(errno)))"), file: path)
         }
         close(descriptor)

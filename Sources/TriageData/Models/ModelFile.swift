@@ -52,30 +52,41 @@ public enum ModelFile {
 
     /// Reads only the header (to dispatch on `kind`), validating magic and version.
     public static func readHeader(_ path: String) throws(DataError) -> Header {
-        let file = try MappedFile(path: path)
-        return try parseHeader(file.bytes, path: path).header
+        let file = try MappedFile(path: path, limit: FileLimits.modelBytes, what: "model file")
+        return try file.withBytes { (bytes) throws(DataError) in try parseHeader(bytes, path: path).header }
     }
 
-    /// Reads and verifies a model of the expected kind.
+    /// Reads and verifies a model of the expected kind. The file must be a regular file of at
+    /// most `FileLimits.modelBytes`.
     public static func read<M: Decodable>(_ type: M.Type, kind: String, from path: String) throws(DataError) -> M {
-        let file = try MappedFile(path: path)
-        let (header, payloadStart) = try parseHeader(file.bytes, path: path)
+        let file = try MappedFile(path: path, limit: FileLimits.modelBytes, what: "model file")
+        return try file.withBytes { (bytes) throws(DataError) in try decode(M.self, kind: kind, from: bytes, path: path) }
+    }
+
+    /// Verifies and decodes the bytes of a model file (`path` names it in errors). Every size
+    /// the file states is checked against the bytes present before anything is allocated.
+    public static func decode<M: Decodable>(_ type: M.Type, kind: String, from bytes: UnsafeBufferPointer<UInt8>,
+                                           path: String) throws(DataError) -> M {
+        let (header, payloadStart) = try parseHeader(bytes, path: path)
         guard header.kind == kind else {
             throw DataError(.invalidModel("model is a '\(header.kind)' model, expected '\(kind)'"), file: path)
         }
-        let available = file.bytes.count - payloadStart
+        let available = bytes.count - payloadStart
+        guard header.payloadBytes >= 0 else {
+            throw DataError(.invalidModel("model header states a negative payload size (\(header.payloadBytes))"), file: path)
+        }
         guard available >= header.payloadBytes else {
             throw DataError(.invalidModel("model file is truncated (\(available) of \(header.payloadBytes) payload bytes)"), file: path)
         }
         guard available == header.payloadBytes else {
             throw DataError(.invalidModel("model file has \(available - header.payloadBytes) unexpected trailing bytes"), file: path)
         }
-        let payload = Data(UnsafeBufferPointer(rebasing: file.bytes[payloadStart...]))
+        let payload = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[payloadStart...]))
         guard sha256Hex(payload) == header.payloadSHA256 else {
             throw DataError(.invalidModel("model file is corrupted (checksum mismatch)"), file: path)
         }
         do {
-            return try canonicalDecoder().decode(M.self, from: payload)
+            return try canonicalDecoder().decode(M.self, from: Data(payload))
         } catch {
             throw DataError(.invalidModel("model payload does not decode as '\(kind)': \(error)"), file: path)
         }
@@ -86,8 +97,12 @@ public enum ModelFile {
         guard bytes.count >= magicBytes.count, Array(bytes[0..<magicBytes.count]) == magicBytes else {
             throw DataError(.invalidModel("not a Triage model file"), file: path)
         }
-        guard let lineEnd = bytes[magicBytes.count...].firstIndex(of: 0x0A) else {
-            throw DataError(.invalidModel("model file is truncated (no header)"), file: path)
+        // The header is a short JSON line: look for its end in the first 4 KiB only, so a
+        // corrupted file without newlines is not scanned (or decoded) whole.
+        let searchEnd = min(bytes.count, magicBytes.count + 4096)
+        guard let lineEnd = bytes[magicBytes.count..<searchEnd].firstIndex(of: 0x0A) else {
+            throw DataError(.invalidModel(searchEnd == bytes.count ? "model file is truncated (no header)"
+                                          : "model header is unreadable (longer than 4096 bytes)"), file: path)
         }
         let headerData = Data(UnsafeBufferPointer(rebasing: bytes[magicBytes.count..<lineEnd]))
         let header: Header

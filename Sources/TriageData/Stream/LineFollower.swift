@@ -13,8 +13,15 @@ import Darwin
 ///   now names another inode: the old file is drained first, then the new one is read from its
 ///   start), truncation (the size fell below what was read: read again from the start) and a
 ///   file that disappeared (reported, and waited for).
-/// - A line longer than `maxLineBytes` is not buffered: its bytes are skipped up to the next
-///   newline and reported as `.tooLong`, so memory stays bounded whatever the input.
+/// - A line longer than `maxLineBytes` is not buffered: it is reported as `.tooLong` as soon as
+///   it passes the limit (not at its newline, which `/dev/zero` never sends), and its remaining
+///   bytes are skipped up to the next newline, so memory stays bounded whatever the input.
+/// - Pipes, FIFOs and character devices (`/dev/stdin`, `watch FIFO`) are opened non-blocking
+///   and waited for with `poll(2)` in slices of `waitSlice`, asking `stopRequested` between
+///   slices: a stop request ends `next()` with `.end` within one slice, where a blocking
+///   `read(2)` would wait for data forever (signals only interrupt it to be retried). While
+///   following, a slice without data is reported as `.waiting` (caught up, like the end of a
+///   growing file).
 ///
 /// The owner is told about every restart so it can expect a header again.
 public struct LineFollower: ~Copyable {
@@ -45,6 +52,10 @@ public struct LineFollower: ~Copyable {
     public let path: String
     public let follow: Bool
     public let maxLineBytes: Int
+    /// Asked while waiting for data and between reads; true ends `next()` with `.end`.
+    let stopRequested: () -> Bool
+    /// Longest wait for a pipe or device before `stopRequested` is asked again (milliseconds).
+    static let waitSlice: Int32 = 200
     /// Bytes read; valid ranges are those returned by the last `next()`.
     public private(set) var buffer: [UInt8] = []
     var start = 0
@@ -58,12 +69,19 @@ public struct LineFollower: ~Copyable {
     var discardingLine = 0
     var atEOF = false
     var missing = false
+    /// The open file is a regular file (seekable, never blocks; can be truncated or rotated).
+    var isRegular = true
+    /// While following a pipe or device, the last wait ended with no data.
+    var idle = false
 
     /// Opens `path` (it must exist, unless `follow` is set: then it is waited for).
-    public init(path: String, follow: Bool, maxLineBytes: Int = 1 << 20) throws(DataError) {
+    /// `stopRequested` is asked between reads and while waiting for a pipe or device.
+    public init(path: String, follow: Bool, maxLineBytes: Int = 1 << 20,
+                stopRequested: @escaping () -> Bool = { false }) throws(DataError) {
         self.path = path
         self.follow = follow
         self.maxLineBytes = maxLineBytes
+        self.stopRequested = stopRequested
         if !openFile() {
             if !follow || errno != ENOENT {
                 throw errno == ENOENT ? DataError(.notFound, file: path)
@@ -99,34 +117,37 @@ public struct LineFollower: ~Copyable {
         return true
     }
 
-    /// The next line, or why there is none.
+    /// The next line, or why there is none. `.end` also when `stopRequested` said so.
     public mutating func next() throws(DataError) -> Event {
         while true {
             if descriptor < 0 { return follow ? .waiting : .end }
             // A complete line already buffered?
             if let newline = findNewline() {
-                lineNumber += 1
                 if discarding {
+                    // The rest of a line already reported as too long.
                     discarding = false
                     start = newline + 1
-                    return .tooLong(line: lineNumber)
+                    continue
                 }
+                lineNumber += 1
                 var end = newline
                 if end > start && buffer[end - 1] == 0x0D { end -= 1 }
                 let range = start..<end
                 start = newline + 1
+                if range.count > maxLineBytes { return .tooLong(line: lineNumber) }
                 return .line(range: range, line: lineNumber)
             }
-            if discarding || buffer.count - start > maxLineBytes {
-                // Drop the bytes of an over-long line instead of buffering them.
+            if !discarding && buffer.count - start > maxLineBytes {
+                // Reported now, not at a newline that may never come; the rest is skipped.
                 discarding = true
-                bufferOffset += Int64(buffer.count)
-                buffer.removeAll(keepingCapacity: true)
-                start = 0
+                lineNumber += 1
+                dropBuffered()
+                return .tooLong(line: lineNumber)
             }
+            if discarding { dropBuffered() }
             if atEOF {
                 if follow { return .waiting }
-                if start < buffer.count {
+                if start < buffer.count && !discarding {
                     // The file is complete: its unterminated last line is a line.
                     lineNumber += 1
                     var end = buffer.count
@@ -135,15 +156,23 @@ public struct LineFollower: ~Copyable {
                     start = buffer.count
                     return .line(range: range, line: lineNumber)
                 }
-                if discarding {
-                    discarding = false
-                    lineNumber += 1
-                    return .tooLong(line: lineNumber)
-                }
+                discarding = false
                 return .end
             }
+            if stopRequested() { return .end }
             try fill()
+            if idle {
+                idle = false
+                return .waiting
+            }
         }
+    }
+
+    /// Forgets the buffered bytes of an over-long line.
+    mutating func dropBuffered() {
+        bufferOffset += Int64(buffer.count)
+        buffer.removeAll(keepingCapacity: true)
+        start = 0
     }
 
     /// Checks the path for rotation, truncation or disappearance; call after `.waiting`.
@@ -161,6 +190,8 @@ public struct LineFollower: ~Copyable {
             if descriptor >= 0 { close(descriptor); descriptor = -1 }
             return openFile() ? .reappeared : .none
         }
+        // A pipe or device has no size to shrink and cannot be re-read from its start.
+        guard isRegular else { return .none }
         if UInt64(info.st_dev) != device || UInt64(info.st_ino) != inode {
             // Rotation: drain what the old file still holds before switching.
             var old = stat()
@@ -189,12 +220,15 @@ public struct LineFollower: ~Copyable {
     // MARK: Internals
 
     mutating func openFile() -> Bool {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO must not wait for its writer (stop requests are honoured
+        // while waiting in `fill`); it changes nothing for regular files.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return false }
         var info = stat()
         guard fstat(fd, &info) == 0 else { close(fd); return false }
         if (info.st_mode & S_IFMT) == S_IFDIR { close(fd); errno = EISDIR; return false }
         descriptor = fd
+        isRegular = (info.st_mode & S_IFMT) == S_IFREG
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
         reset()
@@ -219,23 +253,42 @@ public struct LineFollower: ~Copyable {
         }
     }
 
-    /// Reads more bytes, first moving the unread tail to the front of the buffer.
+    /// Reads more bytes, first moving the unread tail to the front of the buffer. For a pipe or
+    /// device, first waits (in slices, asking `stopRequested`) until it is readable; returns
+    /// without data when a stop was requested or the read was interrupted.
     mutating func fill() throws(DataError) {
         if start > 0 {
             bufferOffset += Int64(start)
             buffer.removeFirst(start)
             start = 0
         }
+        if !isRegular {
+            var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            while true {
+                let n = Glibc.poll(&ready, 1, LineFollower.waitSlice)
+                if n > 0 { break } // data, end of input or an error: read tells which
+                if n < 0 && errno != EINTR {
+                    throw DataError(.unreadable(String(cString: strerror(errno))), file: path)
+                }
+                if stopRequested() { return }
+                if follow {
+                    // Caught up with a silent writer: let the owner flush and poll, as at the
+                    // end of a growing file.
+                    idle = true
+                    return
+                }
+            }
+        }
         let chunk = 1 << 16
         let old = buffer.count
         buffer.append(contentsOf: repeatElement(0, count: chunk))
-        var n = 0
-        repeat {
-            n = buffer.withUnsafeMutableBufferPointer { read(descriptor, $0.baseAddress! + old, chunk) }
-        } while n < 0 && errno == EINTR
+        let n = buffer.withUnsafeMutableBufferPointer { read(descriptor, $0.baseAddress! + old, chunk) }
         if n < 0 {
+            let failure = errno
             buffer.removeLast(chunk)
-            throw DataError(.unreadable(String(cString: strerror(errno))), file: path)
+            // Interrupted, or no data after all (non-blocking): the caller asks again.
+            if failure == EINTR || failure == EAGAIN || failure == EWOULDBLOCK { return }
+            throw DataError(.unreadable(String(cString: strerror(failure))), file: path)
         }
         buffer.removeLast(chunk - n)
         if n == 0 { atEOF = true }

@@ -2,6 +2,9 @@ import Foundation
 import Testing
 import TriageCore
 @testable import TriageData
+#if canImport(Glibc)
+import Glibc
+#endif
 
 private func sampleBundle() throws -> ModelBundle.Builder {
     var builder = ModelBundle.Builder(manifest: BundleManifest(
@@ -64,4 +67,83 @@ private func sampleBundle() throws -> ModelBundle.Builder {
     try builder.write(to: path)
     let read = try #require(try ModelBundle.open(path).json(BaselineSet.self, role: "baselines"))
     #expect(read.services[0].median[0] == 1.5 && read.services[0].median[1].isNaN)
+}
+
+/// Rewrites the bundle's manifest.json through `edit` (a JSON object), keeping it canonical.
+private func editManifest(_ bundle: String, _ edit: (inout [String: Any]) -> Void) throws {
+    let url = URL(fileURLWithPath: bundle + "/manifest.json")
+    var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+    edit(&object)
+    try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]).write(to: url)
+}
+
+private func openError(_ path: String) -> DataError? {
+    #expect(throws: DataError.self) { _ = try ModelBundle.open(path) }
+}
+
+@Suite struct BundleIntegrityTests {
+    @Test func aRoleFileMissingFromTheChecksumListIsRefused() throws {
+        let path = temporaryFolder() + "/bundle"
+        try sampleBundle().write(to: path)
+        try editManifest(path) { manifest in
+            var files = manifest["files"] as! [String: Any]
+            files["policy.model"] = nil
+            manifest["files"] = files
+        }
+        let error = openError(path)
+        #expect(error?.message == "bundle file 'policy.model' (role 'policy') has no checksum in manifest.json; refusing to load it unchecked")
+    }
+
+    @Test func aListedFileThatIsMissingIsNamed() throws {
+        let path = temporaryFolder() + "/bundle"
+        try sampleBundle().write(to: path)
+        try FileManager.default.removeItem(atPath: path + "/policy.model")
+        let error = openError(path)
+        #expect(error?.description == "\(path)/policy.model: bundle file 'policy.model' listed in manifest.json is missing")
+    }
+
+    @Test func aRoleNamingAFileOutsideTheBundleIsRefused() throws {
+        let path = temporaryFolder() + "/bundle"
+        try sampleBundle().write(to: path)
+        try editManifest(path) { manifest in
+            var models = manifest["models"] as! [String: Any]
+            models["policy"] = "../policy.model"
+            manifest["models"] = models
+        }
+        #expect(openError(path)?.message.contains("outside the bundle") == true)
+    }
+
+    @Test func aFileChangedAfterOpeningIsRefusedWhenDecoded() throws {
+        let path = temporaryFolder() + "/bundle"
+        try sampleBundle().write(to: path)
+        let bundle = try ModelBundle.open(path)
+        var bytes = try #require(FileManager.default.contents(atPath: path + "/policy.model"))
+        bytes[bytes.count - 2] ^= 1
+        try bytes.write(to: URL(fileURLWithPath: path + "/policy.model"))
+        let error = #expect(throws: DataError.self) { _ = try bundle.model(QLearning.self, role: "policy", kind: "q-table") }
+        #expect(error?.message.contains("SHA-256") == true)
+    }
+
+    @Test func devicesFIFOsAndSparseFilesInABundleAreRefusedQuickly() throws {
+        for replacement in ["/dev/zero", "/dev/urandom", "fifo", "sparse"] {
+            for name in ["manifest.json", "policy.model"] {
+                let path = temporaryFolder() + "/bundle"
+                try sampleBundle().write(to: path)
+                let file = path + "/" + name
+                try FileManager.default.removeItem(atPath: file)
+                switch replacement {
+                case "fifo": #expect(mkfifo(file, 0o600) == 0)
+                case "sparse":
+                    let fd = open(file, O_WRONLY | O_CREAT, 0o644)
+                    #expect(fd >= 0 && ftruncate(fd, off_t(64) << 30) == 0)
+                    close(fd)
+                default: try FileManager.default.createSymbolicLink(atPath: file, withDestinationPath: replacement)
+                }
+                let error = openError(path)
+                let message = error?.message ?? ""
+                #expect(message.contains("not a regular file") || message.contains("above the limit") || message.contains("manifest.json states"),
+                        "\(replacement) as \(name): \(message)")
+            }
+        }
+    }
 }
