@@ -54,11 +54,14 @@ struct ByteSource: @unchecked Sendable {
     // MARK: Header
 
     /// Parses the header record starting at `start`; returns the names and where the body starts.
-    func parseHeader(at start: Int) throws(DataError) -> ([String], Int) {
+    func parseHeader(at start: Int, maxColumns: Int = .max) throws(DataError) -> ([String], Int) {
         var names = [String]()
         var position = start
         var field = 0
         while true {
+            guard field < maxColumns else {
+                throw DataError(.tooManyColumns(limit: maxColumns), file: path, line: lineNumber(at: start))
+            }
             let parsed = scanField(at: position, field: field)
             switch parsed {
             case .failure(let failure):

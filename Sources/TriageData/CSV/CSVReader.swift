@@ -42,7 +42,7 @@ public enum CSVReader {
         while start < source.count && (source[start] == 0x0A || source[start] == 0x0D) { start += 1 }
         guard start < source.count else { throw DataError(.emptyFile, file: source.path) }
 
-        let (header, bodyStart) = try source.parseHeader(at: start)
+        let (header, bodyStart) = try source.parseHeader(at: start, maxColumns: options.maxColumns)
         var seen = [String: Int]()
         for (i, name) in header.enumerated() {
             if let first = seen[name] {

@@ -20,6 +20,10 @@ public struct CSVOptions: Sendable {
     /// Longest field accepted, in bytes. A longer field is almost always a broken quote or a
     /// file that is not CSV; refusing it keeps memory bounded.
     public var maxFieldBytes: Int
+    /// Most columns accepted in the header. The widest tabular sets in use have a few thousand
+    /// features; a header of millions of fields is a broken file (or an attack), and every
+    /// name costs a string, so the header stops there with an error instead of filling memory.
+    public var maxColumns = 100_000
     /// When true (the default) a file with a header but no rows is an error.
     public var requireRows: Bool
     /// Smallest piece of the file given to one parsing task. Below ~1 MB the per-task overhead

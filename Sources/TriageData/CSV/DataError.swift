@@ -24,6 +24,7 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
         case nulByte
         case fieldTooLong(limit: Int)
         case duplicateColumn(firstField: Int)
+        case tooManyColumns(limit: Int)
         case missingColumn
         case allMissing
         case missingValue
@@ -83,6 +84,7 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
         case .nulByte: return "NUL byte in column\(named)"
         case .fieldTooLong(let limit): return "field in column\(named) is longer than \(limit) bytes"
         case .duplicateColumn(let first): return "duplicate column name\(quoted) (also field \(first))"
+        case .tooManyColumns(let limit): return "header has more than \(limit) columns"
         case .missingColumn: return "required column\(named) not found in header"
         case .allMissing: return "column\(named) has no values (all missing)"
         case .missingValue: return "missing value in column\(named)\(quoted.isEmpty ? "" : " (\(quoted.dropFirst()))")"
