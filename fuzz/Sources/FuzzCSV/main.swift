@@ -127,6 +127,17 @@ func jsonString(_ s: String) -> String {
 /// Prints `{"ok":true,"header":[…],"rows":[[…],…],"lines":[…]}` (text role: strings; numeric
 /// role: numbers, with missing as null and ±inf as strings) or `{"ok":false,"error":"…"}`.
 func csvDump(_ path: String) -> Never {
+    if env("CSV_DUMP_LIST") == "1" {
+        // One line per file named in `path`: one process for thousands of small files.
+        let list = String(decoding: Scratch.readFile(path), as: UTF8.self)
+        for file in list.split(separator: "\n") { print(dumpJSON(String(file))) }
+    } else {
+        print(dumpJSON(path))
+    }
+    exit(0)
+}
+
+func dumpJSON(_ path: String) -> String {
     var o = CSVOptions(defaultRole: env("CSV_DUMP_ROLE") == "text" ? .text : .numeric,
                        threads: Int(env("CSV_DUMP_THREADS") ?? "1") ?? 1)
     o.plainRecordLane = env("CSV_DUMP_LANE") != "0"
@@ -153,8 +164,7 @@ func csvDump(_ path: String) -> Never {
     } catch {
         out = "{\"ok\":false,\"error\":" + jsonString(error.description) + "}"
     }
-    print(out)
-    exit(0)
+    return out
 }
 
 @_cdecl("FuzzCSV_main")

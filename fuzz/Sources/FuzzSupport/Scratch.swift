@@ -55,7 +55,11 @@ public enum Scratch {
 
     /// Reads a whole (small, trusted) file of the repository.
     public static func readRepositoryFile(_ relative: String) -> [UInt8] {
-        let path = repository + "/" + relative
+        readFile(repository + "/" + relative)
+    }
+
+    /// Reads a whole (small, trusted) file.
+    public static func readFile(_ path: String) -> [UInt8] {
         guard let f = fopen(path, "rb") else { fatalError("harness cannot open \(path) (set TRIAGE_REPO)") }
         defer { fclose(f) }
         var out = [UInt8]()
