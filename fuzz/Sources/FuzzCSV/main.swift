@@ -41,17 +41,22 @@ func outcome(_ path: String, options: CSVOptions, double: Bool) -> Outcome {
     }
 }
 
+/// `precondition` drops its message in optimised builds; the harness wants it in the log.
+func require(_ condition: Bool, _ message: @autoclosure () -> String) {
+    if !condition { fatalError(message()) }
+}
+
 /// Internal consistency of a table the reader accepted.
 func check<S>(_ t: CSVTable<S>) {
-    precondition(t.numeric.columns == t.numericNames.count, "matrix columns != numeric names")
-    precondition(t.numeric.storage.count == t.numeric.rows * t.numeric.columns, "matrix storage size")
+    require(t.numeric.columns == t.numericNames.count, "matrix columns != numeric names")
+    require(t.numeric.storage.count == t.numeric.rows * t.numeric.columns, "matrix storage size")
     for (name, values) in t.text {
-        precondition(values.count == t.rowCount, "text column \(name) has \(values.count) of \(t.rowCount) rows")
+        require(values.count == t.rowCount, "text column \(name) has \(values.count) of \(t.rowCount) rows")
     }
     var previous = 1
     for row in 0..<t.rowCount {
         let line = t.line(ofRow: row)
-        precondition(line > previous, "row \(row) on line \(line) after line \(previous)")
+        require(line > previous, "row \(row) on line \(line) after line \(previous)")
         previous = line
     }
 }
@@ -82,10 +87,38 @@ extension String {
     }
 }
 
+/// FUZZ_SKIP_STRAY_QUOTES=1 sets aside inputs with a quote inside an unquoted field (a known,
+/// separately tracked defect class), so a run can look for anything else meanwhile.
+let skipStrayQuotes = getenv("FUZZ_SKIP_STRAY_QUOTES").map { String(cString: $0) == "1" } ?? false
+
+/// Whether a `"` appears inside an unquoted field or right after a closing quote (RFC 4180 scan).
+func hasStrayQuote(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    var inQuotes = false, fieldStart = true, afterClose = false
+    var i = 0
+    while i < bytes.count {
+        let b = bytes[i]
+        if inQuotes {
+            if b == 34 {
+                if i + 1 < bytes.count && bytes[i + 1] == 34 { i += 2; continue }
+                inQuotes = false; afterClose = true
+            }
+        } else if b == 34 {
+            if !fieldStart || afterClose { return true }
+            inQuotes = true
+        } else if b == 44 || b == 10 || b == 13 {
+            fieldStart = true; afterClose = false; i += 1; continue
+        }
+        fieldStart = false
+        i += 1
+    }
+    return false
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     var input = FuzzInput(data, size)
     let control = input.byte(), chunk = input.byte()
+    if skipStrayQuotes && hasStrayQuote(input.rest) { return -1 }
     let path = Scratch.write("input.csv", input.rest)
     let chosen = options(control, chunk, header: input.rest)
     var reference = chosen
