@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the hand-made part of the seed corpora (fuzz/corpus/<harness>/). Model files and the
-approval-queue database come from a triage binary: see ../scripts/fuzz.sh --seeds."""
+approval-queue database come from a triage binary: python3 make_seeds.py ../.build/debug/triage"""
 import os
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -69,3 +70,38 @@ w('bundle', 'policy', b'\x03' + repo('models/simulated/policy.model'))
 policy = repo('models/simulated/policy.model')
 w('model_file', 'policy_raw', b'\x01' + policy)
 w('model_file', 'policy_payload', bytes([4 << 1]) + policy.split(b'\n', 2)[2])
+
+
+def from_binary(binary):
+    """Model files from `triage fit` on a small CSV and an approval queue from `triage watch`."""
+    import random
+    import sqlite3
+    import subprocess
+    import tempfile
+    tmp = tempfile.mkdtemp()
+    r = random.Random(1)
+    rows = ['alpha,beta,gamma,label'] + [f'{r.gauss(0,1):.4f},{r.gauss(0,1):.4f},{r.gauss(0,1):.4f},{int(r.random()<0.3)}'
+                                         for _ in range(60)]
+    open(f'{tmp}/d.csv', 'w').write('\n'.join(rows) + '\n')
+    fits = {'iforest': ['--trees', '3', '--sample-size', '16'], 'tree': ['--target', 'label', '--max-depth', '3'],
+            'forest': ['--target', 'label', '--trees', '2', '--max-depth', '2'], 'autoencoder': ['--epochs', '2', '--hidden', '2']}
+    kinds = ['iforest', 'autoencoder', 'tree', 'forest', 'remediation-policy']  # FuzzModelFile's order
+    for kind, extra in fits.items():
+        subprocess.run([binary, 'fit', kind, f'{tmp}/d.csv', '--output', f'{tmp}/{kind}.model'] + extra, check=True)
+        data = open(f'{tmp}/{kind}.model', 'rb').read()
+        w('model_file', f'{kind}_raw', b'\x01' + data)
+        w('model_file', f'{kind}_payload', bytes([kinds.index(kind) << 1]) + data.split(b'\n', 2)[2])
+    metrics = repo('datasets/simulated/metrics.csv').split(b'\n')[:400]
+    open(f'{tmp}/m.csv', 'wb').write(b'\n'.join(metrics) + b'\n')
+    subprocess.run([binary, 'watch', f'{tmp}/m.csv', '--model', f'{REPO}/models/simulated', '--db', f'{tmp}/q.sqlite',
+                    '--events', f'{tmp}/e.jsonl'], check=True)
+    db = sqlite3.connect(f'{tmp}/q.sqlite')
+    db.execute('PRAGMA journal_mode=DELETE')
+    db.execute('PRAGMA page_size=512')
+    db.execute('VACUUM')  # small pages: a 10 KB seed instead of 80 KB
+    db.close()
+    w('approvals', 'queue', open(f'{tmp}/q.sqlite', 'rb').read())
+
+
+if __name__ == '__main__' and len(sys.argv) > 1:
+    from_binary(sys.argv[1])
