@@ -206,6 +206,30 @@ def make_case(i, seed, base, work):
                   '--events', out + '.jsonl'], [out + '.jsonl']
 
 
+def has_stray_quote(data):
+    """A `"` inside an unquoted field or right after a closing quote (RFC 4180 scan)."""
+    in_quotes, field_start, after_close, i = False, True, False, 0
+    while i < len(data):
+        b = data[i]
+        if in_quotes:
+            if b == 0x22:
+                if i + 1 < len(data) and data[i + 1] == 0x22:
+                    i += 2
+                    continue
+                in_quotes, after_close = False, True
+        elif b == 0x22:
+            if not field_start or after_close:
+                return True
+            in_quotes = True
+        elif b in (0x2C, 0x0A) or (b == 0x0D and i + 1 < len(data) and data[i + 1] == 0x0A):
+            field_start, after_close = True, False
+            i += 1
+            continue
+        field_start = False
+        i += 1
+    return False
+
+
 def run_case(i, args, base, root):
     work = os.path.join(root, f'case{i}')
     os.makedirs(work)
@@ -240,15 +264,28 @@ def run_case(i, args, base, root):
         if left:
             problems.append('output left: ' + ', '.join(os.path.basename(o) for o in left))
         cls, why = ('DIRTY', '; '.join(problems)) if problems else ('clean_error', '')
+    for name in ('data.csv', 'metrics.csv'):
+        if cls == 'CRASH' and os.path.exists(os.path.join(work, name)) and has_stray_quote(open(os.path.join(work, name), 'rb').read()):
+            why += ' (input has a stray quote)'
     result = {'case': i, 'kind': kind, 'class': cls, 'why': why, 'rc': rc, 'seconds': round(elapsed, 2),
               'argv': argv, 'stderr': err[-2000:]}
     if cls not in ('ok', 'clean_error'):
         dest = os.path.join(args.out, cls, f'case{i}-{kind}')
         shutil.rmtree(dest, ignore_errors=True)
-        shutil.copytree(work, dest, ignore=shutil.ignore_patterns('bundle') if kind != 'watch_bundle' else None)
+        shutil.copytree(work, dest)
+        # Inputs shared by all cases (base model, metrics) are copied too; run.sh uses paths
+        # relative to the case folder, except the repository's own bundle.
+        replay = []
+        for a in argv:
+            if a.startswith(work + '/'):
+                a = './' + os.path.relpath(a, work)
+            elif a.startswith(root + '/') and os.path.isfile(a):
+                shutil.copy(a, dest)
+                a = './' + os.path.basename(a)
+            replay.append(a)
         with open(os.path.join(dest, 'run.sh'), 'w') as f:
-            f.write('#!/bin/sh\n# replay from this folder (paths of the original run are absolute)\n')
-            f.write(' '.join([args.binary] + [repr(a) for a in argv]) + '\n')
+            f.write('#!/bin/sh\n# replay: cd to this folder, then sh run.sh\n')
+            f.write(' '.join([args.binary] + ["'" + a.replace("'", "'\\''") + "'" for a in replay]) + '\n')
         open(os.path.join(dest, 'stdout'), 'wb').write(stdout[-100_000:])
         open(os.path.join(dest, 'stderr'), 'wb').write(stderr[-100_000:])
         open(os.path.join(dest, 'result.json'), 'w').write(json.dumps(result, indent=2))
