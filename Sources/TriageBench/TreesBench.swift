@@ -54,7 +54,7 @@ struct TreesBench: ParsableCommand {
         var predictSeconds = Double.infinity, predictCPU = Double.infinity
         for _ in 0..<max(1, repeats) {
             let cpu = processCPUSeconds()
-            predictSeconds = min(predictSeconds, seconds { probabilities = classifier!.probabilities(xTest, threads: threadCount) })
+            predictSeconds = min(predictSeconds, seconds { probabilities = try! classifier!.probabilities(xTest, threads: threadCount) })
             predictCPU = min(predictCPU, processCPUSeconds() - cpu)
         }
         let predicted = probabilities.argmaxPerRow()

@@ -80,7 +80,11 @@ public final class RemediationEngine {
     /// Processes one metrics row of `service` (`values` in `ServiceMetric` order, NaN = missing)
     /// taken at data time `time`; `now` is the wall clock for the queue. Returns what happened.
     public func process(service: String, time: Int64, values: [Double], now: Int64) throws(EngineError) -> [EngineEvent] {
-        guard let score = detectors.score(service: service, values: values) else {
+        let scored: BundleDetectors.RowScore?
+        do { scored = try detectors.score(service: service, values: values) } catch {
+            throw .invalid("service \(service): \(error)")
+        }
+        guard let score = scored else {
             return [.unknownService(service: service, time: time)]
         }
         var monitor = monitors[service] ?? ServiceMonitor(settings: settings.health, capacity: historyCapacity)

@@ -25,7 +25,7 @@ struct ClassifierModel<C: Classifier & SummarizableModel>: LoadedModel {
 
     func score(_ table: CSVTable<Float>, settings: ScoreSettings) throws -> OutputTable {
         let data = try table.features(saved.features)
-        let probabilities = saved.model.probabilities(data, threads: settings.threads)
+        let probabilities = try saved.model.probabilities(data, threads: settings.threads)
         var output = OutputTable()
         output.add("prediction", .text(probabilities.argmaxPerRow().map { classes[$0] }))
         for (c, name) in classes.enumerated() {
@@ -38,7 +38,7 @@ struct ClassifierModel<C: Classifier & SummarizableModel>: LoadedModel {
     func evaluate(_ table: CSVTable<Float>, target: String, settings: ScoreSettings) throws -> Report {
         let truth = try ClassLabels.encode(table, column: target, classes: classes)
         let data = try table.features(saved.features)
-        let probabilities = saved.model.probabilities(data, threads: settings.threads)
+        let probabilities = try saved.model.probabilities(data, threads: settings.threads)
         let predicted = probabilities.argmaxPerRow()
         let k = classes.count
         let accuracy = Metrics.accuracy(predicted: predicted, truth: truth)

@@ -21,8 +21,8 @@ extension IsolationForest {
     /// 0 for a row no split ever touched).
     ///
     /// - Complexity: O(rows · trees · height + rows · features), parallel over row tasks.
-    public func topFeatures(_ data: Matrix<Float>, threads: Int) -> [Int] {
-        precondition(data.columns == featureCount, "data has \(data.columns) columns, model expects \(featureCount)")
+    public func topFeatures(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> [Int] {
+        try checkColumns(data, expected: featureCount)
         var top = [Int](repeating: 0, count: data.rows)
         let d = featureCount
         top.withUnsafeMutableBufferPointer { out in
@@ -41,8 +41,8 @@ extension IsolationForest {
 
     /// Rows × features path contributions (see the extension's notes), for callers that want
     /// more than the top feature.
-    public func pathContributions(_ data: Matrix<Float>, threads: Int) -> Matrix<Double> {
-        precondition(data.columns == featureCount, "data has \(data.columns) columns, model expects \(featureCount)")
+    public func pathContributions(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> Matrix<Double> {
+        try checkColumns(data, expected: featureCount)
         var result = Matrix<Double>(rows: data.rows, columns: featureCount)
         let d = featureCount
         result.storage.withUnsafeMutableBufferPointer { out in
@@ -57,8 +57,8 @@ extension IsolationForest {
     /// Scores and top features from one walk per tree: the same values as `scores` and
     /// `topFeatures` (sums run in the same tree order), for about two thirds of the cost of
     /// calling both.
-    public func scoresAndTopFeatures(_ data: Matrix<Float>, threads: Int) -> (scores: [Double], topFeatures: [Int]) {
-        precondition(data.columns == featureCount, "data has \(data.columns) columns, model expects \(featureCount)")
+    public func scoresAndTopFeatures(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> (scores: [Double], topFeatures: [Int]) {
+        try checkColumns(data, expected: featureCount)
         var sums = [Double](repeating: 0, count: data.rows)
         var top = [Int](repeating: 0, count: data.rows)
         let d = featureCount

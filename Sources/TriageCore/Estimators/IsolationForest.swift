@@ -219,7 +219,8 @@ public struct IsolationForest: ExplainingDetector, SummarizableModel, Equatable 
         switch parameters.contamination {
         case .auto: return 0.5
         case .fraction(let fraction):
-            return Metrics.quantile(scores(data, threads: threads), 1 - fraction)
+            // Fitted on `data` itself, so the shape holds: the unchecked kernel entry.
+            return Metrics.quantile(scores(data, tables: ScoringTables(self), threads: threads), 1 - fraction)
         }
     }
 

@@ -72,8 +72,10 @@ public struct Standardizer<Scalar: BLASScalar>: Sendable, Equatable, Codable {
     }
 
     /// Standardised copy of `data` (same column order as at fit time).
-    public func transform(_ data: Matrix<Scalar>) -> Matrix<Scalar> {
-        precondition(data.columns == means.count, "data has \(data.columns) columns, scaler \(means.count)")
+    ///
+    /// - Throws: `shapeMismatch` when `data` does not have one column per fitted mean.
+    public func transform(_ data: Matrix<Scalar>) throws(EstimatorError) -> Matrix<Scalar> {
+        try checkColumns(data, expected: means.count)
         var result = data
         let columns = data.columns
         let inverse = scales.map { 1 / $0 }
@@ -87,8 +89,8 @@ public struct Standardizer<Scalar: BLASScalar>: Sendable, Equatable, Codable {
     }
 
     /// Maps standardised values back to the original units.
-    public func inverseTransform(_ data: Matrix<Scalar>) -> Matrix<Scalar> {
-        precondition(data.columns == means.count, "data has \(data.columns) columns, scaler \(means.count)")
+    public func inverseTransform(_ data: Matrix<Scalar>) throws(EstimatorError) -> Matrix<Scalar> {
+        try checkColumns(data, expected: means.count)
         var result = data
         let columns = data.columns
         result.storage.withUnsafeMutableBufferPointer { buffer in

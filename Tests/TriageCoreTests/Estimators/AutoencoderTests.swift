@@ -54,6 +54,30 @@ struct AutoencoderTests {
         #expect(c.model != a.model)
     }
 
+    /// Two callers at once (as a server would have) get what each gets alone: nothing a fit or a
+    /// scoring does is shared process state (the OpenBLAS thread count used to be saved, set and
+    /// restored per call, a data race under ThreadSanitizer).
+    @Test("concurrent fits and scorings equal the sequential ones")
+    func concurrentCallersAgreeWithSequential() throws {
+        let data = Self.planeData(rows: 200)
+        let parameters = Self.quick { $0.ensembleSize = 2; $0.epochs = 4 }
+        let sequential = try [7, 8].map { seed throws(EstimatorError) in
+            let model = try Autoencoder.fit(data, parameters: parameters, seed: UInt64(seed), threads: 2).model
+            return (model, try model.scores(data, threads: 2))
+        }
+        let concurrent = Parallel.map(2, threads: 2) { i -> (Autoencoder, [Double])? in
+            guard let model = try? Autoencoder.fit(data, parameters: parameters, seed: UInt64(7 + i), threads: 2).model,
+                  let scores = try? model.scores(data, threads: 2) else { return nil }
+            return (model, scores)
+        }
+        for i in 0..<2 {
+            let got = try #require(concurrent[i])
+            #expect(got.0 == sequential[i].0)
+            #expect(got.1 == sequential[i].1)
+        }
+        #expect(BLASThreads.current == 1)
+    }
+
     @Test("score is the mean over features of the squared error, and the top feature is its argmax")
     func explanation() throws {
         let data = Self.planeData(rows: 200)
