@@ -70,11 +70,11 @@ import TriageData
     // The online entry point (BundleDetectors, row by row from raw metrics) gives the same scores.
     let detectors = try #require(try BundleDetectors(opened))
     for (k, values) in [baseline.median, outlier].enumerated() {
-        let row = try #require(detectors.score(service: "svc-01", values: values))
+        let row = try #require(try detectors.score(service: "svc-01", values: values))
         #expect(row.isolationForest?.score == cliScores["iforest.model"]![k] && row.isolationForest?.anomaly == (k == 1))
         #expect(row.autoencoder?.score == cliScores["autoencoder.model"]![k] && row.autoencoder?.anomaly == (k == 1))
     }
-    #expect(detectors.score(service: "svc-99", values: baseline.median) == nil)
+    #expect(try detectors.score(service: "svc-99", values: baseline.median) == nil)
     // `triage features` turns raw metrics into the same rows, in input order, for `score`.
     let features = try CLIRunner.run(["features", "--model", bundle, sim + "/metrics.csv", "--output", folder + "/all.csv"])
     #expect(features.status == 0, "\(features.stderr)")

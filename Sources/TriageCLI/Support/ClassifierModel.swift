@@ -44,7 +44,7 @@ struct ClassifierModel<C: Classifier & SummarizableModel>: LoadedModel {
         let accuracy = Metrics.accuracy(predicted: predicted, truth: truth)
         let balanced = Metrics.balancedAccuracy(predicted: predicted, truth: truth, classCount: k)
         let macroF1 = Metrics.macroF1(predicted: predicted, truth: truth, classCount: k)
-        let auc = Metrics.rocAUCOneVsRest(probabilities: probabilities, truth: truth)
+        let auc = try Metrics.rocAUCOneVsRest(probabilities: probabilities, truth: truth)
         let confusion = Metrics.confusionMatrix(predicted: predicted, truth: truth, classCount: k)
         let json: [String: JSONValue] = [
             "kind": .string(kind), "rows": .integer(truth.count),

@@ -27,7 +27,8 @@ extension Autoencoder {
     private static func train(_ data: Matrix<Float>, parameters: Parameters, seed: UInt64, threads: Int,
                               onEpoch: (EpochReport) -> Void) throws(EstimatorError) -> (model: Autoencoder, history: TrainingHistory) {
         let standardizer = Standardizer(fitting: data)
-        let x = standardizer.transform(data)
+        // Fitted on `data` itself: the shape holds.
+        let x = try standardizer.transform(data)
         let n = x.rows
         var history = TrainingHistory()
 

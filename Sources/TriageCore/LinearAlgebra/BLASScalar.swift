@@ -62,7 +62,7 @@ extension Float: BLASScalar {
     public static func blasDOT(count: Int, x: UnsafePointer<Float>, incX: Int,
                                y: UnsafePointer<Float>, incY: Int) -> Float {
         BLASThreads.ensureConfigured()
-        cblas_sdot(blasint(count), x, blasint(incX), y, blasint(incY))
+        return cblas_sdot(blasint(count), x, blasint(incX), y, blasint(incY))
     }
 
     public static func blasSCAL(count: Int, alpha: Float, x: UnsafeMutablePointer<Float>, incX: Int) {
@@ -102,7 +102,7 @@ extension Double: BLASScalar {
     public static func blasDOT(count: Int, x: UnsafePointer<Double>, incX: Int,
                                y: UnsafePointer<Double>, incY: Int) -> Double {
         BLASThreads.ensureConfigured()
-        cblas_ddot(blasint(count), x, blasint(incX), y, blasint(incY))
+        return cblas_ddot(blasint(count), x, blasint(incX), y, blasint(incY))
     }
 
     public static func blasSCAL(count: Int, alpha: Double, x: UnsafeMutablePointer<Double>, incX: Int) {

@@ -111,14 +111,17 @@ public enum Metrics {
 
     /// One-vs-rest macro ROC-AUC from a rows × classes probability matrix (binary: the AUC of
     /// class 1's column, as scikit-learn). Classes absent from `truth` are skipped.
-    public static func rocAUCOneVsRest(probabilities: Matrix<Float>, truth: [Int]) -> Double {
+    ///
+    /// - Throws: `lengthMismatch` when there is not one label per row.
+    public static func rocAUCOneVsRest(probabilities: Matrix<Float>, truth: [Int]) throws(EstimatorError) -> Double {
         let classes = probabilities.columns
+        try checkPaired("labels", truth.count, with: probabilities.rows)
         if classes == 2 {
-            return rocAUC(scores: probabilities.column(1).map(Double.init), labels: truth.map { $0 == 1 })
+            return try rocAUC(scores: probabilities.column(1).map(Double.init), labels: truth.map { $0 == 1 })
         }
         var aucs = [Double]()
         for c in 0..<classes {
-            let auc = rocAUC(scores: probabilities.column(c).map(Double.init), labels: truth.map { $0 == c })
+            let auc = try rocAUC(scores: probabilities.column(c).map(Double.init), labels: truth.map { $0 == c })
             if !auc.isNaN { aucs.append(auc) }
         }
         return aucs.isEmpty ? .nan : aucs.reduce(0, +) / Double(aucs.count)
