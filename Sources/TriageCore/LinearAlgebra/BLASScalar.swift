@@ -141,4 +141,12 @@ public enum BLASThreads {
         ensureConfigured()
         openblas_set_num_threads(Int32(max(1, threads)))
     }
+
+    /// The kernel family OpenBLAS chose for this CPU ("SkylakeX", "Haswell", "Zen", …, or the
+    /// `OPENBLAS_CORETYPE` override). Float sums in its GEMMs round differently per family, so
+    /// the autoencoder's weights are byte-identical only between machines with the same one.
+    public static var kernelFamily: String {
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name)
+    }
 }
