@@ -153,6 +153,25 @@ public struct Autoencoder: ExplainingDetector, SummarizableModel, Equatable {
         self.threshold = threshold
     }
 
+    enum CodingKeys: String, CodingKey { case parameters, standardizer, networks, threshold }
+
+    /// Decodes and checks what scoring relies on: at least one network, every network as wide
+    /// as the standardiser at input and output, all with the same layer sizes.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let standardizer = try c.decode(Standardizer<Float>.self, forKey: .standardizer)
+        let networks = try c.decode([DenseNetwork<Float>].self, forKey: .networks)
+        let width = standardizer.means.count
+        guard let first = networks.first, width > 0,
+              networks.allSatisfy({ $0.layerSizes == first.layerSizes }),
+              first.inputWidth == width, first.outputWidth == width else {
+            throw DecodingError.dataCorruptedError(forKey: .networks, in: c,
+                debugDescription: "autoencoder networks do not match its \(width) features")
+        }
+        self.init(parameters: try c.decode(Parameters.self, forKey: .parameters), standardizer: standardizer,
+                  networks: networks, threshold: try c.decode(Double.self, forKey: .threshold))
+    }
+
     // MARK: Scoring
 
     /// Mean squared reconstruction error of each row over the standardised features, averaged

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import TriageCore
 
@@ -94,5 +95,52 @@ struct ShapeErrorTests {
         }
         #expect(throws: EstimatorError.shapeMismatch(expectedColumns: 2, gotColumns: 1)) { try detector.learnOne([1]) }
         #expect(throws: EstimatorError.shapeMismatch(expectedColumns: 2, gotColumns: 0)) { try detector.scoreOne([]) }
+    }
+}
+
+/// Model files come from outside: a decoded autoencoder whose shapes do not fit together is a
+/// decoding error, not a model that traps (or reads out of bounds) at its first score.
+@Suite("Decoding checks shapes")
+struct DecodingShapeTests {
+    static func mutated(_ model: Autoencoder, _ change: (inout [String: Any]) -> Void) throws -> Data {
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(model)) as! [String: Any]
+        change(&json)
+        return try JSONSerialization.data(withJSONObject: json)
+    }
+
+    @Test func inconsistentAutoencoderFilesAreRefused() throws {
+        var parameters = Autoencoder.Parameters()
+        parameters.hiddenLayers = [3]
+        parameters.epochs = 1
+        parameters.ensembleSize = 1
+        let (model, _) = try Autoencoder.fit(ShapeErrorTests.data(rows: 40, columns: 4), parameters: parameters, seed: 1)
+        #expect(try JSONDecoder().decode(Autoencoder.self, from: JSONEncoder().encode(model)) == model)
+        let breakages: [(String, (inout [String: Any]) -> Void)] = [
+            ("a mean dropped", { json in
+                var s = json["standardizer"] as! [String: Any]
+                s["means"] = Array((s["means"] as! [Any]).dropLast())
+                json["standardizer"] = s
+            }),
+            ("no networks", { json in json["networks"] = [Any]() }),
+            ("a weight dropped", { json in
+                var networks = json["networks"] as! [[String: Any]]
+                var weights = networks[0]["weights"] as! [[String: Any]]
+                weights[0]["storage"] = Array((weights[0]["storage"] as! [Any]).dropLast())
+                networks[0]["weights"] = weights
+                json["networks"] = networks
+            }),
+            ("layers that do not chain", { json in
+                var networks = json["networks"] as! [[String: Any]]
+                var weights = networks[0]["weights"] as! [[String: Any]]
+                weights[0]["columns"] = 2
+                weights[0]["rows"] = 6
+                networks[0]["weights"] = weights
+                json["networks"] = networks
+            }),
+        ]
+        for (what, change) in breakages {
+            let data = try Self.mutated(model, change)
+            #expect(throws: DecodingError.self, "\(what)") { try JSONDecoder().decode(Autoencoder.self, from: data) }
+        }
     }
 }
