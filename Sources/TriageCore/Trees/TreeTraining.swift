@@ -104,24 +104,10 @@ enum TreeTraining {
     }
 
     /// Normalised class distribution of a classification leaf.
-    ///
-    /// One range check, then a buffer: through an `ArraySlice` the per-element checks made this
-    /// 130 % more instructions under checked `-O` (callgrind, fitting 20 trees: 23 M → 54 M;
-    /// BENCHMARKS.md, "Checked release builds"). Sums in class order, as before.
     static func classProbabilities(_ tree: TreeStructure, _ node: Int) -> [Float] {
-        let width = tree.width
-        guard width > 0 else { return [] }
-        precondition(node >= 0 && (node + 1) * width <= tree.value.count, "node \(node) out of range")
-        var result = [Float](repeating: 0, count: width)
-        tree.value.withUnsafeBufferPointer { value in
-            result.withUnsafeMutableBufferPointer { out in
-                let stats = value.baseAddress! + node &* width
-                var total = 0.0
-                for k in 0..<width { total += stats[k] }
-                for k in 0..<width { out[k] = total > 0 ? Float(stats[k] / total) : 1 / Float(width) }
-            }
-        }
-        return result
+        let stats = tree.statistics(node)
+        let total = stats.reduce(0, +)
+        return stats.map { total > 0 ? Float($0 / total) : 1 / Float(stats.count) }
     }
 
     /// Importances scaled to sum to 1 (all zero when the tree never split).

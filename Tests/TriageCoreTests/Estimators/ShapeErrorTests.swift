@@ -143,4 +143,30 @@ struct DecodingShapeTests {
             #expect(throws: DecodingError.self, "\(what)") { try JSONDecoder().decode(Autoencoder.self, from: data) }
         }
     }
+
+    @Test func inconsistentIsolationForestFilesAreRefused() throws {
+        let forest = try IsolationForest.fit(ShapeErrorTests.data(rows: 100, columns: 3), parameters: .init(treeCount: 4), seed: 1)
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let json = try JSONSerialization.jsonObject(with: encoder.encode(forest)) as! [String: Any]
+        #expect(try decoder.decode(IsolationForest.self, from: encoder.encode(forest)) == forest)
+        let breakages: [(String, (inout [String: Any]) -> Void)] = [
+            ("a split feature past the columns", { $0["splitFeatures"] = ($0["splitFeatures"] as! [Int]).map { _ in 7 } }),
+            ("a negative split feature", { $0["splitFeatures"] = ($0["splitFeatures"] as! [Int]).map { _ in -1 } }),
+            ("a leaf dropped", { $0["leafPathLengths"] = Array(($0["leafPathLengths"] as! [Any]).dropLast()) }),
+            ("slot rows dropped", { $0["slotRows"] = Array(($0["slotRows"] as! [Any]).dropLast(3)) }),
+            ("a height that does not fit the sample size", { $0["height"] = 12 }),
+            ("no trees", { json in
+                for key in ["splitFeatures", "splitThresholds", "leafPathLengths", "slotRows"] { json[key] = [Any]() }
+            }),
+        ]
+        for (what, change) in breakages {
+            var broken = json
+            change(&broken)
+            let data = try JSONSerialization.data(withJSONObject: broken)
+            #expect(throws: DecodingError.self, "\(what)") { try decoder.decode(IsolationForest.self, from: data) }
+        }
+    }
 }
