@@ -127,10 +127,11 @@ public struct SlidingIsolationForest: Codable, Sendable, Equatable {
         var total: Float = 0
         let nodes = nodesPerTree, steps = heightLimit
         // Index arithmetic wraps (&*, &+) and `normalisers` is read through a buffer: with
-        // checked `-O` the overflow and bounds checks in this walk made `watch` 33 % more
-        // instructions (callgrind, 30 000 rows: 608 M → 809 M; BENCHMARKS.md, "Checked release
-        // builds"). Indices stay below trees · nodesPerTree: a walk takes `steps` = heightLimit
-        // steps from slot 0 in a tree of 2^(heightLimit+1) − 1 slots.
+        // checked `-O` the overflow and bounds checks in this walk made
+        // `SeriesAnomalyDetector.process`, which inlines it, 71 % more instructions (callgrind,
+        // `watch` of 30 000 rows: 223 M → 381 M; BENCHMARKS.md, "Checked release builds").
+        // Indices stay below trees · nodesPerTree: a walk takes `steps` = heightLimit steps
+        // from slot 0 in a tree of 2^(heightLimit+1) − 1 slots.
         features.withUnsafeBufferPointer { feature in
             values.withUnsafeBufferPointer { value in
             normalisers.withUnsafeBufferPointer { normalisers in
