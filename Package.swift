@@ -7,7 +7,11 @@ import PackageDescription
 //   TriageCore ← TriageSim (incident simulator and its true remediation model)
 //   TriageCore, TriageData ← TriageEngine (approval queue in SQLite via GRDB, outbox, approvers)
 //   TriageCore, TriageData, TriageEngine ← TriageCLI (commands) ← triage (executable)
-let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+// Release builds use SwiftPM's defaults, `-O` with whole-module optimisation: every
+// `precondition` and bounds check stays in (issue 14: with `-Ounchecked` an input bug became
+// memory corruption instead of an error). Hot loops that measured faster without checks use
+// unsafe buffer pointers locally, with the figure in a comment (BENCHMARKS.md, "Checked release
+// builds").
 
 let package = Package(
     name: "Triage",
@@ -32,21 +36,18 @@ let package = Package(
         ),
         .target(
             name: "TriageCore",
-            dependencies: ["CBLAS"],
-            swiftSettings: optimise
+            dependencies: ["CBLAS"]
         ),
         .target(
             name: "TriageData",
             dependencies: [
                 "TriageCore",
                 .product(name: "Crypto", package: "swift-crypto"),
-            ],
-            swiftSettings: optimise
+            ]
         ),
         .target(
             name: "TriageSim",
-            dependencies: ["TriageCore"],
-            swiftSettings: optimise
+            dependencies: ["TriageCore"]
         ),
         .target(
             name: "TriageEngine",
@@ -68,8 +69,7 @@ let package = Package(
             dependencies: [
                 "TriageCore", "TriageData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: optimise
+            ]
         ),
         .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"]),
         .testTarget(name: "TriageDataTests", dependencies: ["TriageData"]),

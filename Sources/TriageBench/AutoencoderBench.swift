@@ -66,8 +66,7 @@ struct AutoencoderBench: ParsableCommand {
 
     /// One epoch's batches timed piece by piece on one thread (best of 3 each).
     private func breakdown(_ data: Matrix<Float>, sizes: [Int], parameters: Autoencoder.Parameters) -> [String: Double] {
-        BLASThreads.set(1)
-        let x = Standardizer(fitting: data).transform(data)
+        let x = try! Standardizer(fitting: data).transform(data)
         let n = x.rows, batches = n / batchSize
         var random = RandomSource(seed: 0)
         var network = DenseNetwork<Float>(layerSizes: sizes, random: &random)

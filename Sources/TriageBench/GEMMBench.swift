@@ -9,7 +9,7 @@ struct GEMMBench: ParsableCommand {
     @Option var repeats = 10
 
     func run() {
-        BLASThreads.set(threads)
+        BLASThreads.configureProcess(threads: threads)
         var rng = RandomSource(seed: 1)
         let a = Matrix<Float>(rows: size, columns: size) { _, _ in rng.uniformFloat() }
         let b = Matrix<Float>(rows: size, columns: size) { _, _ in rng.uniformFloat() }

@@ -28,7 +28,7 @@ struct IsolationForestBench: ParsableCommand {
         }
         var checksum = 0.0
         let cpuBefore = processCPUSeconds()
-        let scoreSeconds = bestOf(repeats) { checksum = forest!.scores(matrix, threads: threadCount).reduce(0, +) }
+        let scoreSeconds = bestOf(repeats) { checksum = try! forest!.scores(matrix, threads: threadCount).reduce(0, +) }
         let scoreCPUSeconds = (processCPUSeconds() - cpuBefore) / Double(max(1, repeats))
         var fields: [String: Any] = [
             "rows": matrix.rows, "features": matrix.columns, "trees": trees, "sample_size": sampleSize,
@@ -38,10 +38,10 @@ struct IsolationForestBench: ParsableCommand {
         ]
         if explain {
             let before = processCPUSeconds()
-            fields["explain_seconds"] = bestOf(repeats) { _ = forest!.topFeatures(matrix, threads: threadCount) }
+            fields["explain_seconds"] = bestOf(repeats) { _ = try! forest!.topFeatures(matrix, threads: threadCount) }
             fields["explain_cpu_seconds"] = (processCPUSeconds() - before) / Double(max(1, repeats))
             let combinedBefore = processCPUSeconds()
-            fields["score_and_explain_seconds"] = bestOf(repeats) { _ = forest!.scoresAndTopFeatures(matrix, threads: threadCount) }
+            fields["score_and_explain_seconds"] = bestOf(repeats) { _ = try! forest!.scoresAndTopFeatures(matrix, threads: threadCount) }
             fields["score_and_explain_cpu_seconds"] = (processCPUSeconds() - combinedBefore) / Double(max(1, repeats))
         }
         emit(fields)

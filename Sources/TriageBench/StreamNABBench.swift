@@ -31,7 +31,7 @@ struct StreamNABBench: ParsableCommand {
                 var out = "timestamp,anomaly_score,forest,z\n"
                 for r in 0..<table.rowCount {
                     let row = (0..<table.numeric.columns).map { table.numeric[r, $0] }
-                    let s = detector.process(row, time: Timestamp.seconds(Array(times[r].utf8)))
+                    let s = try! detector.process(row, time: Timestamp.seconds(Array(times[r].utf8)))
                     out += "\(times[r]),\(s.score),\(s.perColumn[0].forest),\(s.perColumn[0].zScore)\n"
                 }
                 totalRows += table.rowCount

@@ -101,7 +101,11 @@ public final class RemediationEngine {
         guard values.count == ServiceMetric.allCases.count else {
             throw .invalid("a metrics row needs \(ServiceMetric.allCases.count) values (\(ServiceMetric.names.joined(separator: ", "))), got \(values.count)")
         }
-        guard let score = detectors.score(service: service, values: values) else {
+        let scored: BundleDetectors.RowScore?
+        do { scored = try detectors.score(service: service, values: values) } catch {
+            throw .invalid("service \(service): \(error)")
+        }
+        guard let score = scored else {
             return [.unknownService(service: service, time: time)]
         }
         var monitor = monitors[service] ?? ServiceMonitor(settings: settings.health, capacity: historyCapacity)

@@ -67,14 +67,19 @@ import TriageData
         #expect(lines[1].split(separator: ",")[1] == "0" && lines[2].split(separator: ",")[1] == "1", "\(model): \(scored.stdout)")
         cliScores[model] = lines[1...].map { Double($0.split(separator: ",")[0])! }
     }
-    // The online entry point (BundleDetectors, row by row from raw metrics) gives the same scores.
+    // The online entry point (BundleDetectors, row by row from raw metrics) gives the same scores:
+    // the isolation forest to the bit; the autoencoder to float rounding, because OpenBLAS may
+    // take another kernel path for a 1-row product than for the CLI's 2-row one and add in
+    // another order (its Prescott kernels do; SkylakeX ones happen to agree to the bit).
     let detectors = try #require(try BundleDetectors(opened))
     for (k, values) in [baseline.median, outlier].enumerated() {
-        let row = try #require(detectors.score(service: "svc-01", values: values))
+        let row = try #require(try detectors.score(service: "svc-01", values: values))
         #expect(row.isolationForest?.score == cliScores["iforest.model"]![k] && row.isolationForest?.anomaly == (k == 1))
-        #expect(row.autoencoder?.score == cliScores["autoencoder.model"]![k] && row.autoencoder?.anomaly == (k == 1))
+        let online = try #require(row.autoencoder), batch = cliScores["autoencoder.model"]![k]
+        #expect(abs(online.score - batch) <= 1e-5 * max(abs(batch), 1e-3), "online \(online.score), batch \(batch)")
+        #expect(online.anomaly == (k == 1))
     }
-    #expect(detectors.score(service: "svc-99", values: baseline.median) == nil)
+    #expect(try detectors.score(service: "svc-99", values: baseline.median) == nil)
     // `triage features` turns raw metrics into the same rows, in input order, for `score`.
     let features = try CLIRunner.run(["features", "--model", bundle, sim + "/metrics.csv", "--output", folder + "/all.csv"])
     #expect(features.status == 0, "\(features.stderr)")

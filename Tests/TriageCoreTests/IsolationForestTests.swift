@@ -35,20 +35,20 @@ private func encodeDecode(_ forest: IsolationForest) throws -> IsolationForest {
         var data = cluster(rows: 500, features: 4)
         data[17, 2] = 9 // far out in feature 2 only
         let forest = try IsolationForest.fit(data, seed: 3, threads: 2)
-        let scores = forest.scores(data, threads: 2)
+        let scores = try forest.scores(data, threads: 2)
         #expect(scores.allSatisfy { $0 > 0 && $0 <= 1 })
         #expect(scores[17] == scores.max())
         #expect(scores[17] > 0.6)
         let median = scores.sorted()[250]
         #expect(median < 0.5)
-        #expect(forest.topFeatures(data, threads: 2)[17] == 2)
-        let contributions = forest.pathContributions(data, threads: 1)
+        #expect(try forest.topFeatures(data, threads: 2)[17] == 2)
+        let contributions = try forest.pathContributions(data, threads: 1)
         #expect(contributions.rows == 500 && contributions.columns == 4)
         #expect(argmax(contributions.row(17)) == 2)
-        #expect(forest.predict(data, threads: 1) == scores.map { $0 >= forest.threshold })
-        let both = forest.scoresAndTopFeatures(data, threads: 3)
+        #expect(try forest.predict(data, threads: 1) == scores.map { $0 >= forest.threshold })
+        let both = try forest.scoresAndTopFeatures(data, threads: 3)
         #expect(both.scores == scores)
-        #expect(both.topFeatures == forest.topFeatures(data, threads: 1))
+        #expect(try both.topFeatures == forest.topFeatures(data, threads: 1))
     }
 
     @Test func wideDataUsesSparseCreditsWithTheSameMeaning() throws {
@@ -56,11 +56,11 @@ private func encodeDecode(_ forest: IsolationForest) throws -> IsolationForest {
         var data = cluster(rows: 300, features: 70)
         data[5, 66] = 12
         let forest = try IsolationForest.fit(data, parameters: .init(treeCount: 60), seed: 2)
-        let top = forest.topFeatures(data, threads: 2)
+        let top = try forest.topFeatures(data, threads: 2)
         #expect(top[5] == 66)
-        let contributions = forest.pathContributions(data, threads: 1)
+        let contributions = try forest.pathContributions(data, threads: 1)
         for row in [0, 5, 299] { #expect(argmax(contributions.row(row)) == top[row]) }
-        #expect(forest.scoresAndTopFeatures(data, threads: 1).topFeatures == top)
+        #expect(try forest.scoresAndTopFeatures(data, threads: 1).topFeatures == top)
     }
 
     @Test func paperDefaultsAndHeightLimit() throws {
@@ -77,20 +77,20 @@ private func encodeDecode(_ forest: IsolationForest) throws -> IsolationForest {
         let one = try IsolationForest.fit(data, parameters: parameters, seed: 9, threads: 1)
         let three = try IsolationForest.fit(data, parameters: parameters, seed: 9, threads: 3)
         #expect(one == three)
-        let s1 = one.scores(data, threads: 1), s3 = one.scores(data, threads: 3)
+        let s1 = try one.scores(data, threads: 1), s3 = try one.scores(data, threads: 3)
         #expect(s1 == s3)
-        #expect(one.topFeatures(data, threads: 1) == one.topFeatures(data, threads: 3))
+        #expect(try one.topFeatures(data, threads: 1) == one.topFeatures(data, threads: 3))
         let loaded = try encodeDecode(one)
         #expect(loaded == one)
-        #expect(loaded.scores(data, threads: 2) == s1)
+        #expect(try loaded.scores(data, threads: 2) == s1)
         let other = try IsolationForest.fit(data, parameters: parameters, seed: 10, threads: 1)
         #expect(other != one)
         // Tables built once score the same, in one batch or one row at a time.
         let prepared = PreparedIsolationForest(one)
-        #expect(prepared.scores(data, threads: 2) == s1)
+        #expect(try prepared.scores(data, threads: 2) == s1)
         for i in [0, 1_499, 2_999] {
             let row = Matrix(rows: 1, columns: 5, storage: Array(data.storage[i * 5..<(i + 1) * 5]))
-            #expect(prepared.scores(row, threads: 1) == [s1[i]])
+            #expect(try prepared.scores(row, threads: 1) == [s1[i]])
         }
     }
 
@@ -98,18 +98,18 @@ private func encodeDecode(_ forest: IsolationForest) throws -> IsolationForest {
         // More rows than one task (8 192) so several tasks, blocks and a ragged tail run.
         let data = cluster(rows: 20_011, features: 3)
         let forest = try IsolationForest.fit(data, parameters: .init(treeCount: 8, sampleSize: 64), seed: 6, threads: 2)
-        let one = forest.scoresAndTopFeatures(data, threads: 1)
-        let three = forest.scoresAndTopFeatures(data, threads: 3)
+        let one = try forest.scoresAndTopFeatures(data, threads: 1)
+        let three = try forest.scoresAndTopFeatures(data, threads: 3)
         #expect(one.scores == three.scores && one.topFeatures == three.topFeatures)
-        #expect(forest.scores(data, threads: 2) == one.scores)
-        #expect(forest.topFeatures(data, threads: 2) == one.topFeatures)
+        #expect(try forest.scores(data, threads: 2) == one.scores)
+        #expect(try forest.topFeatures(data, threads: 2) == one.topFeatures)
     }
 
     @Test func scoresMatchAPlainTreeWalk() throws {
         // The interleaved, transposed kernel must equal the definition: walk each stored tree.
         let data = cluster(rows: 1000, features: 3) // 1000 rows: several blocks and a partial group
         let forest = try IsolationForest.fit(data, parameters: .init(treeCount: 10, sampleSize: 64), seed: 2)
-        let fast = forest.meanPathLengths(data, threads: 2)
+        let fast = try forest.meanPathLengths(data, threads: 2)
         for row in [0, 1, 255, 256, 999] {
             var total = 0.0
             for t in 0..<forest.treeCount {
@@ -146,7 +146,7 @@ private func encodeDecode(_ forest: IsolationForest) throws -> IsolationForest {
     @Test func contaminationFractionFlagsThatShareOfTrainingRows() throws {
         let data = cluster(rows: 2000, features: 3)
         let forest = try IsolationForest.fit(data, parameters: .init(contamination: .fraction(0.05)), seed: 1)
-        let flagged = forest.predict(data, threads: 2).filter { $0 }.count
+        let flagged = try forest.predict(data, threads: 2).filter { $0 }.count
         #expect(abs(flagged - 100) <= 2)
         #expect(forest.threshold != 0.5)
     }
@@ -167,10 +167,10 @@ private func encodeDecode(_ forest: IsolationForest) throws -> IsolationForest {
         let data = cluster(rows: 300, features: 3)
         let forest = try IsolationForest.fit(data, seed: 8)
         var probe = Matrix<Float>(rows: 2, columns: 3, storage: [0.1, .nan, 0.3, 0.1, -.infinity, 0.3])
-        let scores = forest.scores(probe, threads: 1)
+        let scores = try forest.scores(probe, threads: 1)
         #expect(scores[0] == scores[1]) // NaN behaves like −∞: never greater than a threshold
         probe[0, 1] = 0.2
-        #expect(forest.scores(probe, threads: 1)[0].isFinite)
+        #expect(try forest.scores(probe, threads: 1)[0].isFinite)
     }
 
     @Test func badParametersAndDataAreRefused() throws {
@@ -196,7 +196,7 @@ private func encodeDecode(_ forest: IsolationForest) throws -> IsolationForest {
         #expect(throws: EstimatorError.self) { try IsolationForest.fit(Matrix(rows: 10, columns: 2, repeating: 3)) }
         // Two rows is the least that can be isolated.
         let two = try IsolationForest.fit(Matrix(rows: 2, columns: 1, storage: [0, 1]))
-        #expect(two.height == 1 && two.scores(Matrix(rows: 1, columns: 1, storage: [0.5]), threads: 1)[0] == 0.5)
+        #expect(try two.height == 1 && two.scores(Matrix(rows: 1, columns: 1, storage: [0.5]), threads: 1)[0] == 0.5)
     }
 }
 
@@ -209,9 +209,9 @@ private func encodeDecode(_ forest: IsolationForest) throws -> IsolationForest {
         data[3, features - 1] = 8
         let forest = try IsolationForest.fit(data, parameters: .init(treeCount: 23, sampleSize: 128), seed: 5)
         let paths = LeafPaths(forest)
-        let fast = forest.pathContributions(data, threads: 2)
-        let both = forest.scoresAndTopFeatures(data, threads: 3)
-        #expect(both.scores == forest.scores(data, threads: 1))
+        let fast = try forest.pathContributions(data, threads: 2)
+        let both = try forest.scoresAndTopFeatures(data, threads: 3)
+        #expect(try both.scores == forest.scores(data, threads: 1))
         for row in [0, 3, 11, 12, 255, 256, 699] {
             var reference = [Float](repeating: 0, count: features)
             for t in 0..<forest.treeCount {

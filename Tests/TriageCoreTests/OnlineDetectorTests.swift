@@ -88,7 +88,7 @@ private func series(_ n: Int, seed: UInt64 = 7) -> [Double] {
     @Test func sameSeedSameScores() throws {
         var a = try MetricStreamDetector(columns: 1, seed: 4)
         var b = try MetricStreamDetector(columns: 1, seed: 4)
-        for v in series(800) { #expect(a.process([v]).score == b.process([v]).score) }
+        for v in series(800) { #expect(try a.process([v]).score == b.process([v]).score) }
     }
 
     @Test func checkpointResumesExactly() throws {
@@ -96,12 +96,12 @@ private func series(_ n: Int, seed: UInt64 = 7) -> [Double] {
         var continuous = try MetricStreamDetector(columns: 1, seed: 2)
         var first = try MetricStreamDetector(columns: 1, seed: 2)
         var expected = [Double]()
-        for v in values { expected.append(continuous.process([v]).score) }
-        for v in values[..<700] { _ = first.process([v]) }
+        for v in values { expected.append(try continuous.process([v]).score) }
+        for v in values[..<700] { _ = try first.process([v]) }
         let data = try JSONEncoder().encode(first)
         var restored = try JSONDecoder().decode(MetricStreamDetector.self, from: data)
         #expect(restored == first)
-        for (i, v) in values.enumerated().dropFirst(700) { #expect(restored.process([v]).score == expected[i]) }
+        for (i, v) in values.enumerated().dropFirst(700) { #expect(try restored.process([v]).score == expected[i]) }
     }
 
     @Test func gapLeavesStateUnchanged() throws {
@@ -127,7 +127,7 @@ private func series(_ n: Int, seed: UInt64 = 7) -> [Double] {
         let a = series(1000, seed: 1), b = series(1000, seed: 2)
         var result: MetricStreamDetector.RowScore?
         for i in 0..<1000 {
-            result = detector.process([a[i], i == 900 ? b[i] + 30 : b[i]])
+            result = try detector.process([a[i], i == 900 ? b[i] + 30 : b[i]])
             if i == 900 { break }
         }
         #expect(result!.drivingColumn == 1)
@@ -137,9 +137,9 @@ private func series(_ n: Int, seed: UInt64 = 7) -> [Double] {
 
     @Test func streamingProtocolScoreDoesNotLearn() throws {
         var detector = try MetricStreamDetector(columns: 1, seed: 0)
-        for v in series(300) { detector.learnOne([v]) }
+        for v in series(300) { try detector.learnOne([v]) }
         let before = detector
-        _ = detector.scoreOne([42])
+        _ = try detector.scoreOne([42])
         #expect(detector == before)
         #expect(detector.rows == 300)
     }
@@ -226,12 +226,12 @@ private func series(_ n: Int, seed: UInt64 = 7) -> [Double] {
         var continuous = try MetricStreamDetector(columns: 1, configuration: configuration, seed: 2)
         var first = try MetricStreamDetector(columns: 1, configuration: configuration, seed: 2)
         var expected = [Double]()
-        for (i, v) in values.enumerated() { expected.append(continuous.process([v], time: time(i)).score) }
-        for (i, v) in values[..<900].enumerated() { _ = first.process([v], time: time(i)) }
+        for (i, v) in values.enumerated() { expected.append(try continuous.process([v], time: time(i)).score) }
+        for (i, v) in values[..<900].enumerated() { _ = try first.process([v], time: time(i)) }
         #expect(first.columns[0].seasonal.seasons[0].differences > 500)
         let data = try JSONEncoder().encode(first)
         var restored = try JSONDecoder().decode(MetricStreamDetector.self, from: data)
         #expect(restored == first)
-        for (i, v) in values.enumerated().dropFirst(900) { #expect(restored.process([v], time: time(i)).score == expected[i]) }
+        for (i, v) in values.enumerated().dropFirst(900) { #expect(try restored.process([v], time: time(i)).score == expected[i]) }
     }
 }

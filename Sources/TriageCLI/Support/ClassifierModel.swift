@@ -25,7 +25,7 @@ struct ClassifierModel<C: Classifier & SummarizableModel>: LoadedModel {
 
     func score(_ table: CSVTable<Float>, settings: ScoreSettings) throws -> OutputTable {
         let data = try table.features(saved.features)
-        let probabilities = saved.model.probabilities(data, threads: settings.threads)
+        let probabilities = try saved.model.probabilities(data, threads: settings.threads)
         var output = OutputTable()
         output.add("prediction", .text(probabilities.argmaxPerRow().map { classes[$0] }))
         for (c, name) in classes.enumerated() {
@@ -38,13 +38,13 @@ struct ClassifierModel<C: Classifier & SummarizableModel>: LoadedModel {
     func evaluate(_ table: CSVTable<Float>, target: String, settings: ScoreSettings) throws -> Report {
         let truth = try ClassLabels.encode(table, column: target, classes: classes)
         let data = try table.features(saved.features)
-        let probabilities = saved.model.probabilities(data, threads: settings.threads)
+        let probabilities = try saved.model.probabilities(data, threads: settings.threads)
         let predicted = probabilities.argmaxPerRow()
         let k = classes.count
         let accuracy = Metrics.accuracy(predicted: predicted, truth: truth)
         let balanced = Metrics.balancedAccuracy(predicted: predicted, truth: truth, classCount: k)
         let macroF1 = Metrics.macroF1(predicted: predicted, truth: truth, classCount: k)
-        let auc = Metrics.rocAUCOneVsRest(probabilities: probabilities, truth: truth)
+        let auc = try Metrics.rocAUCOneVsRest(probabilities: probabilities, truth: truth)
         let confusion = Metrics.confusionMatrix(predicted: predicted, truth: truth, classCount: k)
         let json: [String: JSONValue] = [
             "kind": .string(kind), "rows": .integer(truth.count),

@@ -41,9 +41,9 @@ struct DetectorModel<D: AnomalyDetector & SummarizableModel>: LoadedModel {
         let threshold = saved.model.threshold
         let scores: [Double], top: [Int]?
         if settings.explain, let explaining = saved.model as? any ExplainingDetector {
-            (scores, top) = explaining.scoresAndTopFeatures(data, threads: settings.threads)
+            (scores, top) = try explaining.scoresAndTopFeatures(data, threads: settings.threads)
         } else {
-            (scores, top) = (saved.model.scores(data, threads: settings.threads), nil)
+            (scores, top) = (try saved.model.scores(data, threads: settings.threads), nil)
         }
         var output = OutputTable()
         output.add("score", .real(scores))
@@ -55,11 +55,11 @@ struct DetectorModel<D: AnomalyDetector & SummarizableModel>: LoadedModel {
     func evaluate(_ table: CSVTable<Float>, target: String, settings: ScoreSettings) throws -> Report {
         let labels = try BinaryLabels.read(table, column: target)
         let data = try featureMatrix(table, settings: settings)
-        let scores = saved.model.scores(data, threads: settings.threads)
+        let scores = try saved.model.scores(data, threads: settings.threads)
         let predicted = scores.map { $0 >= saved.model.threshold }
-        let auc = Metrics.rocAUC(scores: scores, labels: labels)
-        let ap = Metrics.averagePrecision(scores: scores, labels: labels)
-        let prf = Metrics.precisionRecallF1(predicted: predicted, labels: labels)
+        let auc = try Metrics.rocAUC(scores: scores, labels: labels)
+        let ap = try Metrics.averagePrecision(scores: scores, labels: labels)
+        let prf = try Metrics.precisionRecallF1(predicted: predicted, labels: labels)
         let json: [String: JSONValue] = [
             "kind": .string(kind), "rows": .integer(labels.count),
             "anomalies": .integer(labels.filter { $0 }.count),

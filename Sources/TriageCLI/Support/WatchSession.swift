@@ -335,7 +335,12 @@ final class WatchSession: FollowedLineHandler {
         lastTime = row.time
         summary.rows += 1
         if row.values.contains(where: { !$0.isFinite }) { summary.gaps += 1 }
-        let result = detector!.process(row.values, time: row.time)
+        let result: MetricStreamDetector.RowScore
+        do { result = try detector!.process(row.values, time: row.time) } catch {
+            // The row parser yields one value per metric column, so this is a broken invariant,
+            // reported with its place rather than trapped.
+            throw DataError(.other("\(error)"), file: options.metrics, line: line)
+        }
         let warming = result.perColumn.allSatisfy(\.warmingUp)
         if warming { summary.warmup += 1 } else { summary.scored += 1 }
         summary.maxScore = max(summary.maxScore, result.score)

@@ -1,5 +1,4 @@
 import Dispatch
-import CBLAS
 
 /// Deterministic data-parallel loops.
 ///
@@ -19,7 +18,8 @@ public enum Parallel {
     /// Runs `body(i)` for every i in 0..<count on up to `threads` workers.
     ///
     /// Tasks are claimed in order by `threads` workers (dynamic scheduling, so uneven tasks
-    /// balance); OpenBLAS is held to one thread meanwhile to avoid nested pools.
+    /// balance). OpenBLAS calls inside `body` run on one thread (see `BLASThreads`), so there
+    /// are no nested pools; nothing process-global is changed here, so loops may run at once.
     public static func forEach(_ count: Int, threads: Int, _ body: @Sendable (Int) -> Void) {
         guard count > 0 else { return }
         let workers = min(max(1, threads), count)
@@ -27,9 +27,6 @@ public enum Parallel {
             for i in 0..<count { body(i) }
             return
         }
-        let previousBLASThreads = BLASThreads.current
-        BLASThreads.set(1)
-        defer { BLASThreads.set(previousBLASThreads) }
         let counter = TaskCounter()
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while true {

@@ -6,9 +6,9 @@ extension Autoencoder {
     /// Random streams of `seed`: network k is initialised from stream 100 + k, shuffles its
     /// batches with stream 200 + k and holds out rows drawn from stream 300 + k, so the model is a function
     /// of (data, parameters, seed) alone. Networks train independently, spread over `threads`
-    /// (one network per worker, OpenBLAS on one thread: at these widths a batch is tens of
-    /// microseconds of GEMM, less than splitting it would cost), so results never depend on
-    /// `threads`. `onEpoch` is called on the caller's thread after every epoch.
+    /// (one network per worker; OpenBLAS itself runs on one thread, see `BLASThreads`: at these
+    /// widths a batch is tens of microseconds of GEMM, less than splitting it would cost), so
+    /// results never depend on `threads`. `onEpoch` is called on the caller's thread after every epoch.
     ///
     /// - Throws: `invalidParameter`, `emptyData`, `tooFewRows` (fewer than 2), `nonFinite`,
     ///   and `diverged(epoch:)` when a loss becomes NaN or infinite.
@@ -21,15 +21,14 @@ extension Autoencoder {
         guard data.rows >= 2 else { throw .tooFewRows(needed: 2, got: data.rows) }
         if let bad = firstNonFinite(data) { throw .nonFinite(row: bad.row, column: bad.column) }
 
-        return try withSingleThreadedBLAS { () throws(EstimatorError) in
-            try train(data, parameters: parameters, seed: seed, threads: max(1, threads), onEpoch: onEpoch)
-        }
+        return try train(data, parameters: parameters, seed: seed, threads: max(1, threads), onEpoch: onEpoch)
     }
 
     private static func train(_ data: Matrix<Float>, parameters: Parameters, seed: UInt64, threads: Int,
                               onEpoch: (EpochReport) -> Void) throws(EstimatorError) -> (model: Autoencoder, history: TrainingHistory) {
         let standardizer = Standardizer(fitting: data)
-        let x = standardizer.transform(data)
+        // Fitted on `data` itself: the shape holds.
+        let x = try standardizer.transform(data)
         let n = x.rows
         var history = TrainingHistory()
 

@@ -153,36 +153,54 @@ public struct Autoencoder: ExplainingDetector, SummarizableModel, Equatable {
         self.threshold = threshold
     }
 
+    enum CodingKeys: String, CodingKey { case parameters, standardizer, networks, threshold }
+
+    /// Decodes and checks what scoring relies on: at least one network, every network as wide
+    /// as the standardiser at input and output, all with the same layer sizes.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let standardizer = try c.decode(Standardizer<Float>.self, forKey: .standardizer)
+        let networks = try c.decode([DenseNetwork<Float>].self, forKey: .networks)
+        let width = standardizer.means.count
+        guard let first = networks.first, width > 0,
+              networks.allSatisfy({ $0.layerSizes == first.layerSizes }),
+              first.inputWidth == width, first.outputWidth == width else {
+            throw DecodingError.dataCorruptedError(forKey: .networks, in: c,
+                debugDescription: "autoencoder networks do not match its \(width) features")
+        }
+        self.init(parameters: try c.decode(Parameters.self, forKey: .parameters), standardizer: standardizer,
+                  networks: networks, threshold: try c.decode(Double.self, forKey: .threshold))
+    }
+
     // MARK: Scoring
 
     /// Mean squared reconstruction error of each row over the standardised features, averaged
     /// over the ensemble's networks.
     ///
+    /// - Throws: `shapeMismatch` when `data` does not have `featureCount` columns.
     /// - Complexity: O(K · n · Σ n_l·n_{l+1}) for K networks, in row blocks spread over `threads`.
-    public func scores(_ data: Matrix<Float>, threads: Int) -> [Double] {
-        precondition(data.columns == featureCount, "data has \(data.columns) columns, model \(featureCount)")
-        return Self.withSingleThreadedBLAS { Self.rowErrors(networks, standardizer.transform(data), threads: threads) }
+    public func scores(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> [Double] {
+        try checkColumns(data, expected: featureCount)
+        return Self.rowErrors(networks, try standardizer.transform(data), threads: threads)
     }
 
     /// The feature with the largest squared reconstruction error in each row.
-    public func topFeatures(_ data: Matrix<Float>, threads: Int) -> [Int] {
-        featureErrors(data, threads: threads).argmaxPerRow()
+    public func topFeatures(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> [Int] {
+        try featureErrors(data, threads: threads).argmaxPerRow()
     }
 
     /// Squared reconstruction error of every feature of every row (rows × features) in
     /// standardised units, averaged over the ensemble: the explanation behind each score (a
     /// row's score is the mean of its row here).
-    public func featureErrors(_ data: Matrix<Float>, threads: Int) -> Matrix<Float> {
-        precondition(data.columns == featureCount, "data has \(data.columns) columns, model \(featureCount)")
-        let x = standardizer.transform(data)
+    public func featureErrors(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> Matrix<Float> {
+        try checkColumns(data, expected: featureCount)
+        let x = try standardizer.transform(data)
         var errors = Matrix<Float>(rows: x.rows, columns: x.columns)
         let columns = x.columns
         errors.storage.withUnsafeMutableBufferPointer { buffer in
             let output = SendablePointer(buffer.baseAddress ?? UnsafeMutablePointer<Float>.allocate(capacity: 1))
-            Self.withSingleThreadedBLAS {
-                Self.forEachBlockOfErrors(networks, x, threads: threads) { range, squared in
-                    for k in 0..<(range.count * columns) { output[range.lowerBound * columns + k] = squared[k] }
-                }
+            Self.forEachBlockOfErrors(networks, x, threads: threads) { range, squared in
+                for k in 0..<(range.count * columns) { output[range.lowerBound * columns + k] = squared[k] }
             }
         }
         return errors
@@ -192,8 +210,7 @@ public struct Autoencoder: ExplainingDetector, SummarizableModel, Equatable {
     /// that a block's activations stay in L2.
     static let scoringBlockRows = 1024
 
-    /// Mean squared error of each row of standardised `x`, averaged over `networks` (the caller
-    /// holds BLAS to one thread).
+    /// Mean squared error of each row of standardised `x`, averaged over `networks`.
     static func rowErrors(_ networks: [DenseNetwork<Float>], _ x: Matrix<Float>, threads: Int) -> [Double] {
         var errors = [Double](repeating: 0, count: x.rows)
         let columns = x.columns
@@ -239,15 +256,6 @@ public struct Autoencoder: ExplainingDetector, SummarizableModel, Equatable {
             }
             squared.withUnsafeBufferPointer { body(range, $0) }
         }
-    }
-
-    /// Runs `body` with OpenBLAS on one thread (restored after): the layers are too narrow for
-    /// BLAS threading to pay, and a fixed thread count keeps results bit-identical.
-    static func withSingleThreadedBLAS<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
-        let previous = BLASThreads.current
-        BLASThreads.set(1)
-        defer { BLASThreads.set(previous) }
-        return try body()
     }
 
     // MARK: Summary

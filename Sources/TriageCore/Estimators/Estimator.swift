@@ -13,29 +13,31 @@ public protocol AnomalyDetector: Codable, Sendable {
     var featureCount: Int { get }
     /// Rows scoring at or above this are anomalies.
     var threshold: Double { get }
-    /// Raw anomaly scores, one per row of `data` (`data.columns == featureCount`).
-    func scores(_ data: Matrix<Float>, threads: Int) -> [Double]
+    /// Raw anomaly scores, one per row of `data`.
+    ///
+    /// - Throws: `shapeMismatch` unless `data.columns == featureCount` (a request never traps).
+    func scores(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> [Double]
 }
 
 extension AnomalyDetector {
     /// 1 for rows whose score reaches the threshold.
-    public func predict(_ data: Matrix<Float>, threads: Int) -> [Bool] {
+    public func predict(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> [Bool] {
         let t = threshold
-        return scores(data, threads: threads).map { $0 >= t }
+        return try scores(data, threads: threads).map { $0 >= t }
     }
 }
 
 /// A detector that can say which feature drove each row's score.
 public protocol ExplainingDetector: AnomalyDetector {
     /// Index of the feature contributing most to each row's anomaly score.
-    func topFeatures(_ data: Matrix<Float>, threads: Int) -> [Int]
+    func topFeatures(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> [Int]
     /// Scores and top features together; detectors that get both from one pass override it.
-    func scoresAndTopFeatures(_ data: Matrix<Float>, threads: Int) -> (scores: [Double], topFeatures: [Int])
+    func scoresAndTopFeatures(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> (scores: [Double], topFeatures: [Int])
 }
 
 extension ExplainingDetector {
-    public func scoresAndTopFeatures(_ data: Matrix<Float>, threads: Int) -> (scores: [Double], topFeatures: [Int]) {
-        (scores(data, threads: threads), topFeatures(data, threads: threads))
+    public func scoresAndTopFeatures(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> (scores: [Double], topFeatures: [Int]) {
+        (try scores(data, threads: threads), try topFeatures(data, threads: threads))
     }
 }
 
@@ -44,21 +46,24 @@ public protocol Classifier: Codable, Sendable {
     var featureCount: Int { get }
     var classCount: Int { get }
     /// Rows × classes matrix of class probabilities (each row sums to 1).
-    func probabilities(_ data: Matrix<Float>, threads: Int) -> Matrix<Float>
+    ///
+    /// - Throws: `shapeMismatch` unless `data.columns == featureCount`.
+    func probabilities(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> Matrix<Float>
 }
 
 extension Classifier {
     /// The most probable class of each row (lowest index on ties).
-    public func predict(_ data: Matrix<Float>, threads: Int) -> [Int] {
-        probabilities(data, threads: threads).argmaxPerRow()
+    public func predict(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> [Int] {
+        try probabilities(data, threads: threads).argmaxPerRow()
     }
 }
 
 /// A detector that learns one observation at a time (River's `learn_one`/`score_one`).
 /// Scores use only what was learned before; higher = more anomalous.
 public protocol StreamingDetector: Sendable {
-    mutating func scoreOne(_ x: [Double]) -> Double
-    mutating func learnOne(_ x: [Double])
+    /// - Throws: `shapeMismatch` when `x` does not have the detector's width.
+    mutating func scoreOne(_ x: [Double]) throws(EstimatorError) -> Double
+    mutating func learnOne(_ x: [Double]) throws(EstimatorError)
 }
 
 /// Why a fit or a prediction was refused. Indices are 0-based row/column positions in the
@@ -68,6 +73,8 @@ public enum EstimatorError: Error, Sendable, Equatable, CustomStringConvertible 
     case emptyData
     case tooFewRows(needed: Int, got: Int)
     case shapeMismatch(expectedColumns: Int, gotColumns: Int)
+    /// Two inputs that must pair up element by element differ in length (scores and labels, …).
+    case lengthMismatch(what: String, expected: Int, got: Int)
     case nonFinite(row: Int, column: Int)
     case allMissingColumn(column: Int)
     case diverged(epoch: Int)
@@ -80,12 +87,21 @@ public enum EstimatorError: Error, Sendable, Equatable, CustomStringConvertible 
         case .emptyData: return "no rows to fit on"
         case .tooFewRows(let needed, let got): return "needs at least \(needed) rows, got \(got)"
         case .shapeMismatch(let expected, let got): return "data has \(got) feature columns, the model expects \(expected)"
+        case .lengthMismatch(let what, let expected, let got): return "\(what) has \(got) values, expected \(expected)"
         case .nonFinite(let row, let column): return "non-finite value at row \(row + 1), feature \(column + 1)"
         case .allMissingColumn(let column): return "feature \(column + 1) has no values (all missing)"
         case .diverged(let epoch): return "training diverged (loss became NaN or infinite) at epoch \(epoch)"
         case .invalidTarget(let reason): return reason
         }
     }
+}
+
+/// Throws `shapeMismatch` unless `data` has `expected` columns: the check at every public
+/// scoring and prediction entry point, so a request with the wrong width is an error, never a
+/// trap or an out-of-bounds read in a kernel.
+@inlinable
+public func checkColumns<S: BLASScalar>(_ data: Matrix<S>, expected: Int) throws(EstimatorError) {
+    if data.columns != expected { throw .shapeMismatch(expectedColumns: expected, gotColumns: data.columns) }
 }
 
 /// Positions of the first NaN/±inf in `data`, or nil. Inlinable so callers in other modules get

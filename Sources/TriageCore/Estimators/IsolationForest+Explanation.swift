@@ -21,8 +21,8 @@ extension IsolationForest {
     /// 0 for a row no split ever touched).
     ///
     /// - Complexity: O(rows · trees · height + rows · features), parallel over row tasks.
-    public func topFeatures(_ data: Matrix<Float>, threads: Int) -> [Int] {
-        precondition(data.columns == featureCount, "data has \(data.columns) columns, model expects \(featureCount)")
+    public func topFeatures(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> [Int] {
+        try checkColumns(data, expected: featureCount)
         var top = [Int](repeating: 0, count: data.rows)
         let d = featureCount
         top.withUnsafeMutableBufferPointer { out in
@@ -41,8 +41,8 @@ extension IsolationForest {
 
     /// Rows × features path contributions (see the extension's notes), for callers that want
     /// more than the top feature.
-    public func pathContributions(_ data: Matrix<Float>, threads: Int) -> Matrix<Double> {
-        precondition(data.columns == featureCount, "data has \(data.columns) columns, model expects \(featureCount)")
+    public func pathContributions(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> Matrix<Double> {
+        try checkColumns(data, expected: featureCount)
         var result = Matrix<Double>(rows: data.rows, columns: featureCount)
         let d = featureCount
         result.storage.withUnsafeMutableBufferPointer { out in
@@ -57,8 +57,8 @@ extension IsolationForest {
     /// Scores and top features from one walk per tree: the same values as `scores` and
     /// `topFeatures` (sums run in the same tree order), for about two thirds of the cost of
     /// calling both.
-    public func scoresAndTopFeatures(_ data: Matrix<Float>, threads: Int) -> (scores: [Double], topFeatures: [Int]) {
-        precondition(data.columns == featureCount, "data has \(data.columns) columns, model expects \(featureCount)")
+    public func scoresAndTopFeatures(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> (scores: [Double], topFeatures: [Int]) {
+        try checkColumns(data, expected: featureCount)
         var sums = [Double](repeating: 0, count: data.rows)
         var top = [Int](repeating: 0, count: data.rows)
         let d = featureCount
@@ -127,29 +127,44 @@ struct LeafPaths: Sendable {
         var features = [Int32](repeating: 0, count: forest.treeCount * leafSlots * max(1, height))
         var credits = [Float](repeating: 0, count: features.count)
         var counts = [UInt8](repeating: 0, count: forest.treeCount * leafSlots)
-        for t in 0..<forest.treeCount {
-            let rows = forest.slotRows[(t * slotsPerTree)...]
-            for leaf in 0..<leafSlots {
-                let index = t * leafSlots + leaf
-                let h = Double(forest.leafPathLengths[index])
-                var child = leafSlots + leaf // one-based heap slot of the leaf
-                var n = 0
-                while child > 1 {
-                    let parent = child >> 1
-                    let node = t * internalSlots + parent - 1
-                    let parentRows = Double(rows[rows.startIndex + parent - 1])
-                    let childRows = Double(rows[rows.startIndex + child - 1])
-                    // childRows == 0: a leaf slot no training row reached (unreachable).
-                    if forest.splitThresholds[node].isFinite && childRows > 0 && h > 0 {
-                        features[index * height + n] = forest.splitFeatures[node]
-                        credits[index * height + n] = Float(log2(parentRows / childRows) / h)
-                        n += 1
+        // Through buffers: with checked `-O` the Arrays' bounds checks made this per-call table
+        // 130 % more instructions (callgrind, 100 trees of ψ = 256: 9.9 M → 22.8 M; BENCHMARKS.md,
+        // "Checked release builds"). Indices stay inside the forest's arrays, whose sizes
+        // `IsolationForest` fixes from `treeCount`, `internalSlots` and `leafSlots`.
+        let treeCount = forest.treeCount
+        // Locals, not self's properties: the closures below run before `self` is initialised.
+        let leafCount = forest.leafSlots, pathHeight = forest.height
+        forest.slotRows.withUnsafeBufferPointer { slotRows in
+        forest.leafPathLengths.withUnsafeBufferPointer { leafPathLengths in
+        forest.splitThresholds.withUnsafeBufferPointer { splitThresholds in
+        forest.splitFeatures.withUnsafeBufferPointer { splitFeatures in
+        features.withUnsafeMutableBufferPointer { features in
+        credits.withUnsafeMutableBufferPointer { credits in
+        counts.withUnsafeMutableBufferPointer { counts in
+            for t in 0..<treeCount {
+                let rows = slotRows.baseAddress! + t * slotsPerTree - 1 // one-based slots
+                for leaf in 0..<leafCount {
+                    let index = t &* leafCount &+ leaf
+                    let h = Double(leafPathLengths[index])
+                    var child = leafCount &+ leaf // one-based heap slot of the leaf
+                    var n = 0
+                    while child > 1 {
+                        let parent = child >> 1
+                        let node = t &* internalSlots &+ parent &- 1
+                        let parentRows = Double(rows[parent])
+                        let childRows = Double(rows[child])
+                        // childRows == 0: a leaf slot no training row reached (unreachable).
+                        if splitThresholds[node].isFinite && childRows > 0 && h > 0 {
+                            features[index &* pathHeight &+ n] = splitFeatures[node]
+                            credits[index &* pathHeight &+ n] = Float(log2(parentRows / childRows) / h)
+                            n &+= 1
+                        }
+                        child = parent
                     }
-                    child = parent
+                    counts[index] = UInt8(truncatingIfNeeded: n)
                 }
-                counts[index] = UInt8(n)
             }
-        }
+        }}}}}}}
         self.features = features
         self.credits = credits
         self.counts = counts
@@ -223,26 +238,36 @@ extension BlockWalker {
             sumSparseContributions(paths: paths, into: contributions, pathLengths: pathLengths)
             return
         }
+        // Index arithmetic wraps (&*, &+) and SIMD lanes are copied through raw memory: with
+        // checked `-O`, overflow checks on the row/tree indices and the SIMD subscript's range
+        // check cost this function 12.5 % more instructions (callgrind, 20 000 rows × 16 features
+        // × 100 trees: 376 M → 423 M; BENCHMARKS.md, "Checked release builds"). The bounds hold
+        // by construction: g·n + k < count ≤ rowsPerBlock, t < trees, j < d ≤ 16.
         for t in 0..<trees {
-            let pathLength = tables.leaves + t * tables.stride - tables.stride
-            let offsets = denseOffset + t * paths.leafSlots - paths.leafSlots
+            let pathLength = tables.leaves + (t &* tables.stride &- tables.stride)
+            let offsets = denseOffset + (t &* paths.leafSlots &- paths.leafSlots)
             for g in 0..<groups {
                 descend(tree: t, group: g)
-                let live = min(n, count - g * n)
+                let first = g &* n
+                let live = min(n, count &- first)
                 if pathLengths {
-                    for k in 0..<live { accumulator[g * n + k] += Double(pathLength[slots[k]]) }
+                    for k in 0..<live { accumulator[first &+ k] += Double(pathLength[slots[k]]) }
                 }
-                for k in 0..<live { leafRows[(g * n + k) * trees + t] = offsets[slots[k]] }
+                let column = leafRows + t
+                for k in 0..<live { column[(first &+ k) &* trees] = offsets[slots[k]] }
             }
         }
         let raw = UnsafeRawPointer(dense)
         if paths.paddedColumns == 16 {
+            var sum = SIMD16<Float>()
             for r in 0..<count {
-                let rows = leafRows + r * trees
-                var sum = SIMD16<Float>()
+                let rows = leafRows + r &* trees
+                sum = SIMD16<Float>()
                 for t in 0..<trees { sum += raw.loadUnaligned(fromByteOffset: Int(rows[t]) &* 4, as: SIMD16<Float>.self) }
-                let row = contributions + r * d
-                for j in 0..<d { row[j] = sum[j] }
+                let row = contributions + r &* d
+                withUnsafeBytes(of: &sum) { lanes in
+                    for j in 0..<d { row[j] = lanes.load(fromByteOffset: j &* 4, as: Float.self) }
+                }
             }
             return
         }
@@ -255,8 +280,9 @@ extension BlockWalker {
                     let vector = raw + Int(rows[t]) &* 4
                     for l in 0..<lanes { sum[l] += vector.loadUnaligned(fromByteOffset: l * 16, as: SIMD4<Float>.self) }
                 }
-                let row = contributions + r * d
-                for j in 0..<d { row[j] = sum[j / 4][j % 4] }
+                let row = contributions + r &* d
+                let lanes = UnsafeRawPointer(sum.baseAddress!)
+                for j in 0..<d { row[j] = lanes.load(fromByteOffset: j &* 4, as: Float.self) }
             }
         }
     }

@@ -22,11 +22,14 @@ extension IsolationForest {
     /// NaN features go left at every split (see the type's notes); callers wanting an error
     /// must check first.
     ///
+    /// - Throws: `shapeMismatch` when `data` does not have `featureCount` columns.
     /// - Complexity: O(rows · trees · height), parallel over row tasks.
-    public func scores(_ data: Matrix<Float>, threads: Int) -> [Double] {
-        scores(data, tables: ScoringTables(self), threads: threads)
+    public func scores(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> [Double] {
+        try checkColumns(data, expected: featureCount)
+        return scores(data, tables: ScoringTables(self), threads: threads)
     }
 
+    /// `scores` after the caller checked the shape (the kernel's invariant).
     func scores(_ data: Matrix<Float>, tables: ScoringTables, threads: Int) -> [Double] {
         precondition(data.columns == featureCount, "data has \(data.columns) columns, model expects \(featureCount)")
         let sums = pathLengthSums(data, tables: tables, threads: threads)
@@ -37,8 +40,8 @@ extension IsolationForest {
     }
 
     /// E[h(x)]: the mean path length over trees, per row.
-    public func meanPathLengths(_ data: Matrix<Float>, threads: Int) -> [Double] {
-        precondition(data.columns == featureCount, "data has \(data.columns) columns, model expects \(featureCount)")
+    public func meanPathLengths(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> [Double] {
+        try checkColumns(data, expected: featureCount)
         let t = Double(treeCount)
         return pathLengthSums(data, threads: threads).map { $0 / t }
     }
@@ -96,8 +99,11 @@ public struct PreparedIsolationForest: Sendable {
     }
 
     /// The same values as `forest.scores(data, threads:)`.
-    public func scores(_ data: Matrix<Float>, threads: Int) -> [Double] {
-        forest.scores(data, tables: tables, threads: threads)
+    ///
+    /// - Throws: `shapeMismatch` when `data` does not have the forest's `featureCount` columns.
+    public func scores(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> [Double] {
+        try checkColumns(data, expected: forest.featureCount)
+        return forest.scores(data, tables: tables, threads: threads)
     }
 }
 

@@ -72,8 +72,10 @@ public struct Standardizer<Scalar: BLASScalar>: Sendable, Equatable, Codable {
     }
 
     /// Standardised copy of `data` (same column order as at fit time).
-    public func transform(_ data: Matrix<Scalar>) -> Matrix<Scalar> {
-        precondition(data.columns == means.count, "data has \(data.columns) columns, scaler \(means.count)")
+    ///
+    /// - Throws: `shapeMismatch` when `data` does not have one column per fitted mean.
+    public func transform(_ data: Matrix<Scalar>) throws(EstimatorError) -> Matrix<Scalar> {
+        try checkColumns(data, expected: means.count)
         var result = data
         let columns = data.columns
         let inverse = scales.map { 1 / $0 }
@@ -86,9 +88,23 @@ public struct Standardizer<Scalar: BLASScalar>: Sendable, Equatable, Codable {
         return result
     }
 
+    enum CodingKeys: String, CodingKey { case means, scales }
+
+    /// Decodes and checks one scale per mean, every scale finite and non-zero (a model file
+    /// that broke this would index past `scales` or divide by zero when scoring).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let means = try c.decode([Scalar].self, forKey: .means), scales = try c.decode([Scalar].self, forKey: .scales)
+        guard means.count == scales.count, scales.allSatisfy({ $0.isFinite && $0 != 0 }) else {
+            throw DecodingError.dataCorruptedError(forKey: .scales, in: c,
+                debugDescription: "standardiser has \(means.count) means and \(scales.count) scales (finite, non-zero)")
+        }
+        self.init(means: means, scales: scales)
+    }
+
     /// Maps standardised values back to the original units.
-    public func inverseTransform(_ data: Matrix<Scalar>) -> Matrix<Scalar> {
-        precondition(data.columns == means.count, "data has \(data.columns) columns, scaler \(means.count)")
+    public func inverseTransform(_ data: Matrix<Scalar>) throws(EstimatorError) -> Matrix<Scalar> {
+        try checkColumns(data, expected: means.count)
         var result = data
         let columns = data.columns
         result.storage.withUnsafeMutableBufferPointer { buffer in

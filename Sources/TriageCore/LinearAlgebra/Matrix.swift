@@ -196,3 +196,21 @@ extension Matrix: CustomStringConvertible {
             + (rows > 8 ? ", …" : "") + "]"
     }
 }
+
+extension Matrix {
+    enum CodingKeys: String, CodingKey { case rows, columns, storage }
+
+    /// Decodes and checks the invariant `storage.count == rows * columns`: model files come from
+    /// outside, and a matrix that broke it would trap (or worse) at its first use, not here.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let rows = try c.decode(Int.self, forKey: .rows), columns = try c.decode(Int.self, forKey: .columns)
+        let storage = try c.decode([Scalar].self, forKey: .storage)
+        let (count, overflow) = rows.multipliedReportingOverflow(by: columns)
+        guard rows >= 0, columns >= 0, !overflow, storage.count == count else {
+            throw DecodingError.dataCorruptedError(forKey: .storage, in: c,
+                debugDescription: "matrix of \(rows) × \(columns) has \(storage.count) elements")
+        }
+        self.init(rows: rows, columns: columns, storage: storage)
+    }
+}

@@ -4,8 +4,10 @@ public enum Metrics {
     /// ties counted as half (Mann–Whitney U / (n₊·n₋)); NaN when only one class is present.
     ///
     /// - Complexity: O(n log n).
-    public static func rocAUC(scores: [Double], labels: [Bool]) -> Double {
-        precondition(scores.count == labels.count, "scores and labels differ in length")
+    ///
+    /// - Throws: `lengthMismatch` when there is not one label per score.
+    public static func rocAUC(scores: [Double], labels: [Bool]) throws(EstimatorError) -> Double {
+        try checkPaired("labels", labels.count, with: scores.count)
         let positives = labels.filter { $0 }.count
         let negatives = labels.count - positives
         guard positives > 0, negatives > 0 else { return .nan }
@@ -25,8 +27,10 @@ public enum Metrics {
 
     /// Average precision (scikit-learn's `average_precision_score`): Σ (Rₙ − Rₙ₋₁)·Pₙ over
     /// distinct score thresholds, highest first.
-    public static func averagePrecision(scores: [Double], labels: [Bool]) -> Double {
-        precondition(scores.count == labels.count, "scores and labels differ in length")
+    ///
+    /// - Throws: `lengthMismatch` when there is not one label per score.
+    public static func averagePrecision(scores: [Double], labels: [Bool]) throws(EstimatorError) -> Double {
+        try checkPaired("labels", labels.count, with: scores.count)
         let positives = labels.filter { $0 }.count
         guard positives > 0 else { return .nan }
         let order = scores.indices.sorted { scores[$0] > scores[$1] }
@@ -49,8 +53,10 @@ public enum Metrics {
 
     /// Precision, recall and F1 of binary predictions (0 where undefined, as scikit-learn's
     /// `zero_division=0`).
-    public static func precisionRecallF1(predicted: [Bool], labels: [Bool]) -> (precision: Double, recall: Double, f1: Double) {
-        precondition(predicted.count == labels.count, "predictions and labels differ in length")
+    ///
+    /// - Throws: `lengthMismatch` when there is not one label per prediction.
+    public static func precisionRecallF1(predicted: [Bool], labels: [Bool]) throws(EstimatorError) -> (precision: Double, recall: Double, f1: Double) {
+        try checkPaired("labels", labels.count, with: predicted.count)
         var tp = 0, fp = 0, fn = 0
         for (p, y) in zip(predicted, labels) {
             if p && y { tp += 1 } else if p { fp += 1 } else if y { fn += 1 }
@@ -59,6 +65,12 @@ public enum Metrics {
         let recall = tp + fn > 0 ? Double(tp) / Double(tp + fn) : 0
         let f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0
         return (precision, recall, f1)
+    }
+
+    /// Throws unless `count` (of `what`) equals `expected`: paired inputs come from callers'
+    /// files, so a length difference is a data error, not a trap.
+    static func checkPaired(_ what: String, _ count: Int, with expected: Int) throws(EstimatorError) {
+        if count != expected { throw .lengthMismatch(what: what, expected: expected, got: count) }
     }
 
     /// confusion[i][j] = rows of true class i predicted as j.
@@ -99,14 +111,17 @@ public enum Metrics {
 
     /// One-vs-rest macro ROC-AUC from a rows × classes probability matrix (binary: the AUC of
     /// class 1's column, as scikit-learn). Classes absent from `truth` are skipped.
-    public static func rocAUCOneVsRest(probabilities: Matrix<Float>, truth: [Int]) -> Double {
+    ///
+    /// - Throws: `lengthMismatch` when there is not one label per row.
+    public static func rocAUCOneVsRest(probabilities: Matrix<Float>, truth: [Int]) throws(EstimatorError) -> Double {
         let classes = probabilities.columns
+        try checkPaired("labels", truth.count, with: probabilities.rows)
         if classes == 2 {
-            return rocAUC(scores: probabilities.column(1).map(Double.init), labels: truth.map { $0 == 1 })
+            return try rocAUC(scores: probabilities.column(1).map(Double.init), labels: truth.map { $0 == 1 })
         }
         var aucs = [Double]()
         for c in 0..<classes {
-            let auc = rocAUC(scores: probabilities.column(c).map(Double.init), labels: truth.map { $0 == c })
+            let auc = try rocAUC(scores: probabilities.column(c).map(Double.init), labels: truth.map { $0 == c })
             if !auc.isNaN { aucs.append(auc) }
         }
         return aucs.isEmpty ? .nan : aucs.reduce(0, +) / Double(aucs.count)

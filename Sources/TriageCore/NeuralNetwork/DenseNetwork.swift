@@ -71,6 +71,26 @@ public struct DenseNetwork<Scalar: BLASScalar>: Codable, Sendable, Equatable {
         self.biases = biases
     }
 
+    enum CodingKeys: String, CodingKey { case layerSizes, weights, biases }
+
+    /// Decodes and checks that the layers chain (what `init(weights:biases:)` requires), so a
+    /// malformed model file is a decoding error rather than a trap at the first forward pass.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let layerSizes = try c.decode([Int].self, forKey: .layerSizes)
+        let weights = try c.decode([Matrix<Scalar>].self, forKey: .weights)
+        let biases = try c.decode([[Scalar]].self, forKey: .biases)
+        let chains = !weights.isEmpty && weights.count == biases.count
+            && weights.indices.allSatisfy { l in
+                biases[l].count == weights[l].columns && (l == 0 || weights[l].rows == weights[l - 1].columns)
+            }
+        guard chains, layerSizes == [weights[0].rows] + weights.map(\.columns), layerSizes.allSatisfy({ $0 > 0 }) else {
+            throw DecodingError.dataCorruptedError(forKey: .weights, in: c,
+                debugDescription: "network layers do not chain (layer sizes \(layerSizes))")
+        }
+        self.init(weights: weights, biases: biases)
+    }
+
     /// Fills `workspace.activations[1...]` from `workspace.activations[0]` (the input batch).
     ///
     /// - Complexity: 2·B·Σ n_l·n_{l+1} flops in GEMM plus O(B·Σ n_l) for bias and ReLU.

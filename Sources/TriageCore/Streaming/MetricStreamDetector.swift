@@ -38,8 +38,10 @@ public struct MetricStreamDetector: StreamingDetector, Codable, Sendable, Equata
     /// Scores a row from the past, then learns it. `values.count` must equal the column count.
     /// Missing (non-finite) values are gaps: that column is skipped for this row.
     /// `time` (seconds since the epoch) feeds the calendar features when they are enabled.
-    public mutating func process(_ values: [Double], time: Double? = nil) -> RowScore {
-        precondition(values.count == columns.count, "row has \(values.count) values, detector has \(columns.count) columns")
+    ///
+    /// - Throws: `shapeMismatch` unless there is one value per column.
+    public mutating func process(_ values: [Double], time: Double? = nil) throws(EstimatorError) -> RowScore {
+        if values.count != columns.count { throw .shapeMismatch(expectedColumns: columns.count, gotColumns: values.count) }
         var best = 0.0, driver = 0
         var per = [SeriesScore]()
         per.reserveCapacity(values.count)
@@ -58,10 +60,10 @@ public struct MetricStreamDetector: StreamingDetector, Codable, Sendable, Equata
     // MARK: StreamingDetector
 
     /// The score `x` would get, without learning it (a copy of the state does the work).
-    public mutating func scoreOne(_ x: [Double]) -> Double {
+    public mutating func scoreOne(_ x: [Double]) throws(EstimatorError) -> Double {
         var copy = self
-        return copy.process(x).score
+        return try copy.process(x).score
     }
 
-    public mutating func learnOne(_ x: [Double]) { _ = process(x) }
+    public mutating func learnOne(_ x: [Double]) throws(EstimatorError) { _ = try process(x) }
 }

@@ -77,13 +77,13 @@ public struct DecisionTree: Classifier, SummarizableModel {
         case .histogram:
             let binning = FeatureBinning(fitting: data, maxBins: h.maxBins, threads: threads)
             grown = TreeTraining.growClassifier(criterion: h.criterion, classCount: classCount,
-                                                data: binning.bin(data, as: UInt8.self, threads: threads), binning: binning,
+                                                data: try binning.bin(data, as: UInt8.self, threads: threads), binning: binning,
                                                 targets: targets, growth: growth, samples: samples, weights: weights,
                                                 random: &random)
         case .exact:
             let binning = FeatureBinning(fitting: data, maxBins: nil, threads: threads)
             grown = TreeTraining.growClassifier(criterion: h.criterion, classCount: classCount,
-                                                data: binning.bin(data, as: UInt32.self, threads: threads), binning: binning,
+                                                data: try binning.bin(data, as: UInt32.self, threads: threads), binning: binning,
                                                 targets: targets, growth: growth, samples: samples, weights: weights,
                                                 random: &random)
         }
@@ -91,8 +91,8 @@ public struct DecisionTree: Classifier, SummarizableModel {
                             featureImportances: TreeTraining.normalised(grown.importance))
     }
 
-    public func probabilities(_ data: Matrix<Float>, threads: Int) -> Matrix<Float> {
-        precondition(data.columns == featureCount, "data has \(data.columns) columns, the tree expects \(featureCount)")
+    public func probabilities(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> Matrix<Float> {
+        try checkColumns(data, expected: featureCount)
         return predictor.averageOutputs(data, threads: threads)
     }
 
@@ -116,8 +116,10 @@ public struct DecisionTree: Classifier, SummarizableModel {
 
     /// The tests a row passes from the root to its leaf, the leaf, and the leaf's class
     /// probabilities: the "reasons" behind a prediction.
-    public func decisionPath(_ row: [Float]) -> (steps: [DecisionStep], leaf: Int, probabilities: [Double]) {
-        precondition(row.count == featureCount, "row has \(row.count) values, the tree expects \(featureCount)")
+    ///
+    /// - Throws: `shapeMismatch` unless `row` has `featureCount` values.
+    public func decisionPath(_ row: [Float]) throws(EstimatorError) -> (steps: [DecisionStep], leaf: Int, probabilities: [Double]) {
+        if row.count != featureCount { throw .shapeMismatch(expectedColumns: featureCount, gotColumns: row.count) }
         let nodes = tree.path(of: row)
         var steps = [DecisionStep]()
         for (node, next) in zip(nodes, nodes.dropFirst()) {

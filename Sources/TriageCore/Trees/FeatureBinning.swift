@@ -85,9 +85,12 @@ public struct FeatureBinning: Codable, Sendable, Equatable {
     /// Codes of every value of `data`, stored feature-major (all rows of feature 0 first) so
     /// that a histogram pass over one feature reads one contiguous array.
     public func bin<Code: FixedWidthInteger & UnsignedInteger & Sendable>(_ data: Matrix<Float>, as _: Code.Type = Code.self,
-                                                                threads: Int) -> BinnedFeatures<Code> {
-        precondition(data.columns == featureCount, "data has \(data.columns) columns, binning has \(featureCount)")
-        precondition(edges.allSatisfy { $0.count < Int(Code.max) }, "too many bins for the code type")
+                                                                threads: Int) throws(EstimatorError) -> BinnedFeatures<Code> {
+        try checkColumns(data, expected: featureCount)
+        if let wide = edges.firstIndex(where: { $0.count >= Int(Code.max) }) {
+            throw .invalidParameter(name: "bin edges of feature \(wide + 1)", value: "\(edges[wide].count)",
+                                    expected: "fewer than \(Code.max) for \(Code.self) codes")
+        }
         let rows = data.rows
         var codes = [Code](repeating: 0, count: rows * featureCount)
         codes.withUnsafeMutableBufferPointer { buffer in

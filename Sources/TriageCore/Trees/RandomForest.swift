@@ -113,7 +113,7 @@ public struct RandomForest: Classifier, SummarizableModel {
         let classWeights = h.classWeight.weights(labels: labels, classCount: classCount)
         let targets = labels.map(Float.init)
         let binning = FeatureBinning(fitting: data, maxBins: h.maxBins, threads: threads)
-        let binned = binning.bin(data, as: UInt8.self, threads: threads)
+        let binned = try binning.bin(data, as: UInt8.self, threads: threads)
 
         let grown = Parallel.map(h.trees, threads: threads) { t -> (tree: TreeStructure, importance: [Double], inBag: [Bool]) in
             var random = RandomSource(seed: seed, stream: UInt64(t))
@@ -160,8 +160,8 @@ public struct RandomForest: Classifier, SummarizableModel {
         return forest
     }
 
-    public func probabilities(_ data: Matrix<Float>, threads: Int) -> Matrix<Float> {
-        precondition(data.columns == featureCount, "data has \(data.columns) columns, the forest expects \(featureCount)")
+    public func probabilities(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> Matrix<Float> {
+        try checkColumns(data, expected: featureCount)
         return predictor.averageOutputs(data, threads: threads)
     }
 
@@ -283,10 +283,11 @@ extension RandomForest: Codable {
 /// the thread count.
 public enum PermutationImportance {
     public static func accuracyDrops<C: Classifier>(_ model: C, data: Matrix<Float>, labels: [Int], repeats: Int = 5,
-                                                    seed: UInt64 = 0, threads: Int = 1) -> [Double] {
-        precondition(labels.count == data.rows && repeats >= 1)
-        let base = Metrics.accuracy(predicted: model.predict(data, threads: threads), truth: labels)
-        return (0..<data.columns).map { j in
+                                                    seed: UInt64 = 0, threads: Int = 1) throws(EstimatorError) -> [Double] {
+        try Metrics.checkPaired("labels", labels.count, with: data.rows)
+        if repeats < 1 { throw .invalidParameter(name: "repeats", value: "\(repeats)", expected: "at least 1") }
+        let base = Metrics.accuracy(predicted: try model.predict(data, threads: threads), truth: labels)
+        return try (0..<data.columns).map { j throws(EstimatorError) in
             var total = 0.0
             for r in 0..<repeats {
                 var random = RandomSource(seed: seed, stream: UInt64(j * repeats + r))
@@ -294,7 +295,7 @@ public enum PermutationImportance {
                 random.shuffle(&column)
                 var shuffled = data
                 for i in 0..<data.rows { shuffled[i, j] = column[i] }
-                total += base - Metrics.accuracy(predicted: model.predict(shuffled, threads: threads), truth: labels)
+                total += base - Metrics.accuracy(predicted: try model.predict(shuffled, threads: threads), truth: labels)
             }
             return total / Double(repeats)
         }

@@ -55,17 +55,19 @@ public struct BundleDetectors: Sendable {
 
     /// Scores one row of `service` (`values` in `ServiceMetric` order, NaN = missing); nil when
     /// the bundle has no baseline for the service.
-    public func score(service: String, values: [Double]) -> RowScore? {
+    ///
+    /// - Throws: `shapeMismatch` when a detector was fitted on another number of features.
+    public func score(service: String, values: [Double]) throws(EstimatorError) -> RowScore? {
         guard let baseline = baselines[service] else { return nil }
         let features = extractor.row(values, baseline: baseline)
         let row = Matrix(rows: 1, columns: features.count, storage: features)
         var result = RowScore(features: features)
         if let isolationForest, let preparedForest {
-            let s = preparedForest.scores(row, threads: 1)[0]
+            let s = try preparedForest.scores(row, threads: 1)[0]
             result.isolationForest = (s, s >= isolationForest.threshold)
         }
         if let autoencoder {
-            let s = autoencoder.scores(row, threads: 1)[0]
+            let s = try autoencoder.scores(row, threads: 1)[0]
             result.autoencoder = (s, s >= autoencoder.threshold)
         }
         return result

@@ -44,9 +44,12 @@ import Testing
         #expect(Parallel.ranges(0, chunks: 4).isEmpty)
     }
 
-    @Test func blasThreadCountIsRestoredAfterParallelLoop() {
-        BLASThreads.set(2)
-        Parallel.forEach(10, threads: 2) { _ in }
-        #expect(BLASThreads.current == 2)
+    /// OpenBLAS's thread count is process-global: it is set once (to 1) and parallel loops
+    /// leave it alone, so concurrent callers never race on it (they used to save, set and
+    /// restore it around every loop).
+    @Test func blasThreadCountIsSetOnceAndLoopsLeaveItAlone() {
+        #expect(BLASThreads.current == 1)
+        Parallel.forEach(10, threads: 2) { _ in #expect(BLASThreads.current == 1) }
+        #expect(BLASThreads.current == 1)
     }
 }

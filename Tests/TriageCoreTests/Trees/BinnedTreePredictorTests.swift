@@ -59,10 +59,10 @@ import Testing
         let test = Self.edgeRows(forest.trees, features: 4, rows: max(BinnedTreePredictor.maxBlock, BinnedTreePredictor.maxPassRows) + 999, seed: 4)
         let expected = Self.reference(forest.trees, test, classes: 3)
         for threads in [1, 2, 3] {
-            let p = forest.probabilities(test, threads: threads)
+            let p = try forest.probabilities(test, threads: threads)
             #expect(p.storage.map(\.bitPattern) == expected.storage.map(\.bitPattern))
         }
-        let trainP = forest.probabilities(x, threads: 2)
+        let trainP = try forest.probabilities(x, threads: 2)
         #expect(trainP.storage.map(\.bitPattern) == Self.reference(forest.trees, x, classes: 3).storage.map(\.bitPattern))
     }
 
@@ -134,7 +134,7 @@ import Testing
         let binned = try #require(forest.predictor.binned)
         #expect(!binned.compacted)
         for threads in [1, 2] {
-            let p = forest.probabilities(x, threads: threads)
+            let p = try forest.probabilities(x, threads: threads)
             #expect(p.storage.map(\.bitPattern) == Self.reference(forest.trees, x, classes: 3).storage.map(\.bitPattern))
         }
     }
@@ -147,7 +147,7 @@ import Testing
         let decoded = try JSONDecoder().decode(RandomForest.self, from: JSONEncoder().encode(forest))
         #expect(decoded.predictor.binned != nil)
         let test = Self.edgeRows(forest.trees, features: 4, rows: 700, seed: 6)
-        #expect(decoded.probabilities(test, threads: 2) == forest.probabilities(test, threads: 1))
+        #expect(try decoded.probabilities(test, threads: 2) == forest.probabilities(test, threads: 1))
         // Leaf outputs are shared: grown leaves are mostly pure, so few distinct vectors.
         let binned = try #require(forest.predictor.binned)
         #expect(binned.table.count / 3 < forest.trees.reduce(0) { $0 + $1.leafCount })
@@ -160,7 +160,7 @@ import Testing
         let test = Self.edgeRows([tree.tree], features: 4, rows: 300, seed: 8)
         let expected = Self.reference([tree.tree], test, classes: 3).storage.map(\.bitPattern)
         // A lone tree predicts on floats (coding rows would cost more than the walk)...
-        #expect(tree.probabilities(test, threads: 2).storage.map(\.bitPattern) == expected)
+        #expect(try tree.probabilities(test, threads: 2).storage.map(\.bitPattern) == expected)
         // ...and the compact layout gives the same.
         #expect(binned.averageOutputs(test, trees: 0..<1, threads: 2).storage.map(\.bitPattern) == expected)
     }
@@ -177,9 +177,9 @@ import Testing
         #expect(tree.tree.nodeCount > 2 * BinnedTreePredictor.maxThresholds)
         #expect(tree.predictor.binned == nil)
         let test = Matrix<Float>(rows: 2 * rows, columns: 1) { i, _ in Float(i) * 0.25 - 1 }
-        let p = tree.probabilities(test, threads: 2)
+        let p = try tree.probabilities(test, threads: 2)
         #expect(p.storage.map(\.bitPattern) == Self.reference([tree.tree], test, classes: 2).storage.map(\.bitPattern))
-        #expect(tree.predict(x, threads: 1) == y)
+        #expect(try tree.predict(x, threads: 1) == y)
     }
 
     @Test func tooManyFeaturesForTheNodeRecordFallBackToFloats() throws {
@@ -191,7 +191,7 @@ import Testing
         h.trees = 4
         let forest = try RandomForest.fit(x, labels: y, classCount: 3, hyperparameters: h, seed: 3, threads: 2)
         #expect(forest.predictor.binned == nil)
-        let p = forest.probabilities(x, threads: 2)
+        let p = try forest.probabilities(x, threads: 2)
         #expect(p.storage.map(\.bitPattern) == Self.reference(forest.trees, x, classes: 3).storage.map(\.bitPattern))
     }
 

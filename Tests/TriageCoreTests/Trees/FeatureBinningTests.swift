@@ -2,21 +2,21 @@ import Testing
 @testable import TriageCore
 
 @Suite struct FeatureBinningTests {
-    @Test func fewDistinctValuesGetOneBinEach() {
+    @Test func fewDistinctValuesGetOneBinEach() throws {
         let data = Matrix<Float>([[1], [2], [2], [4], [.nan]])
         let binning = FeatureBinning(fitting: data, maxBins: 255, threads: 1)
         #expect(binning.edges[0] == [1.5, 3])
-        let binned = binning.bin(data, as: UInt8.self, threads: 1)
+        let binned = try binning.bin(data, as: UInt8.self, threads: 1)
         #expect(binned.codes == [0, 1, 1, 2, 255])
     }
 
-    @Test func quantileBinsRespectTheLimitAndTheThresholdContract() {
+    @Test func quantileBinsRespectTheLimitAndTheThresholdContract() throws {
         var random = RandomSource(seed: 3)
         let data = Matrix<Float>(rows: 5000, columns: 2) { _, j in j == 0 ? Float(random.normal()) : Float(random.integer(below: 3)) }
         let binning = FeatureBinning(fitting: data, maxBins: 16, threads: 2)
         #expect(binning.binCount(0) <= 16 && binning.binCount(0) >= 12)
         #expect(binning.binCount(1) == 3)
-        let binned = binning.bin(data, as: UInt8.self, threads: 2)
+        let binned = try binning.bin(data, as: UInt8.self, threads: 2)
         // code ≤ b exactly when value ≤ edges[b]: what lets a tree store float thresholds.
         for i in 0..<data.rows {
             let code = Int(binned.codes[i])
@@ -35,11 +35,11 @@ import Testing
         #expect(FeatureBinning.midpoint(3, .infinity) == 3)
     }
 
-    @Test func exactModeHasOneBinPerDistinctValue() {
+    @Test func exactModeHasOneBinPerDistinctValue() throws {
         let data = Matrix<Float>(rows: 1000, columns: 1) { i, _ in Float(i % 700) }
         let binning = FeatureBinning(fitting: data, maxBins: nil, threads: 1)
         #expect(binning.binCount(0) == 700)
-        let binned = binning.bin(data, as: UInt32.self, threads: 1)
+        let binned = try binning.bin(data, as: UInt32.self, threads: 1)
         #expect(binned.codes[699] == 699 && binned.codes[700] == 0)
     }
 }

@@ -10,8 +10,8 @@ import Testing
         h.trees = 30
         let forest = try RandomForest.fit(x, labels: y, classCount: 3, hyperparameters: h, seed: 1, threads: 2)
         let tree = try DecisionTree.fit(x, labels: y, classCount: 3)
-        let forestAccuracy = Metrics.accuracy(predicted: forest.predict(xTest, threads: 2), truth: yTest)
-        let treeAccuracy = Metrics.accuracy(predicted: tree.predict(xTest, threads: 2), truth: yTest)
+        let forestAccuracy = Metrics.accuracy(predicted: try forest.predict(xTest, threads: 2), truth: yTest)
+        let treeAccuracy = Metrics.accuracy(predicted: try tree.predict(xTest, threads: 2), truth: yTest)
         #expect(forestAccuracy > treeAccuracy)
         #expect(forestAccuracy > 0.85)
         let oob = try #require(forest.outOfBagAccuracy)
@@ -19,7 +19,7 @@ import Testing
         // Noise feature 3 matters least.
         #expect(forest.featureImportances.firstIndex(of: forest.featureImportances.min()!) == 3)
         #expect(abs(forest.featureImportances.reduce(0, +) - 1) < 1e-9)
-        let p = forest.probabilities(xTest, threads: 2)
+        let p = try forest.probabilities(xTest, threads: 2)
         for i in 0..<p.rows { #expect(abs(p.row(i).reduce(0, +) - 1) < 1e-4) }
     }
 
@@ -36,7 +36,7 @@ import Testing
         let other = try RandomForest.fit(x, labels: y, classCount: 2, hyperparameters: h, seed: 6, threads: 1)
         #expect(other.trees != one.trees)
         let decoded = try JSONDecoder().decode(RandomForest.self, from: encoder.encode(one))
-        #expect(decoded.probabilities(x, threads: 3) == one.probabilities(x, threads: 1))
+        #expect(try decoded.probabilities(x, threads: 3) == one.probabilities(x, threads: 1))
         #expect(decoded.outOfBagAccuracy == one.outOfBagAccuracy)
     }
 
@@ -49,7 +49,7 @@ import Testing
         let oobDrops = try #require(forest.permutationImportances)
         #expect(min(oobDrops[0], oobDrops[1]) > max(oobDrops[2], oobDrops[3]) + 0.05)
         let heldOut = TreeTestData.xor(rows: 200, noise: 2, seed: 3)
-        let drops = PermutationImportance.accuracyDrops(forest, data: heldOut.0, labels: heldOut.1, repeats: 3, seed: 1, threads: 2)
+        let drops = try PermutationImportance.accuracyDrops(forest, data: heldOut.0, labels: heldOut.1, repeats: 3, seed: 1, threads: 2)
         #expect(min(drops[0], drops[1]) > max(drops[2], drops[3]) + 0.1)
     }
 
@@ -82,7 +82,7 @@ import Testing
         h.bootstrap = false
         let forest = try RandomForest.fit(x, labels: y, classCount: 2, hyperparameters: h)
         #expect(forest.outOfBagAccuracy == nil)
-        #expect(Metrics.accuracy(predicted: forest.predict(x, threads: 1), truth: y) == 1)
+        #expect(Metrics.accuracy(predicted: try forest.predict(x, threads: 1), truth: y) == 1)
     }
 
     @Test func corruptTreesAreRejectedOnDecode() throws {
