@@ -68,6 +68,24 @@ public struct ServiceBaseline: Codable, Sendable, Equatable {
             scale.append(SymptomExtractor.median(sorted: deviations) * 1.4826)
         }
     }
+
+    enum CodingKeys: String, CodingKey { case service, rows, median, scale }
+
+    /// A baseline read from a bundle has one median and one scale per `ServiceMetric`: the
+    /// feature extractor indexes them by metric, so a shorter list (a damaged or hand-edited
+    /// `baselines.json` whose checksum was updated) must fail here, not trap per row.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        service = try c.decode(String.self, forKey: .service)
+        rows = try c.decode(Int.self, forKey: .rows)
+        median = try c.decode([Double].self, forKey: .median)
+        scale = try c.decode([Double].self, forKey: .scale)
+        let metrics = ServiceMetric.allCases.count
+        guard median.count == metrics, scale.count == metrics, rows >= 0 else {
+            throw DecodingError.dataCorruptedError(forKey: .median, in: c, debugDescription:
+                "baseline of service '\(service)' has \(median.count) medians and \(scale.count) scales, expected \(metrics) of each (\(ServiceMetric.names.joined(separator: ", ")))")
+        }
+    }
 }
 
 /// What an incident looks like in the metrics at the moment it is detected, as continuous
