@@ -39,6 +39,7 @@ let folder: String = {
 nonisolated(unsafe) var written = [String: [UInt8]]()
 
 func place(_ files: [String: [UInt8]]) {
+    _ = folder  // globals are lazy: create the folder before the first write
     for (name, bytes) in files where written[name] != bytes {
         Scratch.write("bundle/" + name, bytes)
         written[name] = bytes
