@@ -39,7 +39,7 @@ if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
     echo "building fuzz harnesses (release, -sanitize=fuzzer,address) in fuzz/.build-fuzz …"
     swift build -c release --scratch-path .build-fuzz \
         -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing 2>&1 \
-        | grep -v "warning: Cannot export local symbol" | grep -E "error|warning:|Compiling|Build complete" | tail -20
+        | grep -v "warning: Cannot export local symbol" | grep -E "error|warning:|Build complete" | tail -20
     [ "${PIPESTATUS[0]}" = 0 ] || { echo "error: fuzz build failed" >&2; exit 1; }
 fi
 
@@ -73,7 +73,8 @@ for h in "${harnesses[@]}"; do
     log=runs/$h/log
     runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | awk '{print $2}')
     [ -z "$runs" ] && runs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')
-    speed=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | tail -1 | awk '{print $2}')
+    took=$(grep -oE 'Done [0-9]+ runs in [0-9]+ second|time: [0-9]+s' "$log" | tail -1 | grep -oE '[0-9]+ second|[0-9]+s$' | tr -dc 0-9)
+    speed=$([ -n "$runs" ] && [ "${took:-0}" -gt 0 ] && echo $((runs / took)))
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
     ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | awk '{print $2}')
     # Fork mode goes on after a crash and counts them: "oom/timeout/crash: 0/0/3".
