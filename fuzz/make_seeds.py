@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the hand-made part of the seed corpora (fuzz/corpus/<harness>/). Model files and the
 approval-queue database come from a triage binary: python3 make_seeds.py ../.build/debug/triage"""
+import json
 import os
 import sys
 
@@ -61,7 +62,11 @@ w('incident_log', 'quoted', inc[0] + '"INC-1","svc-01","2026-01-05T01:20:00Z","2
 
 # FuzzBundle: byte 0 % 6 = which file the input replaces (0 manifest.json, 1 features.json,
 # 2 baselines.json, 3 policy.model, 4 iforest.model, 5 autoencoder.model).
-w('bundle', 'manifest', b'\x00' + repo('models/simulated/manifest.json'))
+manifest = json.loads(repo('models/simulated/manifest.json'))
+for role, name in (('iforest', 'iforest.model'), ('autoencoder', 'autoencoder.model'), ('action_classifier', 'forest.model')):
+    del manifest['models'][role]  # the harness's base bundle leaves the heavy models out
+    del manifest['files'][name]
+w('bundle', 'manifest', b'\x00' + json.dumps(manifest, indent=2, sort_keys=True).encode())
 w('bundle', 'features', b'\x01' + repo('models/simulated/features.json'))
 w('bundle', 'baselines', b'\x02' + repo('models/simulated/baselines.json'))
 w('bundle', 'policy', b'\x03' + repo('models/simulated/policy.model'))
@@ -101,6 +106,14 @@ def from_binary(binary):
     db.execute('VACUUM')  # small pages: a 10 KB seed instead of 80 KB
     db.close()
     w('approvals', 'queue', open(f'{tmp}/q.sqlite', 'rb').read())
+    # Small detectors on the bundle's detector features, for FuzzBundle's modes 4 and 5.
+    names = manifest['detector_features']
+    rows = [','.join(names)] + [','.join(f'{r.gauss(0, 1):.3f}' for _ in names) for _ in range(40)]
+    open(f'{tmp}/z.csv', 'w').write('\n'.join(rows) + '\n')
+    for control, kind, extra in ((4, 'iforest', ['--trees', '2', '--sample-size', '8']),
+                                 (5, 'autoencoder', ['--epochs', '1', '--hidden', '2'])):
+        subprocess.run([binary, 'fit', kind, f'{tmp}/z.csv', '--output', f'{tmp}/z-{kind}.model'] + extra, check=True)
+        w('bundle', kind, bytes([control]) + open(f'{tmp}/z-{kind}.model', 'rb').read())
 
 
 if __name__ == '__main__' and len(sys.argv) > 1:

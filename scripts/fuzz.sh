@@ -5,6 +5,10 @@
 #   scripts/fuzz.sh [SECONDS] [HARNESS...]     harnesses: csv metrics_row timestamp model_file
 #                                              bundle incident_log approvals (default: all)
 #   FUZZ_NO_BUILD=1   skip the build          FUZZ_JOBS=2   harnesses run side by side
+#   FUZZ_KEEP_GOING=1 libFuzzer's fork mode: a crash is saved and fuzzing goes on (to look past
+#                     a known crash for others); the table then counts crashes, timeouts, OOMs
+#   FUZZ_SKIP_STRAY_QUOTES=1  the CSV harness sets aside inputs with a quote inside an unquoted
+#                     field (a known defect class) and fuzzes everything else
 #
 # Each harness starts from its seed corpus (fuzz/corpus/NAME, committed) plus what earlier runs
 # found (fuzz/runs/NAME/corpus, not committed). A crash, trap, sanitizer report, timeout (10 s
@@ -35,7 +39,7 @@ if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
     echo "building fuzz harnesses (release, -sanitize=fuzzer,address) in fuzz/.build-fuzz …"
     swift build -c release --scratch-path .build-fuzz \
         -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing 2>&1 \
-        | grep -v "warning: Cannot export local symbol" | grep -E "error|warning:|Compiling|Build complete" | tail -20
+        | grep -v "warning: Cannot export local symbol" | grep -E "error|warning:|Build complete" | tail -20
     [ "${PIPESTATUS[0]}" = 0 ] || { echo "error: fuzz build failed" >&2; exit 1; }
 fi
 
@@ -47,8 +51,10 @@ run() {
     mkdir -p "$work/corpus"
     # Leaks are not checked: Swift's runtime caches (metadata, Foundation singletons) look like
     # leaks to LeakSanitizer at exit; ASan still catches every invalid access.
+    local extra=()
+    [ "${FUZZ_KEEP_GOING:-0}" = 1 ] && extra=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
     "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -detect_leaks=0 \
-        -artifact_prefix="crashes-new/$h-" "$work/corpus" "corpus/$h" > "$work/log" 2>&1
+        "${extra[@]}" -artifact_prefix="crashes-new/$h-" "$work/corpus" "corpus/$h" > "$work/log" 2>&1
     echo $? > "$work/rc"
 }
 
@@ -66,10 +72,17 @@ printf '%-13s %12s %8s %8s %8s  %s\n' harness executions exec/s cov ft result
 for h in "${harnesses[@]}"; do
     log=runs/$h/log
     runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | awk '{print $2}')
-    speed=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | tail -1 | awk '{print $2}')
+    [ -z "$runs" ] && runs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')
+    took=$(grep -oE 'Done [0-9]+ runs in [0-9]+ second|time: [0-9]+s' "$log" | tail -1 | grep -oE '[0-9]+ second|[0-9]+s$' | tr -dc 0-9)
+    speed=$([ -n "$runs" ] && [ "${took:-0}" -gt 0 ] && echo $((runs / took)))
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
     ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | awk '{print $2}')
-    if [ "$(cat "runs/$h/rc")" = 0 ]; then
+    # Fork mode goes on after a crash and counts them: "oom/timeout/crash: 0/0/3".
+    forked=$(grep -oE 'oom/timeout/crash: [0-9]+/[0-9]+/[0-9]+' "$log" | tail -1 | awk '{print $2}')
+    if [ -n "$forked" ] && [ "$forked" != 0/0/0 ]; then
+        status=1
+        result="FAILURES oom/timeout/crash $forked → fuzz/crashes-new/$h-*"
+    elif [ "$(cat "runs/$h/rc")" = 0 ]; then
         result=ok
     else
         status=1

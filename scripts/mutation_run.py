@@ -176,8 +176,8 @@ def make_case(i, seed, base, work):
         return kind, ['inspect', model] + (['--json'] if rng.random() < 0.5 else []), []
     if kind == 'watch':
         path = os.path.join(work, 'metrics.csv')
-        open(path, 'wb').write(mutate_text(base['metrics'], rng))
-        return kind, ['watch', path, '--service-column', 'service', '--scores', out + '.csv'], [out + '.csv']
+        open(path, 'wb').write(mutate_text(base['single'], rng))
+        return kind, ['watch', path, '--scores', out + '.csv'], [out + '.csv']
     if kind == 'watch_model':
         path = os.path.join(work, 'metrics.csv')
         open(path, 'wb').write(mutate_text(base['metrics'], rng))
@@ -317,6 +317,12 @@ def main():
     base['metrics'] = b'\n'.join(metrics) + b'\n'
     base['metrics_path'] = os.path.join(root, 'metrics.csv')
     open(base['metrics_path'], 'wb').write(base['metrics'])
+    # The model-free detector reads one service: svc-01's rows without the service column.
+    single = [b'timestamp,' + metrics[0].split(b',', 2)[2]]
+    single += [l.split(b',', 2)[0] + b',' + l.split(b',', 2)[2] for l in
+               open(os.path.join(REPO, 'datasets/simulated/metrics.csv'), 'rb').read().split(b'\n')[1:2401]
+               if l.split(b',')[1:2] == [b'svc-01']]
+    base['single'] = b'\n'.join(single) + b'\n'
     base['bundle'] = os.path.join(REPO, 'models/simulated')
     for model, extra in (('iforest', ['--trees', '10', '--sample-size', '64']), ('tree', ['--target', 'label'])):
         base[model] = os.path.join(root, f'base-{model}.model')
