@@ -526,6 +526,11 @@ struct ByteSource: @unchecked Sendable {
         while p < end {
             let b = base[p]
             if b == comma || b == newline { break }
+            if b == carriageReturn && p + 1 < end && base[p + 1] != newline {
+                // RFC 4180 has CR only in CRLF or inside quotes. Python's csv ends a record at a
+                // lone CR, Triage's passes would not: refuse it rather than guess (old Mac files).
+                return .failure(ChunkFailure(reason: .loneCarriageReturn, offset: p, field: field, valueRange: nil))
+            }
             if b == quote {
                 // Pass 1 took this quote as opening a quoted run (quote parity), so past it the
                 // passes could disagree on where records end: refuse it here, where it is.

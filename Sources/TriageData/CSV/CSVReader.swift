@@ -151,7 +151,7 @@ struct RecordCount: Sendable {
 /// on the error path only).
 struct ChunkFailure: Sendable {
     enum Reason: Sendable, Equatable {
-        case notANumber, unterminatedQuote, unexpectedAfterQuote, strayQuote, invalidUTF8, nulByte, fieldTooLong
+        case notANumber, unterminatedQuote, unexpectedAfterQuote, strayQuote, loneCarriageReturn, invalidUTF8, nulByte, fieldTooLong
         case ragged(found: Int)
         /// The chunk's records did not match its count from pass 1 (see ByteSource.ChunkCursor).
         case recordBoundary
@@ -177,6 +177,8 @@ struct ChunkFailure: Sendable {
             return DataError(.strayQuote, file: path, line: line, column: field + 1, columnName: name, value: value)
         case .recordBoundary:
             return DataError(.recordBoundary, file: path, line: line)
+        case .loneCarriageReturn:
+            return DataError(.loneCarriageReturn, file: path, line: line, column: field + 1, columnName: name)
         case .invalidUTF8:
             return DataError(.invalidUTF8, file: path, line: line, column: field + 1, columnName: name, value: value)
         case .nulByte:

@@ -20,6 +20,8 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
         /// The two passes of the reader disagreed on where records end: only possible after a
         /// malformed record, reported where the disagreement showed.
         case recordBoundary
+        /// A `\r` outside quotes that is not part of a `\r\n` line end.
+        case loneCarriageReturn
         case invalidUTF8
         case nulByte
         case fieldTooLong(limit: Int)
@@ -78,6 +80,8 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
         case .strayQuote:
             return "quote inside an unquoted field in column\(named)\(quoted.isEmpty ? "" : ":\(quoted)")"
                 + " (a field holding quotes must be quoted as a whole, with inner quotes doubled: \"a \"\"b\"\"\")"
+        case .loneCarriageReturn:
+            return "carriage return not followed by a line feed in column\(named) (lines end with \\n or \\r\\n; quote a field that holds a \\r)"
         case .recordBoundary:
             return "cannot tell where this record ends (a quote out of place before it?)"
         case .invalidUTF8: return "invalid UTF-8 bytes in column\(named)"

@@ -74,6 +74,28 @@ import Testing
         }
     }
 
+    /// Found by the fuzzers (fuzz/crashes/csv-lone-cr-*): `a\n\r\r\n"y"\n` made the passes
+    /// disagree (two text values, one matrix row); and a CR not followed by LF was data to
+    /// Triage but a line end to Python's csv. RFC 4180 has CR only in CRLF: refused, located.
+    @Test(arguments: [ColumnRole.text, .numeric])
+    func aLoneCarriageReturnIsALocatedError(role: ColumnRole) {
+        for configuration in Self.configurations {
+            let options = Self.options(configuration, roles: role)
+            let joined = readError(temporaryFile("a\n\r\r\n\"y\"\n"), options: options)
+            #expect(joined?.kind == .loneCarriageReturn && joined?.line == 2 && joined?.column == 1, "\(String(describing: joined))")
+            let oldMac = readError(temporaryFile("a,b\r1,2\r3,4\r"), options: options)
+            #expect(oldMac?.kind == .loneCarriageReturn && oldMac?.line == 1 && oldMac?.column == 2, "\(String(describing: oldMac))")
+            let inside = readError(temporaryFile("a,b\n1,2\n3\r4,5\n"), options: options)
+            #expect(inside?.kind == .loneCarriageReturn && inside?.line == 3 && inside?.column == 1)
+            // CRLF, a final CR and a quoted CR stay fine.
+            let fine = Result { () throws(DataError) in
+                try CSVReader.read(temporaryFile("a,b\r\n1,\"2\"\r\n\"3\r\",4\r"), options: Self.options(configuration, roles: .text))
+            }
+            #expect((try? fine.get())?.text["a"] == ["1", "3\r"])
+        }
+        #expect(readError(temporaryFile("a\",b\n1,2\n"))?.kind == .strayQuote)
+    }
+
     /// The safety net under the rule above: a chunk holding more records than its rows (any
     /// disagreement between the passes) fails at the first extra record and writes nothing
     /// past its rows; fewer records than rows fails too.
@@ -198,7 +220,7 @@ import Testing
 }
 
 /// A plain, slow, obviously-correct reader of the CSV dialect CLI.md describes (RFC 4180, strict
-/// about quotes), for tests only: optional BOM, leading line breaks ignored, blank lines (empty
+/// about quotes and carriage returns), for tests only: optional BOM, leading line breaks ignored, blank lines (empty
 /// or a lone `\r`) skipped, `\n` or `\r\n` ends a record, a quoted field opens with its first
 /// byte and closes with a quote followed by a delimiter, `""` inside it is a quote, a quote
 /// anywhere else is an error; every record has the header's field count; no NUL bytes; valid
@@ -254,6 +276,8 @@ enum ReferenceCSV {
             } else {
                 while i < bytes.count && bytes[i] != 0x2C && bytes[i] != 0x0A {
                     if bytes[i] == 0x22 { return nil }
+                    // A CR outside quotes only as part of CRLF, or as the file's last byte.
+                    if bytes[i] == 0x0D && i + 1 < bytes.count && bytes[i + 1] != 0x0A { return nil }
                     content.append(bytes[i])
                     i += 1
                 }
