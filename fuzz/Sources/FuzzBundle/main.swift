@@ -75,7 +75,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         _ = try bundle.model(RemediationPolicy.self, role: "policy", kind: "remediation-policy")
         if let detectors = try BundleDetectors(bundle) {
             for service in detectors.baselines.keys.sorted().prefix(2) {
-                _ = detectors.score(service: service, values: Array(repeating: 1.5, count: ServiceMetric.allCases.count))
+                _ = try? detectors.score(service: service, values: Array(repeating: 1.5, count: ServiceMetric.allCases.count))
             }
         }
     } catch {

@@ -26,11 +26,11 @@ func exercise(path: String, kind: String) {
         case "iforest":
             let saved = try ModelFile.read(SavedModel<IsolationForest>.self, kind: kind, from: path)
             _ = saved.model.summary(featureNames: saved.features)
-            if let data = rows(saved) { _ = saved.model.scores(data, threads: 1) }
+            if let data = rows(saved) { _ = try saved.model.scores(data, threads: 1) }
         case "autoencoder":
             let saved = try ModelFile.read(SavedModel<Autoencoder>.self, kind: kind, from: path)
             _ = saved.model.summary(featureNames: saved.features)
-            if let data = rows(saved) { _ = saved.model.scores(data, threads: 1) }
+            if let data = rows(saved) { _ = try saved.model.scores(data, threads: 1) }
         case "tree":
             let saved = try ModelFile.read(SavedModel<DecisionTree>.self, kind: kind, from: path)
             try classify(saved, path: path)
@@ -55,7 +55,7 @@ func classify<C: Classifier & SummarizableModel>(_ saved: SavedModel<C>, path: S
     }
     _ = saved.model.summary(featureNames: saved.features)
     guard let data = rows(saved) else { return }
-    let p = saved.model.probabilities(data, threads: 1)
+    let p = try saved.model.probabilities(data, threads: 1)
     _ = p.argmaxPerRow().map { classes[$0] }
 }
 
