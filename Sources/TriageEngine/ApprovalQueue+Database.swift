@@ -64,7 +64,12 @@ extension ApprovalQueue {
                     try checkSchema(db, path: path)
                     try db.execute(sql: "PRAGMA application_id = \(applicationID)")
                 case .triage: try checkVersion(db, path: path)
-                case .new: break
+                case .new:
+                    // Marked in this transaction, before the migrations create the tables one
+                    // by one: another process opening the file meanwhile must see a Triage
+                    // queue being built, not a file with "only some of a queue's tables"
+                    // (found by the concurrent-open test under AddressSanitizer's slower timing).
+                    try db.execute(sql: "PRAGMA application_id = \(applicationID)")
                 }
                 return .commit
             }

@@ -332,6 +332,28 @@ import Testing
         #expect(seen.count == 8 && Set(seen).count == 1 && seen[0].count == 8)
     }
 
+    /// What a second opener can meet while the first is still migrating a new file: the mark,
+    /// and only GRDB's migrations table. It is Triage's queue being built, so it opens (and
+    /// completes the migrations); the same tables without the mark stay refused. Before the fix
+    /// the mark came after the migrations and the concurrent test above failed under ASan.
+    @Test func aMarkedFileWithOnlyTheMigrationsTableIsAQueueBeingBuilt() throws {
+        let w = Workspace()
+        let partial = try DatabaseQueue(path: w.database)
+        try partial.write { db in
+            try db.execute(sql: "PRAGMA application_id = \(ApprovalQueue.applicationID)")
+            try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+        }
+        try partial.close()
+        let queue = try ApprovalQueue(path: w.database)
+        #expect(try queue.list(status: nil, now: 0).isEmpty)
+
+        let unmarked = Workspace()
+        let stranger = try DatabaseQueue(path: unmarked.database)
+        try stranger.write { db in try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)") }
+        try stranger.close()
+        #expect(throws: EngineError.self) { try ApprovalQueue(path: unmarked.database) }
+    }
+
     @Test func outboxMustBeAFileOfItsOwn() throws {
         let w = Workspace()
         let queue = try ApprovalQueue(path: w.database)
