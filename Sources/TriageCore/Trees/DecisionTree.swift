@@ -164,7 +164,7 @@ extension DecisionTree: Codable {
         let featureCount = try c.decode(Int.self, forKey: .featureCount)
         let classCount = try c.decode(Int.self, forKey: .classCount)
         let tree = try c.decode(TreeStructure.self, forKey: .tree)
-        guard tree.validate(featureCount: featureCount), tree.width == classCount, classCount >= 2 else {
+        guard tree.validate(featureCount: featureCount), tree.hasClassCounts, tree.width == classCount, classCount >= 2 else {
             throw DecodingError.dataCorruptedError(forKey: .tree, in: c, debugDescription: "tree does not match its feature or class count")
         }
         self.init(hyperparameters: try c.decode(Hyperparameters.self, forKey: .hyperparameters), featureCount: featureCount,

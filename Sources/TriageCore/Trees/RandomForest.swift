@@ -255,7 +255,7 @@ extension RandomForest: Codable {
         let classCount = try c.decode(Int.self, forKey: .classCount)
         let trees = try c.decode([TreeStructure].self, forKey: .trees)
         guard !trees.isEmpty, classCount >= 2,
-              trees.allSatisfy({ $0.validate(featureCount: featureCount) && $0.width == classCount }) else {
+              trees.allSatisfy({ $0.validate(featureCount: featureCount) && $0.hasClassCounts && $0.width == classCount }) else {
             throw DecodingError.dataCorruptedError(forKey: .trees, in: c, debugDescription: "trees do not match the forest's feature or class count")
         }
         self.init(hyperparameters: try c.decode(Hyperparameters.self, forKey: .hyperparameters), featureCount: featureCount,

@@ -44,7 +44,9 @@ public enum TreeRules {
         let total = stats.reduce(0, +)
         let best = stats.indices.max { stats[$0] < stats[$1] || (stats[$0] == stats[$1] && $0 > $1) } ?? 0
         let parts = stats.enumerated().map { k, w -> String in
-            let count = w == w.rounded() ? String(Int(w)) : String(format: "%.4g", w)
+            // Int(exactly:) rather than Int(_:): a weight past Int's range (a damaged model
+            // file; the fuzzer found 1e300) would trap instead of printing.
+            let count = Int(exactly: w).map(String.init) ?? String(format: "%.4g", w)
             return "\(classNames[k]): \(count) (\(String(format: "%.1f", total > 0 ? 100 * w / total : 0))%)"
         }
         return "predict \(classNames[best])  (samples \(tree.sampleCount[node]); \(parts.joined(separator: ", ")))"

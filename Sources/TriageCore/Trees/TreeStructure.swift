@@ -125,6 +125,10 @@ extension TreeStructure: Codable {
               value.count == n * width else {
             throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "tree arrays differ in length"))
         }
+        // Node statistics are sums of sample weights or targets: finite in any tree we grow.
+        guard value.allSatisfy(\.isFinite), sampleCount.allSatisfy({ $0 >= 0 }) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "tree node statistics are not finite"))
+        }
         // Rebuild left children (depth-first numbering) and check every link, so a crafted file
         // cannot make prediction loop or read out of bounds.
         leftChild = [Int32](repeating: -1, count: n)
@@ -141,6 +145,9 @@ extension TreeStructure: Codable {
     public func validate(featureCount: Int) -> Bool {
         feature.allSatisfy { $0 < featureCount } && nodeCount > 0
     }
+
+    /// A classification tree's statistics are weighted class counts: never negative.
+    public var hasClassCounts: Bool { value.allSatisfy { $0 >= 0 } }
 
     static func pack<T: FixedWidthInteger>(_ values: [T]) -> String {
         let little = values.map { $0.littleEndian }

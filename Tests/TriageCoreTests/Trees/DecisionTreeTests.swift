@@ -190,3 +190,36 @@ import Testing
         #expect(Set(tree.threshold.enumerated().filter { !tree.isLeaf($0.offset) }.map(\.element)) == [14.5, 29.5])
     }
 }
+
+/// Found by the model-file fuzzer (fuzz/crashes/model-tree-negative-class-count.*): a tree file
+/// with a valid checksum and a leaf weight of −5e262 trapped `triage inspect` converting it to
+/// Int. Class counts are now checked on decode, and the rule text never traps on a weight.
+@Suite struct TreeModelDecodingTests {
+    static func tamperedJSON(_ tree: DecisionTree, _ change: (inout [Double]) -> Void) throws -> Data {
+        var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(tree)) as! [String: Any]
+        var structure = object["tree"] as! [String: Any]
+        var values = tree.tree.value
+        change(&values)
+        structure["value"] = TreeStructure.pack(values.map(\.bitPattern))
+        object["tree"] = structure
+        return try JSONSerialization.data(withJSONObject: object)
+    }
+
+    @Test func negativeOrNonFiniteClassCountsAreRefused() throws {
+        let (x, y) = TreeTestData.xor(rows: 200)
+        let tree = try DecisionTree.fit(x, labels: y, classCount: 2)
+        #expect(try JSONDecoder().decode(DecisionTree.self, from: Self.tamperedJSON(tree) { _ in }).tree == tree.tree)
+        for bad in [-5.364e262, -1, Double.nan, Double.infinity] {
+            let data = try Self.tamperedJSON(tree) { $0[$0.count - 1] = bad }
+            #expect(throws: DecodingError.self, "\(bad)") { try JSONDecoder().decode(DecisionTree.self, from: data) }
+        }
+    }
+
+    @Test func ruleTextPrintsAnyFiniteWeight() throws {
+        var structure = TreeStructure(width: 2)
+        let stats: [Double] = [1e300, 3]
+        stats.withUnsafeBufferPointer { _ = structure.addNode(parent: -1, isLeft: false, statistics: $0.baseAddress!, samples: 4, impurity: 0.1) }
+        let text = TreeRules.leafText(structure, 0, classNames: ["a", "b"])
+        #expect(text.contains("a: 1e+300"))
+    }
+}
