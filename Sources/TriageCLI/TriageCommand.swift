@@ -2,6 +2,7 @@ import ArgumentParser
 import TriageCore
 import TriageData
 import TriageEngine
+import TriageRuntime
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,8 +55,4 @@ public struct TriageCommand: ParsableCommand {
         var standardError = StandardError()
         print("error: \(TerminalText.escapedKeepingLines(message))", to: &standardError)
     }
-}
-
-public enum TriageVersion {
-    public static let string = "0.1.0"
 }

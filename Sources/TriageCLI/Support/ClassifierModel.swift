@@ -1,5 +1,6 @@
 import TriageCore
 import TriageData
+import TriageRuntime
 
 /// `score` / `evaluate` / `inspect` for any classifier saved as `SavedModel<C>` (tree, forest).
 ///

@@ -1,5 +1,6 @@
 import TriageCore
 import TriageData
+import TriageRuntime
 
 /// `score` / `evaluate` / `inspect` for any anomaly detector saved as `SavedModel<D>`.
 struct DetectorModel<D: AnomalyDetector & SummarizableModel>: LoadedModel {

@@ -2,6 +2,7 @@ import Foundation
 import TriageCore
 import TriageData
 import TriageEngine
+import TriageRuntime
 #if canImport(Glibc)
 import Glibc
 #endif

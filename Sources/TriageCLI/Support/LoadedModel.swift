@@ -1,6 +1,7 @@
 import Foundation
 import TriageCore
 import TriageData
+import TriageRuntime
 
 /// A model file opened for `score`, `evaluate` and `inspect`, whatever its kind.
 protocol LoadedModel {
