@@ -7,8 +7,8 @@ import PackageDescription
 //   TriageCore ← TriageSim (incident simulator and its true remediation model)
 //   TriageCore, TriageData ← TriageEngine (approval queue in SQLite via GRDB, outbox, approvers)
 //   TriageCore, TriageData, TriageEngine ← TriageRuntime (what the front doors share: bundle
-//     training, the model registry, the CSV writer, the events reader; no argument parsing, no
-//     terminal, and its errors name settings, not flags)
+//     training, engine set-up, the model registry, the CSV writer, the events reader; no argument
+//     parsing, no terminal, and its errors name settings, not flags)
 //   TriageCore, TriageData, TriageEngine, TriageRuntime ← TriageCLI (commands) ← triage (executable)
 // Release builds use SwiftPM's defaults, `-O` with whole-module optimisation: every
 // `precondition` and bounds check stays in (issue 14: with `-Ounchecked` an input bug became
@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"]),
         .testTarget(name: "TriageDataTests", dependencies: ["TriageData"]),
         .testTarget(name: "TriageEngineTests", dependencies: ["TriageEngine"]),
-        .testTarget(name: "TriageRuntimeTests", dependencies: ["TriageRuntime", "TriageCore", "TriageData"]),
+        .testTarget(name: "TriageRuntimeTests", dependencies: ["TriageRuntime", "TriageCore", "TriageData", "TriageEngine"]),
         .testTarget(name: "TriageCLITests", dependencies: ["TriageCLI", "TriageEngine", "TriageRuntime"]),
         .testTarget(name: "TriageSimTests", dependencies: ["TriageSim"]),
     ]

@@ -38,6 +38,9 @@ public struct TriageCommand: ParsableCommand {
         } catch let error as EngineError {
             printError(error.description)
             Glibc.exit(1)
+        } catch let error as EngineSetup.Failure {
+            printError(error.description)
+            Glibc.exit(1)
         } catch {
             // ArgumentParser's own messages echo the arguments: escaped like ours, except help
             // and version output (exit 0), which is our own text.
