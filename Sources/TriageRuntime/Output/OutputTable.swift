@@ -1,5 +1,5 @@
+import Foundation
 import TriageCore
-import TriageData
 
 /// Columns of a result CSV (scores, predictions), rendered with full-precision numbers. The
 /// bytes are the product; where they go (a file, standard output, an HTTP body) is the caller's.
