@@ -6,7 +6,10 @@ import PackageDescription
 //   TriageCore ← TriageData (CSV, model files, atomic writes)
 //   TriageCore ← TriageSim (incident simulator and its true remediation model)
 //   TriageCore, TriageData ← TriageEngine (approval queue in SQLite via GRDB, outbox, approvers)
-//   TriageCore, TriageData, TriageEngine ← TriageCLI (commands) ← triage (executable)
+//   TriageCore, TriageData, TriageEngine ← TriageRuntime (what the front doors share: bundle
+//     training, engine set-up, the model registry, the CSV writer, the events reader; no argument
+//     parsing, no terminal, and its errors name settings, not flags)
+//   TriageCore, TriageData, TriageEngine, TriageRuntime ← TriageCLI (commands) ← triage (executable)
 // Release builds use SwiftPM's defaults, `-O` with whole-module optimisation: every
 // `precondition` and bounds check stays in (issue 14: with `-Ounchecked` an input bug became
 // memory corruption instead of an error). Hot loops that measured faster without checks use
@@ -22,6 +25,7 @@ let package = Package(
         .library(name: "TriageCore", targets: ["TriageCore"]),
         .library(name: "TriageData", targets: ["TriageData"]),
         .library(name: "TriageEngine", targets: ["TriageEngine"]),
+        .library(name: "TriageRuntime", targets: ["TriageRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -57,9 +61,13 @@ let package = Package(
             ]
         ),
         .target(
+            name: "TriageRuntime",
+            dependencies: ["TriageCore", "TriageData", "TriageEngine"]
+        ),
+        .target(
             name: "TriageCLI",
             dependencies: [
-                "TriageCore", "TriageData", "TriageSim", "TriageEngine",
+                "TriageCore", "TriageData", "TriageSim", "TriageEngine", "TriageRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -74,7 +82,8 @@ let package = Package(
         .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"]),
         .testTarget(name: "TriageDataTests", dependencies: ["TriageData"]),
         .testTarget(name: "TriageEngineTests", dependencies: ["TriageEngine"]),
-        .testTarget(name: "TriageCLITests", dependencies: ["TriageCLI", "TriageEngine"]),
+        .testTarget(name: "TriageRuntimeTests", dependencies: ["TriageRuntime", "TriageCore", "TriageData", "TriageEngine"]),
+        .testTarget(name: "TriageCLITests", dependencies: ["TriageCLI", "TriageEngine", "TriageRuntime"]),
         .testTarget(name: "TriageSimTests", dependencies: ["TriageSim"]),
     ]
 )

@@ -6,7 +6,7 @@ import PackageDescription
 //   swift build -c release --scratch-path .build-fuzz \
 //     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing
 // (-enable-testing lets the harnesses reach internal switches such as the CSV reader's
-// plain-record lane and the CLI's model registry through `@testable import`).
+// plain-record lane and TriageRuntime's model registry through `@testable import`).
 let harness: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(

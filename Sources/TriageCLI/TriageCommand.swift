@@ -2,6 +2,7 @@ import ArgumentParser
 import TriageCore
 import TriageData
 import TriageEngine
+import TriageRuntime
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,6 +38,9 @@ public struct TriageCommand: ParsableCommand {
         } catch let error as EngineError {
             printError(error.description)
             Glibc.exit(1)
+        } catch let error as EngineSetup.Failure {
+            printError(error.description)
+            Glibc.exit(1)
         } catch {
             // ArgumentParser's own messages echo the arguments: escaped like ours, except help
             // and version output (exit 0), which is our own text.
@@ -54,8 +58,4 @@ public struct TriageCommand: ParsableCommand {
         var standardError = StandardError()
         print("error: \(TerminalText.escapedKeepingLines(message))", to: &standardError)
     }
-}
-
-public enum TriageVersion {
-    public static let string = "0.1.0"
 }

@@ -51,7 +51,8 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notFound(let id): return "no recommendation with id '\(shown(id))'"
         case .notPending(let id, let status): return "recommendation \(shown(id)) is \(status.rawValue), not pending"
         case .noAllowlist(let path):
-            return "no approver allowlist at \(shown(path)): approvals are refused until one exists. Create it with one approver name per line, e.g. `echo \"$USER\" > \(shown(path))`, or pass --approvers FILE"
+            // No flag here: a front door adds how its user names another file (`--approvers FILE`).
+            return "no approver allowlist at \(shown(path)): approvals are refused until one exists. Create it with one approver name per line, e.g. `echo \"$USER\" > \(shown(path))`"
         case .notAnApprover(let name, let allowlist): return "'\(shown(name))' is not in the approver allowlist \(shown(allowlist))"
         case .outcomeNotAllowed(let id, let status):
             return "recommendation \(shown(id)) is \(status.rawValue): outcomes are recorded only for approved actions"

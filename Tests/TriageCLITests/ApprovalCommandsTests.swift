@@ -73,6 +73,7 @@ import TriageEngine
         let (folder, db, ids) = try Self.queue(allowlist: nil)
         let refused = try CLIRunner.run("approvals", "approve", ids[0], "--by", "alice", "--db", db)
         #expect(refused.status == 1 && refused.stderr.hasPrefix("error: no approver allowlist at \(folder)/approvers.txt"))
+        #expect(refused.stderr.hasSuffix(", or pass --approvers FILE\n"), "\(refused.stderr)")
         _ = CLIRunner.file("bob\n", name: "approvers.txt", in: folder)
         let stranger = try CLIRunner.run("approvals", "approve", ids[0], "--by", "mallory", "--db", db)
         #expect(stranger.status == 1 && stranger.stderr.contains("'mallory' is not in the approver allowlist"))

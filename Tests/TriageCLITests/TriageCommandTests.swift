@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TriageCLI
+import TriageRuntime
 
 @Suite struct TriageCommandTests {
     @Test func versionAndHelp() throws {

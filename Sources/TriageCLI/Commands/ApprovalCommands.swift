@@ -43,8 +43,17 @@ struct DecisionOptions: ParsableArguments {
         guard !by.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--by must name a person") }
     }
 
+    /// The allowlist; when there is none, the engine's message plus how to name another file here.
     func allowlist(database: String) throws -> Approvers {
-        try Approvers.load(approvers ?? Approvers.defaultPath(forDatabase: database))
+        let path = approvers ?? Approvers.defaultPath(forDatabase: database)
+        // A Result rather than `catch EngineError.noAllowlist(…)`: that pattern over a typed
+        // throw crashes Swift 6.3.1's SIL ownership verifier.
+        switch Result(catching: { () throws(EngineError) in try Approvers.load(path) }) {
+        case .success(let list): return list
+        case .failure(.noAllowlist(let missing)):
+            throw CLIFailure.failed(EngineError.noAllowlist(path: missing).description + ", or pass --approvers FILE")
+        case .failure(let error): throw error
+        }
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TriageCore
 import TriageData
+import TriageRuntime
 
 /// `triage features --model BUNDLE METRICS.csv [--output FEATURES.csv]`: the detector feature
 /// rows of a bundle (`ServiceFeatureExtractor` against the bundle's per-service baselines), one

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TriageCore
 import TriageData
+import TriageRuntime
 
 /// `triage fit autoencoder DATA.csv --output MODEL [...]`: trains a dense autoencoder on every
 /// numeric column (minus `--exclude` and `label`) and saves it as kind "autoencoder".
@@ -15,7 +16,7 @@ struct FitAutoencoder: ParsableCommand {
             (on a terminal or with --progress) and kept in the model ('triage inspect').
             """)
 
-    static let kind = "autoencoder"
+    static let kind = ModelKind.autoencoder
 
     @Argument(help: "Training CSV (header row; numeric feature columns).") var data: String
     @Option(help: "Model file to write.") var output: String

@@ -1,6 +1,7 @@
 import ArgumentParser
 import TriageCore
 import TriageData
+import TriageRuntime
 
 /// Options shared by `fit tree` and `fit forest` (../shared/CLI.md "Estimators").
 struct TreeOptions: ParsableArguments {
@@ -196,7 +197,7 @@ struct FitForest: ParsableCommand {
         var values = [String: Double]()
         if let oob = forest.outOfBagAccuracy {
             values["oob_accuracy"] = oob
-            runOptions.reporter.report("out-of-bag accuracy: \(format(oob))")
+            runOptions.reporter.report("out-of-bag accuracy: \(Report.metric(oob))")
         }
         try data.save(forest, kind: "forest", target: options.target, to: options.output, values: values)
     }

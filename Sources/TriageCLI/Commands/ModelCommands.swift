@@ -1,6 +1,7 @@
 import ArgumentParser
 import TriageCore
 import TriageData
+import TriageRuntime
 
 /// `triage fit <kind>`: one subcommand per estimator.
 struct Fit: ParsableCommand {
@@ -37,13 +38,25 @@ struct Score: ParsableCommand {
         try OutputPath.validate(output)
         let loaded = try ModelRegistry.load(model)
         let table = try readFeatures(data, features: loaded.features, threads: threads)
-        let result = try loaded.score(table, settings: ScoreSettings(threads: Parallel.threadCount(threads),
-                                                                     imputeMedian: impute == .median, explain: explain))
+        let result = try namingTheImputeFlag {
+            try loaded.score(table, settings: ScoreSettings(threads: Parallel.threadCount(threads),
+                                                            imputeMedian: impute == .median, explain: explain))
+        }
         try result.write(to: OutputPath.file(output), threads: Parallel.threadCount(threads))
     }
 }
 
 enum Imputation: String, ExpressibleByArgument, CaseIterable { case median }
+
+/// Runs `body`, turning the library's `MissingFeatureValue` (which names the imputation
+/// setting) into the message that names this command's flag.
+func namingTheImputeFlag<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let missing as MissingFeatureValue {
+        throw CLIFailure.failed(missing.location.description + " (use --impute median to fill missing values)")
+    }
+}
 
 /// `triage evaluate MODEL DATA.csv --target COL [--json]`.
 struct Evaluate: ParsableCommand {
@@ -85,15 +98,22 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         if let events, let truth {
-            let report = try RecommendationReport.evaluate(events: events, truth: truth, interval: interval)
+            let report: Report
+            do {
+                report = try RecommendationReport.evaluate(events: events, truth: truth, interval: interval)
+            } catch let unknown as RecommendationReport.UnknownInterval {
+                throw CLIFailure.failed("\(unknown.events): no score events to infer the row interval from; pass --interval SECONDS")
+            }
             try StandardOutput.write(report.render(json: json) + "\n")
             return
         }
         guard let model, let data, let target else { return }
         let loaded = try ModelRegistry.load(model)
         let table = try readFeatures(data, features: loaded.features, threads: threads, text: [target])
-        let report = try loaded.evaluate(table, target: target, settings: ScoreSettings(
-            threads: Parallel.threadCount(threads), imputeMedian: impute == .median))
+        let report = try namingTheImputeFlag {
+            try loaded.evaluate(table, target: target, settings: ScoreSettings(
+                threads: Parallel.threadCount(threads), imputeMedian: impute == .median))
+        }
         try StandardOutput.write(report.render(json: json) + "\n")
     }
 }

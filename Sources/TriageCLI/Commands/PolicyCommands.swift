@@ -1,6 +1,7 @@
 import ArgumentParser
 import TriageCore
 import TriageData
+import TriageRuntime
 import TriageSim
 
 /// `triage policy …`: the remediation policy of a bundle.

@@ -3,6 +3,7 @@ import Foundation
 import TriageCore
 import TriageData
 import TriageEngine
+import TriageRuntime
 
 /// `triage report --events EVENTS.jsonl [--db DB] --output REPORT.html`.
 struct ReportCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import Foundation
 import TriageCore
 import TriageData
 import TriageEngine
+import TriageRuntime
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,24 +51,11 @@ final class EngineWatchSession: FollowedLineHandler {
         if let path = options.events { try AtomicFile.validateDestination(path) }
         let bundle = try ModelBundle.open(model)
         try Self.checkHeaderFirst(options)
-        guard let detectors = try BundleDetectors(bundle) else {
-            throw CLIFailure.failed("\(model): the bundle has no detector features (retrain it with this version of 'triage train')")
-        }
-        let policy = try bundle.model(RemediationPolicy.self, role: "policy", kind: "remediation-policy")
-        let source = bundle.manifest.models["policy"].flatMap { bundle.manifest.files[$0]?.sha256 } ?? "none"
-        queue = try options.db.map { path throws in
-            if let folder = path.range(of: "/", options: .backwards).map({ String(path[..<$0.lowerBound]) }), !folder.isEmpty {
-                var isFolder: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-                    throw CLIFailure.failed("\(path): folder \(folder) does not exist")
-                }
-            }
-            return try ApprovalQueue(path: path)
-        }
         var settings = RemediationEngine.Settings()
         settings.ttlSeconds = options.ttl.seconds
-        engine = try RemediationEngine(detectors: detectors, policy: policy, policySource: source, queue: queue,
-                                       settings: settings, now: Self.wallClock)
+        let setup = try EngineSetup(bundle: bundle, path: model, database: options.db, settings: settings)
+        queue = setup.queue
+        engine = try setup.makeEngine(now: Self.wallClock)
         follower = try LineFollower(path: options.metrics, follow: options.follow, maxLineBytes: options.maxLineBytes,
                                      stopRequested: { watchStopRequested })
         let mode: StreamingOutput.Mode = options.follow ? .live : .atomic

@@ -1,6 +1,7 @@
 import Foundation
 import TriageCore
 import TriageData
+import TriageRuntime
 #if canImport(Glibc)
 import Glibc
 #endif

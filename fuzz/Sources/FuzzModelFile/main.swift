@@ -46,7 +46,7 @@ func exercise(path: String, kind: String) {
     }
 }
 
-/// As ClassifierModel (Sources/TriageCLI/Support/ClassifierModel.swift): the checks it makes at
+/// As ClassifierModel (Sources/TriageRuntime/Models/ClassifierModel.swift): the checks it makes at
 /// load, then probabilities and the predicted class names.
 func classify<C: Classifier & SummarizableModel>(_ saved: SavedModel<C>, path: String) throws {
     guard let classes = saved.classes, classes.count == saved.model.classCount, Set(classes).count == classes.count,

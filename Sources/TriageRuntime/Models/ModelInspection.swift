@@ -2,55 +2,6 @@ import Foundation
 import TriageCore
 import TriageData
 
-/// A model file opened for `score`, `evaluate` and `inspect`, whatever its kind.
-protocol LoadedModel {
-    var kind: String { get }
-    var features: [String] { get }
-    /// One output row per input row, in input order.
-    func score(_ table: CSVTable<Float>, settings: ScoreSettings) throws -> OutputTable
-    /// Metrics against the `target` column (a text column of `table`).
-    func evaluate(_ table: CSVTable<Float>, target: String, settings: ScoreSettings) throws -> Report
-    /// What `inspect` prints.
-    func inspection() -> Report
-}
-
-struct ScoreSettings {
-    var threads: Int
-    var imputeMedian: Bool
-    /// Detectors that can explain add a `top_feature` column; `--no-explain` skips that work.
-    var explain = true
-}
-
-/// Kinds of model file and how to open each; one line per estimator.
-enum ModelRegistry {
-    typealias Loader = @Sendable (String) throws -> any LoadedModel
-
-    static let loaders: [String: Loader] = [
-        "iforest": { try DetectorModel<IsolationForest>(path: $0, kind: "iforest") },
-        "tree": { try ClassifierModel<DecisionTree>(path: $0, kind: "tree") },
-        "forest": { try ClassifierModel<RandomForest>(path: $0, kind: "forest") },
-        FitAutoencoder.kind: { try DetectorModel<Autoencoder>(path: $0, kind: FitAutoencoder.kind) },
-    ]
-
-    static func load(_ path: String) throws -> any LoadedModel {
-        let header = try ModelFile.readHeader(path)
-        guard let loader = loaders[header.kind] else {
-            throw DataError(.invalidModel("unknown model kind '\(header.kind)'"), file: path)
-        }
-        return try loader(path)
-    }
-}
-
-/// A summary printed as text or, with `--json`, as one JSON object with sorted keys.
-struct Report {
-    var json: [String: JSONValue]
-    var lines: [String]
-
-    func render(json asJSON: Bool) -> String {
-        asJSON ? JSONValue.object(json).serialized() : lines.joined(separator: "\n")
-    }
-}
-
 extension JSONValue {
     /// Converts a `ModelSummary` and training summary into the `inspect` JSON fields.
     static func inspection(kind: String, features: [String], target: String?, classes: [String]?,

@@ -1,9 +1,10 @@
+import Foundation
 import TriageCore
-import TriageData
 
-/// Columns of a result CSV (scores, predictions), rendered with full-precision numbers.
-struct OutputTable {
-    enum Values: Sendable {
+/// Columns of a result CSV (scores, predictions), rendered with full-precision numbers. The
+/// bytes are the product; where they go (a file, standard output, an HTTP body) is the caller's.
+public struct OutputTable: Sendable {
+    public enum Values: Sendable {
         case real([Double])
         case integer([Int])
         case text([String])
@@ -11,7 +12,7 @@ struct OutputTable {
         /// escaped once per name instead of once per row.
         case labels([Int], names: [String])
 
-        var count: Int {
+        public var count: Int {
             switch self {
             case .real(let v): return v.count
             case .integer(let v): return v.count
@@ -21,21 +22,23 @@ struct OutputTable {
         }
     }
 
-    var names: [String] = []
-    var columns: [Values] = []
+    public var names: [String] = []
+    public var columns: [Values] = []
 
-    mutating func add(_ name: String, _ values: Values) {
+    public init() {}
+
+    public mutating func add(_ name: String, _ values: Values) {
         precondition(columns.isEmpty || columns[0].count == values.count, "output columns differ in length")
         names.append(name)
         columns.append(values)
     }
 
-    var rowCount: Int { columns.first?.count ?? 0 }
+    public var rowCount: Int { columns.first?.count ?? 0 }
 
     /// CSV bytes: header, then one line per row. Doubles use Swift's shortest round-trip form.
     /// Rows are rendered in chunks on `threads` workers and joined in order, so the bytes do
     /// not depend on the thread count.
-    func render(threads: Int = 1) -> [UInt8] {
+    public func render(threads: Int = 1) -> [UInt8] {
         var out = Array(names.map(OutputTable.escape).joined(separator: ",").utf8)
         out.append(0x0A)
         let labelBytes: [[[UInt8]]] = columns.map { column in
@@ -68,17 +71,7 @@ struct OutputTable {
         return out
     }
 
-    /// Writes atomically to `path` (a device or FIFO: in place), or to stdout when nil.
-    func write(to path: String?, threads: Int = 1) throws {
-        let bytes = render(threads: threads)
-        if let path {
-            try AtomicFile.write(bytes, to: path)
-        } else {
-            try StandardOutput.write(bytes)
-        }
-    }
-
-    static func format(_ value: Double) -> String {
+    public static func format(_ value: Double) -> String {
         if value.isNaN { return "nan" }
         if value.isInfinite { return value > 0 ? "inf" : "-inf" }
         // `description` is what interpolation writes, without building an interpolation
@@ -87,24 +80,8 @@ struct OutputTable {
     }
 
     /// RFC 4180 quoting when the text needs it.
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
-
-enum StandardOutput {
-    static func write(_ bytes: [UInt8]) throws {
-        let failure = bytes.withUnsafeBytes { AtomicFile.writeAll(1, $0) }
-        if failure != 0 {
-            throw CLIFailure.failed("cannot write to standard output: \(String(cString: strerror(failure)))")
-        }
-    }
-
-    static func write(_ text: String) throws { try write(Array(text.utf8)) }
-}
-
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -52,8 +52,8 @@ struct ClassifierModel<C: Classifier & SummarizableModel>: LoadedModel {
             "roc_auc": .number(auc), "classes": .strings(classes),
             "confusion_matrix": .array(confusion.map { .array($0.map(JSONValue.integer)) }),
         ]
-        var lines = ["rows: \(truth.count)", "accuracy: \(format(accuracy))", "balanced_accuracy: \(format(balanced))",
-                     "macro_f1: \(format(macroF1))", "roc_auc: \(format(auc))",
+        var lines = ["rows: \(truth.count)", "accuracy: \(Report.metric(accuracy))", "balanced_accuracy: \(Report.metric(balanced))",
+                     "macro_f1: \(Report.metric(macroF1))", "roc_auc: \(Report.metric(auc))",
                      "confusion matrix (rows: true class, columns: predicted):"]
         let width = max(8, (classes.map(\.count).max() ?? 0) + 2)
         func pad(_ s: String) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }

@@ -1,3 +1,4 @@
+import Foundation
 import TriageCore
 import TriageData
 
@@ -14,7 +15,7 @@ struct DetectorModel<D: AnomalyDetector & SummarizableModel>: LoadedModel {
     var features: [String] { saved.features }
 
     /// The model's feature matrix from `table`; NaN is an error naming line and column unless
-    /// `--impute median` asks for the training medians.
+    /// `settings.imputeMedian` asks for the training medians.
     func featureMatrix(_ table: CSVTable<Float>, settings: ScoreSettings) throws -> Matrix<Float> {
         var data = try table.features(saved.features)
         if settings.imputeMedian {
@@ -26,7 +27,7 @@ struct DetectorModel<D: AnomalyDetector & SummarizableModel>: LoadedModel {
         // One fast pass over clean data; the generic scans below only locate and word a problem.
         if allFinite(data) { return data }
         if !settings.imputeMedian, let error = table.firstMissing(in: data, names: saved.features) {
-            throw CLIFailure.failed(error.description + " (use --impute median to fill missing values)")
+            throw MissingFeatureValue(location: error)
         }
         if let bad = firstNonFinite(data) {
             let name = saved.features[bad.column]
@@ -70,8 +71,8 @@ struct DetectorModel<D: AnomalyDetector & SummarizableModel>: LoadedModel {
         ]
         let lines = [
             "rows: \(labels.count) (anomalies: \(labels.filter { $0 }.count), flagged: \(predicted.filter { $0 }.count))",
-            "roc_auc: \(format(auc))", "pr_auc: \(format(ap))",
-            "precision: \(format(prf.precision))", "recall: \(format(prf.recall))", "f1: \(format(prf.f1))",
+            "roc_auc: \(Report.metric(auc))", "pr_auc: \(Report.metric(ap))",
+            "precision: \(Report.metric(prf.precision))", "recall: \(Report.metric(prf.recall))", "f1: \(Report.metric(prf.f1))",
             "threshold: \(saved.model.threshold)",
         ]
         return Report(json: json, lines: lines)
@@ -96,8 +97,6 @@ func allFinite(_ data: Matrix<Float>) -> Bool {
     }
 }
 
-func format(_ value: Double) -> String { value.isNaN ? "nan" : String(format: "%.4f", value) }
-
 /// Binary ground truth for detectors: a numeric column where non-zero means anomaly.
 enum BinaryLabels {
     static func read(_ table: CSVTable<Float>, column: String) throws -> [Bool] {
@@ -115,5 +114,3 @@ enum BinaryLabels {
         }
     }
 }
-
-import Foundation

@@ -1,8 +1,8 @@
 import Foundation
 import Testing
-@testable import TriageCLI
 import TriageCore
 import TriageData
+@testable import TriageRuntime
 
 /// A metrics file of `services` services × `rows` rows, 600 s apart, with mild deterministic wiggle.
 private func metricsFile(services: [String], rows: Int) throws -> String {
@@ -13,7 +13,7 @@ private func metricsFile(services: [String], rows: Int) throws -> String {
             text += "\(1_767_571_200 + i * 600),\(name),\(40 + w),\(55 + w / 2),\(80 + 2 * w),\(0.004 + w / 5000),\(300 + 5 * w),2,\(7 + w / 2)\n"
         }
     }
-    let path = CLIRunner.folder() + "/metrics.csv"
+    let path = temporaryFolder() + "/metrics.csv"
     try text.write(toFile: path, atomically: false, encoding: .utf8)
     return path
 }
@@ -69,7 +69,7 @@ private func record(_ service: String, startRow: Int, endRow: Int, action: Remed
     let firstFiles = try first.files(), secondFiles = try second.files()
     #expect(firstFiles.map(\.name) == secondFiles.map(\.name))
     for (x, y) in zip(firstFiles, secondFiles) { #expect(x.bytes == y.bytes, "\(x.name) differs between thread counts") }
-    let path = CLIRunner.folder() + "/forest.model"
+    let path = temporaryFolder() + "/forest.model"
     try Data(firstFiles.first { $0.name == "forest.model" }!.bytes).write(to: URL(fileURLWithPath: path))
     let forest = try ModelFile.read(SavedModel<RandomForest>.self, kind: "forest", from: path)
     #expect(forest.classes == ["restart", "rollback"] && forest.target == "fixed_by")

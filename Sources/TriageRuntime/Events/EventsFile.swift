@@ -5,22 +5,22 @@ import TriageData
 /// The events JSON-lines file written by `watch --events`, read back for `evaluate` and `report`.
 /// Each line must be a JSON object with text fields `timestamp`, `service` and `type`; a line
 /// that is not is an error naming the file and line.
-struct EventsFile {
-    struct Event {
-        var line: Int
-        var type: String
-        var service: String
-        var time: Int64
-        var fields: [String: Any]
+public struct EventsFile {
+    public struct Event {
+        public var line: Int
+        public var type: String
+        public var service: String
+        public var time: Int64
+        public var fields: [String: Any]
 
-        func text(_ name: String) -> String? { fields[name] as? String }
-        func number(_ name: String) -> Double? { (fields[name] as? NSNumber).map { $0.doubleValue } }
+        public func text(_ name: String) -> String? { fields[name] as? String }
+        public func number(_ name: String) -> Double? { (fields[name] as? NSNumber).map { $0.doubleValue } }
     }
 
-    let path: String
-    let events: [Event]
+    public let path: String
+    public let events: [Event]
 
-    static func read(_ path: String) throws -> EventsFile {
+    public static func read(_ path: String) throws -> EventsFile {
         let text = try readText(path)
         var events = [Event]()
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -46,14 +46,14 @@ struct EventsFile {
     }
 
     /// A timestamp field of an event, or an error naming the file and line.
-    func time(_ event: Event, _ name: String) throws -> Int64 {
+    public func time(_ event: Event, _ name: String) throws -> Int64 {
         guard let text = event.text(name), let t = Timestamp.parse(text) else {
             throw DataError(.other("event has no timestamp field '\(name)'"), file: path, line: event.line)
         }
         return t
     }
 
-    func text(_ event: Event, _ name: String) throws -> String {
+    public func text(_ event: Event, _ name: String) throws -> String {
         guard let text = event.text(name) else {
             throw DataError(.other("event has no text field '\(name)'"), file: path, line: event.line)
         }
@@ -61,7 +61,7 @@ struct EventsFile {
     }
 
     /// The usual spacing of a service's score events (median of positive gaps), if any.
-    var scoreInterval: Int64? {
+    public var scoreInterval: Int64? {
         var last = [String: Int64]()
         var gaps = [Int64]()
         for e in events where e.type == "score" {
@@ -74,7 +74,7 @@ struct EventsFile {
     }
 
     /// The whole file as text: a regular file of at most `limit` bytes (`MappedFile`).
-    static func readText(_ path: String, limit: Int = FileLimits.eventsBytes, what: String = "events file") throws -> String {
+    public static func readText(_ path: String, limit: Int = FileLimits.eventsBytes, what: String = "events file") throws -> String {
         try MappedFile(path: path, limit: limit, what: what).withBytes { String(decoding: $0, as: UTF8.self) }
     }
 }

@@ -103,7 +103,7 @@ extension BundleTraining {
         try builder.addModel(SavedModel(features: names, medians: medians,
                                         training: TrainingSummary(rows: matrix.rows, notes: notes, values: ["threshold": forest.threshold]),
                                         model: forest),
-                             role: "iforest", file: "iforest.model", kind: "iforest")
+                             role: "iforest", file: "iforest.model", kind: ModelKind.isolationForest)
         builder.manifest.thresholds["detector.iforest"] = forest.threshold
 
         let (autoencoder, history) = try Autoencoder.fit(matrix, parameters: Settings.autoencoder, seed: seed, threads: threads)
@@ -116,7 +116,7 @@ extension BundleTraining {
                                         training: TrainingSummary(rows: matrix.rows, notes: notes + history.notes, values: values,
                                                                   series: ["training_loss": history.trainingLoss]),
                                         model: autoencoder),
-                             role: "autoencoder", file: "autoencoder.model", kind: FitAutoencoder.kind)
+                             role: "autoencoder", file: "autoencoder.model", kind: ModelKind.autoencoder)
         builder.manifest.thresholds["detector.autoencoder"] = autoencoder.threshold
     }
 
@@ -152,6 +152,6 @@ extension BundleTraining {
                                training: TrainingSummary(rows: matrix.rows, notes: ["target: the action that fixed each incident (incidents nothing fixed are left out)"],
                                                          values: values),
                                model: forest)
-        try builder.addModel(saved, role: "action_classifier", file: "forest.model", kind: "forest")
+        try builder.addModel(saved, role: "action_classifier", file: "forest.model", kind: ModelKind.randomForest)
     }
 }

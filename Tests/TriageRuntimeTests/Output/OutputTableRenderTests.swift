@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TriageCore
-@testable import TriageCLI
+@testable import TriageRuntime
 
 /// The byte writers must reproduce `description`/`String(_:)`/`escape` exactly, and chunked
 /// rendering must not depend on the thread count.

@@ -4,8 +4,16 @@ import TriageData
 import TriageEngine
 
 /// `evaluate --events --truth`: reads the two files and reports `RecommendationEvaluation`.
-enum RecommendationReport {
-    static func evaluate(events path: String, truth truthPath: String, interval: Int?) throws -> Report {
+public enum RecommendationReport {
+    /// No row interval was given and the events file has no score events to infer it from.
+    public struct UnknownInterval: Error, CustomStringConvertible {
+        public let events: String
+        public var description: String { "\(events): no score events to infer the row interval from; give the interval" }
+    }
+
+    /// Matches the recommendation events of `events` with the faults of `truth`; `interval`
+    /// (seconds between metric rows) defaults to the spacing of the score events.
+    public static func evaluate(events path: String, truth truthPath: String, interval: Int?) throws -> Report {
         let faults = try readTruth(truthPath)
         let file = try EventsFile.read(path)
         let raised = try file.events.filter { $0.type == "recommendation" }.map { e in
@@ -17,7 +25,7 @@ enum RecommendationReport {
         } else if let inferred = file.scoreInterval {
             spacing = inferred
         } else {
-            throw CLIFailure.failed("\(path): no score events to infer the row interval from; pass --interval SECONDS")
+            throw UnknownInterval(events: path)
         }
         let result = RecommendationEvaluation(faults: faults, raised: raised, interval: spacing)
         func optional(_ x: Double?) -> JSONValue { x.map(JSONValue.number) ?? .null }
@@ -35,7 +43,7 @@ enum RecommendationReport {
                     "delay (intervals): median \(fixed(result.medianDelayIntervals)), p90 \(fixed(result.p90DelayIntervals))"])
     }
 
-    static func readTruth(_ path: String) throws -> [RecommendationEvaluation.Fault] {
+    public static func readTruth(_ path: String) throws -> [RecommendationEvaluation.Fault] {
         let text = try EventsFile.readText(path, what: "truth file")
         guard let root = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
               let faults = root["faults"] as? [[String: Any]] else {
