@@ -396,16 +396,21 @@ public final class ApprovalQueue: Sendable {
         }
     }
 
+    /// Inserts or replaces the stored position of `source`.
+    private static func upsert(_ position: ReadPosition, source: String, now: Int64, in db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO read_position (source, device, inode, offset, line, updated_at, engine_state)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(source) DO UPDATE SET device = excluded.device, inode = excluded.inode,
+                offset = excluded.offset, line = excluded.line, updated_at = excluded.updated_at,
+                engine_state = excluded.engine_state
+            """, arguments: [source, Int64(bitPattern: position.device), Int64(bitPattern: position.inode),
+                             position.offset, position.line, now, position.engineState])
+    }
+
     public func saveReadPosition(_ position: ReadPosition, source: String, now: Int64) throws(EngineError) {
         try write { db in
-            try db.execute(sql: """
-                INSERT INTO read_position (source, device, inode, offset, line, updated_at, engine_state)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(source) DO UPDATE SET device = excluded.device, inode = excluded.inode,
-                    offset = excluded.offset, line = excluded.line, updated_at = excluded.updated_at,
-                    engine_state = excluded.engine_state
-                """, arguments: [source, Int64(bitPattern: position.device), Int64(bitPattern: position.inode),
-                                 position.offset, position.line, now, position.engineState])
+            try Self.upsert(position, source: source, now: now, in: db)
         }
     }
 
@@ -419,14 +424,7 @@ public final class ApprovalQueue: Sendable {
                                  beforeCommit: () throws -> Void) throws {
         do {
             try database.write { db in
-                try db.execute(sql: """
-                    INSERT INTO read_position (source, device, inode, offset, line, updated_at, engine_state)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(source) DO UPDATE SET device = excluded.device, inode = excluded.inode,
-                        offset = excluded.offset, line = excluded.line, updated_at = excluded.updated_at,
-                        engine_state = excluded.engine_state
-                    """, arguments: [source, Int64(bitPattern: position.device), Int64(bitPattern: position.inode),
-                                     position.offset, position.line, now, position.engineState])
+                try Self.upsert(position, source: source, now: now, in: db)
                 try beforeCommit()
             }
         } catch let error as DatabaseError {
