@@ -11,7 +11,7 @@ import PackageDescription
 //     parsing, no terminal, and its errors name settings, not flags)
 //   TriageCore, TriageData, TriageEngine, TriageRuntime ← TriageCLI (commands) ← triage (executable)
 // Release builds use SwiftPM's defaults, `-O` with whole-module optimisation: every
-// `precondition` and bounds check stays in (issue 14: with `-Ounchecked` an input bug became
+// `precondition` and bounds check stays in (issue 14: with unchecked optimisation an input bug became
 // memory corruption instead of an error). Hot loops that measured faster without checks use
 // unsafe buffer pointers locally, with the figure in a comment (BENCHMARKS.md, "Checked release
 // builds").
