@@ -9,7 +9,9 @@ import PackageDescription
 //   TriageCore, TriageData, TriageEngine ← TriageRuntime (what the front doors share: bundle
 //     training, engine set-up, the model registry, the CSV writer, the events reader; no argument
 //     parsing, no terminal, and its errors name settings, not flags)
-//   TriageCore, TriageData, TriageEngine, TriageRuntime ← TriageCLI (commands) ← triage (executable)
+//   TriageRuntime ← TriageServer (`triage serve`: Hummingbird routes, token auth, the approval page,
+//     Prometheus metrics; a thin layer over the runtime, nothing computed twice)
+//   TriageCore, TriageData, TriageEngine, TriageRuntime, TriageServer ← TriageCLI (commands) ← triage (executable)
 // Release builds use SwiftPM's defaults, `-O` with whole-module optimisation: every
 // `precondition` and bounds check stays in (issue 14: with unchecked optimisation an input bug became
 // memory corruption instead of an error). Hot loops that measured faster without checks use
@@ -18,7 +20,7 @@ import PackageDescription
 
 let package = Package(
     name: "Triage",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "triage", targets: ["triage"]),
         .executable(name: "triage-bench", targets: ["TriageBench"]),
@@ -26,11 +28,21 @@ let package = Package(
         .library(name: "TriageData", targets: ["TriageData"]),
         .library(name: "TriageEngine", targets: ["TriageEngine"]),
         .library(name: "TriageRuntime", targets: ["TriageRuntime"]),
+        .library(name: "TriageServer", targets: ["TriageServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -65,9 +77,24 @@ let package = Package(
             dependencies: ["TriageCore", "TriageData", "TriageEngine"]
         ),
         .target(
+            name: "TriageServer",
+            dependencies: [
+                "TriageCore", "TriageData", "TriageEngine", "TriageRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Templates")]
+        ),
+        .target(
             name: "TriageCLI",
             dependencies: [
-                "TriageCore", "TriageData", "TriageSim", "TriageEngine", "TriageRuntime",
+                "TriageCore", "TriageData", "TriageSim", "TriageEngine", "TriageRuntime", "TriageServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -85,5 +112,13 @@ let package = Package(
         .testTarget(name: "TriageRuntimeTests", dependencies: ["TriageRuntime", "TriageCore", "TriageData", "TriageEngine"]),
         .testTarget(name: "TriageCLITests", dependencies: ["TriageCLI", "TriageEngine", "TriageRuntime"]),
         .testTarget(name: "TriageSimTests", dependencies: ["TriageSim"]),
+        .testTarget(
+            name: "TriageServerTests",
+            dependencies: [
+                "TriageServer", "TriageRuntime", "TriageEngine", "TriageData", "TriageCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
     ]
 )

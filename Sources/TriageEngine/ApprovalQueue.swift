@@ -95,6 +95,7 @@ public final class ApprovalQueue: Sendable {
                 t.column("engine_state", .blob)
             }
         }
+        registerEventJournal(&migrator)
         return migrator
     }
 
@@ -130,6 +131,7 @@ public final class ApprovalQueue: Sendable {
             record.recoverySeconds = nil
             record.outcomeAt = nil
             try record.insert(db)
+            try Self.journal(db, "recommendation", record, now: record.raisedAt)
             return (record, true)
         }
     }
@@ -187,9 +189,18 @@ public final class ApprovalQueue: Sendable {
     @discardableResult
     public func expireOverdue(now: Int64) throws(EngineError) -> Int {
         try write { db in
+            let overdue = try Recommendation
+                .filter(Recommendation.CodingKeys.status == Recommendation.Status.pending.rawValue
+                        && Recommendation.CodingKeys.expires <= now)
+                .fetchAll(db)
+            guard !overdue.isEmpty else { return 0 }
             try db.execute(sql: "UPDATE recommendation SET status = 'expired' WHERE status = 'pending' AND expires <= ?",
                            arguments: [now])
-            return db.changesCount
+            for var record in overdue {
+                record.status = .expired
+                try Self.journal(db, "expired", record, now: now)
+            }
+            return overdue.count
         }
     }
 
@@ -339,6 +350,7 @@ public final class ApprovalQueue: Sendable {
             record.recoverySeconds = recoverySeconds
             record.outcomeAt = now
             try record.update(db)
+            try Self.journal(db, "outcome", record, now: now)
             var learned = false
             if let row = try Row.fetchOne(db, sql: "SELECT data FROM policy WHERE id = 1") {
                 var policy = try ApprovalQueue.decode(try row.decode(Data.self, forColumn: "data"))

@@ -91,6 +91,9 @@ public final class RemediationEngine {
     /// Data time of each service's last row.
     public var lastRowTimes: [String: Int64] { monitors.compactMapValues(\.times.last) }
 
+    /// Data time at which each service's open incident began (services without one are absent).
+    public var openIncidents: [String: Int64] { monitors.compactMapValues(\.incidentStart) }
+
     /// Services seen so far and their states.
     public var states: [String: HealthState] { monitors.mapValues(\.tracker.state) }
 

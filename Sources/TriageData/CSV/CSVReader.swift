@@ -25,6 +25,16 @@ public enum CSVReader {
         try readTable(path, options: options)
     }
 
+    /// Reads CSV text held in memory (a request body); `name` stands for the file in errors.
+    /// The bytes must stay valid for the call only: the table holds copies.
+    public static func read(bytes: UnsafeRawBufferPointer, name: String, options: CSVOptions = CSVOptions()) throws(DataError) -> CSVTable<Float> {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { throw DataError(.emptyFile, file: name) }
+        var source = ByteSource(base: base.assumingMemoryBound(to: UInt8.self), count: bytes.count, path: name,
+                                maxFieldBytes: options.maxFieldBytes)
+        source.plainRecordLane = options.plainRecordLane
+        return try parse(source, options: options)
+    }
+
     static func readTable<S: BLASScalar>(_ path: String, options: CSVOptions) throws(DataError) -> CSVTable<S> {
         let file = try MappedFile(path: path)
         guard let base = file.bytes.baseAddress, file.bytes.count > 0 else { throw DataError(.emptyFile, file: path) }

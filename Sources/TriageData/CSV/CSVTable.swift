@@ -61,6 +61,7 @@ public struct CSVTable<Scalar: BLASScalar>: Sendable {
 
     public var rowCount: Int { numeric.rows }
 
+
     /// The physical line (header = 1) that holds row `row` (0-based).
     public func line(ofRow row: Int) -> Int {
         if let rowLines { return Int(rowLines[row]) }
@@ -115,5 +116,15 @@ public struct CSVTable<Scalar: BLASScalar>: Sendable {
             return DataError(.allMissing, file: file, column: fieldNumber(of: names[j]), columnName: names[j])
         }
         return nil
+    }
+}
+
+extension CSVTable {
+    /// A table from another source than a CSV file (a JSON request body): row `i` is reported at
+    /// "line" `firstRowLine + i` of `file`.
+    public init(file: String, header: [String], numericNames: [String], numeric: Matrix<Scalar>,
+                text: [String: [String]] = [:], firstRowLine: Int) {
+        self.init(file: file, header: header, numericNames: numericNames, numeric: numeric, text: text,
+                  rowLines: nil, firstRowLine: firstRowLine)
     }
 }

@@ -1,0 +1,118 @@
+import ArgumentParser
+import Glibc
+import Dispatch
+import Logging
+import TriageData
+import TriageServer
+
+/// `triage serve --model MODEL|BUNDLE [--db DB] …`: the HTTP service (../shared/CLI.md "HTTP").
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve scoring, metrics ingest and approvals over HTTP until SIGTERM or SIGINT.",
+        discussion: """
+            With a model file (triage fit), POST /v1/score scores feature rows. With a bundle \
+            (triage train), it scores raw metric rows; with --db the bundle's engine also takes \
+            POST /v1/metrics, raises recommendations into the queue, and the approval routes, the \
+            event stream and the approval page at / work on that queue. Without --token-file the \
+            server is read-only. See openapi/triage.yaml for every route.
+            """)
+
+    @Option(help: "Model file from 'triage fit' or bundle folder from 'triage train'.") var model: String
+    @Option(help: "Approval queue database (SQLite), with a bundle.") var db: String?
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0: any free port, printed at start).") var port = 8080
+    @Option(help: "Bearer tokens, one 'TOKEN NAME' per line; must not be readable by group or others.")
+    var tokenFile: String?
+    @Option(help: "Approver allowlist (default: approvers.txt beside --db).") var approvers: String?
+    @Option(help: "Where approved actions are handed off (default: outbox.jsonl beside --db).") var outbox: String?
+    @Option(help: "How long a recommendation waits for a decision: 90s, 30m, 2h, 1d or seconds.")
+    var ttl = TimeToLive(seconds: 1_800)
+    @Option(help: "Largest request body: bytes, or with KiB, MiB (e.g. 16MiB).") var maxBody = ByteSize(bytes: 16 << 20)
+    @Option(help: "Log level: trace, debug, info (one line per request), notice, warning, error.")
+    var logLevel = "info"
+
+    func validate() throws {
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0–65535, got \(port)") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got \(logLevel)")
+        }
+        if db == nil && (approvers != nil || outbox != nil) {
+            throw ValidationError("--approvers and --outbox need --db: they belong to the approval queue")
+        }
+    }
+
+    func run() throws {
+        var files = FileRoles()
+        files.inputFolder("--model", model)
+        files.input("--token-file", tokenFile)
+        files.input("--approvers", approvers)
+        files.output("--db", db)
+        files.output("--outbox", outbox)
+        try files.check()
+        var settings = ServerConfiguration(model: model)
+        settings.database = db
+        settings.host = host
+        settings.port = port
+        settings.tokenFile = tokenFile
+        settings.approvers = approvers
+        settings.outbox = outbox
+        settings.ttlSeconds = ttl.seconds
+        settings.maxBodyBytes = maxBody.bytes
+        var logger = Logger(label: "triage.serve")
+        logger.logLevel = Logger.Level(rawValue: logLevel)!
+        let server: TriageServer
+        do {
+            server = try TriageServer(configuration: settings, logger: logger)
+        } catch let error as TokenFile.Failure {
+            throw CLIFailure.failed(error.description)
+        } catch let error as ServerSetupError {
+            throw CLIFailure.failed(error.description)
+        }
+        let outcome = Outcome()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do { try await server.run() } catch { outcome.set(error) }
+            done.signal()
+        }
+        done.wait()
+        if let error = outcome.error { throw CLIFailure.failed("serve: \(error)") }
+    }
+
+    /// The error the server stopped with, handed from its task to the command.
+    final class Outcome: @unchecked Sendable {
+        private let lock = NSLockBox()
+        private var stored: (any Error)?
+        var error: (any Error)? { lock.withLock { stored } }
+        func set(_ error: any Error) { lock.withLock { stored = error } }
+    }
+}
+
+/// A lock for the few values handed between tasks and threads here.
+final class NSLockBox: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
+    }
+}
+
+/// `--max-body`: bytes, optionally with KiB or MiB.
+struct ByteSize: ExpressibleByArgument {
+    let bytes: Int
+    init(bytes: Int) { self.bytes = bytes }
+    init?(argument: String) {
+        let units: [(String, Int)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("K", 1 << 10), ("M", 1 << 20), ("B", 1)]
+        var text = Substring(argument), unit = 1
+        for (suffix, size) in units where text.hasSuffix(suffix) {
+            unit = size
+            text = text.dropLast(suffix.count)
+            break
+        }
+        // At most 1 GiB: the body is held in memory.
+        guard let n = Int(text), n > 0, n <= (1 << 30) / unit else { return nil }
+        bytes = n * unit
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import GRDB
+import TriageCore
+import TriageData
+
+/// One entry of the queue's event journal: what `GET /v1/events` streams.
+public struct JournalEvent: Sendable, Equatable {
+    /// Increasing, never reused: the Server-Sent Events `id:` a client resumes from.
+    public let id: Int64
+    public let type: String
+    /// One JSON object (no line breaks).
+    public let json: String
+}
+
+/// The event journal: recommendations raised, decisions, expiries, outcomes and health-state
+/// changes, each with an increasing id, in the queue's database.
+///
+/// It lives beside the recommendations so that the event of a change commits in the same
+/// transaction as the change itself: a stream resumed with `Last-Event-ID` misses nothing, even
+/// across a crash or a restart, and a decision taken from the command line reaches the
+/// stream of a running server like one taken over HTTP.
+extension ApprovalQueue {
+    /// Events kept: older ones are deleted as new ones arrive (a client further behind than this
+    /// resumes from the oldest kept; the recommendations themselves stay in their table).
+    public static let journalCapacity: Int64 = 100_000
+
+    static func registerEventJournal(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v3-events") { db in
+            try db.create(table: "event") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("type", .text).notNull()
+                t.column("at", .integer).notNull()
+                t.column("body", .text).notNull()
+            }
+        }
+    }
+
+    /// Appends one event inside the caller's transaction.
+    static func journal(_ db: Database, type: String, json: JSONValue, now: Int64) throws {
+        try db.execute(sql: "INSERT INTO event (type, at, body) VALUES (?, ?, ?)",
+                       arguments: [type, now, json.serialized()])
+        let id = db.lastInsertedRowID
+        // Trimmed every 1 000 events, so the cost is amortised and the table stays bounded.
+        if id % 1_000 == 0 {
+            try db.execute(sql: "DELETE FROM event WHERE id <= ?", arguments: [id - journalCapacity])
+        }
+    }
+
+    /// The journal entry of a recommendation that changed: its JSON with `type` and the time.
+    static func journal(_ db: Database, _ type: String, _ record: Recommendation, now: Int64) throws {
+        guard case .object(var fields) = record.json else { return }
+        fields["type"] = .string(type)
+        fields["timestamp"] = .string(Timestamp.iso(now))
+        try journal(db, type: type, json: .object(fields), now: now)
+    }
+
+    /// Appends events that are not changes of the queue (health-state transitions) in one
+    /// transaction.
+    public func appendEvents(_ events: [(type: String, json: JSONValue)], now: Int64) throws(EngineError) {
+        guard !events.isEmpty else { return }
+        try write { db in
+            for event in events { try Self.journal(db, type: event.type, json: event.json, now: now) }
+        }
+    }
+
+    /// Up to `limit` events after `id`, oldest first.
+    public func events(after id: Int64, limit: Int) throws(EngineError) -> [JournalEvent] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT id, type, body FROM event WHERE id > ? ORDER BY id LIMIT ?",
+                             arguments: [id, limit]).map {
+                JournalEvent(id: $0["id"], type: $0["type"], json: $0["body"])
+            }
+        }
+    }
+
+    /// The id of the newest event (0 when none).
+    public func lastEventID() throws(EngineError) -> Int64 {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM event") ?? 0 }
+    }
+}
+
+extension ApprovalQueue {
+    /// How many recommendations have each status as of `now` (a pending one past its expiry
+    /// counts as expired, as `list` shows it).
+    public func countsByStatus(now: Int64) throws(EngineError) -> [Recommendation.Status: Int] {
+        try read { db in
+            var counts = [Recommendation.Status: Int]()
+            for row in try Row.fetchAll(db, sql: """
+                SELECT CASE WHEN status = 'pending' AND expires <= ? THEN 'expired' ELSE status END AS shown, COUNT(*) AS n
+                FROM recommendation GROUP BY shown
+                """, arguments: [now]) {
+                if let status = Recommendation.Status(rawValue: row["shown"]) { counts[status, default: 0] += row["n"] }
+            }
+            return counts
+        }
+    }
+}
+
+extension ApprovalQueue {
+    /// Begins and commits an empty write transaction: throws when the database cannot be
+    /// written now (locked beyond the busy timeout, read-only, its disk full or gone).
+    public func checkWritable() throws(EngineError) {
+        try write { db in try db.execute(sql: "UPDATE meta SET value = value WHERE key = 'instance'") }
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import TriageCore
+import TriageData
+import TriageEngine
+
+/// A metrics row for the engine: one service at one data time, values in `ServiceMetric` order
+/// (NaN = missing).
+public struct MetricRow: Sendable, Equatable {
+    public var service: String
+    public var time: Int64
+    public var values: [Double]
+
+    public init(service: String, time: Int64, values: [Double]) {
+        self.service = service
+        self.time = time
+        self.values = values
+    }
+}
+
+/// What `GET /v1/services` shows of one service.
+public struct ServiceStatus: Sendable, Equatable {
+    public var service: String
+    public var state: HealthState
+    /// Data time of its last processed row.
+    public var lastRow: Int64?
+    /// Data time at which its open incident began.
+    public var incidentStart: Int64?
+
+    public var json: JSONValue {
+        .object([
+            "service": .string(service), "state": .string(state.rawValue),
+            "last_row": lastRow.map { .string(Timestamp.iso($0)) } ?? .null,
+            "open_incident": incidentStart.map { .string("since " + Timestamp.iso($0)) } ?? .null,
+        ])
+    }
+}
+
+/// Why a batch of rows was refused before any of it was processed.
+public enum IngestRefusal: Error, Equatable, CustomStringConvertible {
+    /// A row older than the last processed row of its service (rows of a service must arrive
+    /// in time order); `row` is its 0-based index in the batch.
+    case outOfOrder(service: String, row: Int, time: Int64, last: Int64)
+
+    public var description: String {
+        switch self {
+        case .outOfOrder(let service, let row, let time, let last):
+            return "row \(row): service \(JSONValue.quote(service)) is at \(Timestamp.iso(last)); "
+                + "a row at \(Timestamp.iso(time)) is older (rows of a service must arrive in time order)"
+        }
+    }
+}
+
+/// Counts of one accepted batch.
+public struct IngestSummary: Sendable, Equatable {
+    public var accepted = 0
+    public var unknownServices: [String] = []
+    public var recommendations = 0
+    public var stateChanges = 0
+}
+
+/// The one owner of a running remediation engine (issue 15): rows from any number of requests
+/// reach it one batch at a time, so the engine, which is not thread-safe, never sees two callers
+/// at once, and no lock is spread through it.
+///
+/// The engine state is checkpointed into the queue (under the source key `checkpointSource`),
+/// at most once a second while rows arrive and when `close()` is called, and restored from there
+/// at start: a restart resumes open incidents instead of declaring them again. Recommendations,
+/// decisions and state changes go to the queue's event journal in the transactions that make
+/// them, which is what the event stream reads.
+public actor EngineService {
+    public nonisolated let queue: ApprovalQueue
+    public nonisolated let detectors: BundleDetectors
+    let engine: RemediationEngine
+    let clock: @Sendable () -> Int64
+    var rowsSinceCheckpoint = 0
+    var lastCheckpoint: ContinuousClock.Instant
+    /// Counters since start, for metrics.
+    public private(set) var totals = IngestSummary()
+
+    /// Where the engine state is kept in the queue (beside `watch`'s per-file read positions).
+    public static let checkpointSource = "serve:engine"
+
+    /// Builds the engine of `setup` (which must have a queue) and restores its last checkpoint.
+    public init(setup: EngineSetup, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
+        guard let queue = setup.queue else { throw EngineError.invalid("the engine service needs an approval queue") }
+        self.queue = queue
+        self.detectors = setup.detectors
+        self.clock = clock
+        engine = try setup.makeEngine(now: clock())
+        if let saved = try queue.readPosition(source: Self.checkpointSource), let state = saved.engineState {
+            try engine.restore(state)
+        }
+        lastCheckpoint = ContinuousClock.now
+    }
+
+    /// Processes `rows` in order. The whole batch is checked first: a row older than its
+    /// service's last (already processed, or earlier in the batch) refuses the batch, with
+    /// nothing processed.
+    public func ingest(_ rows: [MetricRow]) throws -> IngestSummary {
+        var last = engine.lastRowTimes
+        for (index, row) in rows.enumerated() {
+            if let previous = last[row.service], row.time < previous {
+                throw IngestRefusal.outOfOrder(service: row.service, row: index, time: row.time, last: previous)
+            }
+            last[row.service] = row.time
+        }
+        let now = clock()
+        var summary = IngestSummary()
+        var transitions: [(type: String, json: JSONValue)] = []
+        var unknown = Set<String>()
+        for row in rows {
+            for event in try engine.process(service: row.service, time: row.time, values: row.values, now: now) {
+                switch event {
+                case .score: break
+                case .state:
+                    summary.stateChanges += 1
+                    transitions.append((event.type, event.json))
+                case .recommendation: summary.recommendations += 1
+                case .unknownService(let service, _): unknown.insert(service)
+                }
+            }
+            summary.accepted += 1
+        }
+        summary.unknownServices = unknown.sorted()
+        try queue.appendEvents(transitions, now: now)
+        rowsSinceCheckpoint += rows.count
+        totals.accepted += summary.accepted
+        totals.recommendations += summary.recommendations
+        totals.stateChanges += summary.stateChanges
+        if rowsSinceCheckpoint > 0, ContinuousClock.now - lastCheckpoint >= .seconds(1) { try checkpoint() }
+        return summary
+    }
+
+    /// Each service's state, by name.
+    public func services() -> [ServiceStatus] {
+        let states = engine.states, last = engine.lastRowTimes, incidents = engine.openIncidents
+        return states.keys.sorted().map {
+            ServiceStatus(service: $0, state: states[$0]!, lastRow: last[$0], incidentStart: incidents[$0])
+        }
+    }
+
+    /// Stores the engine state in the queue now.
+    public func checkpoint() throws {
+        let position = ApprovalQueue.ReadPosition(device: 0, inode: 0, offset: 0, line: 0, engineState: try engine.checkpoint())
+        try queue.saveReadPosition(position, source: Self.checkpointSource, now: clock())
+        rowsSinceCheckpoint = 0
+        lastCheckpoint = ContinuousClock.now
+    }
+
+    /// Saves what is not saved yet; call when the service stops.
+    public func close() throws {
+        if rowsSinceCheckpoint > 0 { try checkpoint() }
+    }
+}

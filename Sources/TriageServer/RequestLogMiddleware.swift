@@ -1,0 +1,36 @@
+import Foundation
+import Hummingbird
+import Logging
+
+/// One log line and one metrics sample per request: method, route, status, duration. The route
+/// is the matched pattern (`/v1/recommendations/{id}`), so neither the log nor the metrics hold
+/// ids or query strings; headers are never logged (tokens travel in them).
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = TriageRequestContext
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let method = request.method.rawValue
+        do {
+            let response = try await next(request, context)
+            record(method, context, status: response.status.code, since: start)
+            return response
+        } catch {
+            let status = (error as? any HTTPResponseError)?.status.code ?? 500
+            record(method, context, status: status, since: start)
+            throw error
+        }
+    }
+
+    private func record(_ method: String, _ context: Context, status: Int, since start: ContinuousClock.Instant) {
+        let duration = ContinuousClock.now - start
+        let route = context.endpointPath.map { $0.replacingOccurrences(of: ":id", with: "{id}") } ?? "unmatched"
+        metrics.request(method: method, route: route, status: status, duration: duration)
+        context.logger.info("request", metadata: [
+            "method": .string(method), "route": .string(route), "status": .stringConvertible(status),
+            "duration_ms": .string(String(format: "%.3f", Double(duration.components.attoseconds) / 1e15
+                                          + Double(duration.components.seconds) * 1e3)),
+        ])
+    }
+}

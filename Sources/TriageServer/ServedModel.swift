@@ -1,0 +1,149 @@
+import Foundation
+import NIOCore
+import TriageCore
+import TriageData
+import TriageEngine
+import TriageRuntime
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `--model` opened: a model file (`POST /v1/score` scores feature rows), or a bundle
+/// (raw metric rows; with `--db` also the engine behind `POST /v1/metrics` and the queue).
+final class ServedModel: @unchecked Sendable {
+    // @unchecked: `model` is an opened model file, read-only after loading (`LoadedModel` is a
+    // protocol of value types that predates Sendable); everything else is Sendable.
+    let model: (any LoadedModel)?
+    let detectors: BundleDetectors?
+    let engine: EngineService?
+    let queue: ApprovalQueue?
+    /// The database file as opened (device, inode), to notice it deleted or replaced.
+    let databaseIdentity: (device: UInt64, inode: UInt64)?
+    let databasePath: String?
+    /// The services as last seen, for the metrics scrape (which must not wait for the engine).
+    let lastServices = Shared<[ServiceStatus]>([])
+
+    private init(model: (any LoadedModel)?, detectors: BundleDetectors?, engine: EngineService?, queue: ApprovalQueue?,
+                 databasePath: String?) {
+        self.model = model
+        self.detectors = detectors
+        self.engine = engine
+        self.queue = queue
+        self.databasePath = databasePath
+        databaseIdentity = databasePath.flatMap(Self.identity)
+    }
+
+    static func open(_ configuration: ServerConfiguration) throws -> ServedModel {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: configuration.model, isDirectory: &isFolder) else {
+            throw DataError(.notFound, file: configuration.model)
+        }
+        guard isFolder.boolValue else {
+            guard configuration.database == nil else {
+                throw ServerSetupError("\(configuration.model) is a model file: the engine and its queue need a bundle from 'triage train'")
+            }
+            return ServedModel(model: try ModelRegistry.load(configuration.model), detectors: nil, engine: nil, queue: nil,
+                               databasePath: nil)
+        }
+        let bundle = try ModelBundle.open(configuration.model)
+        guard let database = configuration.database else {
+            guard let detectors = try BundleDetectors(bundle) else {
+                throw EngineSetup.Failure.noDetectorFeatures(bundle: configuration.model)
+            }
+            return ServedModel(model: nil, detectors: detectors, engine: nil, queue: nil, databasePath: nil)
+        }
+        var settings = RemediationEngine.Settings()
+        settings.ttlSeconds = configuration.ttlSeconds
+        let setup = try EngineSetup(bundle: bundle, path: configuration.model, database: database, settings: settings)
+        let detectors = setup.detectors, queue = setup.queue
+        let engine = try EngineService(setup: setup)
+        return ServedModel(model: nil, detectors: detectors, engine: engine, queue: queue, databasePath: database)
+    }
+
+    static func identity(_ path: String) -> (device: UInt64, inode: UInt64)? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return (UInt64(info.st_dev), UInt64(info.st_ino))
+    }
+
+    /// Why the server cannot serve right now, or nil. The database must still be the file that
+    /// was opened (a deleted file would take writes that nobody will ever read) and writable.
+    func unavailableReason() -> String? {
+        guard let path = databasePath, let queue else { return nil }
+        guard let now = Self.identity(path) else { return "the database \(path) was deleted" }
+        if let opened = databaseIdentity, opened != now { return "the database \(path) was replaced by another file" }
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & 0o222 == 0 { return "the database \(path) is read-only" }
+        do { try queue.checkWritable() } catch { return "the database \(path) cannot be written: \(error)" }
+        return nil
+    }
+
+    /// Throws 503 when the database cannot take a write.
+    func requireWritable() throws(APIError) {
+        if let reason = unavailableReason() { throw APIError.unavailable(reason) }
+    }
+
+    /// `POST /v1/score`: the answer's bytes.
+    func score(_ body: ByteBuffer, format: BodyFormat, maxRows: Int, metrics: ServerMetrics) throws -> [UInt8] {
+        if let model {
+            let table = try RowBodies.featureTable(body, format: format, features: model.features, maxRows: maxRows)
+            let output: OutputTable
+            do {
+                output = try model.score(table, settings: ScoreSettings(threads: 1, imputeMedian: false))
+            } catch let missing as MissingFeatureValue {
+                throw Self.located(missing.location, format: format)
+            } catch let error as DataError {
+                throw Self.located(error, format: format)
+            }
+            metrics.rowsScored(output.rowCount)
+            return output.renderJSON()
+        }
+        guard let detectors else { throw APIError.unavailable("no model is loaded") }
+        let rows = try RowBodies.metricRows(body, format: format, maxRows: maxRows)
+        var out = OutputTable()
+        var times = [String](), services = [String](), reported = [Double](), forest = [Double](), autoencoder = [Double]()
+        var anomalous = [Int]()
+        for row in rows {
+            let score = try detectors.score(service: row.service, values: row.values)
+            times.append(Timestamp.iso(row.time))
+            services.append(row.service)
+            reported.append(score.map { ReportedScore.of($0, detectors: detectors) } ?? .nan)
+            forest.append(score?.isolationForest?.score ?? .nan)
+            autoencoder.append(score?.autoencoder?.score ?? .nan)
+            anomalous.append(score.map { ($0.isolationForest?.anomaly ?? false) || ($0.autoencoder?.anomaly ?? false) ? 1 : 0 } ?? 0)
+        }
+        out.add("timestamp", .text(times))
+        out.add("service", .text(services))
+        out.add("anomaly_score", .real(reported))
+        out.add("anomalous", .integer(anomalous))
+        if detectors.isolationForest != nil { out.add("iforest", .real(forest)) }
+        if detectors.autoencoder != nil { out.add("autoencoder", .real(autoencoder)) }
+        metrics.rowsScored(rows.count)
+        return out.renderJSON()
+    }
+
+    /// A data error of a body, located as a field: `rows[3].cpu` for JSON, line and column
+    /// (in the message) for CSV.
+    static func located(_ error: DataError, format: BodyFormat) -> APIError {
+        switch format {
+        case .csv: return APIError.badRequest(error.description, field: error.columnName)
+        case .json:
+            let field = error.line.map { "rows[\($0)]" + (error.columnName.map { ".\($0)" } ?? "") } ?? error.columnName
+            return APIError.badRequest(error.message, field: field)
+        }
+    }
+}
+
+/// A configuration the server cannot start with.
+public struct ServerSetupError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The one number `watch --scores` reports for a bundle row (see `EngineWatchSession`).
+enum ReportedScore {
+    static func of(_ score: BundleDetectors.RowScore, detectors: BundleDetectors) -> Double {
+        score.isolationForest?.score
+            ?? score.autoencoder.map { a in a.score / (a.score + (detectors.autoencoder?.threshold ?? 1)) } ?? 0
+    }
+}

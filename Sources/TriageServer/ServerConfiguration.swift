@@ -1,0 +1,29 @@
+import Foundation
+import TriageEngine
+
+/// What `triage serve` runs with (../shared/CLI.md "HTTP"); the CLI fills it from its flags.
+public struct ServerConfiguration: Sendable {
+    /// A model file from `triage fit` or a bundle folder from `triage train`.
+    public var model: String
+    /// The approval queue (SQLite); with a bundle, the engine's rows, states and recommendations.
+    public var database: String?
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// `TOKEN NAME` lines; without it the server is read-only.
+    public var tokenFile: String?
+    /// The approver allowlist (default: `approvers.txt` beside the database).
+    public var approvers: String?
+    /// Where approved actions are handed off (default: `outbox.jsonl` beside the database).
+    public var outbox: String?
+    /// How long a recommendation waits for a decision.
+    public var ttlSeconds: Int64 = 1_800
+    /// Largest request body accepted.
+    public var maxBodyBytes = 16 << 20
+    /// Most rows in one request.
+    public var maxRows = 100_000
+
+    public init(model: String) { self.model = model }
+
+    var approversPath: String? { approvers ?? database.map(Approvers.defaultPath(forDatabase:)) }
+    var outboxPath: String? { outbox ?? database.map(Outbox.defaultPath(forDatabase:)) }
+}

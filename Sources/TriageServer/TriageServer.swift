@@ -1,0 +1,425 @@
+import Foundation
+import Hummingbird
+import HummingbirdAuth
+import HTTPTypes
+import Logging
+import NIOCore
+import ServiceLifecycle
+import TriageCore
+import TriageData
+import TriageEngine
+import TriageRuntime
+
+/// The request context of every route: Hummingbird's core context plus the approval page's
+/// session (sign-in and CSRF token).
+public struct TriageRequestContext: RequestContext, SessionRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let sessions: SessionContext<PageSession>
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        sessions = .init()
+    }
+}
+
+/// What the approval page keeps per signed-in browser.
+public struct PageSession: Codable, Sendable {
+    /// The token's name: who decides.
+    public var name: String
+    /// Sent with every form and compared with this one (CSRF).
+    public var csrf: String
+}
+
+/// `triage serve`: the HTTP front door over the runtime (../shared/CLI.md "HTTP", openapi/triage.yaml).
+///
+/// Nothing is computed here: scoring is `LoadedModel.score` / `BundleDetectors.score`, ingest is
+/// `EngineService.ingest`, decisions are `ApprovalQueue.approve/reject/recordOutcome`. This
+/// type parses requests, checks tokens, and renders answers.
+public final class TriageServer: Sendable {
+    public let configuration: ServerConfiguration
+    let served: ServedModel
+    let tokens: TokenFile?
+    let metrics = ServerMetrics()
+    let logger: Logger
+    /// Set when a graceful shutdown starts: open event streams end so the server can drain.
+    let stopping = StopFlag()
+
+    public init(configuration: ServerConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        tokens = try configuration.tokenFile.map { path throws in try TokenFile.load(path) }
+        served = try ServedModel.open(configuration)
+    }
+
+    /// The Hummingbird application: routes, middleware and the services that run with it.
+    public func application() -> some ApplicationProtocol {
+        let router = Router(context: TriageRequestContext.self)
+        router.add(middleware: RequestLogMiddleware(metrics: metrics))
+        addRoutes(to: router)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "triage"),
+            logger: logger)
+    }
+
+    /// Runs until SIGTERM or SIGINT, then stops accepting, lets requests in flight finish,
+    /// saves the engine's checkpoint and returns.
+    public func run() async throws {
+        if tokens == nil {
+            logger.notice("no token file: the server is read-only (write routes answer 401)")
+        }
+        let app = application()
+        // Shut down in reverse order: the watcher first (open event streams end), then the server
+        // (stops accepting, finishes requests in flight); past 8 s what is left is cancelled, so the
+        // checkpoint below is saved within the 10 s a stop may take.
+        var settings = ServiceGroupConfiguration(
+            services: [.init(service: app), .init(service: ShutdownWatcher(flag: stopping))],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        settings.maximumGracefulShutdownDuration = .seconds(8)
+        let group = ServiceGroup(configuration: settings)
+        do {
+            try await group.run()
+        } catch {
+            try? await served.engine?.close()
+            throw error
+        }
+        try await served.engine?.close()
+        logger.info("stopped; engine checkpoint saved")
+    }
+
+    // MARK: Routes
+
+    func addRoutes(to router: Router<TriageRequestContext>) {
+        router.get("/healthz") { _, _ in JSONResponse.make(json: .object(["status": .string("ok")])) }
+        router.get("/readyz") { [self] _, _ in try readiness() }
+        router.get("/metrics") { [self] _, _ in try prometheus() }
+        router.post("/v1/score") { [self] request, _ in try await score(request) }
+        router.post("/v1/metrics") { [self] request, _ in try await ingest(request) }
+        router.get("/v1/services") { [self] _, _ in try await services() }
+        router.get("/v1/recommendations") { [self] request, _ in try listRecommendations(request) }
+        router.get("/v1/recommendations/:id") { [self] _, context in try showRecommendation(try id(context)) }
+        router.post("/v1/recommendations/:id/approve") { [self] request, context in
+            try await decide(request, context: context, approve: true)
+        }
+        router.post("/v1/recommendations/:id/reject") { [self] request, context in
+            try await decide(request, context: context, approve: false)
+        }
+        router.post("/v1/recommendations/:id/outcome") { [self] request, context in
+            try await outcome(request, context: context)
+        }
+        router.get("/v1/events") { [self] request, _ in try events(request) }
+    }
+
+    func id(_ context: TriageRequestContext) throws -> String {
+        guard let id = context.parameters.get("id"), !id.isEmpty, id.utf8.count <= 128 else {
+            throw APIError.badRequest("expected a recommendation id", field: "id")
+        }
+        return id
+    }
+
+    static var now: Int64 { Int64(Date().timeIntervalSince1970) }
+
+    // MARK: Probes and metrics
+
+    func readiness() throws -> Response {
+        if let reason = served.unavailableReason() { throw APIError.unavailable(reason) }
+        return JSONResponse.make(json: .object(["status": .string("ready")]))
+    }
+
+    func prometheus() throws -> Response {
+        if let queue = served.queue, let counts = try? queue.countsByStatus(now: Self.now) {
+            metrics.refresh(services: served.lastServices.value, queueCounts: counts)
+        }
+        var buffer = ByteBuffer()
+        buffer.writeBytes(metrics.exposition())
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: buffer))
+    }
+
+    // MARK: Scoring and ingest
+
+    func score(_ request: Request) async throws -> Response {
+        var request = request
+        let format = try BodyFormat.of(request)
+        let body = try await request.collectBody(limit: configuration.maxBodyBytes)
+        let bytes = try served.score(body, format: format, maxRows: configuration.maxRows, metrics: metrics)
+        return JSONResponse.make(bytes: bytes)
+    }
+
+    func ingest(_ request: Request) async throws -> Response {
+        _ = try writer(request)
+        try served.requireWritable()
+        guard let engine = served.engine else {
+            throw APIError(.notFound, "this server scores with a model file; metrics ingest needs a bundle and --db")
+        }
+        var request = request
+        let format = try BodyFormat.of(request)
+        let body = try await request.collectBody(limit: configuration.maxBodyBytes)
+        let rows = try RowBodies.metricRows(body, format: format, maxRows: configuration.maxRows)
+        let summary: IngestSummary
+        do {
+            summary = try await engine.ingest(rows)
+        } catch let refusal as IngestRefusal {
+            switch refusal {
+            case .outOfOrder(let service, let row, _, _):
+                throw APIError(.conflict, refusal.description, field: "rows[\(row)].timestamp (service \(service))")
+            }
+        } catch let error as EngineError {
+            throw Self.map(error)
+        }
+        metrics.rowsIngested(summary)
+        served.lastServices.set(await engine.services())
+        var fields: [String: JSONValue] = ["accepted": .integer(summary.accepted)]
+        if !summary.unknownServices.isEmpty { fields["unknown_services"] = .strings(summary.unknownServices) }
+        return JSONResponse.make(status: .accepted, json: .object(fields))
+    }
+
+    func services() async throws -> Response {
+        guard let engine = served.engine else { return JSONResponse.make(json: .object(["services": .array([])])) }
+        let services = await engine.services()
+        served.lastServices.set(services)
+        return JSONResponse.make(json: .object(["services": .array(services.map(\.json))]))
+    }
+
+    // MARK: Recommendations
+
+    func queue() throws -> ApprovalQueue {
+        guard let queue = served.queue else {
+            throw APIError(.notFound, "this server has no approval queue (start it with a bundle and --db)")
+        }
+        return queue
+    }
+
+    func listRecommendations(_ request: Request) throws -> Response {
+        let queue = try queue()
+        var status: Recommendation.Status? = .pending
+        if let text = request.uri.queryParameters.get("status") {
+            if text == "all" { status = nil } else {
+                guard let parsed = Recommendation.Status(rawValue: text) else {
+                    throw APIError.badRequest("expected one of pending, approved, rejected, expired, all; got \(JSONValue.quote(text))",
+                                              field: "status")
+                }
+                status = parsed
+            }
+        }
+        do {
+            let list = try queue.list(status: status, now: Self.now)
+            return JSONResponse.make(json: .object(["recommendations": .array(list.map(\.json))]))
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    func showRecommendation(_ id: String) throws -> Response {
+        let queue = try queue()
+        return JSONResponse.make(json: try Self.answering { () throws(EngineError) in try queue.recommendation(id, now: Self.now) }.json)
+    }
+
+    /// The name of the request's token: 401 without a token file (read-only server), without
+    /// a token, or with an unknown one.
+    func writer(_ request: Request) throws -> String {
+        guard let tokens else {
+            throw APIError.unauthorized("this server is read-only: it was started without a token file")
+        }
+        guard let bearer = request.headers.bearer else {
+            throw APIError.unauthorized("missing token: send Authorization: Bearer TOKEN")
+        }
+        guard let name = tokens.name(forToken: bearer.token) else { throw APIError.unauthorized("unknown token") }
+        return name
+    }
+
+    /// The approver acting with the request's token; 403 when the token's name is not in the
+    /// allowlist (checked before the id is looked up).
+    func approver(_ request: Request) throws -> (name: String, approvers: Approvers) {
+        let name = try writer(request)
+        guard let path = configuration.approversPath else { throw APIError(.forbidden, "no approver allowlist is configured") }
+        let approvers: Approvers
+        do { approvers = try Approvers.load(path) } catch {
+            throw APIError(.forbidden, "approvals are refused: \(error)")
+        }
+        guard approvers.names.contains(name) else {
+            throw APIError(.forbidden, "'\(name)' is not an approver (not in \(path))")
+        }
+        return (name, approvers)
+    }
+
+    func decide(_ request: Request, context: TriageRequestContext, approve: Bool) async throws -> Response {
+        let (name, approvers) = try approver(request)
+        let id = try id(context)
+        var request = request
+        let body = try await request.collectBody(limit: 64 << 10)
+        let fields = try Self.flatObject(body, allowed: ["comment"])
+        var comment: String?
+        switch fields["comment"] {
+        case nil, .null?: comment = nil
+        case .string(let text)?:
+            guard text.utf8.count <= 4_096 else { throw APIError.badRequest("longer than 4096 bytes", field: "comment") }
+            comment = text
+        default: throw APIError.badRequest("expected a string", field: "comment")
+        }
+        let queue = try queue()
+        try served.requireWritable()
+        let outboxPath = configuration.outboxPath!
+        let record = try Self.answering { () throws(EngineError) -> Recommendation in
+            if approve {
+                switch try queue.approve(id, by: name, comment: comment, approvers: approvers, outbox: Outbox(path: outboxPath),
+                                         now: Self.now) {
+                case .approved(let r):
+                    metrics.decision("approved")
+                    return r
+                case .alreadyApproved(let r): return r
+                }
+            }
+            let r = try queue.reject(id, by: name, reason: comment, approvers: approvers, now: Self.now)
+            metrics.decision("rejected")
+            return r
+        }
+        return JSONResponse.make(json: record.json)
+    }
+
+    /// Runs a queue operation, answering its error with the status it deserves.
+    static func answering<T>(_ body: () throws(EngineError) -> T) throws(APIError) -> T {
+        do { return try body() } catch { throw map(error) }
+    }
+
+    func outcome(_ request: Request, context: TriageRequestContext) async throws -> Response {
+        _ = try approver(request)
+        let id = try id(context)
+        var request = request
+        let body = try await request.collectBody(limit: 64 << 10)
+        let fields = try Self.flatObject(body, allowed: ["result", "recovery_seconds"])
+        let result: Recommendation.OutcomeResult
+        switch fields["result"] {
+        case .string(let text)?:
+            guard let parsed = Recommendation.OutcomeResult(rawValue: text) else {
+                throw APIError.badRequest("expected success or failure, got \(JSONValue.quote(text))", field: "result")
+            }
+            result = parsed
+        case nil: throw APIError.badRequest("missing (success or failure)", field: "result")
+        default: throw APIError.badRequest("expected a string: success or failure", field: "result")
+        }
+        var seconds: Double?
+        switch fields["recovery_seconds"] {
+        case nil, .null?: seconds = nil
+        case .number(let value)?: seconds = value
+        default: throw APIError.badRequest("expected a number of seconds", field: "recovery_seconds")
+        }
+        try served.requireWritable()
+        let queue = try queue()
+        let recorded = try Self.answering { () throws(EngineError) in
+            try queue.recordOutcome(id, result: result, recoverySeconds: seconds, now: Self.now)
+        }
+        metrics.outcome(result.rawValue)
+        return JSONResponse.make(json: recorded.recommendation.json)
+    }
+
+    static func flatObject(_ body: ByteBuffer, allowed: Set<String>) throws -> [String: JSONFlatObject.Value] {
+        let object: JSONFlatObject
+        do {
+            object = try body.withUnsafeReadableBytes { bytes throws(JSONRows.Failure) in try JSONFlatObject.parse(bytes) }
+        } catch {
+            throw APIError.badRequest(error.message, field: error.field)
+        }
+        if let unknown = object.fields.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw APIError.badRequest("unknown field (accepted: \(allowed.sorted().joined(separator: ", ")))", field: unknown)
+        }
+        return object.fields
+    }
+
+    /// The status of an engine or queue error: the caller's mistake is 4xx, a database that
+    /// cannot be used is 503.
+    static func map(_ error: any Error) -> APIError {
+        guard let error = error as? EngineError else {
+            if let api = error as? APIError { return api }
+            return APIError.unavailable("\(error)")
+        }
+        switch error {
+        case .notFound: return APIError(.notFound, error.description, field: "id")
+        case .notPending, .outcomeNotAllowed, .outcomeAlreadyRecorded: return APIError(.conflict, error.description)
+        case .notAnApprover, .noAllowlist: return APIError(.forbidden, error.description)
+        case .outOfRange(let field, _, _):
+            return APIError.badRequest(error.description, field: field == "recovery seconds" ? "recovery_seconds" : field)
+        case .invalid: return APIError.badRequest(error.description)
+        case .database, .newerDatabase, .notTriageDatabase, .readOnlyDatabase, .schemaMismatch, .outbox:
+            return APIError.unavailable(error.description)
+        }
+    }
+
+    // MARK: Events
+
+    func events(_ request: Request) throws -> Response {
+        let queue = try queue()
+        var resumeAfter: Int64 = 0
+        if let text = request.headers[HTTPField.Name("Last-Event-ID")!] ?? request.uri.queryParameters.get("after").map({ String($0) }) {
+            guard let id = Int64(text.trimmingCharacters(in: CharacterSet.whitespaces)), id >= 0 else {
+                throw APIError.badRequest("expected a non-negative event id", field: "Last-Event-ID")
+            }
+            resumeAfter = id
+        }
+        let after = resumeAfter
+        let stopping = self.stopping
+        let body = ResponseBody { writer in
+            var last = after
+            var quiet = ContinuousClock.now
+            // A retry hint for EventSource clients, then events as they come.
+            var buffer = ByteBuffer()
+            buffer.writeString("retry: 1000\n\n")
+            try await writer.write(buffer)
+            while !stopping.isSet && !Task.isCancelled {
+                let batch = try queue.events(after: last, limit: 256)
+                if batch.isEmpty {
+                    if ContinuousClock.now - quiet >= .seconds(15) {
+                        // A comment line keeps proxies from closing an idle stream and finds a gone client.
+                        var ping = ByteBuffer()
+                        ping.writeString(": keep-alive\n\n")
+                        try await writer.write(ping)
+                        quiet = ContinuousClock.now
+                    }
+                    try await Task.sleep(for: .milliseconds(200))
+                    continue
+                }
+                var out = ByteBuffer()
+                for event in batch {
+                    out.writeString("id: \(event.id)\nevent: \(event.type)\ndata: \(event.json)\n\n")
+                }
+                // Suspends while the client does not read (backpressure): a reader that stalls
+                // holds at most this one batch, never a growing backlog.
+                try await writer.write(out)
+                last = batch.last!.id
+                quiet = ContinuousClock.now
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok,
+                        headers: [.contentType: "text/event-stream", .cacheControl: "no-store",
+                                  HTTPField.Name("X-Accel-Buffering")!: "no"],
+                        body: body)
+    }
+}
+
+/// A flag set once, read from any task.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
+}
+
+/// A value shared between requests, guarded by a lock.
+final class Shared<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: T
+    init(_ value: T) { stored = value }
+    var value: T { lock.withLock { stored } }
+    func set(_ value: T) { lock.withLock { stored = value } }
+}
+
+/// Raises the stop flag when the service group begins a graceful shutdown.
+struct ShutdownWatcher: Service {
+    let flag: StopFlag
+    func run() async throws {
+        try? await gracefulShutdown()
+        flag.set()
+    }
+}
