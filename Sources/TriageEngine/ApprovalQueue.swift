@@ -232,6 +232,7 @@ public final class ApprovalQueue: Sendable {
                 record.decisionNote = comment
                 record.outboxWritten = false
                 try record.update(db)
+                try Self.journal(db, "approved", record, now: now)
                 return .approved(record)
             }
         }
@@ -261,6 +262,7 @@ public final class ApprovalQueue: Sendable {
                 record.decidedAt = now
                 record.decisionNote = reason
                 try record.update(db)
+                try Self.journal(db, "rejected", record, now: now)
                 return record
             }
         }

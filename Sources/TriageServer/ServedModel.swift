@@ -87,6 +87,7 @@ final class ServedModel: @unchecked Sendable {
     func score(_ body: ByteBuffer, format: BodyFormat, maxRows: Int, metrics: ServerMetrics) throws -> [UInt8] {
         if let model {
             let table = try RowBodies.featureTable(body, format: format, features: model.features, maxRows: maxRows)
+            if table.rowCount == 0 { return Array("{\"results\":[]}".utf8) }
             let output: OutputTable
             do {
                 output = try model.score(table, settings: ScoreSettings(threads: 1, imputeMedian: false))

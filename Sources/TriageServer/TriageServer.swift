@@ -366,9 +366,12 @@ public final class TriageServer: Sendable {
             var buffer = ByteBuffer()
             buffer.writeString("retry: 1000\n\n")
             try await writer.write(buffer)
-            while !stopping.isSet && !Task.isCancelled {
+            while !Task.isCancelled {
                 let batch = try queue.events(after: last, limit: 256)
                 if batch.isEmpty {
+                    // Caught up: a stopping server ends the stream here (the client resumes
+                    // elsewhere with Last-Event-ID); otherwise wait for more.
+                    if stopping.isSet { break }
                     if ContinuousClock.now - quiet >= .seconds(15) {
                         // A comment line keeps proxies from closing an idle stream and finds a gone client.
                         var ping = ByteBuffer()

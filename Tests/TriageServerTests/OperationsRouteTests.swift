@@ -1,0 +1,110 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+import TriageEngine
+import Yams
+@testable import TriageServer
+
+@Suite struct OperationsRouteTests {
+    @Test func probesSayWhetherTheDatabaseCanBeUsed() async throws {
+        let setup = try ServerSetup()
+        try await setup.test { client in
+            #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
+            #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
+            // Read-only file: not ready, and writes answer 503 with the reason; nothing written.
+            chmod(setup.database, 0o444)
+            let notReady = try await client.execute(uri: "/readyz", method: .get)
+            #expect(notReady.status == .serviceUnavailable && (notReady.object["error"] as? String)?.contains("read-only") == true)
+            let write = try await ingestFixture(client, rows: 30)
+            #expect(write.status == .serviceUnavailable)
+            chmod(setup.database, 0o644)
+            #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
+            // Deleted: a file nobody will read again must not take writes.
+            try FileManager.default.removeItem(atPath: setup.database)
+            let gone = try await client.execute(uri: "/readyz", method: .get)
+            #expect(gone.status == .serviceUnavailable && (gone.object["error"] as? String)?.contains("deleted") == true)
+            #expect(try await ingestFixture(client, rows: 30).status == .serviceUnavailable)
+            #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
+        }
+    }
+
+    @Test func prometheusTextCountsRequestsRowsAndStates() async throws {
+        let setup = try ServerSetup()
+        try await setup.test { client in
+            try await ingestFixture(client, rows: 300)
+            _ = try await client.execute(uri: "/v1/recommendations/rec-999999", method: .get)
+            let response = try await client.execute(uri: "/metrics", method: .get)
+            #expect(response.status == .ok && response.headers[.contentType]?.hasPrefix("text/plain") == true)
+            let text = response.text
+            #expect(text.contains(#"triage_http_requests_total{method="POST",route="/v1/metrics",status="202"} 1"#))
+            #expect(text.contains(#"triage_http_requests_total{method="GET",route="/v1/recommendations/{id}",status="404"} 1"#))
+            #expect(text.contains("triage_rows_ingested_total 300"))
+            #expect(text.contains(#"triage_http_request_duration_seconds_bucket{method="POST",route="/v1/metrics",le="+Inf"} 1"#))
+            #expect(text.contains(#"triage_service_state{service="svc-01",state="healthy"}"#))
+            #expect(text.contains(#"triage_recommendations{status="pending"}"#))
+            // Ids never become label values.
+            #expect(!text.contains("rec-999999"))
+        }
+    }
+
+    @Test func theEventStreamResumesAfterTheLastEventID() async throws {
+        let setup = try ServerSetup()
+        setup.server.stopping.set() // the stream ends once caught up
+        try await setup.test { client in
+            try await ingestFixture(client)
+            let all = try await client.execute(uri: "/v1/events", method: .get)
+            #expect(all.status == .ok && all.headers[.contentType] == "text/event-stream")
+            let ids = all.text.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { Int64($0.dropFirst(4)) }
+            #expect(ids.count >= 2 && ids == ids.sorted() && ids.first == 1)
+            #expect(all.text.contains("event: recommendation\ndata: {"))
+            let resumed = try await client.execute(uri: "/v1/events", method: .get, headers: [.init("Last-Event-ID")!: "\(ids[1])"])
+            let rest = resumed.text.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { Int64($0.dropFirst(4)) }
+            #expect(rest == Array(ids.dropFirst(2)))
+            let bad = try await client.execute(uri: "/v1/events", method: .get, headers: [.init("Last-Event-ID")!: "yesterday"])
+            #expect(bad.status == .badRequest)
+        }
+    }
+
+    @Test func decisionsReachTheStreamToo() async throws {
+        let setup = try ServerSetup(configure: { $0.ttlSeconds = 365 * 86_400 })
+        setup.server.stopping.set()
+        try await setup.test { client in
+            try await ingestFixture(client)
+            let before = try await client.execute(uri: "/v1/events", method: .get)
+            let last = before.text.split(separator: "\n").filter { $0.hasPrefix("id: ") }.last.map { String($0.dropFirst(4)) } ?? "0"
+            let list = try await client.execute(uri: "/v1/recommendations", method: .get)
+            let id = try #require((list.object["recommendations"] as? [[String: Any]])?.first?["id"] as? String)
+            _ = try await client.execute(uri: "/v1/recommendations/\(id)/approve", method: .post, headers: json(aliceToken))
+            let after = try await client.execute(uri: "/v1/events", method: .get, headers: [.init("Last-Event-ID")!: last])
+            #expect(after.text.contains("event: approved\n") && after.text.contains("\"decided_by\":\"alice\""))
+        }
+    }
+
+    /// Every route of openapi/triage.yaml is served (a route the router does not know answers an
+    /// empty 404), and a path that is not in the document is not.
+    @Test func everyDocumentedRouteIsServed() async throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("openapi/triage.yaml"), encoding: .utf8)
+        let document = try #require(try Yams.load(yaml: text) as? [String: Any])
+        let paths = try #require(document["paths"] as? [String: Any])
+        let routes: [(path: String, method: String)] = paths.flatMap { path, item in
+            ((item as? [String: Any]) ?? [:]).keys.filter { ["get", "post"].contains($0) }.map { (path, $0) }
+        }
+        #expect(routes.count == 13)
+        let setup = try ServerSetup()
+        setup.server.stopping.set()
+        try await setup.test { client in
+            for (path, method) in routes {
+                do {
+                    let uri = path.replacingOccurrences(of: "{id}", with: "rec-000001")
+                    let response = try await client.execute(uri: uri, method: method == "get" ? .get : .post, headers: json())
+                    #expect(!(response.status == .notFound && response.body.readableBytes == 0), "\(method.uppercased()) \(path) is not routed")
+                }
+            }
+            let undocumented = try await client.execute(uri: "/v1/nothing", method: .get)
+            #expect(undocumented.status == .notFound && undocumented.body.readableBytes == 0)
+        }
+    }
+}
