@@ -97,7 +97,7 @@ import TriageEngine
                                symptoms: Symptoms(features: [2.0], levels: [1, 1, 0, 0, 1, 0, 0]))
         let id = try queue.raise(r).recommendation.id
         let second = try queue.raise({ var s = r; s.created += 60; return s }()).recommendation.id
-        _ = CLIRunner.file("alice\n", name: "approvers.txt", in: folder)
+        _ = CLIRunner.file("alice: \(ApprovalCommandsTests.account)\n", name: "approvers.txt", in: folder)
         let reject = try CLIRunner.run("approvals", "reject", id, "--by", "alice", "--db", db, "--reason", "no\u{1B}[2Jway")
         #expect(reject.status == 0)
         #expect(Self.controls(reject.stdout).isEmpty && reject.stdout.contains("\\e[31m"), "\(reject.stdout)")
@@ -147,7 +147,7 @@ extension ApprovalDatabaseCommandsTests {
         // SQLite may checkpoint on close, so compare what matters: no line appended to the file.
         let after = try #require(FileManager.default.contents(atPath: db))
         #expect(after.count == before?.count && after.range(of: Data("\"approved_by\":".utf8)) == nil)
-        #expect(try String(contentsOfFile: folder + "/approvers.txt", encoding: .utf8) == "alice\n")
+        #expect(try String(contentsOfFile: folder + "/approvers.txt", encoding: .utf8) == "alice: \(ApprovalCommandsTests.account)\n")
         #expect(try ApprovalQueue(path: db, access: .readOnly).recommendation(ids[0], now: 0).status == .pending)
         let ok = try CLIRunner.run("approvals", "approve", ids[0], "--by", "alice", "--db", db)
         #expect(ok.status == 0, "\(ok.stderr)")
