@@ -62,11 +62,10 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidAllowlist(let path, let line, let column, let reason):
             return "\(shown(path)):\(line):\(column): \(shown(reason))"
         case .notAllowedAs(let name, let account, let allowed, let allowlist):
-            let may = allowed.isEmpty
-                ? "which may act as no approver (add a line '\(shown(name)): \(shown(account))' to let it act as \(shown(name)))"
-                : "which may act only as " + allowed.map { "'\(shown($0))'" }.joined(separator: ", ")
-            return "OS account '\(shown(account))' may not decide as '\(shown(name))': the allowlist \(shown(allowlist)) "
-                + "maps it to no such name, \(may)"
+            let lets = allowed.isEmpty
+                ? "lets it act as no approver (a line '\(shown(name)): \(shown(account))' there would let it act as \(shown(name)))"
+                : "lets it act only as " + allowed.map { "'\(shown($0))'" }.joined(separator: ", ")
+            return "OS account '\(shown(account))' may not decide as '\(shown(name))': the allowlist \(shown(allowlist)) \(lets)"
         case .outcomeNotAllowed(let id, let status):
             return "recommendation \(shown(id)) is \(status.rawValue): outcomes are recorded only for approved actions"
         case .outcomeAlreadyRecorded(let id, let result):

@@ -119,7 +119,7 @@ import TriageEngine
         _ = CLIRunner.file("alice: someone-else\n\(Self.account)\noncall: \(Self.account)\n", name: "approvers.txt", in: folder)
         let mayUse = ["oncall", Self.account].sorted().map { "'\($0)'" }.joined(separator: ", ")
         let mapped = try CLIRunner.run("approvals", "approve", ids[0], "--by", "alice", "--db", db)
-        #expect(mapped.status == 1 && mapped.stderr.contains("may act only as \(mayUse)")
+        #expect(mapped.status == 1 && mapped.stderr.contains("lets it act only as \(mayUse)")
                 && mapped.stderr.hasSuffix("; pass one of them to --by\n"), "\(mapped.stderr)")
         // A name not listed at all says who ran it too.
         let stranger = try CLIRunner.run("approvals", "approve", ids[0], "--by", "mallory", "--db", db)

@@ -152,4 +152,34 @@ extension ApprovalDatabaseCommandsTests {
         let ok = try CLIRunner.run("approvals", "approve", ids[0], "--by", "alice", "--db", db)
         #expect(ok.status == 0, "\(ok.stderr)")
     }
+
+    /// A queue of the previous release (before migration v2-decider): the reading commands show
+    /// it as it is, unknown accounts as null, without upgrading it; the first decision upgrades it.
+    @Test func previousReleasesQueueIsReadAsItIsAndUpgradedByAWriter() throws {
+        let (folder, db, ids) = try ApprovalCommandsTests.queue()
+        let approve = try CLIRunner.run("approvals", "approve", ids[0], "--by", "alice", "--db", db)
+        #expect(approve.status == 0, "\(approve.stderr)")
+        // Back to the v1 schema, with the decision as the old release recorded it.
+        try DatabaseQueue(path: db).writeWithoutTransaction { db in
+            try db.execute(sql: "ALTER TABLE recommendation DROP COLUMN decided_account")
+            try db.execute(sql: "ALTER TABLE recommendation DROP COLUMN decided_channel")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v2-decider'")
+            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        let before = try #require(FileManager.default.contents(atPath: db))
+        let list = try CLIRunner.run("approvals", "list", "--db", db, "--status", "all", "--json")
+        #expect(list.status == 0, "\(list.stderr)")
+        let items = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        #expect(items[0]["decided_by"] as? String == "alice" && items[0]["decided_account"] is NSNull
+                && items[0]["decided_channel"] is NSNull)
+        let show = try CLIRunner.run("approvals", "show", ids[0], "--db", db)
+        #expect(show.status == 0 && show.stdout.contains("approved by alice at "), "\(show.stdout)\(show.stderr)")
+        #expect(FileManager.default.contents(atPath: db) == before)
+        let reject = try CLIRunner.run("approvals", "reject", ids[1], "--by", "alice", "--db", db)
+        #expect(reject.status == 0, "\(reject.stderr)")
+        let shown = try CLIRunner.run("approvals", "show", ids[1], "--db", db, "--json")
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        #expect(record["decided_account"] as? String == ApprovalCommandsTests.account && record["decided_channel"] as? String == "cli")
+        _ = folder
+    }
 }
