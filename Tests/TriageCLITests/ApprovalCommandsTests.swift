@@ -100,6 +100,7 @@ import TriageEngine
     /// naming the account, and nothing recorded, whatever `$USER` says.
     @Test func forgedByIsRefusedAndNothingRecorded() throws {
         let (folder, db, ids) = try Self.queue(allowlist: "alice\nbob\n")
+        let before = try #require(FileManager.default.contents(atPath: db))
         for command in [["approve", ids[0], "--comment", "ok"], ["reject", ids[1], "--reason", "no"]] {
             let arguments = ["approvals"] + command + ["--by", "alice", "--db", db]
             let forged = try CLIRunner.run(arguments)
@@ -111,6 +112,9 @@ import TriageEngine
             #expect(spoofed.status == 1 && spoofed.stderr.contains("may not decide as 'alice'"), "\(spoofed.stderr)")
         }
         #expect(!FileManager.default.fileExists(atPath: folder + "/outbox.jsonl"))
+        // Refused before the database was opened for writing: not a byte changed, no WAL files.
+        #expect(FileManager.default.contents(atPath: db) == before)
+        #expect(!FileManager.default.fileExists(atPath: db + "-wal"))
         let all = try CLIRunner.run("approvals", "list", "--db", db, "--status", "all", "--json")
         let items = try #require(try JSONSerialization.jsonObject(with: Data(all.stdout.utf8)) as? [[String: Any]])
         #expect(items.map { $0["status"] as? String } == ["pending", "pending"])

@@ -38,7 +38,7 @@ import TriageEngine
         }
         try other.close()
         let before = FileManager.default.contents(atPath: path)
-        _ = CLIRunner.file("alice\n", name: "approvers.txt", in: folder)
+        _ = CLIRunner.file("alice: \(ApprovalCommandsTests.account)\n", name: "approvers.txt", in: folder)
         for arguments in [["approvals", "list", "--db", path], ["approvals", "show", "rec-000001", "--db", path],
                           ["approvals", "approve", "rec-000001", "--by", "alice", "--db", path],
                           ["outcome", "rec-000001", "--db", path, "--result", "success"]] {
@@ -53,7 +53,9 @@ import TriageEngine
     /// ones name the file. Runs as an unprivileged user (root ignores file modes).
     @Test(.enabled(if: getuid() != 0 || FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
     func readOnlyQueueCanBeReadAndRefusesWritesByName() throws {
-        let (folder, db, ids) = try ApprovalCommandsTests.queue()
+        // `alice` for the account the unprivileged run uses too, so the run reaches the database.
+        let unprivileged = getuid() == 0 ? OSAccount.name(uid: 65534) : ApprovalCommandsTests.account
+        let (folder, db, ids) = try ApprovalCommandsTests.queue(allowlist: "alice: \(ApprovalCommandsTests.account) \(unprivileged)\n")
         chmod(db, 0o444)
         chmod(folder, 0o555)
         defer {

@@ -183,11 +183,13 @@ struct ApprovalsApprove: ParsableCommand {
         files.output("--db", queue.db)
         files.output(outbox == nil ? "the default outbox" : "--outbox", outbox ?? Outbox.defaultPath(forDatabase: queue.db))
         try files.check()
-        let store = try queue.open(.readWrite)
+        // Who may decide is settled before the queue is opened for writing, which may upgrade it
+        // and creates its WAL files: a refused decider leaves the database as it was.
         let approvers = try decision.allowlist(database: queue.db)
-        let target = Outbox(path: outbox ?? Outbox.defaultPath(forDatabase: queue.db))
         let decider = decision.decider
         try decision.authorize(decider, in: approvers)
+        let store = try queue.open(.readWrite)
+        let target = Outbox(path: outbox ?? Outbox.defaultPath(forDatabase: queue.db))
         switch try store.approve(id, by: decider, comment: comment, approvers: approvers, outbox: target,
                                  now: QueueOptions.now) {
         case .approved(let r):
@@ -209,10 +211,11 @@ struct ApprovalsReject: ParsableCommand {
     @Option(help: "Why it was rejected (kept with the decision).") var reason: String?
 
     func run() throws {
-        let store = try queue.open(.readWrite)
+        // Before opening for writing, as in `approve`.
         let approvers = try decision.allowlist(database: queue.db)
         let decider = decision.decider
         try decision.authorize(decider, in: approvers)
+        let store = try queue.open(.readWrite)
         let r = try store.reject(id, by: decider, reason: reason, approvers: approvers, now: QueueOptions.now)
         try StandardOutput.write("rejected \(r.id.shown): \(r.action.name) on \(r.service.shown)\n")
     }
