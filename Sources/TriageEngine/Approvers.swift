@@ -56,6 +56,8 @@ public struct Approvers: Sendable, Equatable {
     public static func parse(_ text: String, path: String) throws(EngineError) -> Approvers {
         var names = Set<String>()
         var accounts = [String: Set<String>]()
+        // An editor's BOM would otherwise become part of the first name, which then never matches.
+        let text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
         // Blank lines kept, so `index + 1` is the physical line ("\r\n" is one Character).
         for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""

@@ -14,6 +14,9 @@ import Testing
         #expect(list.names(forAccount: "alice") == ["alice"])
         #expect(list.names(forAccount: "erin") == ["ops"])
         #expect(list.names(forAccount: "mallory").isEmpty)
+        // A BOM and CRLF line ends are not part of the names.
+        let windows = try Approvers.parse("\u{FEFF}alice\r\noncall: bob\r\n", path: "w.txt")
+        #expect(windows.names == ["alice", "oncall"] && windows.accounts == ["oncall": ["bob"]])
         // The old one-name-per-line files read as before.
         #expect(try Approvers.parse("alice\n# on call\nbob  # backup\n", path: "b.txt").names == ["alice", "bob"])
     }
