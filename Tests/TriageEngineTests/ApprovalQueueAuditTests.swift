@@ -113,4 +113,16 @@ import Testing
         let now = try ApprovalQueue(path: w.database, access: .readOnly).recommendation(pending, now: 1_100)
         #expect(now.decidedAccount == "alice" && now.decidedChannel == .cli)
     }
+
+    /// A v1 queue from before the mark: recognised by v1's tables (not this build's), read as it
+    /// is, then marked and upgraded by a writer.
+    @Test func anUnmarkedVersionOneQueueIsRecognisedAndUpgraded() throws {
+        let w = Workspace()
+        let (_, approved) = try Self.versionOneQueue(w)
+        try DatabaseQueue(path: w.database).writeWithoutTransaction { db in try db.execute(sql: "PRAGMA application_id = 0") }
+        #expect(try ApprovalQueue(path: w.database, access: .readOnly).recommendation(approved, now: 1_100).decidedBy == "alice")
+        let queue = try ApprovalQueue(path: w.database)
+        #expect(try queue.read { db in try Int32.fetchOne(db, sql: "PRAGMA application_id") } == ApprovalQueue.applicationID)
+        #expect(try queue.read { db in try ApprovalQueue.migrator.hasCompletedMigrations(db) })
+    }
 }
