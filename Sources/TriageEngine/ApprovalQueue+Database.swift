@@ -19,12 +19,15 @@ import Glibc
 /// **Schema.** The migration table only says which migrations ran, not that their tables are
 /// still whole: a column dropped by hand used to make comments vanish on read. Every open compares
 /// the tables, columns (name, type, NOT NULL, primary key) and unique indexes with the schema this
-/// build's migrations produce (built in memory, so there is no second copy to drift), and a
-/// migration this build does not know means a newer Triage wrote the file: refused, never undone.
+/// build's migrations produce up to the last one the file has completed (built in memory, so there
+/// is no second copy to drift), and a migration this build does not know means a newer Triage
+/// wrote the file: refused, never undone.
 ///
 /// **Read-only access** (`Access.readOnly`) opens with `SQLITE_OPEN_READONLY`: nothing is created,
 /// migrated, marked or written, and pending recommendations past their expiry are *shown* as
-/// expired without being updated. A WAL database in a folder the reader cannot write, with no
+/// expired without being updated. A queue short of migrations is read as it is only when each
+/// missing one is in `migrationsReadersMaySkip` (it adds nothing a reader needs, e.g. nullable
+/// audit columns decoded as nil); otherwise it is refused as needing an upgrade by a writer. A WAL database in a folder the reader cannot write, with no
 /// `-wal`/`-shm` files present (so no writer has it open), cannot be opened that way by SQLite;
 /// it is then opened as immutable, which reads the file without locks: a writer starting during
 /// the read could make that read inconsistent, which such a folder makes unlikely.
