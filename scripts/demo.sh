@@ -50,8 +50,9 @@ FIRST=$("$TRIAGE" approvals list --db "$OUT/triage.sqlite" --json | python3 -c '
 if [ -n "$FIRST" ]; then
   step "a person approves $FIRST; the action reaches the outbox; its outcome teaches the policy"
   "$TRIAGE" approvals show "$FIRST" --db "$OUT/triage.sqlite"
-  echo "${USER:-$(id -un)}" > "$OUT/approvers.txt"
-  "$TRIAGE" approvals approve "$FIRST" --by "${USER:-$(id -un)}" --db "$OUT/triage.sqlite" --comment "demo"
+  # The OS account (effective uid), which is what approvals check --by against, not $USER.
+  id -un > "$OUT/approvers.txt"
+  "$TRIAGE" approvals approve "$FIRST" --by "$(id -un)" --db "$OUT/triage.sqlite" --comment "demo"
   cat "$OUT/outbox.jsonl"
   "$TRIAGE" outcome "$FIRST" --db "$OUT/triage.sqlite" --result success --recovery-seconds 240
 fi

@@ -19,12 +19,15 @@ import Glibc
 /// **Schema.** The migration table only says which migrations ran, not that their tables are
 /// still whole: a column dropped by hand used to make comments vanish on read. Every open compares
 /// the tables, columns (name, type, NOT NULL, primary key) and unique indexes with the schema this
-/// build's migrations produce (built in memory, so there is no second copy to drift), and a
-/// migration this build does not know means a newer Triage wrote the file: refused, never undone.
+/// build's migrations produce up to the last one the file has completed (built in memory, so there
+/// is no second copy to drift), and a migration this build does not know means a newer Triage
+/// wrote the file: refused, never undone.
 ///
 /// **Read-only access** (`Access.readOnly`) opens with `SQLITE_OPEN_READONLY`: nothing is created,
 /// migrated, marked or written, and pending recommendations past their expiry are *shown* as
-/// expired without being updated. A WAL database in a folder the reader cannot write, with no
+/// expired without being updated. A queue short of migrations is read as it is only when each
+/// missing one is in `migrationsReadersMaySkip` (it adds nothing a reader needs, e.g. nullable
+/// audit columns decoded as nil); otherwise it is refused as needing an upgrade by a writer. A WAL database in a folder the reader cannot write, with no
 /// `-wal`/`-shm` files present (so no writer has it open), cannot be opened that way by SQLite;
 /// it is then opened as immutable, which reads the file without locks: a writer starting during
 /// the read could make that read inconsistent, which such a folder makes unlikely.
@@ -110,7 +113,12 @@ extension ApprovalQueue {
             }
             try checkVersion(db, path: path)
             // An older queue is upgraded only by a command that writes; reading never migrates.
-            guard try migrator.hasCompletedMigrations(db) else {
+            // It is read as it is when the migrations it lacks only add what a reader can do
+            // without (`migrationsReadersMaySkip`), and checked against the schema it has.
+            let completed = try migrator.completedMigrations(db)
+            let missing = migrator.migrations.dropFirst(completed.count)
+            guard try migrator.appliedMigrations(db) == completed, !completed.isEmpty,
+                  missing.allSatisfy(migrationsReadersMaySkip.contains) else {
                 throw EngineError.database(path: path, reason: "the queue was made by an older Triage and needs an upgrade, "
                                            + "which only a command that writes to it does")
             }
@@ -158,9 +166,12 @@ extension ApprovalQueue {
         let tables = Set(try String.fetchAll(db, sql: """
             SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
             """))
-        let expected = Set(try expectedSchema.get().keys)
-        if tables == expected { return .legacy }
-        let strangers = tables.subtracting(expected).sorted()
+        // Unmarked queues predate the mark, so they hold the tables of v1 (or of a later
+        // migration, should one have run before the mark was set); their columns are checked next.
+        for migration in migrator.migrations where tables == Set(try expectedSchema(after: migration).keys) {
+            return .legacy
+        }
+        let strangers = tables.subtracting(try expectedSchema(after: nil).keys).sorted()
         if strangers.isEmpty {
             return .foreign("it has no Triage mark and only some of a queue's tables: \(tables.sorted().joined(separator: ", "))")
         }
@@ -221,25 +232,41 @@ extension ApprovalQueue {
         return TableShape(columns: columns, uniqueKeys: Set(unique))
     }
 
-    /// The tables this build's migrations create, read from an in-memory database they built.
-    static let expectedSchema: Result<[String: TableShape], EngineError> = {
+    /// The tables this build's migrations create, after each migration (keyed by its identifier),
+    /// read from an in-memory database they built one migration at a time.
+    static let expectedSchemas: Result<[String: [String: TableShape]], EngineError> = {
         do {
             let memory = try DatabaseQueue()
-            try migrator.migrate(memory)
-            return .success(try memory.read { db in
-                let tables = try String.fetchAll(db, sql: """
-                    SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
-                    """)
-                return try Dictionary(uniqueKeysWithValues: tables.map { ($0, try shape(db, table: $0)) })
-            })
+            var schemas = [String: [String: TableShape]]()
+            for identifier in migrator.migrations {
+                try migrator.migrate(memory, upTo: identifier)
+                schemas[identifier] = try memory.read { db in
+                    let tables = try String.fetchAll(db, sql: """
+                        SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+                        """)
+                    return try Dictionary(uniqueKeysWithValues: tables.map { ($0, try shape(db, table: $0)) })
+                }
+            }
+            return .success(schemas)
         } catch {
             return .failure(.invalid("cannot build the expected queue schema: \(error)"))
         }
     }()
 
-    /// Throws `schemaMismatch` for the first table, column or unique key that differs.
+    /// The schema after migration `identifier`, or after all of them when nil.
+    static func expectedSchema(after identifier: String?) throws -> [String: TableShape] {
+        guard let key = identifier ?? migrator.migrations.last, let schema = try expectedSchemas.get()[key] else {
+            throw EngineError.invalid("no queue migration named '\(identifier ?? "")'")
+        }
+        return schema
+    }
+
+    /// Throws `schemaMismatch` for the first table, column or unique key that differs from the
+    /// schema of the migrations `db` has completed (all of them when it records none: a queue
+    /// being built, checked once built).
     static func checkSchema(_ db: Database, path: String) throws {
-        for (table, expected) in try expectedSchema.get().sorted(by: { $0.key < $1.key }) {
+        let expectedTables = try expectedSchema(after: try migrator.completedMigrations(db).last)
+        for (table, expected) in expectedTables.sorted(by: { $0.key < $1.key }) {
             guard try db.tableExists(table) else {
                 throw EngineError.schemaMismatch(path: path, table: table, column: nil, problem: "is missing")
             }

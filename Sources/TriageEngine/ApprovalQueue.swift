@@ -95,9 +95,24 @@ public final class ApprovalQueue: Sendable {
                 t.column("engine_state", .blob)
             }
         }
+        migrator.registerMigration("v2-decider") { db in
+            // The audit of who decided beside the name: the OS account that ran the command (or
+            // the token's name over HTTP) and the front door ('cli' or 'http'). Nullable: decisions
+            // made before this migration are unknown, and a v1 queue read without migrating
+            // shows them as null (see `migrationsReadersMaySkip`).
+            try db.alter(table: "recommendation") { t in
+                t.add(column: "decided_account", .text)
+                t.add(column: "decided_channel", .text)
+            }
+        }
         registerEventJournal(&migrator)
         return migrator
     }
+
+    /// Migrations a read-only opener may find missing and still read the queue: each only adds
+    /// nullable columns that `Recommendation` decodes as nil when absent. A reader never migrates,
+    /// so without this `approvals list` could not read a queue of the previous release.
+    static let migrationsReadersMaySkip: Set<String> = ["v2-decider", "v3-events"]
 
     // MARK: Raising
 
@@ -125,6 +140,8 @@ public final class ApprovalQueue: Sendable {
             record.idempotencyKey = "triage-\(instance)-\(record.id)"
             record.outboxWritten = false
             record.decidedBy = nil
+            record.decidedAccount = nil
+            record.decidedChannel = nil
             record.decidedAt = nil
             record.decisionNote = nil
             record.outcome = nil
@@ -213,11 +230,13 @@ public final class ApprovalQueue: Sendable {
     }
 
     /// Approves a pending recommendation and hands it to the outbox. Idempotent for an approved
-    /// id; an error for a rejected or expired one, for an unknown id and for a name not in
-    /// `approvers`.
-    public func approve(_ id: String, by name: String, comment: String?, approvers: Approvers, outbox: Outbox,
+    /// id; an error for a rejected or expired one, for an unknown id and for a decider
+    /// `approvers` refuses (`Approvers.check(_:)`: a name not listed, or on the command line an OS
+    /// account not allowed to act as that name). The audit keeps the decider's name, account and
+    /// channel.
+    public func approve(_ id: String, by decider: Decider, comment: String?, approvers: Approvers, outbox: Outbox,
                         now: Int64) throws(EngineError) -> Approval {
-        try approvers.check(name)
+        try approvers.check(decider)
         try outbox.checkSeparate(fromDatabase: path, allowlist: approvers.path)
         try expireOverdue(now: now)
         let outcome: Approval = try write { db in
@@ -227,8 +246,7 @@ public final class ApprovalQueue: Sendable {
             case .rejected, .expired: throw EngineError.notPending(id: id, status: record.status)
             case .pending:
                 record.status = .approved
-                record.decidedBy = name
-                record.decidedAt = now
+                record.record(decider, at: now)
                 record.decisionNote = comment
                 record.outboxWritten = false
                 try record.update(db)
@@ -244,12 +262,12 @@ public final class ApprovalQueue: Sendable {
         }
     }
 
-    /// Rejects a pending recommendation (decisions need an approver too). Rejecting a rejected
-    /// id again is a no-op; an approved or expired one is an error.
+    /// Rejects a pending recommendation (decisions need an approver too, checked as for
+    /// `approve`). Rejecting a rejected id again is a no-op; an approved or expired one is an error.
     @discardableResult
-    public func reject(_ id: String, by name: String, reason: String?, approvers: Approvers,
+    public func reject(_ id: String, by decider: Decider, reason: String?, approvers: Approvers,
                        now: Int64) throws(EngineError) -> Recommendation {
-        try approvers.check(name)
+        try approvers.check(decider)
         try expireOverdue(now: now)
         return try write { db in
             guard var record = try Recommendation.fetchOne(db, key: id) else { throw EngineError.notFound(id: id) }
@@ -258,8 +276,7 @@ public final class ApprovalQueue: Sendable {
             case .approved, .expired: throw EngineError.notPending(id: id, status: record.status)
             case .pending:
                 record.status = .rejected
-                record.decidedBy = name
-                record.decidedAt = now
+                record.record(decider, at: now)
                 record.decisionNote = reason
                 try record.update(db)
                 try Self.journal(db, "rejected", record, now: now)

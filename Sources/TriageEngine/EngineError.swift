@@ -25,6 +25,11 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No approver allowlist exists: every approval is refused (fail closed).
     case noAllowlist(path: String)
     case notAnApprover(name: String, allowlist: String)
+    /// A malformed allowlist line (`line` 1-based, `column` that of the colon).
+    case invalidAllowlist(path: String, line: Int, column: Int, reason: String)
+    /// On the command line, the OS account `account` may not act as the approver `name`;
+    /// `allowed` lists the names it may act as (none: empty).
+    case notAllowedAs(name: String, account: String, allowed: [String], allowlist: String)
     case outcomeNotAllowed(id: String, status: Recommendation.Status)
     case outcomeAlreadyRecorded(id: String, result: Recommendation.OutcomeResult)
     case outbox(path: String, reason: String)
@@ -52,8 +57,15 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notPending(let id, let status): return "recommendation \(shown(id)) is \(status.rawValue), not pending"
         case .noAllowlist(let path):
             // No flag here: a front door adds how its user names another file (`--approvers FILE`).
-            return "no approver allowlist at \(shown(path)): approvals are refused until one exists. Create it with one approver name per line, e.g. `echo \"$USER\" > \(shown(path))`"
+            return "no approver allowlist at \(shown(path)): approvals are refused until one exists. Create it with one approver name per line (or `NAME: ACCOUNT …` to map OS accounts), e.g. `id -un > \(shown(path))`"
         case .notAnApprover(let name, let allowlist): return "'\(shown(name))' is not in the approver allowlist \(shown(allowlist))"
+        case .invalidAllowlist(let path, let line, let column, let reason):
+            return "\(shown(path)):\(line):\(column): \(shown(reason))"
+        case .notAllowedAs(let name, let account, let allowed, let allowlist):
+            let lets = allowed.isEmpty
+                ? "lets it act as no approver (a line '\(shown(name)): \(shown(account))' there would let it act as \(shown(name)))"
+                : "lets it act only as " + allowed.map { "'\(shown($0))'" }.joined(separator: ", ")
+            return "OS account '\(shown(account))' may not decide as '\(shown(name))': the allowlist \(shown(allowlist)) \(lets)"
         case .outcomeNotAllowed(let id, let status):
             return "recommendation \(shown(id)) is \(status.rawValue): outcomes are recorded only for approved actions"
         case .outcomeAlreadyRecorded(let id, let result):

@@ -150,10 +150,21 @@ public struct HTMLReport {
                 + "<td>\(Self.escape(r.action.name))</td><td class=\"num\">\(Self.fixed(r.confidence))</td>"
                 + "<td>\(Timestamp.iso(r.created))</td>"
                 + "<td>\(fromQueue ? "<span class=\"pill \(r.status.rawValue)\">\(r.status.rawValue)</span>" : "<span class=\"muted\">not queued</span>")</td>"
-                + "<td>\(Self.escape(r.decidedBy ?? ""))</td><td>\(Self.escape(outcome))</td>"
+                + "<td>\(Self.escape(Self.decider(r)))</td><td>\(Self.escape(outcome))</td>"
                 + "<td>\(r.reasons.map(Self.escape).joined(separator: "<br>"))</td></tr>\n"
         }
         return html + "</table>\n"
+    }
+
+    /// "NAME (account X)" for a decision on the command line, "NAME (token)" over HTTP (the token
+    /// is the name), just the name when the queue did not record how (before it kept the account).
+    static func decider(_ r: Recommendation) -> String {
+        guard let name = r.decidedBy else { return "" }
+        switch (r.decidedChannel, r.decidedAccount) {
+        case (.cli?, let account?): return "\(name) (account \(account))"
+        case (.http?, _): return "\(name) (token)"
+        default: return name
+        }
     }
 
     /// HTML-escapes `text` after showing control characters as visible escapes

@@ -32,6 +32,10 @@ public struct Outbox: Sendable {
             "id": .string(recommendation.id), "idempotency_key": .string(recommendation.idempotencyKey),
             "service": .string(recommendation.service), "action": .string(recommendation.action.name),
             "approved_by": .string(recommendation.decidedBy ?? ""),
+            // Who authenticated it (OS account or token name) and how; null for approvals made
+            // before the queue recorded them.
+            "approved_account": recommendation.decidedAccount.map(JSONValue.string) ?? .null,
+            "approved_channel": recommendation.decidedChannel.map { .string($0.rawValue) } ?? .null,
             "approved_at": .string(Timestamp.iso(recommendation.decidedAt ?? 0)),
             "confidence": .number(recommendation.confidence),
             "created": .string(Timestamp.iso(recommendation.created)),

@@ -41,6 +41,11 @@ public struct Recommendation: Codable, Sendable, Equatable, FetchableRecord, Per
     /// Actions already tried in this incident before this one (bitmask of `ActionSet`).
     public var tried: ActionSet
     public var decidedBy: String?
+    /// Who authenticated the decision: the OS account on the command line, the token's name over
+    /// HTTP; nil for decisions recorded before the queue kept it (see `Decider`).
+    public var decidedAccount: String?
+    /// The front door of the decision; nil when unknown, as `decidedAccount`.
+    public var decidedChannel: Decider.Channel?
     public var decidedAt: Int64?
     /// The approver's comment, or the rejecter's reason.
     public var decisionNote: String?
@@ -60,6 +65,8 @@ public struct Recommendation: Codable, Sendable, Equatable, FetchableRecord, Per
         case id, service, confidence, created, scores, status, reasons, parameters, symptoms, tried, outcome, expires
         case raisedAt = "raised_at"
         case decidedBy = "decided_by"
+        case decidedAccount = "decided_account"
+        case decidedChannel = "decided_channel"
         case decidedAt = "decided_at"
         case decisionNote = "decision_note"
         case idempotencyKey = "idempotency_key"
@@ -111,6 +118,14 @@ struct StoredAction: Codable, Sendable, Equatable {
 }
 
 extension Recommendation {
+    /// Writes the audit of a decision by `decider` at `now`.
+    mutating func record(_ decider: Decider, at now: Int64) {
+        decidedBy = decider.name
+        decidedAccount = decider.account
+        decidedChannel = decider.channel
+        decidedAt = now
+    }
+
     /// The record as the CLI and the HTTP API show it (`approvals show --json`): times in ISO 8601
     /// UTC, absent decisions as null, action parameters as top-level fields.
     public var json: JSONValue {
@@ -121,6 +136,8 @@ extension Recommendation {
             "expires": .string(Timestamp.iso(expires)), "reasons": .strings(reasons),
             "scores": .object(scores.mapValues(JSONValue.number)),
             "decided_by": decidedBy.map(JSONValue.string) ?? .null,
+            "decided_account": decidedAccount.map(JSONValue.string) ?? .null,
+            "decided_channel": decidedChannel.map { .string($0.rawValue) } ?? .null,
             "decided_at": decidedAt.map { .string(Timestamp.iso($0)) } ?? .null,
             "comment": status == .approved ? decisionNote.map(JSONValue.string) ?? .null : .null,
             "reason": status == .rejected ? decisionNote.map(JSONValue.string) ?? .null : .null,

@@ -263,7 +263,7 @@ public final class TriageServer: Sendable {
         let outboxPath = configuration.outboxPath!
         let record = try Self.answering { () throws(EngineError) -> Recommendation in
             if approve {
-                switch try queue.approve(id, by: name, comment: comment, approvers: approvers, outbox: Outbox(path: outboxPath),
+                switch try queue.approve(id, by: .http(tokenName: name), comment: comment, approvers: approvers, outbox: Outbox(path: outboxPath),
                                          now: Self.now) {
                 case .approved(let r):
                     metrics.decision("approved")
@@ -271,7 +271,7 @@ public final class TriageServer: Sendable {
                 case .alreadyApproved(let r): return r
                 }
             }
-            let r = try queue.reject(id, by: name, reason: comment, approvers: approvers, now: Self.now)
+            let r = try queue.reject(id, by: .http(tokenName: name), reason: comment, approvers: approvers, now: Self.now)
             metrics.decision("rejected")
             return r
         }
@@ -337,7 +337,7 @@ public final class TriageServer: Sendable {
         switch error {
         case .notFound: return APIError(.notFound, error.description, field: "id")
         case .notPending, .outcomeNotAllowed, .outcomeAlreadyRecorded: return APIError(.conflict, error.description)
-        case .notAnApprover, .noAllowlist: return APIError(.forbidden, error.description)
+        case .notAnApprover, .noAllowlist, .notAllowedAs, .invalidAllowlist: return APIError(.forbidden, error.description)
         case .outOfRange(let field, _, _):
             return APIError.badRequest(error.description, field: field == "recovery seconds" ? "recovery_seconds" : field)
         case .invalid: return APIError.badRequest(error.description)

@@ -6,8 +6,12 @@ import TriageEngine
 /// `approvals list|show|approve|reject` and `outcome` against a queue filled through the library
 /// (the engine loop that raises recommendations from `watch` is its own issue).
 @Suite struct ApprovalCommandsTests {
-    /// A queue with two pending recommendations raised now with a day to live, and an allowlist.
-    static func queue(allowlist: String? = "alice\n") throws -> (folder: String, db: String, ids: [String]) {
+    /// The OS account the tests (and the binary they start) run as.
+    static let account = OSAccount.effective()
+
+    /// A queue with two pending recommendations raised now with a day to live, and an allowlist
+    /// (by default letting this account act as `alice`).
+    static func queue(allowlist: String? = "alice: \(account)\n") throws -> (folder: String, db: String, ids: [String]) {
         let folder = CLIRunner.folder()
         let db = folder + "/triage.sqlite"
         let queue = try ApprovalQueue(path: db)
@@ -77,7 +81,7 @@ import TriageEngine
         _ = CLIRunner.file("bob\n", name: "approvers.txt", in: folder)
         let stranger = try CLIRunner.run("approvals", "approve", ids[0], "--by", "mallory", "--db", db)
         #expect(stranger.status == 1 && stranger.stderr.contains("'mallory' is not in the approver allowlist"))
-        let other = CLIRunner.file("mallory\n", name: "ops.txt", in: folder)
+        let other = CLIRunner.file("mallory: \(Self.account)\n", name: "ops.txt", in: folder)
         let viaFlag = try CLIRunner.run("approvals", "approve", ids[0], "--by", "mallory", "--db", db, "--approvers", other)
         #expect(viaFlag.status == 0)
         #expect(try CLIRunner.run("approvals", "show", "rec-424242", "--db", db).status == 1)
@@ -90,5 +94,73 @@ import TriageEngine
         #expect(try CLIRunner.run("approvals", "list", "--db", db, "--status", "maybe").status == 64)
         #expect(try CLIRunner.run("outcome", ids[0], "--db", db, "--result", "success", "--recovery-seconds", "-3").status == 64)
         #expect(try CLIRunner.run("approvals", "approve", ids[1], "--by", " ", "--db", db).status == 64)
+    }
+
+    /// `--by` names someone the account running the command may not act as: refused with exit 1,
+    /// naming the account, and nothing recorded, whatever `$USER` says.
+    @Test func forgedByIsRefusedAndNothingRecorded() throws {
+        let (folder, db, ids) = try Self.queue(allowlist: "alice\nbob\n")
+        let before = try #require(FileManager.default.contents(atPath: db))
+        for command in [["approve", ids[0], "--comment", "ok"], ["reject", ids[1], "--reason", "no"]] {
+            let arguments = ["approvals"] + command + ["--by", "alice", "--db", db]
+            let forged = try CLIRunner.run(arguments)
+            #expect(forged.status == 1, "\(forged.stderr)")
+            #expect(forged.stderr.hasPrefix("error: OS account '\(Self.account)' may not decide as 'alice'"), "\(forged.stderr)")
+            // The environment is the caller's to set: it changes nothing.
+            let spoofed = try CLIRunner.run(["USER=alice", "LOGNAME=alice", CLIRunner.binary.path] + arguments,
+                                            executable: URL(fileURLWithPath: "/usr/bin/env"))
+            #expect(spoofed.status == 1 && spoofed.stderr.contains("may not decide as 'alice'"), "\(spoofed.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder + "/outbox.jsonl"))
+        // Refused before the database was opened for writing: not a byte changed, no WAL files.
+        #expect(FileManager.default.contents(atPath: db) == before)
+        #expect(!FileManager.default.fileExists(atPath: db + "-wal"))
+        let all = try CLIRunner.run("approvals", "list", "--db", db, "--status", "all", "--json")
+        let items = try #require(try JSONSerialization.jsonObject(with: Data(all.stdout.utf8)) as? [[String: Any]])
+        #expect(items.map { $0["status"] as? String } == ["pending", "pending"])
+        #expect(items.allSatisfy { $0["decided_by"] is NSNull && $0["decided_account"] is NSNull })
+        // A name mapped to another account only: the message lists what this account may use.
+        _ = CLIRunner.file("alice: someone-else\n\(Self.account)\noncall: \(Self.account)\n", name: "approvers.txt", in: folder)
+        let mayUse = ["oncall", Self.account].sorted().map { "'\($0)'" }.joined(separator: ", ")
+        let mapped = try CLIRunner.run("approvals", "approve", ids[0], "--by", "alice", "--db", db)
+        #expect(mapped.status == 1 && mapped.stderr.contains("lets it act only as \(mayUse)")
+                && mapped.stderr.hasSuffix("; pass one of them to --by\n"), "\(mapped.stderr)")
+        // A name not listed at all says who ran it too.
+        let stranger = try CLIRunner.run("approvals", "approve", ids[0], "--by", "mallory", "--db", db)
+        #expect(stranger.status == 1 && stranger.stderr.contains("'mallory' is not in the approver allowlist")
+                && stranger.stderr.contains("OS account '\(Self.account)' may act as \(mayUse)"),
+                "\(stranger.stderr)")
+        #expect(try ApprovalQueue(path: db, access: .readOnly).recommendation(ids[0], now: 0).status == .pending)
+    }
+
+    /// A name the allowlist maps the account to, and the account's own name, are accepted, and
+    /// the audit shows the name and the account everywhere it shows the decision.
+    @Test func mappedAndOwnNamesAreAcceptedAndAuditedWithTheAccount() throws {
+        let (folder, db, ids) = try Self.queue(allowlist: "# rota\noncall: nobody-else, \(Self.account)\n\(Self.account)\n")
+        let approve = try CLIRunner.run("approvals", "approve", ids[0], "--by", "oncall", "--db", db)
+        #expect(approve.status == 0, "\(approve.stderr)")
+        let reject = try CLIRunner.run("approvals", "reject", ids[1], "--by", Self.account, "--db", db)
+        #expect(reject.status == 0, "\(reject.stderr)")
+        let all = try CLIRunner.run("approvals", "list", "--db", db, "--status", "all", "--json")
+        let items = try #require(try JSONSerialization.jsonObject(with: Data(all.stdout.utf8)) as? [[String: Any]])
+        #expect(items[0]["decided_by"] as? String == "oncall" && items[0]["decided_account"] as? String == Self.account)
+        #expect(items[1]["decided_by"] as? String == Self.account && items[1]["decided_account"] as? String == Self.account)
+        #expect(items.allSatisfy { $0["decided_channel"] as? String == "cli" })
+        let shown = try CLIRunner.run("approvals", "show", ids[0], "--db", db)
+        #expect(shown.stdout.contains("approved by oncall (account \(Self.account)) at "), "\(shown.stdout)")
+        let line = try String(contentsOfFile: folder + "/outbox.jsonl", encoding: .utf8)
+        let handed = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(handed["approved_by"] as? String == "oncall" && handed["approved_account"] as? String == Self.account)
+        #expect(handed["approved_channel"] as? String == "cli")
+    }
+
+    /// A malformed allowlist line is a located error, and nothing is decided.
+    @Test func malformedAllowlistIsALocatedError() throws {
+        let (folder, db, ids) = try Self.queue(allowlist: "alice: \(Self.account)\n\noncall:   # to fill\n")
+        let r = try CLIRunner.run("approvals", "approve", ids[0], "--by", "alice", "--db", db)
+        #expect(r.status == 1 && r.stderr.hasPrefix("error: \(folder)/approvers.txt:3:7: no OS account after 'oncall:'"),
+                "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/outbox.jsonl"))
+        #expect(try ApprovalQueue(path: db, access: .readOnly).recommendation(ids[0], now: 0).status == .pending)
     }
 }

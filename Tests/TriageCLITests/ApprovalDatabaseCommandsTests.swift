@@ -38,7 +38,7 @@ import TriageEngine
         }
         try other.close()
         let before = FileManager.default.contents(atPath: path)
-        _ = CLIRunner.file("alice\n", name: "approvers.txt", in: folder)
+        _ = CLIRunner.file("alice: \(ApprovalCommandsTests.account)\n", name: "approvers.txt", in: folder)
         for arguments in [["approvals", "list", "--db", path], ["approvals", "show", "rec-000001", "--db", path],
                           ["approvals", "approve", "rec-000001", "--by", "alice", "--db", path],
                           ["outcome", "rec-000001", "--db", path, "--result", "success"]] {
@@ -53,7 +53,9 @@ import TriageEngine
     /// ones name the file. Runs as an unprivileged user (root ignores file modes).
     @Test(.enabled(if: getuid() != 0 || FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
     func readOnlyQueueCanBeReadAndRefusesWritesByName() throws {
-        let (folder, db, ids) = try ApprovalCommandsTests.queue()
+        // `alice` for the account the unprivileged run uses too, so the run reaches the database.
+        let unprivileged = getuid() == 0 ? OSAccount.name(uid: 65534) : ApprovalCommandsTests.account
+        let (folder, db, ids) = try ApprovalCommandsTests.queue(allowlist: "alice: \(ApprovalCommandsTests.account) \(unprivileged)\n")
         chmod(db, 0o444)
         chmod(folder, 0o555)
         defer {
@@ -97,7 +99,7 @@ import TriageEngine
                                symptoms: Symptoms(features: [2.0], levels: [1, 1, 0, 0, 1, 0, 0]))
         let id = try queue.raise(r).recommendation.id
         let second = try queue.raise({ var s = r; s.created += 60; return s }()).recommendation.id
-        _ = CLIRunner.file("alice\n", name: "approvers.txt", in: folder)
+        _ = CLIRunner.file("alice: \(ApprovalCommandsTests.account)\n", name: "approvers.txt", in: folder)
         let reject = try CLIRunner.run("approvals", "reject", id, "--by", "alice", "--db", db, "--reason", "no\u{1B}[2Jway")
         #expect(reject.status == 0)
         #expect(Self.controls(reject.stdout).isEmpty && reject.stdout.contains("\\e[31m"), "\(reject.stdout)")
@@ -147,9 +149,42 @@ extension ApprovalDatabaseCommandsTests {
         // SQLite may checkpoint on close, so compare what matters: no line appended to the file.
         let after = try #require(FileManager.default.contents(atPath: db))
         #expect(after.count == before?.count && after.range(of: Data("\"approved_by\":".utf8)) == nil)
-        #expect(try String(contentsOfFile: folder + "/approvers.txt", encoding: .utf8) == "alice\n")
+        #expect(try String(contentsOfFile: folder + "/approvers.txt", encoding: .utf8) == "alice: \(ApprovalCommandsTests.account)\n")
         #expect(try ApprovalQueue(path: db, access: .readOnly).recommendation(ids[0], now: 0).status == .pending)
         let ok = try CLIRunner.run("approvals", "approve", ids[0], "--by", "alice", "--db", db)
         #expect(ok.status == 0, "\(ok.stderr)")
+    }
+
+    /// A queue of the previous release (before migration v2-decider): the reading commands show
+    /// it as it is, unknown accounts as null, without upgrading it; the first decision upgrades it.
+    @Test func previousReleasesQueueIsReadAsItIsAndUpgradedByAWriter() throws {
+        let (folder, db, ids) = try ApprovalCommandsTests.queue()
+        let approve = try CLIRunner.run("approvals", "approve", ids[0], "--by", "alice", "--db", db)
+        #expect(approve.status == 0, "\(approve.stderr)")
+        // Back to the v1 schema, with the decision as the old release recorded it.
+        try DatabaseQueue(path: db).writeWithoutTransaction { db in
+            try db.execute(sql: "ALTER TABLE recommendation DROP COLUMN decided_account")
+            try db.execute(sql: "ALTER TABLE recommendation DROP COLUMN decided_channel")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v2-decider'")
+            // The previous release had no event journal either.
+            try db.execute(sql: "DROP TABLE event")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v3-events'")
+            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        let before = try #require(FileManager.default.contents(atPath: db))
+        let list = try CLIRunner.run("approvals", "list", "--db", db, "--status", "all", "--json")
+        #expect(list.status == 0, "\(list.stderr)")
+        let items = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        #expect(items[0]["decided_by"] as? String == "alice" && items[0]["decided_account"] is NSNull
+                && items[0]["decided_channel"] is NSNull)
+        let show = try CLIRunner.run("approvals", "show", ids[0], "--db", db)
+        #expect(show.status == 0 && show.stdout.contains("approved by alice at "), "\(show.stdout)\(show.stderr)")
+        #expect(FileManager.default.contents(atPath: db) == before)
+        let reject = try CLIRunner.run("approvals", "reject", ids[1], "--by", "alice", "--db", db)
+        #expect(reject.status == 0, "\(reject.stderr)")
+        let shown = try CLIRunner.run("approvals", "show", ids[1], "--db", db, "--json")
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        #expect(record["decided_account"] as? String == ApprovalCommandsTests.account && record["decided_channel"] as? String == "cli")
+        _ = folder
     }
 }

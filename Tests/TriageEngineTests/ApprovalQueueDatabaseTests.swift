@@ -128,7 +128,7 @@ import Testing
         #expect(throws: EngineError.readOnlyDatabase(path: w.database)) { try reader.raise(proposal("svc-03", at: 100)) }
         let approvers = try Approvers.load(w.allowlist)
         #expect(throws: EngineError.readOnlyDatabase(path: w.database)) {
-            try reader.approve(id, by: "alice", comment: nil, approvers: approvers, outbox: w.outbox, now: 1_010)
+            try reader.approve(id, by: .http(tokenName: "alice"), comment: nil, approvers: approvers, outbox: w.outbox, now: 1_010)
         }
         #expect(w.outboxLines().isEmpty)
     }
@@ -166,7 +166,7 @@ import Testing
             do {
                 let queue = try ApprovalQueue(path: w.database)
                 let id = try queue.raise(proposal("svc-01", at: 100)).recommendation.id
-                _ = try queue.reject(id, by: "alice", reason: "kept", approvers: try Approvers.load(w.allowlist), now: 1_010)
+                _ = try queue.reject(id, by: .http(tokenName: "alice"), reason: "kept", approvers: try Approvers.load(w.allowlist), now: 1_010)
                 try queue.write { db in try db.execute(sql: damage.sql) }
             }
             for access in [ApprovalQueue.Access.readWrite, .readOnly] {
@@ -223,7 +223,7 @@ import Testing
         var ids = [String]()
         for k in 0..<3 {
             let id = try queue.raise(proposal("svc-01", at: Int64(100 + k), action: .failover)).recommendation.id
-            _ = try queue.approve(id, by: "alice", comment: nil, approvers: approvers, outbox: w.outbox, now: 1_100)
+            _ = try queue.approve(id, by: .http(tokenName: "alice"), comment: nil, approvers: approvers, outbox: w.outbox, now: 1_100)
             ids.append(id)
         }
         for bad in [1e308, .infinity, -.infinity, .nan, -1, limit + 1, -0.5] {
@@ -260,7 +260,7 @@ import Testing
         let policy = try RemediationPolicy.train([.init(symptoms: symptomsA, attempts: [(.restart, 100, true)])])
         try queue.installPolicy(policy, source: "bundle-sha", now: 1_000)
         let id = try queue.raise(proposal("svc-01", at: 100)).recommendation.id
-        _ = try queue.approve(id, by: "alice", comment: nil, approvers: approvers, outbox: w.outbox, now: 1_100)
+        _ = try queue.approve(id, by: .http(tokenName: "alice"), comment: nil, approvers: approvers, outbox: w.outbox, now: 1_100)
         let good = try ApprovalQueue.encode(policy)
         /// The stored JSON with one edit; 12345.678 marks a number to be replaced by text JSON
         /// can hold but a Double cannot (1e400).
@@ -361,7 +361,7 @@ import Testing
         let id = try queue.raise(proposal("svc-01", at: 100)).recommendation.id
         for target in [w.database, w.database + "-wal", w.allowlist] {
             #expect {
-                try queue.approve(id, by: "alice", comment: nil, approvers: approvers, outbox: Outbox(path: target), now: 1_100)
+                try queue.approve(id, by: .http(tokenName: "alice"), comment: nil, approvers: approvers, outbox: Outbox(path: target), now: 1_100)
             } throws: { error in
                 guard case EngineError.outbox(let path, _) = error else { return false }
                 return path == target
@@ -415,7 +415,7 @@ import Testing
         try queue.installPolicy(try RemediationPolicy.train([.init(symptoms: symptomsA, attempts: [(.restart, 100, true)])]),
                                 source: "bundle-sha", now: 1_000)
         let id = try queue.raise(proposal("svc-01", at: 100)).recommendation.id
-        _ = try queue.approve(id, by: "alice", comment: nil, approvers: approvers, outbox: w.outbox, now: 1_100)
+        _ = try queue.approve(id, by: .http(tokenName: "alice"), comment: nil, approvers: approvers, outbox: w.outbox, now: 1_100)
         try queue.saveReadPosition(.init(device: 1, inode: 2, offset: 3, line: 4), source: "/m.csv", now: 5)
         try queue.write { db in
             try db.execute(sql: "UPDATE policy SET data = 1, outcomes_learned = 'many'")

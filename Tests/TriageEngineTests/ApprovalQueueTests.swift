@@ -61,11 +61,11 @@ func proposal(_ service: String, at created: Int64, raisedAt: Int64 = 1_000, ttl
         let approvers = try Approvers.load(w.allowlist)
         #expect(approvers.names == ["alice", "bob"])
         let id = try queue.raise(proposal("svc-01", at: 100, action: .scaleUp)).recommendation.id
-        let result = try queue.approve(id, by: "alice", comment: "go", approvers: approvers, outbox: w.outbox, now: 1_200)
+        let result = try queue.approve(id, by: .http(tokenName: "alice"), comment: "go", approvers: approvers, outbox: w.outbox, now: 1_200)
         guard case .approved(let approved) = result else { Issue.record("not approved: \(result)"); return }
         #expect(approved.status == .approved && approved.decidedBy == "alice" && approved.decidedAt == 1_200)
         #expect(approved.outboxWritten)
-        let again = try queue.approve(id, by: "bob", comment: nil, approvers: approvers, outbox: w.outbox, now: 1_300)
+        let again = try queue.approve(id, by: .http(tokenName: "bob"), comment: nil, approvers: approvers, outbox: w.outbox, now: 1_300)
         guard case .alreadyApproved(let same) = again else { Issue.record("expected already approved"); return }
         #expect(same.decidedBy == "alice")
         let lines = w.outboxLines()
@@ -86,20 +86,20 @@ func proposal(_ service: String, at created: Int64, raisedAt: Int64 = 1_000, ttl
         let approvers = try Approvers.load(w.allowlist)
         let a = try queue.raise(proposal("svc-01", at: 100)).recommendation.id
         let b = try queue.raise(proposal("svc-02", at: 100, raisedAt: 1_000, ttl: 60)).recommendation.id
-        let rejected = try queue.reject(a, by: "bob", reason: "maintenance window", approvers: approvers, now: 1_010)
+        let rejected = try queue.reject(a, by: .http(tokenName: "bob"), reason: "maintenance window", approvers: approvers, now: 1_010)
         #expect(rejected.status == .rejected && rejected.decisionNote == "maintenance window")
         #expect(throws: EngineError.notPending(id: a, status: .rejected)) {
-            try queue.approve(a, by: "alice", comment: nil, approvers: approvers, outbox: w.outbox, now: 1_020)
+            try queue.approve(a, by: .http(tokenName: "alice"), comment: nil, approvers: approvers, outbox: w.outbox, now: 1_020)
         }
         // Past its expiry a pending recommendation reads as expired and cannot be approved.
         #expect(try queue.recommendation(b, now: 1_059).status == .pending)
         #expect(throws: EngineError.notPending(id: b, status: .expired)) {
-            try queue.approve(b, by: "alice", comment: nil, approvers: approvers, outbox: w.outbox, now: 1_060)
+            try queue.approve(b, by: .http(tokenName: "alice"), comment: nil, approvers: approvers, outbox: w.outbox, now: 1_060)
         }
         #expect(try queue.list(status: .expired, now: 1_060).map(\.id) == [b])
         #expect(w.outboxLines().isEmpty)
         #expect(throws: EngineError.notFound(id: "rec-999999")) {
-            try queue.approve("rec-999999", by: "alice", comment: nil, approvers: approvers, outbox: w.outbox, now: 1_060)
+            try queue.approve("rec-999999", by: .http(tokenName: "alice"), comment: nil, approvers: approvers, outbox: w.outbox, now: 1_060)
         }
     }
 
@@ -113,7 +113,7 @@ func proposal(_ service: String, at created: Int64, raisedAt: Int64 = 1_000, ttl
         let id = try queue.raise(proposal("svc-01", at: 100)).recommendation.id
         let approvers = try Approvers.load(listed.allowlist)
         #expect(throws: EngineError.notAnApprover(name: "mallory", allowlist: listed.allowlist)) {
-            try queue.approve(id, by: "mallory", comment: nil, approvers: approvers, outbox: listed.outbox, now: 1_100)
+            try queue.approve(id, by: .http(tokenName: "mallory"), comment: nil, approvers: approvers, outbox: listed.outbox, now: 1_100)
         }
         #expect(try queue.recommendation(id, now: 1_100).status == .pending)
     }
@@ -155,7 +155,7 @@ func proposal(_ service: String, at created: Int64, raisedAt: Int64 = 1_000, ttl
             do {
                 // Separate handles, as separate processes would have.
                 let mine = try ApprovalQueue(path: w.database)
-                _ = try mine.approve(ids[k % ids.count], by: "alice", comment: nil, approvers: approvers, outbox: w.outbox, now: 1_100)
+                _ = try mine.approve(ids[k % ids.count], by: .http(tokenName: "alice"), comment: nil, approvers: approvers, outbox: w.outbox, now: 1_100)
             } catch {
                 failures.withLock { $0 += 1 }
             }
@@ -181,7 +181,7 @@ func proposal(_ service: String, at created: Int64, raisedAt: Int64 = 1_000, ttl
         var ids = [String]()
         for k in 0..<30 {
             let id = try queue.raise(proposal("svc-01", at: Int64(100 + k), action: .failover)).recommendation.id
-            _ = try queue.approve(id, by: "alice", comment: nil, approvers: approvers, outbox: w.outbox, now: 1_100)
+            _ = try queue.approve(id, by: .http(tokenName: "alice"), comment: nil, approvers: approvers, outbox: w.outbox, now: 1_100)
             let recorded = try queue.recordOutcome(id, result: .success, recoverySeconds: 20, now: 1_200)
             #expect(recorded.learned && recorded.recommendation.outcome == .success)
             ids.append(id)

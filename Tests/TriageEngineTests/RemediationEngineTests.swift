@@ -68,7 +68,7 @@ import Testing
 
         // Rejected: after `escalateAfterRows` more unhealthy rows the next-best other action comes.
         let approvers = try Approvers.load(w.allowlist)
-        try queue.reject(r.id, by: "alice", reason: "not that", approvers: approvers, now: 2_100)
+        try queue.reject(r.id, by: .http(tokenName: "alice"), reason: "not that", approvers: approvers, now: 2_100)
         events = []
         try feed(failing, 12)
         let next = events.compactMap { event -> Recommendation? in

@@ -34,9 +34,16 @@ struct QueueOptions: ParsableArguments {
 }
 
 /// Who decides, and against which allowlist.
+///
+/// `--by` is checked against the OS account running the command (effective uid, not `$USER`):
+/// it must be that account's name or a name the allowlist maps the account to, and the audit
+/// records both. No flag or variable turns the check off: it is what makes the trail worth keeping.
 struct DecisionOptions: ParsableArguments {
-    @Option(help: "Name of the person deciding; must be in the approver allowlist.") var by: String
-    @Option(help: "Approver allowlist, one name per line (default: approvers.txt beside the db).")
+    @Option(help: ArgumentHelp("Approver name recorded with the decision.",
+                               discussion: "It must be your OS account's name, or a name the allowlist maps your account to "
+                                   + "('NAME: ACCOUNT …'); the audit records the account too."))
+    var by: String
+    @Option(help: "Approver allowlist: 'NAME' or 'NAME: ACCOUNT …' per line (default: approvers.txt beside the db).")
     var approvers: String?
 
     func validate() throws {
@@ -53,6 +60,29 @@ struct DecisionOptions: ParsableArguments {
         case .failure(.noAllowlist(let missing)):
             throw CLIFailure.failed(EngineError.noAllowlist(path: missing).description + ", or pass --approvers FILE")
         case .failure(let error): throw error
+        }
+    }
+
+    /// `--by` as typed by the OS account running this process.
+    var decider: Decider { .commandLine(name: by, account: OSAccount.effective()) }
+
+    /// Refuses `decider` before anything is written, saying how to pick an allowed name here;
+    /// the queue checks it again itself.
+    func authorize(_ decider: Decider, in approvers: Approvers) throws {
+        switch Result(catching: { () throws(EngineError) in try approvers.check(decider) }) {
+        case .success: return
+        case .failure(let error):
+            switch error {
+            case .notAllowedAs(_, _, let allowed, _) where !allowed.isEmpty:
+                throw CLIFailure.failed(error.description + "; pass one of them to --by")
+            case .notAnApprover:
+                // Also say who ran it and what it could use, so the fix is in the message.
+                let allowed = approvers.names(forAccount: decider.account)
+                let may = allowed.isEmpty ? "may act as no approver"
+                    : "may act as " + allowed.map { "'\($0.shown)'" }.joined(separator: ", ") + " (pass one to --by)"
+                throw CLIFailure.failed(error.description + "; OS account '\(decider.account.shown)' \(may)")
+            default: throw error
+            }
         }
     }
 }
@@ -120,7 +150,8 @@ struct ApprovalsShow: ParsableCommand {
         lines += r.reasons.map { "  - \($0.shown)" }
         if let by = r.decidedBy, let at = r.decidedAt {
             let note = r.decisionNote.map { ": \($0.shown)" } ?? ""
-            lines.append("\(r.status.rawValue) by \(by.shown) at \(Timestamp.iso(at))\(note)")
+            let account = r.decidedAccount.map { r.decidedChannel == .http ? " (token)" : " (account \($0.shown))" } ?? ""
+            lines.append("\(r.status.rawValue) by \(by.shown)\(account) at \(Timestamp.iso(at))\(note)")
         }
         if let outcome = r.outcome {
             lines.append("outcome: \(outcome.rawValue)" + (r.recoverySeconds.map { " after \(JSONValue.number($0).serialized()) s" } ?? ""))
@@ -152,10 +183,14 @@ struct ApprovalsApprove: ParsableCommand {
         files.output("--db", queue.db)
         files.output(outbox == nil ? "the default outbox" : "--outbox", outbox ?? Outbox.defaultPath(forDatabase: queue.db))
         try files.check()
-        let store = try queue.open(.readWrite)
+        // Who may decide is settled before the queue is opened for writing, which may upgrade it
+        // and creates its WAL files: a refused decider leaves the database as it was.
         let approvers = try decision.allowlist(database: queue.db)
+        let decider = decision.decider
+        try decision.authorize(decider, in: approvers)
+        let store = try queue.open(.readWrite)
         let target = Outbox(path: outbox ?? Outbox.defaultPath(forDatabase: queue.db))
-        switch try store.approve(id, by: decision.by, comment: comment, approvers: approvers, outbox: target,
+        switch try store.approve(id, by: decider, comment: comment, approvers: approvers, outbox: target,
                                  now: QueueOptions.now) {
         case .approved(let r):
             try StandardOutput.write("approved \(r.id.shown): \(r.action.name) on \(r.service.shown); handed off in \(target.path.shown)\n")
@@ -176,9 +211,12 @@ struct ApprovalsReject: ParsableCommand {
     @Option(help: "Why it was rejected (kept with the decision).") var reason: String?
 
     func run() throws {
-        let store = try queue.open(.readWrite)
+        // Before opening for writing, as in `approve`.
         let approvers = try decision.allowlist(database: queue.db)
-        let r = try store.reject(id, by: decision.by, reason: reason, approvers: approvers, now: QueueOptions.now)
+        let decider = decision.decider
+        try decision.authorize(decider, in: approvers)
+        let store = try queue.open(.readWrite)
+        let r = try store.reject(id, by: decider, reason: reason, approvers: approvers, now: QueueOptions.now)
         try StandardOutput.write("rejected \(r.id.shown): \(r.action.name) on \(r.service.shown)\n")
     }
 }

@@ -27,12 +27,9 @@ struct Demo: ParsableCommand {
         guard (1...99).contains(services) else { throw ValidationError("--services must be 1–99, got \(services)") }
     }
 
-    /// `$USER`, else the account name of the process's user, else "operator".
-    static var currentUser: String {
-        if let name = ProcessInfo.processInfo.environment["USER"], !name.isEmpty { return name }
-        if let entry = getpwuid(getuid()), let name = entry.pointee.pw_name { return String(cString: name) }
-        return "operator"
-    }
+    /// The OS account running the demo (effective uid): the name `approvals approve --by` accepts
+    /// from it. Not `$USER`, which could name someone the account may not act as.
+    static var currentUser: String { OSAccount.effective() }
 
     func run() throws {
         try OutputPath.refuseStandardOutput(output, option: "--output")
