@@ -43,9 +43,27 @@ enum JSONResponse {
     }
 
     static func make(status: HTTPResponse.Status = .ok, bytes: [UInt8]) -> Response {
-        var buffer = ByteBuffer()
-        buffer.writeBytes(bytes)
-        return Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-                        body: ResponseBody(byteBuffer: buffer))
+        let headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
+        guard bytes.count > chunkBytes else {
+            var buffer = ByteBuffer()
+            buffer.writeBytes(bytes)
+            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: buffer))
+        }
+        // A large answer is written in chunks, each waiting until the connection can take it:
+        // at most about one chunk is ever queued in the server, so when the last write returns
+        // the answer has (nearly) left, which a graceful stop relies on (`ShutdownWatcher`).
+        return Response(status: status, headers: headers, body: ResponseBody(contentLength: bytes.count) { writer in
+            var start = 0
+            while start < bytes.count {
+                let end = min(bytes.count, start + chunkBytes)
+                var buffer = ByteBuffer()
+                buffer.writeBytes(bytes[start..<end])
+                try await writer.write(buffer)
+                start = end
+            }
+            try await writer.finish(nil)
+        })
     }
+
+    static let chunkBytes = 64 << 10
 }

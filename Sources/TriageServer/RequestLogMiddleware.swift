@@ -8,15 +8,32 @@ import Logging
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = TriageRequestContext
     let metrics: ServerMetrics
+    let stopping: StopFlag
+    let inFlight: InFlight
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         let method = request.method.rawValue
+        // A stopping server takes no new work (liveness still answers: the process is alive).
+        if stopping.isSet && request.uri.path != "/healthz" {
+            record(method, context, status: 503, since: start)
+            var error = APIError.unavailable("the server is stopping")
+            error.headers[.connection] = "close"
+            throw error
+        }
+        inFlight.enter()
         do {
-            let response = try await next(request, context)
+            var response = try await next(request, context)
             record(method, context, status: response.status.code, since: start)
+            // Counted until the answer is written (a graceful stop waits for it).
+            let body = response.body, inFlight = self.inFlight
+            response.body = ResponseBody(contentLength: body.contentLength) { writer in
+                defer { inFlight.leave() }
+                try await body.write(writer)
+            }
             return response
         } catch {
+            inFlight.leave()
             let status = (error as? any HTTPResponseError)?.status.code ?? 500
             record(method, context, status: status, since: start)
             throw error

@@ -43,6 +43,9 @@ public final class TriageServer: Sendable {
     let logger: Logger
     /// Set when a graceful shutdown starts: open event streams end so the server can drain.
     let stopping = StopFlag()
+    let inFlight = InFlight()
+    /// Event streams end once caught up (tests read a stream to its end this way).
+    let streamsEndWhenCaughtUp = StopFlag()
 
     public init(configuration: ServerConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -54,11 +57,18 @@ public final class TriageServer: Sendable {
     /// The Hummingbird application: routes, middleware and the services that run with it.
     public func application() -> some ApplicationProtocol {
         let router = Router(context: TriageRequestContext.self)
-        router.add(middleware: RequestLogMiddleware(metrics: metrics))
+        router.add(middleware: RequestLogMiddleware(metrics: metrics, stopping: stopping, inFlight: inFlight))
         addRoutes(to: router)
+        let logger = self.logger
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "triage"),
+            onServerRunning: { channel in
+                // The bound address (with --port 0, the port the system chose), at notice level
+                // so scripts can find it at any log level but warning and above.
+                let port = channel.localAddress?.port ?? 0
+                logger.notice("listening", metadata: ["address": .string("http://\(channel.localAddress?.ipAddress ?? "?"):\(port)")])
+            },
             logger: logger)
     }
 
@@ -73,7 +83,7 @@ public final class TriageServer: Sendable {
         // (stops accepting, finishes requests in flight); past 8 s what is left is cancelled, so the
         // checkpoint below is saved within the 10 s a stop may take.
         var settings = ServiceGroupConfiguration(
-            services: [.init(service: app), .init(service: ShutdownWatcher(flag: stopping))],
+            services: [.init(service: app), .init(service: ShutdownWatcher(flag: stopping, inFlight: inFlight))],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         settings.maximumGracefulShutdownDuration = .seconds(8)
@@ -123,6 +133,7 @@ public final class TriageServer: Sendable {
     // MARK: Probes and metrics
 
     func readiness() throws -> Response {
+        if stopping.isSet { throw APIError.unavailable("the server is stopping") }
         if let reason = served.unavailableReason() { throw APIError.unavailable(reason) }
         return JSONResponse.make(json: .object(["status": .string("ready")]))
     }
@@ -358,7 +369,7 @@ public final class TriageServer: Sendable {
             resumeAfter = id
         }
         let after = resumeAfter
-        let stopping = self.stopping
+        let stopping = self.stopping, endWhenCaughtUp = streamsEndWhenCaughtUp
         let body = ResponseBody { writer in
             var last = after
             var quiet = ContinuousClock.now
@@ -371,7 +382,7 @@ public final class TriageServer: Sendable {
                 if batch.isEmpty {
                     // Caught up: a stopping server ends the stream here (the client resumes
                     // elsewhere with Last-Event-ID); otherwise wait for more.
-                    if stopping.isSet { break }
+                    if stopping.isSet || endWhenCaughtUp.isSet { break }
                     if ContinuousClock.now - quiet >= .seconds(15) {
                         // A comment line keeps proxies from closing an idle stream and finds a gone client.
                         var ping = ByteBuffer()
@@ -418,11 +429,34 @@ final class Shared<T: Sendable>: @unchecked Sendable {
     func set(_ value: T) { lock.withLock { stored = value } }
 }
 
-/// Raises the stop flag when the service group begins a graceful shutdown.
+/// Requests being answered, counted until their answer is written.
+final class InFlight: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var current: Int { lock.withLock { count } }
+    func enter() { lock.withLock { count += 1 } }
+    func leave() { lock.withLock { count -= 1 } }
+}
+
+/// The first step of a graceful stop, before the server's own: raises the stop flag (new
+/// requests are refused with 503 and `/readyz` fails, so a load balancer moves on; event
+/// streams end), then waits until every request in flight has written its answer, at most 7 s.
+///
+/// Why not leave it to the server: Hummingbird 2.28 closes a connection that receives the
+/// quiesce event right after writing the end of its response, and SwiftNIO's full close drops
+/// writes still queued — a large answer in flight was cut short (seen with a 100 000-row score
+/// answer). Waiting here first means the server quiesces only idle connections.
 struct ShutdownWatcher: Service {
     let flag: StopFlag
+    let inFlight: InFlight
     func run() async throws {
         try? await gracefulShutdown()
         flag.set()
+        let deadline = ContinuousClock.now + .seconds(7)
+        while inFlight.current > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        // The last chunk of the last answer may still be leaving the socket buffer.
+        try? await Task.sleep(for: .milliseconds(100))
     }
 }

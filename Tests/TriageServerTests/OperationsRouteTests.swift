@@ -51,7 +51,7 @@ import Yams
 
     @Test func theEventStreamResumesAfterTheLastEventID() async throws {
         let setup = try ServerSetup()
-        setup.server.stopping.set() // the stream ends once caught up
+        setup.server.streamsEndWhenCaughtUp.set() // the stream ends once caught up
         try await setup.test { client in
             try await ingestFixture(client)
             let all = try await client.execute(uri: "/v1/events", method: .get)
@@ -69,7 +69,7 @@ import Yams
 
     @Test func decisionsReachTheStreamToo() async throws {
         let setup = try ServerSetup(configure: { $0.ttlSeconds = 365 * 86_400 })
-        setup.server.stopping.set()
+        setup.server.streamsEndWhenCaughtUp.set()
         try await setup.test { client in
             try await ingestFixture(client)
             let before = try await client.execute(uri: "/v1/events", method: .get)
@@ -94,7 +94,7 @@ import Yams
         }
         #expect(routes.count == 13)
         let setup = try ServerSetup()
-        setup.server.stopping.set()
+        setup.server.streamsEndWhenCaughtUp.set()
         try await setup.test { client in
             for (path, method) in routes {
                 do {
@@ -106,5 +106,20 @@ import Yams
             let undocumented = try await client.execute(uri: "/v1/nothing", method: .get)
             #expect(undocumented.status == .notFound && undocumented.body.readableBytes == 0)
         }
+    }
+}
+
+@Suite struct StoppingServerTests {
+    @Test func aStoppingServerRefusesNewWorkButStaysAlive() async throws {
+        let setup = try ServerSetup()
+        setup.server.stopping.set()
+        try await setup.test { client in
+            #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
+            let ready = try await client.execute(uri: "/readyz", method: .get)
+            #expect(ready.status == .serviceUnavailable && (ready.object["error"] as? String)?.contains("stopping") == true)
+            let work = try await ingestFixture(client, rows: 3)
+            #expect(work.status == .serviceUnavailable && work.headers[.connection] == "close")
+        }
+        #expect(setup.server.inFlight.current == 0)
     }
 }
