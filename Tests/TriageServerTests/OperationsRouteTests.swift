@@ -123,3 +123,30 @@ import Yams
         #expect(setup.server.inFlight.current == 0)
     }
 }
+
+/// deploy/triage-serve.yaml: the probes point at documented routes, and every flag it passes is
+/// one `triage serve` has (the manifest is what users copy).
+@Suite struct DeployManifestTests {
+    @Test func probesAndFlagsMatchTheServer() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("deploy/triage-serve.yaml"), encoding: .utf8)
+        let documents = try Array(Yams.load_all(yaml: text)).compactMap { $0 as? [String: Any] }
+        #expect(Set(documents.compactMap { $0["kind"] as? String }) == ["Secret", "PersistentVolumeClaim", "Deployment", "Service"])
+        let deployment = try #require(documents.first { $0["kind"] as? String == "Deployment" })
+        let pod = try #require(((deployment["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any])
+        let container = try #require((pod["containers"] as? [[String: Any]])?.first)
+        func probePath(_ name: String) -> String? {
+            ((container[name] as? [String: Any])?["httpGet"] as? [String: Any])?["path"] as? String
+        }
+        #expect(probePath("livenessProbe") == "/healthz" && probePath("readinessProbe") == "/readyz")
+        let args = try #require(container["args"] as? [String])
+        #expect(args.first == "serve")
+        let flags = Set(args.dropFirst().map { String($0.split(separator: "=")[0]) })
+        #expect(flags.isSubset(of: ["--model", "--db", "--host", "--port", "--token-file", "--approvers", "--outbox", "--ttl",
+                                    "--max-body", "--log-level"]))
+        // The token file the server reads is a private copy made by the init container.
+        let copy = try #require((pod["initContainers"] as? [[String: Any]])?.first?["command"] as? [String])
+        #expect(copy.joined(separator: " ").contains("umask 077") && args.contains("--token-file=/etc/triage/tokens"))
+        #expect((pod["terminationGracePeriodSeconds"] as? Int ?? 0) > 10)
+    }
+}
