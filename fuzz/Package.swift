@@ -28,6 +28,8 @@ let package = Package(
                           swiftSettings: harness),
         .executableTarget(name: "FuzzIncidentLog", dependencies: ["FuzzSupport", .product(name: "TriageData", package: "Triage")],
                           swiftSettings: harness),
+        .executableTarget(name: "FuzzJSONRows", dependencies: ["FuzzSupport", .product(name: "TriageData", package: "Triage")],
+                          swiftSettings: harness),
         .executableTarget(name: "FuzzApprovals", dependencies: ["FuzzSupport", .product(name: "TriageEngine", package: "Triage")],
                           swiftSettings: harness),
     ]

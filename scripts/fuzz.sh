@@ -3,7 +3,7 @@
 # see them) and runs each for SECONDS (default 60), one after another, or FUZZ_JOBS at a time.
 #
 #   scripts/fuzz.sh [SECONDS] [HARNESS...]     harnesses: csv metrics_row timestamp model_file
-#                                              bundle incident_log approvals (default: all)
+#                                              bundle incident_log approvals json_rows (default: all)
 #   FUZZ_NO_BUILD=1   skip the build          FUZZ_JOBS=2   harnesses run side by side
 #   FUZZ_KEEP_GOING=1 libFuzzer's fork mode: a crash is saved and fuzzing goes on (to look past
 #                     a known crash for others); the table then counts crashes, timeouts, OOMs
@@ -22,7 +22,7 @@ export SWIFT_BACKTRACE=enable=no
 cd "$(dirname "$0")/../fuzz"
 seconds=${1:-60}
 shift || true
-all=(csv metrics_row timestamp model_file bundle incident_log approvals)
+all=(csv metrics_row timestamp model_file bundle incident_log approvals json_rows)
 harnesses=("${@:-${all[@]}}")
 [ $# -eq 0 ] && harnesses=("${all[@]}")
 
@@ -30,7 +30,7 @@ binary() {
     case $1 in
         csv) echo FuzzCSV ;; metrics_row) echo FuzzMetricsRow ;; timestamp) echo FuzzTimestamp ;;
         model_file) echo FuzzModelFile ;; bundle) echo FuzzBundle ;; incident_log) echo FuzzIncidentLog ;;
-        approvals) echo FuzzApprovals ;; *) echo "unknown harness '$1' (one of: ${all[*]})" >&2; exit 64 ;;
+        approvals) echo FuzzApprovals ;; json_rows) echo FuzzJSONRows ;; *) echo "unknown harness '$1' (one of: ${all[*]})" >&2; exit 64 ;;
     esac
 }
 for h in "${harnesses[@]}"; do binary "$h" > /dev/null || exit 64; done

@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 import TriageCore
+import TriageData
+import TriageEngine
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `triage serve` as a process: start-up checks, the bound address, and a stop request while a
 /// large request is in flight.
@@ -84,5 +89,102 @@ import TriageCore
         #expect(try String(contentsOfFile: codePath, encoding: .utf8) == "200")
         let results = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: answer))) as? [String: Any]
         #expect((results?["results"] as? [Any])?.count == 100_000)
+    }
+}
+
+extension ServeCommandTests {
+    /// Resident memory of a process, in KiB.
+    static func residentKiB(_ pid: Int32) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    /// Starts `triage serve ARGS --port 0`; returns the process and its base address.
+    static func startServer(_ arguments: [String], folder: String) throws -> (Process, String) {
+        let errPath = folder + "/serve.err"
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        let server = Process()
+        server.executableURL = CLIRunner.binary
+        server.arguments = ["serve"] + arguments + ["--port", "0", "--log-level", "notice"]
+        server.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        server.standardOutput = FileHandle.nullDevice
+        try server.run()
+        for _ in 0..<400 {
+            usleep(50_000)
+            let text = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+            if let range = text.range(of: #"http://127\.0\.0\.1:[0-9]+"#, options: .regularExpression) {
+                return (server, String(text[range]))
+            }
+            if !server.isRunning { break }
+        }
+        server.terminate()
+        throw CLIFailureInTest("the server did not start: \((try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")")
+    }
+
+    /// An event-stream client that never reads: the server holds at most one batch for it,
+    /// however many events arrive, and goes on serving others.
+    @Test func anEventStreamClientThatNeverReadsDoesNotGrowTheServer() throws {
+        let folder = CLIRunner.folder()
+        let db = folder + "/queue.sqlite"
+        let (server, base) = try Self.startServer(["--model", Self.bundle, "--db", db], folder: folder)
+        defer { if server.isRunning { server.terminate() } }
+        let port = UInt16(base.split(separator: ":").last!)!
+
+        // A socket with a tiny receive buffer that sends the request and never reads.
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var small: Int32 = 4_096
+        setsockopt(socket, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(connected == 0)
+        let request = "GET /v1/events HTTP/1.1\r\nHost: localhost\r\nLast-Event-ID: 0\r\n\r\n"
+        _ = request.withCString { send(socket, $0, strlen($0), 0) }
+        usleep(500_000)
+        let before = Self.residentKiB(server.processIdentifier)
+
+        // 40 000 events of about 2 KB (80 MB) arrive while the client reads nothing.
+        let queue = try ApprovalQueue(path: db)
+        let filler = JSONValue.string(String(repeating: "x", count: 2_000))
+        for batch in 0..<40 {
+            try queue.appendEvents((0..<1_000).map { _ in (type: "state", json: JSONValue.object(["pad": filler, "batch": .integer(batch)])) },
+                                   now: 0)
+        }
+        sleep(3)
+        let after = Self.residentKiB(server.processIdentifier)
+        #expect(after - before < 32 * 1_024, "resident memory grew from \(before) KiB to \(after) KiB")
+        // Others are still served.
+        let health = try CLIRunnerCurl.get(base + "/healthz")
+        #expect(health == "{\"status\":\"ok\"}\n")
+        kill(server.processIdentifier, SIGTERM)
+        server.waitUntilExit()
+        #expect(server.terminationStatus == 0)
+    }
+}
+
+struct CLIFailureInTest: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// GET with curl, the body as text.
+enum CLIRunnerCurl {
+    static func get(_ url: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["-s", "--max-time", "5", url]
+        let folder = CLIRunner.folder()
+        let out = folder + "/out"
+        FileManager.default.createFile(atPath: out, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        try process.run()
+        process.waitUntilExit()
+        return try String(contentsOfFile: out, encoding: .utf8)
     }
 }
