@@ -19,6 +19,9 @@ public final class DetectorWatch: FollowLoopHandler {
     let events: StreamingOutput?
     public private(set) var summary = WatchSummary()
     var lastTime: Double?
+    /// The metric columns' names, kept from the header: a row's event names its columns, and
+    /// `MetricsRowParser.metricNames` builds a new array at each call.
+    var metricNames: [String] = []
     /// The `service` of score events: the file's name without `.csv`.
     let service: String
     var warnings = 0
@@ -105,6 +108,7 @@ public final class DetectorWatch: FollowLoopHandler {
             }
             return previous
         }
+        metricNames = header.metricNames
         if let saved = savedState {
             guard saved.metrics == header.metricNames, saved.timeColumn == configuration.timeColumn else {
                 throw DataError(.other("state file \(configuration.state!) is for columns \(saved.metrics.joined(separator: ",")), "
@@ -151,9 +155,9 @@ public final class DetectorWatch: FollowLoopHandler {
         try scores.append(",")
         try scores.append(scoreText)
         try scores.append("\n")
-        if let events, !warming, let parser = loop.parser {
+        if let events, !warming {
             try events.append(DetectorScoreEvent.line(row: row, service: service, scoreText: scoreText, result: result,
-                                                      metricNames: parser.metricNames))
+                                                      metricNames: metricNames))
         }
     }
 
