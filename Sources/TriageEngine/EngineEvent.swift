@@ -58,3 +58,16 @@ public enum EngineEvent: Sendable {
         }
     }
 }
+
+extension EngineEvent {
+    /// A `heartbeat` event: the engine is alive while waiting for data, with a service's last
+    /// row time, its state and the rows read so far (a consumer can tell a quiet service from a
+    /// stalled pipeline). Not a case of `EngineEvent`: the engine never emits it from a row; the
+    /// front door that waits for rows does, on its own clock.
+    public static func heartbeat(service: String, time: Int64, lastRow: Int64, state: HealthState, rows: Int) -> JSONValue {
+        .object([
+            "timestamp": .string(Timestamp.iso(time)), "service": .string(service), "type": .string("heartbeat"),
+            "last_row": .string(Timestamp.iso(lastRow)), "state": .string(state.rawValue), "rows": .integer(rows),
+        ])
+    }
+}

@@ -108,7 +108,7 @@ final class ServedModel: @unchecked Sendable {
             let score = try detectors.score(service: row.service, values: row.values)
             times.append(Timestamp.iso(row.time))
             services.append(row.service)
-            reported.append(score.map { ReportedScore.of($0, detectors: detectors) } ?? .nan)
+            reported.append(score.map { detectors.reportedScore($0) } ?? .nan)
             forest.append(score?.isolationForest?.score ?? .nan)
             autoencoder.append(score?.autoencoder?.score ?? .nan)
             anomalous.append(score.map { ($0.isolationForest?.anomaly ?? false) || ($0.autoencoder?.anomaly ?? false) ? 1 : 0 } ?? 0)
@@ -139,12 +139,4 @@ final class ServedModel: @unchecked Sendable {
 public struct ServerSetupError: Error, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// The one number `watch --scores` reports for a bundle row (see `EngineWatchSession`).
-enum ReportedScore {
-    static func of(_ score: BundleDetectors.RowScore, detectors: BundleDetectors) -> Double {
-        score.isolationForest?.score
-            ?? score.autoencoder.map { a in a.score / (a.score + (detectors.autoencoder?.threshold ?? 1)) } ?? 0
-    }
 }

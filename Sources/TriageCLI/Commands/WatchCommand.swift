@@ -1,6 +1,8 @@
 import ArgumentParser
 import TriageCore
 import TriageData
+import TriageRuntime
+import Foundation
 
 /// `triage watch METRICS.csv [--scores OUT.csv] [--events OUT.jsonl] [--follow] ...`: the
 /// unsupervised online detector over a metrics file (../shared/CLI.md "Online scoring").
@@ -67,12 +69,56 @@ struct Watch: ParsableCommand {
         files.output("--events", events)
         files.output("--state", state)
         try files.check()
-        if let model {
-            try EngineWatchSession(options: self, model: model).run()
-            return
+        let quiet = quiet
+        let warn = { (message: String) in
+            guard !quiet else { return }
+            var standardError = StandardError()
+            print(Watch.namingFlags(message), to: &standardError)
         }
-        let session = try WatchSession(options: self)
-        try session.run()
+        do {
+            if let model {
+                let summary = try EngineWatch(bundle: model, configuration: configuration(engine: true),
+                                              stopRequested: { watchStopRequested }, warn: warn).run()
+                warn(json ? summary.json.serialized() : summary.text(metrics: metrics, database: db))
+                return
+            }
+            let summary = try DetectorWatch(configuration: configuration(engine: false),
+                                            stopRequested: { watchStopRequested }, warn: warn).run()
+            warn(json ? summary.jsonText : summary.text(stateName: "--state"))
+        } catch let error as DataError {
+            let message = Watch.namingFlags(error.description)
+            guard message != error.description else { throw error }
+            throw CLIFailure.failed(message)
+        }
+    }
+
+    /// The library's settings from the flags. `-` is standard output; without `--scores` the
+    /// model-free watch writes its scores there too (`DetectorWatch`), the engine watch none.
+    func configuration(engine: Bool) -> WatchConfiguration {
+        func output(_ path: String?) -> WatchConfiguration.Output {
+            guard let path else { return .none }
+            return path == "-" ? .standardOutput : .file(path)
+        }
+        var configuration = WatchConfiguration(metrics: metrics, scores: output(scores))
+        configuration.events = output(events)
+        configuration.follow = follow
+        configuration.timeColumn = timeColumn
+        configuration.serviceColumn = serviceColumn
+        configuration.excluded = excluded
+        configuration.pollInterval = pollInterval
+        configuration.maxLineBytes = maxLineBytes
+        configuration.skipBadRows = skipBadRows
+        configuration.seed = seed
+        configuration.state = engine ? nil : state
+        configuration.database = engine ? db : nil
+        configuration.ttlSeconds = ttl.seconds
+        configuration.heartbeatSeconds = heartbeat
+        return configuration
+    }
+
+    /// The library names settings; here they are named by their flags.
+    static func namingFlags(_ message: String) -> String {
+        message.replacingOccurrences(of: "(\(WatchConfiguration.maxLineBytesSetting))", with: "(--max-line-bytes)")
     }
 }
 

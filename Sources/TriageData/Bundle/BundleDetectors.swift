@@ -20,6 +20,13 @@ public struct BundleDetectors: Sendable {
         /// Autoencoder reconstruction error and whether it reaches the threshold (nil without the model).
         public var autoencoder: (score: Double, anomaly: Bool)?
 
+        public init(features: [Float], isolationForest: (score: Double, anomaly: Bool)? = nil,
+                    autoencoder: (score: Double, anomaly: Bool)? = nil) {
+            self.features = features
+            self.isolationForest = isolationForest
+            self.autoencoder = autoencoder
+        }
+
         public static func == (a: RowScore, b: RowScore) -> Bool {
             a.features == b.features && a.isolationForest?.score == b.isolationForest?.score
                 && a.isolationForest?.anomaly == b.isolationForest?.anomaly

@@ -1,0 +1,244 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import TriageCore
+import TriageData
+import TriageEngine
+
+/// The engine watch over a long-format metrics file (`timestamp,service,<metrics>`): a bundle's
+/// detectors per row, health states, recommendations into the approval queue. With a database
+/// the read position is kept in it, so the same run resumes after the last row it committed.
+///
+/// The position (with the engine state) never passes a row whose requested outputs could still
+/// be lost, so a rerun after any failure replays exactly the rows whose events were not kept:
+/// - without following, the outputs are renamed into place only at the end, so the position is
+///   committed in the same transaction as they are (`saveReadPosition(beforeCommit:)`), and not
+///   before; without outputs it is also committed along the way (`CheckpointCadence`);
+/// - while following, the outputs are live files: they are flushed and fsynced inside the
+///   transaction of each checkpoint (along the way, and whenever the reader catches up);
+/// - an error commits nothing (a bad row is read again by the next run), and a kill at any point
+///   leaves the last committed position.
+/// Recommendations enter the queue as they are raised (a person sees them at once, and a crash
+/// loses none); replayed rows meet them again and report them again, with the same ids
+/// (`RemediationEngine`), so the rerun's events equal those of a run that never failed.
+public final class EngineWatch: FollowLoopHandler {
+    public let configuration: WatchConfiguration
+    let loop: FollowLoop
+    var columns: ServiceMetricColumns?
+    public let engine: RemediationEngine
+    let queue: ApprovalQueue?
+    let scores: StreamingOutput?
+    let events: StreamingOutput?
+    var counts = EngineWatchSummary()
+    var unknownServices = Set<String>()
+    let cadence = CheckpointCadence()
+    let checkpointsMidRun: Bool
+    var rowsSinceCommit = 0
+    /// Monotonic time of the last committed checkpoint.
+    var lastCommit = WatchClock.monotonic()
+    var lastHeartbeat = WatchClock.wall
+    let warn: (String) -> Void
+
+    /// Checks the outputs, opens the bundle, checks the metrics file's header against it (a
+    /// regular file only), then opens the queue and the metrics file: a file the bundle cannot
+    /// watch is refused with nothing created or written.
+    /// - Parameters:
+    ///   - bundle: the folder written by `triage train`.
+    ///   - stopRequested: asked between rows and while waiting; true finishes the run cleanly.
+    ///   - warn: receives each warning (skipped rows, unknown services, file restarts).
+    public init(bundle: String, configuration: WatchConfiguration, stopRequested: @escaping () -> Bool,
+                warn: @escaping (String) -> Void) throws {
+        self.configuration = configuration
+        self.warn = warn
+        try configuration.validateOutputs()
+        let opened = try ModelBundle.open(bundle)
+        try Self.checkHeaderFirst(configuration)
+        var settings = RemediationEngine.Settings()
+        settings.ttlSeconds = configuration.ttlSeconds
+        let setup = try EngineSetup(bundle: opened, path: bundle, database: configuration.database, settings: settings)
+        queue = setup.queue
+        engine = try setup.makeEngine(now: WatchClock.wall)
+        loop = try FollowLoop(path: configuration.metrics, follow: configuration.follow,
+                              maxLineBytes: configuration.maxLineBytes, pollInterval: configuration.pollInterval,
+                              stopRequested: stopRequested, warn: warn)
+        scores = try configuration.open(configuration.scores)
+        events = try configuration.open(configuration.events)
+        checkpointsMidRun = CheckpointCadence.checkpointsMidRun(following: configuration.follow,
+                                                                hasOutputs: scores != nil || events != nil)
+    }
+
+    /// The header's metric columns, every metric the bundle reads among them.
+    static func columns(_ bytes: UnsafeBufferPointer<UInt8>, line: Int, _ configuration: WatchConfiguration) throws(DataError)
+        -> ServiceMetricColumns {
+        try ServiceMetricColumns(file: configuration.metrics, headerLine: bytes, lineNumber: line,
+                                 timeColumn: configuration.timeColumn, serviceColumn: configuration.serviceColumn,
+                                 excluded: Set(configuration.excluded + ["label"]))
+    }
+
+    /// Checks the header of a regular file before the queue is opened, so a file the bundle
+    /// cannot watch is refused with nothing created or written. (A pipe is not read twice, and a
+    /// followed file that has no header yet is checked when it arrives, by `readHeader`.)
+    static func checkHeaderFirst(_ configuration: WatchConfiguration) throws {
+        var info = stat()
+        guard stat(configuration.metrics, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return }
+        var reader = try LineFollower(path: configuration.metrics, follow: configuration.follow,
+                                      maxLineBytes: configuration.maxLineBytes)
+        while true {
+            guard case .line(let range, let line) = try reader.next() else { return }
+            let bytes = Array(reader.buffer[range])
+            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            switch bytes.withUnsafeBufferPointer({ buffer in
+                Result { () throws(DataError) in try columns(buffer, line: line, configuration) }
+            }) {
+            case .success: return
+            // A header with a quoted line break: the loop reads it whole.
+            case .failure(let error) where error.kind == .unterminatedQuote: return
+            case .failure(let error): throw error
+            }
+        }
+    }
+
+    /// Reads the file (to its end, or until the stop request while following) and commits.
+    /// On error nothing is committed: the position stays at the last checkpoint, which the
+    /// outputs (renamed into place, or synced live files) already cover.
+    public func run() throws -> EngineWatchSummary {
+        do {
+            try scores?.append("timestamp,anomaly_score,service,state\n")
+            try loop.run(self)
+            if loop.parser == nil && !configuration.follow { throw DataError(.emptyFile, file: configuration.metrics) }
+            try commit(final: true)
+        } catch {
+            if configuration.follow {
+                try? scores?.flush()
+                try? events?.flush()
+            } else {
+                scores?.discard()
+                events?.discard()
+            }
+            throw error
+        }
+        return summary
+    }
+
+    /// The counts so far, with the services' states now.
+    public var summary: EngineWatchSummary {
+        var summary = counts
+        let states = engine.states
+        summary.services = states.count
+        summary.notHealthy = states.filter { $0.value != .healthy }.keys.sorted()
+        summary.unknownServices = unknownServices.sorted()
+        return summary
+    }
+
+    public func readHeader(_ bytes: UnsafeBufferPointer<UInt8>, line: Int, previous: MetricsRowParser?) throws -> MetricsRowParser {
+        let header = try Self.columns(bytes, line: line, configuration)
+        if let previous {
+            guard previous.header == header.parser.header else {
+                throw DataError(.other("header changed after the file was replaced"), file: configuration.metrics, line: line)
+            }
+            return previous
+        }
+        columns = header
+        if let queue, let saved = try queue.readPosition(source: Self.sourceKey(configuration.metrics)) {
+            counts.resumed = loop.resume(device: saved.device, inode: saved.inode, offset: saved.offset, line: Int(saved.line))
+            if counts.resumed, let state = saved.engineState { try engine.restore(state) }
+        }
+        return header.parser
+    }
+
+    public func processRow(_ row: MetricsRowParser.Row, line: Int) throws {
+        guard let columns else { return }
+        counts.rows += 1
+        rowsSinceCommit += 1
+        let time = Int64(row.time.rounded(.down))
+        for event in try engine.process(service: row.service, time: time, values: columns.values(of: row), now: WatchClock.wall) {
+            switch event {
+            case .score(let e):
+                let score = engine.detectors.reportedScore(e.score)
+                try scores?.append("\(OutputTable.escape(row.timestampText)),\(OutputTable.format(score)),"
+                                   + "\(OutputTable.escape(row.service)),\(e.state.rawValue)\n")
+            case .state: counts.stateChanges += 1
+            case .recommendation: counts.recommendations += 1
+            case .unknownService(let service, _):
+                if unknownServices.insert(service).inserted {
+                    // Quoted and escaped: a name may hold a line break (quoted field) or control bytes.
+                    warn("warning: \(configuration.metrics):\(line): service \(JSONValue.quote(service)) has no baseline "
+                         + "in the bundle; its rows are not scored")
+                }
+            }
+            if let events {
+                try events.append(event.json.serialized() + "\n")
+            }
+        }
+    }
+
+    public func recordCompleted() throws {
+        // After the boundary moved: the engine state saved must be that of the rows before it.
+        guard checkpointsMidRun, rowsSinceCommit >= cadence.minimumRows else { return }
+        if cadence.isDue(rowsSinceCommit: rowsSinceCommit, secondsSinceCommit: WatchClock.monotonic() - lastCommit) {
+            try commit(final: false)
+        }
+    }
+
+    public func caughtUp() throws {
+        try heartbeatIfDue()
+        try scores?.flush()
+        try events?.flush()
+        if rowsSinceCommit > 0 { try commit(final: false) }
+    }
+
+    public func badRow(_ error: DataError) throws {
+        guard configuration.skipBadRows else { throw error }
+        counts.skipped += 1
+        if counts.skipped <= 20 { warn("warning: \(error.description) (row skipped)") }
+    }
+
+    /// While following, one `heartbeat` event per service every `heartbeatSeconds` of wall time.
+    func heartbeatIfDue() throws {
+        guard let events, configuration.heartbeatSeconds > 0 else { return }
+        let now = WatchClock.wall
+        guard now - lastHeartbeat >= Int64(configuration.heartbeatSeconds) else { return }
+        lastHeartbeat = now
+        let states = engine.states
+        for (service, last) in engine.lastRowTimes.sorted(by: { $0.key < $1.key }) {
+            let event = EngineEvent.heartbeat(service: service, time: now, lastRow: last, state: states[service] ?? .healthy,
+                                              rows: counts.rows)
+            try events.append(event.serialized() + "\n")
+        }
+    }
+
+    /// Commits the outputs and, with a database, the read position after the last record
+    /// handled (with the engine state) in one step: the position's transaction commits only
+    /// once the outputs are durable — synced live files, or at the end (`final`) files renamed
+    /// into place.
+    func commit(final: Bool) throws {
+        let outputs = { [scores, events] () throws in
+            if final {
+                try scores?.commit()
+                try events?.commit()
+            } else {
+                try scores?.sync()
+                try events?.sync()
+            }
+        }
+        guard let queue, loop.parser != nil, let identity = loop.identity else {
+            try outputs()
+            return
+        }
+        let boundary = loop.boundary
+        let position = ApprovalQueue.ReadPosition(device: identity.device, inode: identity.inode, offset: boundary.offset,
+                                                  line: Int64(boundary.line), engineState: try engine.checkpoint())
+        try queue.saveReadPosition(position, source: Self.sourceKey(configuration.metrics), now: WatchClock.wall,
+                                   beforeCommit: outputs)
+        rowsSinceCommit = 0
+        lastCommit = WatchClock.monotonic()
+    }
+
+    /// The key of a metrics file's read position in the queue: its absolute, standardised path.
+    public static func sourceKey(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+}
