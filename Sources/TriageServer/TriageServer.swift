@@ -259,7 +259,7 @@ public final class TriageServer: Sendable {
         let (name, approvers) = try approver(request)
         let id = try id(context)
         var request = request
-        let body = try await request.collectBody(limit: 64 << 10)
+        let body = try await decisionBody(&request)
         let fields = try Self.flatObject(body, allowed: ["comment"])
         var comment: String?
         switch fields["comment"] {
@@ -298,7 +298,7 @@ public final class TriageServer: Sendable {
         _ = try approver(request)
         let id = try id(context)
         var request = request
-        let body = try await request.collectBody(limit: 64 << 10)
+        let body = try await decisionBody(&request)
         let fields = try Self.flatObject(body, allowed: ["result", "recovery_seconds"])
         let result: Recommendation.OutcomeResult
         switch fields["result"] {
@@ -323,6 +323,15 @@ public final class TriageServer: Sendable {
         }
         metrics.outcome(result.rawValue)
         return JSONResponse.make(json: recorded.recommendation.json)
+    }
+
+    /// The small JSON body of a decision or outcome: JSON only, at most 64 KiB (or `--max-body`).
+    func decisionBody(_ request: inout Request) async throws -> ByteBuffer {
+        guard try BodyFormat.of(request) == .json else {
+            throw APIError(.unsupportedMediaType, "this route takes a JSON object (Content-Type: application/json)",
+                           field: "Content-Type")
+        }
+        return try await request.collectBody(limit: min(64 << 10, configuration.maxBodyBytes))
     }
 
     static func flatObject(_ body: ByteBuffer, allowed: Set<String>) throws -> [String: JSONFlatObject.Value] {
