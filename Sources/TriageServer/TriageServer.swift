@@ -162,7 +162,7 @@ public final class TriageServer: Sendable {
         _ = try writer(request)
         try served.requireWritable()
         guard let engine = served.engine else {
-            throw APIError(.notFound, "this server scores with a model file; metrics ingest needs a bundle and --db")
+            throw APIError(.notFound, "this server has no engine: metrics ingest needs a bundle and an approval queue database")
         }
         var request = request
         let format = try BodyFormat.of(request)
@@ -197,7 +197,7 @@ public final class TriageServer: Sendable {
 
     func queue() throws -> ApprovalQueue {
         guard let queue = served.queue else {
-            throw APIError(.notFound, "this server has no approval queue (start it with a bundle and --db)")
+            throw APIError(.notFound, "this server has no approval queue (it needs a bundle and an approval queue database)")
         }
         return queue
     }
