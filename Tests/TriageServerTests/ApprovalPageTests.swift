@@ -1,0 +1,376 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Testing
+import TriageCore
+@testable import TriageEngine
+@testable import TriageServer
+
+// The approval page at `/` (README "The approval page"), driven through the router.
+
+@Suite struct ApprovalPageTests {
+    @Test func signedOutThePageShowsOnlyTheSignInForm() async throws {
+        let fixture = try PageFixture()
+        try fixture.raise()
+        try await fixture.test { client in
+            let page = try await client.get("/")
+            #expect(page.status == .ok)
+            #expect(page.headers[.contentType] == "text/html; charset=utf-8")
+            #expect(page.body.contains("<form method=\"post\" action=\"/login\""))
+            #expect(page.body.contains("<label for=\"token\">"))
+            #expect(!page.body.contains("checkout"), "nothing of the queue before sign-in")
+            #expect(!page.body.contains("<script"))
+            #expect(page.setCookie == nil, "no session before sign-in")
+        }
+    }
+
+    @Test func everyPageAnswerCarriesTheSecurityHeaders() async throws {
+        let fixture = try PageFixture()
+        try await fixture.test { client in
+            for page in [try await client.get("/"), try await client.post("/login", form: [("token", "wrong-token-wrong-token")]),
+                         try await client.get("/static/triage.css")] {
+                #expect(page.headers[.contentSecurityPolicy]
+                        == "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+                #expect(page.headers[.xContentTypeOptions] == "nosniff")
+                #expect(page.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer")
+            }
+            #expect(try await client.get("/").headers[.cacheControl] == "no-store")
+            let css = try await client.get("/static/triage.css")
+            #expect(css.status == .ok && css.headers[.contentType] == "text/css; charset=utf-8")
+            #expect(css.body.contains(":focus-visible"))
+        }
+    }
+
+    @Test func aWrongTokenGetsTheFormAgainWith401AndNoSession() async throws {
+        let fixture = try PageFixture()
+        try await fixture.test { client in
+            for token in ["not-a-token-at-all-0000", ""] {
+                let page = try await client.post("/login", form: [("token", token)])
+                #expect(page.status == .unauthorized)
+                #expect(page.body.contains("That token is not valid"))
+                #expect(page.body.contains("action=\"/login\""))
+                #expect(page.setCookie == nil)
+            }
+        }
+    }
+
+    @Test func signingInSetsAnHttpOnlySameSiteStrictCookie() async throws {
+        let fixture = try PageFixture()
+        try await fixture.test { client in
+            let page = try await client.post("/login", form: [("token", PageFixture.aliceToken)])
+            #expect(page.status == .seeOther && page.headers[.location] == "/")
+            let cookie = try #require(page.setCookie)
+            let attributes = cookie.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            #expect(attributes.first?.hasPrefix("triage_session=") == true)
+            #expect(attributes.contains("httponly"))
+            #expect(attributes.contains("samesite=strict"))
+            #expect(attributes.contains("path=/"))
+            #expect(!cookie.contains(PageFixture.aliceToken), "the cookie is a session id, never the token")
+            let signedIn = try await client.get("/", cookie: page.cookie)
+            #expect(signedIn.body.contains("Signed in as <strong>alice</strong>"))
+        }
+    }
+
+    @Test func thePendingListShowsWhatAnApproverNeeds() async throws {
+        let fixture = try PageFixture()
+        let raised = try fixture.raise()
+        try await fixture.test { client in
+            let cookie = try await client.signIn()
+            let page = try await client.get("/", cookie: cookie)
+            #expect(page.status == .ok)
+            let body = page.body
+            for text in ["checkout", "scale_up", raised.id, "87 % confidence", "replicas = 6", "latency_p99_ms 4.2× its baseline",
+                         "error_rate 0.07 above its baseline", "iforest 0.734", "autoencoder 2.500", ">restart</code>",
+                         "min left", "action=\"/ui/recommendations/\(raised.id)/approve\"",
+                         "formaction=\"/ui/recommendations/\(raised.id)/reject\"", "name=\"comment\""] {
+                #expect(body.contains(text), "missing \(text)")
+            }
+            #expect(page.csrf?.count == 64, "a 32-byte hex CSRF token in the forms")
+            #expect(body.contains("<meta name=\"viewport\""))
+            #expect(body.contains("<main"))
+        }
+    }
+
+    @Test func approvingThroughTheFormWritesTheOutboxLineAndAuditUnderTheTokensName() async throws {
+        let fixture = try PageFixture()
+        let raised = try fixture.raise()
+        try await fixture.test { client in
+            let cookie = try await client.signIn()
+            let csrf = try #require(try await client.get("/", cookie: cookie).csrf)
+            let answer = try await client.post("/ui/recommendations/\(raised.id)/approve",
+                                               form: [("csrf", csrf), ("comment", "go ahead <b>now</b>")], cookie: cookie)
+            #expect(answer.status == .seeOther && answer.headers[.location] == "/")
+            let record = try fixture.queue.recommendation(raised.id, now: TriageServer.now)
+            #expect(record.status == .approved && record.decidedBy == "alice" && record.decisionNote == "go ahead <b>now</b>")
+            let lines = fixture.outboxLines()
+            #expect(lines.count == 1)
+            #expect(lines.first?.contains("\"approved_by\":\"alice\"") == true)
+            #expect(lines.first?.contains(raised.id) == true)
+
+            let after = try await client.get("/", cookie: cookie)
+            #expect(after.body.contains("Approved \(raised.id) (scale_up on checkout)"))
+            #expect(after.body.contains("Nothing is waiting for a decision"))
+            #expect(after.body.contains("go ahead &lt;b&gt;now&lt;/b&gt;"), "the comment in recent decisions, escaped")
+            let again = try await client.get("/", cookie: cookie)
+            #expect(!again.body.contains("Approved \(raised.id)"), "the message is shown once")
+        }
+    }
+
+    @Test func rejectingThroughTheFormRecordsTheReasonAndName() async throws {
+        let fixture = try PageFixture()
+        let raised = try fixture.raise()
+        try await fixture.test { client in
+            let cookie = try await client.signIn()
+            let csrf = try #require(try await client.get("/", cookie: cookie).csrf)
+            let answer = try await client.post("/ui/recommendations/\(raised.id)/reject",
+                                               form: [("csrf", csrf), ("comment", "a deploy is running")], cookie: cookie)
+            #expect(answer.status == .seeOther)
+            let record = try fixture.queue.recommendation(raised.id, now: TriageServer.now)
+            #expect(record.status == .rejected && record.decidedBy == "alice" && record.decisionNote == "a deploy is running")
+            #expect(fixture.outboxLines().isEmpty)
+            let after = try await client.get("/", cookie: cookie)
+            #expect(after.body.contains("Rejected \(raised.id)"))
+            #expect(after.body.contains("status-rejected"))
+        }
+    }
+
+    @Test func aMissingOrWrongCSRFTokenIs403AndNothingIsDecided() async throws {
+        let fixture = try PageFixture()
+        let raised = try fixture.raise()
+        try await fixture.test { client in
+            let cookie = try await client.signIn()
+            let csrf = try #require(try await client.get("/", cookie: cookie).csrf)
+            let forged = String(csrf.dropLast()) + (csrf.last == "0" ? "1" : "0")
+            for form in [[("comment", "x")], [("csrf", forged)], [("csrf", "")]] {
+                for action in ["approve", "reject"] {
+                    let answer = try await client.post("/ui/recommendations/\(raised.id)/\(action)", form: form, cookie: cookie)
+                    #expect(answer.status == .forbidden)
+                    #expect(answer.body.contains("security token did not match"))
+                    #expect(answer.headers[.contentSecurityPolicy] != nil)
+                }
+            }
+            #expect(try fixture.queue.recommendation(raised.id, now: TriageServer.now).status == .pending)
+            #expect(fixture.outboxLines().isEmpty)
+            // Another session's token is no good either.
+            let other = try await client.signIn()
+            let answer = try await client.post("/ui/recommendations/\(raised.id)/approve", form: [("csrf", csrf)], cookie: other)
+            #expect(answer.status == .forbidden)
+        }
+    }
+
+    @Test func signedOutADecisionIs401AndNothingIsDecided() async throws {
+        let fixture = try PageFixture()
+        let raised = try fixture.raise()
+        try await fixture.test { client in
+            let answer = try await client.post("/ui/recommendations/\(raised.id)/approve", form: [("csrf", "0")])
+            #expect(answer.status == .unauthorized)
+            #expect(try fixture.queue.recommendation(raised.id, now: TriageServer.now).status == .pending)
+        }
+    }
+
+    @Test func dataIsEscapedNeverRun() async throws {
+        let fixture = try PageFixture()
+        let raised = try fixture.raise(service: "<script>alert(1)</script>", reasons: ["<img src=x onerror=alert(2)>", "\"quoted\" & 'single'"],
+                                       parameters: ["<b>n</b>": 1], scores: ["<i>s</i>": 0.5])
+        try await fixture.test { client in
+            let cookie = try await client.signIn()
+            let body = try await client.get("/", cookie: cookie).body
+            #expect(!body.contains("<script"))
+            #expect(!body.contains("<img"))
+            #expect(!body.contains("<b>n</b>") && !body.contains("<i>s</i>"))
+            #expect(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+            #expect(body.contains("&lt;img src=x onerror=alert(2)&gt;"))
+            #expect(body.contains("&quot;quoted&quot; &amp; &#39;single&#39;"))
+
+            let csrf = try #require(try await client.get("/", cookie: cookie).csrf)
+            _ = try await client.post("/ui/recommendations/\(raised.id)/approve", form: [("csrf", csrf)], cookie: cookie)
+            let flash = try await client.get("/", cookie: cookie).body
+            #expect(!flash.contains("<script"), "the decision message names the service, escaped")
+        }
+    }
+
+    @Test func aSignedInNonApproverReadsButCannotDecide() async throws {
+        let fixture = try PageFixture()
+        let raised = try fixture.raise()
+        try await fixture.test { client in
+            let cookie = try await client.signIn(PageFixture.bobToken)
+            let page = try await client.get("/", cookie: cookie)
+            #expect(page.body.contains("<strong>bob</strong> is not in the approver allowlist"))
+            #expect(!page.body.contains("/approve\""), "no decision forms for a non-approver")
+            let csrf = try #require(page.csrf, "the sign-out form still carries the token")
+            let answer = try await client.post("/ui/recommendations/\(raised.id)/approve", form: [("csrf", csrf)], cookie: cookie)
+            #expect(answer.status == .seeOther)
+            let after = try await client.get("/", cookie: cookie)
+            #expect(after.body.contains("\(raised.id) was not approved: &#39;bob&#39; is not in the approver allowlist"))
+            #expect(try fixture.queue.recommendation(raised.id, now: TriageServer.now).status == .pending)
+            #expect(fixture.outboxLines().isEmpty)
+        }
+    }
+
+    @Test func aDecidedOrUnknownRecommendationGetsAClearMessage() async throws {
+        let fixture = try PageFixture()
+        let raised = try fixture.raise()
+        try await fixture.test { client in
+            let cookie = try await client.signIn()
+            let csrf = try #require(try await client.get("/", cookie: cookie).csrf)
+            _ = try await client.post("/ui/recommendations/\(raised.id)/reject", form: [("csrf", csrf)], cookie: cookie)
+            _ = try await client.get("/", cookie: cookie)
+            _ = try await client.post("/ui/recommendations/\(raised.id)/approve", form: [("csrf", csrf)], cookie: cookie)
+            #expect(try await client.get("/", cookie: cookie).body.contains("is rejected, not pending"))
+            _ = try await client.post("/ui/recommendations/rec-999999/approve", form: [("csrf", csrf)], cookie: cookie)
+            #expect(try await client.get("/", cookie: cookie).body.contains("rec-999999 was not approved"))
+            #expect(fixture.outboxLines().isEmpty)
+        }
+    }
+
+    @Test func aTooLongCommentDecidesNothing() async throws {
+        let fixture = try PageFixture()
+        let raised = try fixture.raise()
+        try await fixture.test { client in
+            let cookie = try await client.signIn()
+            let csrf = try #require(try await client.get("/", cookie: cookie).csrf)
+            let long = String(repeating: "é", count: TriageServer.maxCommentBytes / 2 + 1)
+            let answer = try await client.post("/ui/recommendations/\(raised.id)/approve", form: [("csrf", csrf), ("comment", long)],
+                                               cookie: cookie)
+            #expect(answer.status == .seeOther)
+            #expect(try await client.get("/", cookie: cookie).body.contains("longer than 4096 bytes"))
+            #expect(try fixture.queue.recommendation(raised.id, now: TriageServer.now).status == .pending)
+        }
+    }
+
+    @Test func aBodyOverTheLimitOrNotAFormIsRefusedAsAPage() async throws {
+        let fixture = try PageFixture()
+        try await fixture.test { client in
+            let big = try await client.post("/login", body: "token=" + String(repeating: "a", count: ApprovalPage.formBodyLimit + 1))
+            #expect(big.status == .contentTooLarge)
+            #expect(big.headers[.contentType] == "text/html; charset=utf-8")
+            let json = try await client.post("/login", body: "{\"token\":\"x\"}", contentType: "application/json")
+            #expect(json.status == .unsupportedMediaType)
+            #expect(json.headers[.contentSecurityPolicy] != nil)
+        }
+    }
+
+    @Test func signingOutEndsTheSession() async throws {
+        let fixture = try PageFixture()
+        try await fixture.test { client in
+            let cookie = try await client.signIn()
+            let csrf = try #require(try await client.get("/", cookie: cookie).csrf)
+            #expect(try await client.post("/logout", form: [("csrf", "nope")], cookie: cookie).status == .forbidden)
+            let out = try await client.post("/logout", form: [("csrf", csrf)], cookie: cookie)
+            #expect(out.status == .seeOther)
+            #expect(out.setCookie?.lowercased().contains("max-age=0") == true || out.setCookie?.contains("1970") == true
+                    || out.setCookie?.lowercased().contains("expires=") == true)
+            let after = try await client.get("/", cookie: cookie)
+            #expect(after.body.contains("action=\"/login\""), "the old cookie no longer signs in")
+        }
+    }
+
+    @Test func withoutATokenFileThePageIsReadOnlyAndHasNoSignIn() async throws {
+        let fixture = try PageFixture(tokens: false)
+        let raised = try fixture.raise()
+        try await fixture.test { client in
+            let page = try await client.get("/")
+            #expect(page.status == .ok)
+            #expect(page.body.contains("Read-only."))
+            #expect(!page.body.contains("action=\"/login\""))
+            #expect(page.body.contains(raised.id), "the queue can still be read")
+            #expect(!page.body.contains("/approve\""))
+            #expect(try await client.post("/login", form: [("token", PageFixture.aliceToken)]).status == .unauthorized)
+            #expect(try await client.post("/ui/recommendations/\(raised.id)/approve", form: [("csrf", "x")]).status == .unauthorized)
+            #expect(try fixture.queue.recommendation(raised.id, now: TriageServer.now).status == .pending)
+        }
+    }
+
+    @Test func recentDecisionsAreNewestFirstAndServicesAreListed() async throws {
+        let fixture = try PageFixture()
+        let first = try fixture.raise(service: "api")
+        let second = try fixture.raise(service: "web")
+        let approvers = try Approvers.load(fixture.folder + "/approvers.txt")
+        try fixture.queue.reject(first.id, by: "alice", reason: "first", approvers: approvers, now: TriageServer.now - 10)
+        try fixture.queue.reject(second.id, by: "alice", reason: "second", approvers: approvers, now: TriageServer.now)
+        try await fixture.test { client in
+            let cookie = try await client.signIn()
+            let body = try await client.get("/", cookie: cookie).body
+            let newer = try #require(body.range(of: ">second<")), older = try #require(body.range(of: ">first<"))
+            #expect(newer.lowerBound < older.lowerBound)
+            #expect(body.contains("Services"))
+        }
+    }
+}
+
+@Suite struct ApprovalPageFormattingTests {
+    @Test func timeLeftUsesTheTwoLargestUnits() {
+        #expect(ApprovalPage.timeLeft(0) == "expired")
+        #expect(ApprovalPage.timeLeft(45) == "45 s")
+        #expect(ApprovalPage.timeLeft(60) == "1 min")
+        #expect(ApprovalPage.timeLeft(29 * 60 + 59) == "29 min")
+        #expect(ApprovalPage.timeLeft(3_600 + 5 * 60) == "1 h 05 min")
+        #expect(ApprovalPage.timeLeft(2 * 86_400 + 3 * 3_600 + 59) == "2 d 3 h")
+    }
+
+    @Test func confidenceIsAPercentage() {
+        #expect(ApprovalPage.confidence(0.8734) == "87 %")
+        #expect(ApprovalPage.confidence(1) == "100 %")
+    }
+
+    @Test func csrfTokensAre32RandomBytesInHex() {
+        let a = ApprovalPage.newCSRFToken(), b = ApprovalPage.newCSRFToken()
+        #expect(a.count == 64 && a.allSatisfy(\.isHexDigit))
+        #expect(a != b)
+        #expect(ApprovalPage.constantTimeEqual(Array(a.utf8), Array(a.utf8)))
+        #expect(!ApprovalPage.constantTimeEqual(Array(a.utf8), Array(b.utf8)))
+        #expect(!ApprovalPage.constantTimeEqual(Array(a.utf8), Array(a.utf8.dropLast())))
+    }
+}
+
+@Suite struct PageSessionStoreTests {
+    @Test func theStoreNeverHoldsMoreThanItsCapacity() async throws {
+        let store = PageSessionStore(capacity: 3)
+        for i in 0..<10 { try await store.create(key: "s\(i)", value: "v\(i)", expires: .seconds(60 + i)) }
+        #expect(await store.count == 3)
+        // The sessions closest to expiry made room; the newest are kept.
+        #expect(try await store.get(key: "s9", as: String.self) == "v9")
+        #expect(try await store.get(key: "s0", as: String.self) == nil)
+    }
+
+    @Test func expiredSessionsAreGoneAndMakeRoomFirst() async throws {
+        let store = PageSessionStore(capacity: 2)
+        try await store.create(key: "old", value: "x", expires: .zero)
+        #expect(try await store.get(key: "old", as: String.self) == nil)
+        await store.set(key: "a", value: "a", expires: .seconds(1))
+        await store.set(key: "b", value: "b", expires: .seconds(600))
+        await store.set(key: "c", value: "c", expires: .seconds(600))
+        #expect(await store.count == 2)
+        #expect(try await store.get(key: "a", as: String.self) == nil, "the one closest to expiry made room")
+        #expect(try await store.getWithTTL(key: "b", as: String.self)?.object == "b")
+        await store.remove(key: "b")
+        #expect(try await store.get(key: "b", as: String.self) == nil)
+    }
+
+    @Test func aSecondCreateOfALiveKeyIsRefused() async throws {
+        let store = PageSessionStore()
+        try await store.create(key: "k", value: 1, expires: .seconds(60))
+        await #expect(throws: PersistError.self) { try await store.create(key: "k", value: 2, expires: .seconds(60)) }
+        #expect(try await store.get(key: "k", as: Int.self) == 1)
+    }
+}
+
+@Suite struct ApprovalPageSetupTests {
+    @Test func withoutItsTemplatesThePageAnswers503WithTheReasonAndTheAPIStillWorks() async throws {
+        let fixture = try PageFixture()
+        // The page as in a server whose resource folder was not deployed.
+        let bare = Router(context: TriageRequestContext.self)
+        ApprovalPage(server: fixture.server, resources: .failure(PageSetupError("templates are missing"))).addRoutes(to: bare)
+        bare.get("/healthz") { _, _ in "ok" }
+        try await Application(router: bare).test(.router) { client in
+            for uri in ["/", "/static/triage.css"] {
+                try await client.execute(uri: uri, method: .get) { response in
+                    #expect(response.status == .serviceUnavailable)
+                    #expect(String(buffer: response.body) == "templates are missing\n")
+                    #expect(response.headers[.contentSecurityPolicy] != nil)
+                }
+            }
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+}
