@@ -140,11 +140,15 @@ class WebDriver:
                 continue
         raise CheckFailed("chromedriver returned no browser log (neither /se/log nor /log)")
 
-    def screenshot(self, path):
-        """The whole page, beyond the window, through DevTools; the window only if that fails."""
+    def screenshot(self, path, width, max_height):
+        """The top of the page, up to max_height CSS pixels (beyond the window), through DevTools;
+        the window only if that fails. A queue of twenty cards is several screens long, and the
+        top shows every part of the page."""
         try:
-            data = self.cdp("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})["data"]
-        except CheckFailed:
+            height = self.cdp("Page.getLayoutMetrics", {})["cssContentSize"]["height"]
+            clip = {"x": 0, "y": 0, "width": width, "height": min(height, max_height), "scale": 1}
+            data = self.cdp("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip})["data"]
+        except (CheckFailed, KeyError):
             data = self.command("GET", "/screenshot")
         with open(path, "wb") as out:
             out.write(base64.b64decode(data))
@@ -230,7 +234,7 @@ def run(args):
         print(f"check-approval-page: rejected {second_id} with the keyboard; audit names alice")
         collect_log("reject")
 
-        driver.screenshot(args.screenshot)
+        driver.screenshot(args.screenshot, 1280, 1400)
         print(f"check-approval-page: saved {args.screenshot}")
 
         # A phone: 390×844 CSS pixels (an iPhone 12–15 class screen), at 2× to keep the PNG small.
@@ -240,7 +244,7 @@ def run(args):
         overflow = driver.execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
         check(overflow <= 0, f"on a 390 px wide screen the page scrolls sideways by {overflow} px")
         collect_log("phone")
-        driver.screenshot(args.phone_screenshot)
+        driver.screenshot(args.phone_screenshot, 390, 1500)
         print(f"check-approval-page: saved {args.phone_screenshot}")
 
         check(not errors, "the browser reported errors:\n  " + "\n  ".join(errors))

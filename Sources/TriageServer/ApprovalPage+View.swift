@@ -43,14 +43,14 @@ struct BoardView {
     var pendingCount: Int
     var decisions: [DecisionView]
     var services: [ServiceView]
-    var now: String
+    var now: TimeView
     // Mustache has no "is not empty" test that keeps the outer context (and reads stored
     // properties only, through Mirror), hence these two.
     let hasDecisions: Bool
     let hasServices: Bool
 
     init(hasQueue: Bool, canDecide: Bool, csrf: String?, pending: [PendingView], decisions: [DecisionView],
-         services: [ServiceView], now: String) {
+         services: [ServiceView], now: TimeView) {
         self.hasQueue = hasQueue
         self.canDecide = canDecide
         self.csrf = csrf
@@ -61,6 +61,19 @@ struct BoardView {
         self.now = now
         hasDecisions = !decisions.isEmpty
         hasServices = !services.isEmpty
+    }
+}
+
+/// A time as the page shows it (`2026-12-06 10:11 UTC`: short enough for a phone's column) and
+/// in full for the `datetime` attribute.
+struct TimeView {
+    var iso: String
+    var shown: String
+
+    init(_ seconds: Int64) {
+        iso = Timestamp.iso(seconds)
+        // iso is always `YYYY-MM-DDTHH:MM:SSZ` (20 characters).
+        shown = iso.prefix(10) + " " + iso.dropFirst(11).prefix(5) + " UTC"
     }
 }
 
@@ -80,8 +93,8 @@ struct PendingView {
     var reasons: [String]
     var scores: [Pair]
     var tried: [String]
-    var raised: String
-    var expires: String
+    var raised: TimeView
+    var expires: TimeView
     var timeLeft: String
 }
 
@@ -91,15 +104,16 @@ struct DecisionView {
     var action: String
     var status: String
     var by: String
-    var when: String
+    var when: TimeView
     var note: String?
 }
 
 struct ServiceView {
     var service: String
     var state: String
-    var lastRow: String
-    var incident: String
+    var lastRow: TimeView?
+    /// When the open incident began; nil: none open.
+    var incident: TimeView?
 }
 
 extension ApprovalPage {
@@ -108,7 +122,7 @@ extension ApprovalPage {
         let now = TriageServer.now
         guard let queue = server.served.queue else {
             return BoardView(hasQueue: false, canDecide: false, csrf: nil, pending: [], decisions: [], services: [],
-                             now: Timestamp.iso(now))
+                             now: TimeView(now))
         }
         let pending: [Recommendation], all: [Recommendation]
         do {
@@ -128,7 +142,7 @@ extension ApprovalPage {
             hasQueue: true, canDecide: canDecide, csrf: csrf,
             pending: pending.map { Self.pendingView($0, now: now) },
             decisions: Self.recentDecisions(all, limit: Self.recentDecisions),
-            services: services.map(Self.serviceView), now: Timestamp.iso(now))
+            services: services.map(Self.serviceView), now: TimeView(now))
     }
 
     static func pendingView(_ r: Recommendation, now: Int64) -> PendingView {
@@ -140,7 +154,7 @@ extension ApprovalPage {
             reasons: r.reasons,
             scores: r.scores.sorted { $0.key < $1.key }.map { Pair(name: $0.key, value: String(format: "%.3f", $0.value)) },
             tried: r.tried.actions.map(\.name),
-            raised: Timestamp.iso(r.raisedAt), expires: Timestamp.iso(r.expires),
+            raised: TimeView(r.raisedAt), expires: TimeView(r.expires),
             timeLeft: timeLeft(r.expires - now))
     }
 
@@ -154,14 +168,13 @@ extension ApprovalPage {
             .map { r in
                 DecisionView(id: r.id, service: r.service, action: r.action.name, status: r.status.rawValue,
                              by: r.decidedBy ?? (r.status == .expired ? "nobody (expired)" : "—"),
-                             when: Timestamp.iso(when(r)), note: r.decisionNote)
+                             when: TimeView(when(r)), note: r.decisionNote)
             }
     }
 
     static func serviceView(_ s: ServiceStatus) -> ServiceView {
-        ServiceView(service: s.service, state: s.state.rawValue,
-                    lastRow: s.lastRow.map(Timestamp.iso) ?? "—",
-                    incident: s.incidentStart.map { "open since " + Timestamp.iso($0) } ?? "none")
+        ServiceView(service: s.service, state: s.state.rawValue, lastRow: s.lastRow.map(TimeView.init),
+                    incident: s.incidentStart.map(TimeView.init))
     }
 
     /// `0.8734` → `87 %`: people compare confidences at a glance; the JSON API has the digits.

@@ -36,7 +36,9 @@ struct ApprovalPage: Sendable {
 
     func addRoutes(to router: Router<TriageRequestContext>) {
         let page = router.group().add(middleware: PageHeadersMiddleware(page: self))
-        page.get("/static/triage.css") { [self] _, _ in try styleSheet() }
+        page.get("/static/triage.css") { [self] _, _ in try asset(\.styleSheet, type: "text/css; charset=utf-8") }
+        // An icon of its own, else browsers ask for /favicon.ico and log its 404 as an error.
+        page.get("/static/favicon.svg") { [self] _, _ in try asset(\.icon, type: "image/svg+xml") }
         // Secure stays off: the server speaks plain HTTP (on loopback, or behind a TLS proxy
         // that may add it); SameSite=Strict keeps the cookie off every cross-site request.
         let cookie = SessionCookieParameters(name: Self.cookieName, path: "/", secure: false, sameSite: .strict)
@@ -56,13 +58,13 @@ struct ApprovalPage: Sendable {
 
     // MARK: Routes
 
-    func styleSheet() throws -> Response {
+    func asset(_ file: KeyPath<PageResources, [UInt8]>, type: String) throws -> Response {
         let resources = try resources.get()
         var buffer = ByteBuffer()
-        buffer.writeBytes(resources.styleSheet)
+        buffer.writeBytes(resources[keyPath: file])
         // Five minutes: a restart with a new style sheet shows up soon without refetching it
         // on every page view.
-        return Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=300"],
+        return Response(status: .ok, headers: [.contentType: type, .cacheControl: "max-age=300"],
                         body: ResponseBody(byteBuffer: buffer))
     }
 

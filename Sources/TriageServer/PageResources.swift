@@ -12,6 +12,7 @@ import Mustache
 struct PageResources: Sendable {
     let page: MustacheTemplate
     let styleSheet: [UInt8]
+    let icon: [UInt8]
 
     /// The resource folder's name: `<package>_<target>.resources` on Linux.
     static let bundleName = "Triage_TriageServer.resources"
@@ -24,7 +25,8 @@ struct PageResources: Sendable {
         do {
             let text = try String(contentsOf: folder.appendingPathComponent("page.mustache"), encoding: .utf8)
             let css = try Data(contentsOf: folder.appendingPathComponent("triage.css"))
-            return .success(PageResources(page: try MustacheTemplate(string: text), styleSheet: Array(css)))
+            let icon = try Data(contentsOf: folder.appendingPathComponent("favicon.svg"))
+            return .success(PageResources(page: try MustacheTemplate(string: text), styleSheet: Array(css), icon: Array(icon)))
         } catch {
             return .failure(PageSetupError("the approval page's templates in \(folder.path) cannot be used: \(error)"))
         }

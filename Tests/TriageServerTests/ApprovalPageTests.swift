@@ -38,6 +38,8 @@ import TriageCore
             let css = try await client.get("/static/triage.css")
             #expect(css.status == .ok && css.headers[.contentType] == "text/css; charset=utf-8")
             #expect(css.body.contains(":focus-visible"))
+            let icon = try await client.get("/static/favicon.svg")
+            #expect(icon.status == .ok && icon.headers[.contentType] == "image/svg+xml")
         }
     }
 
@@ -356,7 +358,7 @@ import TriageCore
 }
 
 @Suite struct ApprovalPageSetupTests {
-    @Test func withoutItsTemplatesThePageAnswers503WithTheReasonAndTheAPIStillWorks() async throws {
+    @Test func withoutItsTemplatesThePageAnswers503WithTheReasonAndOtherRoutesStillWork() async throws {
         let fixture = try PageFixture()
         // The page as in a server whose resource folder was not deployed.
         let bare = Router(context: TriageRequestContext.self)
