@@ -188,6 +188,39 @@ import TriageCore
             _ = try await client.post("/ui/recommendations/\(raised.id)/approve", form: [("csrf", csrf)], cookie: cookie)
             let flash = try await client.get("/", cookie: cookie).body
             #expect(!flash.contains("<script"), "the decision message names the service, escaped")
+            // An id from the URL comes back in the message, escaped too.
+            _ = try await client.post("/ui/recommendations/%3Cscript%3Ex/approve", form: [("csrf", csrf)], cookie: cookie)
+            let unknown = try await client.get("/", cookie: cookie).body
+            #expect(!unknown.contains("<script") && unknown.contains("was not approved"))
+        }
+    }
+
+    @Test func theTemplateNeverWritesDataUnescaped() throws {
+        let folder = try #require(PageResources.templatesFolder())
+        let template = try String(contentsOf: folder.appendingPathComponent("page.mustache"), encoding: .utf8)
+        #expect(!template.contains("{{{") && !template.contains("{{&"), "triple braces and {{& write HTML unescaped")
+        #expect(!template.lowercased().contains("<script"))
+        #expect(!template.contains("style=\""), "inline styles would need 'unsafe-inline' in the CSP")
+    }
+
+    @Test func anUnknownOrGarbageSessionCookieIsSignedOut() async throws {
+        let fixture = try PageFixture()
+        try await fixture.test { client in
+            for cookie in ["triage_session=bm90LWEtc2Vzc2lvbg==", "triage_session=", "triage_session=%%%; other=1"] {
+                let page = try await client.get("/", cookie: cookie)
+                #expect(page.status == .ok && page.body.contains("action=\"/login\""))
+            }
+        }
+    }
+
+    @Test func anExpiredRecommendationIsListedAmongDecisionsNotPending() async throws {
+        let fixture = try PageFixture()
+        let expired = try fixture.raise(service: "late", expiresIn: -60)
+        try await fixture.test { client in
+            let cookie = try await client.signIn()
+            let body = try await client.get("/", cookie: cookie).body
+            #expect(body.contains("Nothing is waiting for a decision"))
+            #expect(body.contains("status-expired") && body.contains(expired.id) && body.contains("by nobody (expired)"))
         }
     }
 

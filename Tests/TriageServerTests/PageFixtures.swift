@@ -38,15 +38,17 @@ struct PageFixture {
         server = try TriageServer(configuration: configuration, logger: Logger(label: "page-test"))
     }
 
-    /// A pending recommendation expiring in 30 minutes; `row` keeps raises of one service apart.
+    /// A pending recommendation expiring in 30 minutes (`expiresIn` ≤ 0: already expired); `row`
+    /// keeps raises of one service apart.
     @discardableResult
     func raise(service: String = "checkout", action: RemediationAction = .scaleUp, row: Int64 = 0,
                reasons: [String] = ["latency_p99_ms 4.2× its baseline", "error_rate 0.07 above its baseline"],
                parameters: [String: Int] = ["replicas": 6], scores: [String: Double] = ["iforest": 0.734, "autoencoder": 2.5],
-               tried: ActionSet = ActionSet([.restart])) throws -> Recommendation {
+               tried: ActionSet = ActionSet([.restart]), expiresIn: Int64 = 1_800) throws -> Recommendation {
         let now = Int64(Date().timeIntervalSince1970)
+        let raisedAt = min(now, now + expiresIn)
         let recommendation = Recommendation(service: service, action: action, confidence: 0.87, created: 1_700_000_000 + row * 60,
-                                            raisedAt: now, expires: now + 1_800, reasons: reasons, parameters: parameters,
+                                            raisedAt: raisedAt, expires: now + expiresIn, reasons: reasons, parameters: parameters,
                                             scores: scores, symptoms: Symptoms(features: [], levels: []), tried: tried)
         return try queue.raise(recommendation).recommendation
     }
