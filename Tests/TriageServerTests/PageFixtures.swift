@@ -112,7 +112,7 @@ struct PageClient: Sendable {
     /// Signs in and returns the session cookie.
     func signIn(_ token: String = PageFixture.aliceToken) async throws -> String {
         let page = try await post("/login", form: [("token", token)])
-        guard page.status == .seeOther, let cookie = page.cookie else { throw FixtureError("sign-in failed: \(page.status)") }
+        guard page.status == .seeOther, let cookie = page.cookie else { throw PageFixtureError("sign-in failed: \(page.status)") }
         return cookie
     }
 
@@ -127,7 +127,7 @@ struct PageClient: Sendable {
     }
 }
 
-struct FixtureError: Error, CustomStringConvertible {
+struct PageFixtureError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
