@@ -41,6 +41,8 @@ struct BoardView {
     var csrf: String?
     var pending: [PendingView]
     var pendingCount: Int
+    /// Pending ones past the page's limit (nil: every one is shown).
+    var pendingHidden: Int?
     var decisions: [DecisionView]
     var services: [ServiceView]
     var now: TimeView
@@ -49,13 +51,14 @@ struct BoardView {
     let hasDecisions: Bool
     let hasServices: Bool
 
-    init(hasQueue: Bool, canDecide: Bool, csrf: String?, pending: [PendingView], decisions: [DecisionView],
+    init(hasQueue: Bool, canDecide: Bool, csrf: String?, pending: [PendingView], pendingCount: Int, decisions: [DecisionView],
          services: [ServiceView], now: TimeView) {
         self.hasQueue = hasQueue
         self.canDecide = canDecide
         self.csrf = csrf
         self.pending = pending
-        pendingCount = pending.count
+        self.pendingCount = pendingCount
+        pendingHidden = pendingCount > pending.count ? pendingCount - pending.count : nil
         self.decisions = decisions
         self.services = services
         self.now = now
@@ -121,18 +124,20 @@ extension ApprovalPage {
     func board(canDecide: Bool, csrf: String?) async throws -> BoardView {
         let now = TriageServer.now
         guard let queue = server.served.queue else {
-            return BoardView(hasQueue: false, canDecide: false, csrf: nil, pending: [], decisions: [], services: [],
+            return BoardView(hasQueue: false, canDecide: false, csrf: nil, pending: [], pendingCount: 0, decisions: [], services: [],
                              now: TimeView(now))
         }
-        let pending: [Recommendation], all: [Recommendation]
+        let all: [Recommendation]
         do {
-            pending = try queue.list(status: .pending, now: now)
-            // The queue has no "newest decided" query: every row is read, which stays cheap
-            // for the thousands of rows a queue holds between clean-ups (README).
+            // One read for both lists, so they agree. The queue has no "newest decided" query:
+            // every row is read, which stays cheap for the thousands of rows a queue holds
+            // between clean-ups (README).
             all = try queue.list(status: nil, now: now)
         } catch {
             throw TriageServer.map(error)
         }
+        // Oldest first, as the queue lists them: the next to expire on top.
+        let pending = all.filter { $0.status == .pending }
         var services: [ServiceStatus] = []
         if let engine = server.served.engine {
             services = await engine.services()
@@ -140,7 +145,7 @@ extension ApprovalPage {
         }
         return BoardView(
             hasQueue: true, canDecide: canDecide, csrf: csrf,
-            pending: pending.map { Self.pendingView($0, now: now) },
+            pending: pending.prefix(pendingShown).map { Self.pendingView($0, now: now) }, pendingCount: pending.count,
             decisions: Self.recentDecisions(all, limit: Self.recentDecisions),
             services: services.map(Self.serviceView), now: TimeView(now))
     }

@@ -26,12 +26,17 @@ struct ApprovalPage: Sendable {
     static let formBodyLimit = 3 * TriageServer.maxCommentBytes + 1_024
     /// How many decided recommendations the page lists, newest first.
     static let recentDecisions = 20
+    /// How many pending recommendations the page shows (the next to expire first): a few
+    /// screens of cards; a queue longer than that is a backlog for `triage approvals list` or
+    /// the JSON API, and the page says how many it left out.
+    let pendingShown: Int
 
     init(server: TriageServer, resources: Result<PageResources, PageSetupError> = PageResources.load(),
-         sessions: PageSessionStore = PageSessionStore()) {
+         sessions: PageSessionStore = PageSessionStore(), pendingShown: Int = 100) {
         self.server = server
         self.resources = resources
         self.sessions = sessions
+        self.pendingShown = pendingShown
     }
 
     func addRoutes(to router: Router<TriageRequestContext>) {

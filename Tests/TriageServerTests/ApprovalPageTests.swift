@@ -333,6 +333,23 @@ import TriageCore
     }
 }
 
+@Suite struct ApprovalPageLimitTests {
+    @Test func aLongQueueShowsTheNextToExpireAndSaysHowManyItLeftOut() async throws {
+        let fixture = try PageFixture()
+        let first = try fixture.raise(service: "a"), second = try fixture.raise(service: "b"), third = try fixture.raise(service: "c")
+        let router = Router(context: TriageRequestContext.self)
+        ApprovalPage(server: fixture.server, pendingShown: 2).addRoutes(to: router)
+        try await Application(router: router).test(.router) { client in
+            let page = PageClient(client: client)
+            let body = try await page.get("/", cookie: try await page.signIn()).body
+            #expect(body.contains("id=\"\(first.id)\"") && body.contains("id=\"\(second.id)\""))
+            #expect(!body.contains("id=\"\(third.id)\""))
+            #expect(body.contains("Pending recommendations <span class=\"count\">3</span>"))
+            #expect(body.contains("1 more pending, which expire later, are not shown here"))
+        }
+    }
+}
+
 @Suite struct ApprovalPageFormattingTests {
     @Test func timeLeftUsesTheTwoLargestUnits() {
         #expect(ApprovalPage.timeLeft(0) == "expired")
