@@ -53,6 +53,9 @@ struct ApprovalPage: Sendable {
         withSession.get("/") { [self] _, context in try await show(context) }
         withSession.post("/login") { [self] request, context in try await signIn(request, context: context) }
         withSession.post("/logout") { [self] request, context in try await signOut(request, context: context) }
+        // A reload or a typed address after a refused sign-in lands on the page, not on a 404.
+        page.get("/login") { _, _ in Self.redirectHome() }
+        page.get("/logout") { _, _ in Self.redirectHome() }
         withSession.post("/ui/recommendations/:id/approve") { [self] request, context in
             try await decide(request, context: context, approve: true)
         }

@@ -56,6 +56,16 @@ import TriageCore
         }
     }
 
+    @Test func theFormAddressesLeadBackToThePageWhenOpenedDirectly() async throws {
+        let fixture = try PageFixture()
+        try await fixture.test { client in
+            for uri in ["/login", "/logout"] {
+                let page = try await client.get(uri)
+                #expect(page.status == .seeOther && page.headers[.location] == "/")
+            }
+        }
+    }
+
     @Test func signingInSetsAnHttpOnlySameSiteStrictCookie() async throws {
         let fixture = try PageFixture()
         try await fixture.test { client in
