@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import Testing
 import TriageCore
 @testable import TriageEngine
@@ -328,17 +329,43 @@ import TriageCore
 
     @Test func recentDecisionsAreNewestFirstAndServicesAreListed() async throws {
         let fixture = try PageFixture()
-        let first = try fixture.raise(service: "api")
-        let second = try fixture.raise(service: "web")
-        let approvers = try Approvers.load(fixture.folder + "/approvers.txt")
-        try fixture.queue.reject(first.id, by: "alice", reason: "first", approvers: approvers, now: TriageServer.now - 10)
-        try fixture.queue.reject(second.id, by: "alice", reason: "second", approvers: approvers, now: TriageServer.now)
+        // Expired ten minutes ago: an older entry than a decision made now.
+        let older = try fixture.raise(service: "api", expiresIn: -600)
+        let newer = try fixture.raise(service: "web")
         try await fixture.test { client in
             let cookie = try await client.signIn()
+            let csrf = try #require(try await client.get("/", cookie: cookie).csrf)
+            _ = try await client.post("/ui/recommendations/\(newer.id)/reject", form: [("csrf", csrf), ("comment", "newest")],
+                                      cookie: cookie)
             let body = try await client.get("/", cookie: cookie).body
-            let newer = try #require(body.range(of: ">second<")), older = try #require(body.range(of: ">first<"))
-            #expect(newer.lowerBound < older.lowerBound)
+            let decisions = try #require(body.range(of: "Recent decisions"))
+            let first = try #require(body.range(of: "<code>\(newer.id)</code>", range: decisions.upperBound..<body.endIndex))
+            let second = try #require(body.range(of: "<code>\(older.id)</code>", range: decisions.upperBound..<body.endIndex))
+            #expect(first.lowerBound < second.lowerBound)
+            #expect(body.contains(">newest<"))
             #expect(body.contains("Services"))
+        }
+    }
+}
+
+@Suite struct ApprovalPageServicesTests {
+    @Test func eachServiceIsListedWithItsStateAndLastRow() async throws {
+        let fixture = try PageFixture()
+        try await fixture.test { client in
+            let rows = """
+                timestamp,service,cpu,memory,latency_p99_ms,error_rate,request_rate,replicas,heartbeat_age_s
+                2026-01-05T00:00:00Z,svc-01,30.1,54.0,38.7,0.0032,252.9,2,12.7
+                2026-01-05T00:01:00Z,svc-01,30.3,54.1,38.9,0.0030,251.0,2,11.2
+                """
+            let ingest = try await client.client.execute(
+                uri: "/v1/metrics", method: .post,
+                headers: [.authorization: "Bearer \(PageFixture.aliceToken)", .contentType: "text/csv"],
+                body: ByteBuffer(string: rows + "\n")) { $0.status }
+            #expect(ingest == .accepted)
+            let body = try await client.get("/", cookie: try await client.signIn()).body
+            #expect(body.contains("<span class=\"side-name\">svc-01</span>"))
+            #expect(body.contains("status-healthy") || body.contains("status-degraded") || body.contains("status-unhealthy"))
+            #expect(body.contains("<time datetime=\"2026-01-05T00:01:00Z\">2026-01-05 00:01 UTC</time>"))
         }
     }
 }
