@@ -46,6 +46,8 @@ struct BoardView {
     var decisions: [DecisionView]
     var services: [ServiceView]
     var now: TimeView
+    /// Why decisions are refused right now (database deleted, read-only, …), or nil.
+    var unavailable: String?
     // Mustache has no "is not empty" test that keeps the outer context (and reads stored
     // properties only, through Mirror), hence these two.
     let hasDecisions: Bool
@@ -138,16 +140,20 @@ extension ApprovalPage {
         }
         // Oldest first, as the queue lists them: the next to expire on top.
         let pending = all.filter { $0.status == .pending }
+        // Said before anyone types a comment: a decision now would be refused (503).
+        let unavailable = server.served.unavailableReason()
         var services: [ServiceStatus] = []
         if let engine = server.served.engine {
             services = await engine.services()
             server.served.lastServices.set(services)
         }
-        return BoardView(
+        var board = BoardView(
             hasQueue: true, canDecide: canDecide, csrf: csrf,
             pending: pending.prefix(pendingShown).map { Self.pendingView($0, now: now) }, pendingCount: pending.count,
             decisions: Self.recentDecisions(all, limit: Self.recentDecisions),
             services: services.map(Self.serviceView), now: TimeView(now))
+        board.unavailable = unavailable
+        return board
     }
 
     static func pendingView(_ r: Recommendation, now: Int64) -> PendingView {

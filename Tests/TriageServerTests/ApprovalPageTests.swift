@@ -370,6 +370,25 @@ import TriageCore
     }
 }
 
+@Suite struct ApprovalPageUnavailableTests {
+    @Test func aDeletedDatabaseIsSaidOnThePageAndADecisionIsRefused() async throws {
+        let fixture = try PageFixture()
+        let raised = try fixture.raise()
+        try await fixture.test { client in
+            let cookie = try await client.signIn()
+            let csrf = try #require(try await client.get("/", cookie: cookie).csrf)
+            #expect(!(try await client.get("/", cookie: cookie).body.contains("Decisions are refused")))
+            try FileManager.default.removeItem(atPath: fixture.folder + "/queue.sqlite")
+            let page = try await client.get("/", cookie: cookie)
+            #expect(page.body.contains("Decisions are refused right now:</strong> the database"))
+            #expect(page.body.contains("was deleted"))
+            _ = try await client.post("/ui/recommendations/\(raised.id)/approve", form: [("csrf", csrf)], cookie: cookie)
+            #expect(try await client.get("/", cookie: cookie).body.contains("\(raised.id) was not approved"))
+            #expect(fixture.outboxLines().isEmpty)
+        }
+    }
+}
+
 @Suite struct ApprovalPageLimitTests {
     @Test func aLongQueueShowsTheNextToExpireAndSaysHowManyItLeftOut() async throws {
         let fixture = try PageFixture()
