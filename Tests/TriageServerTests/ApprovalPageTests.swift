@@ -39,6 +39,8 @@ import TriageCore
             let css = try await client.get("/static/triage.css")
             #expect(css.status == .ok && css.headers[.contentType] == "text/css; charset=utf-8")
             #expect(css.body.contains(":focus-visible"))
+            let api = try await client.get("/v1/recommendations")
+            #expect(api.status == .ok && api.headers[.contentSecurityPolicy] == nil, "the page's middleware stays on the page's routes")
             let icon = try await client.get("/static/favicon.svg")
             #expect(icon.status == .ok && icon.headers[.contentType] == "image/svg+xml")
         }
