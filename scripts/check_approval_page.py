@@ -116,9 +116,16 @@ class WebDriver:
         return self.text(self.find("body"))
 
     def wait_for_text(self, text, seconds=15):
+        """Polls until the page shows `text`. A form's submission may still be loading the next
+        page, so an element found on the old one can go stale between two commands: read again."""
         deadline = time.monotonic() + seconds
+        body = ""
         while True:
-            body = self.page_text()
+            try:
+                body = self.page_text()
+            except CheckFailed as failure:
+                if "stale element" not in str(failure) and "no such element" not in str(failure):
+                    raise
             if text in body:
                 return body
             if time.monotonic() > deadline:
