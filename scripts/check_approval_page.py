@@ -187,6 +187,10 @@ def run(args):
         check(driver.css(driver.find("body"), "background-color") == "rgba(244, 246, 249, 1)",
               "the style sheet did not apply to the sign-in page (blocked by the CSP, or not served)")
         token_field = driver.find("#token")
+        # autofocus applies once the page has loaded; give it a moment on a busy machine.
+        deadline = time.monotonic() + 3
+        while driver.active() != token_field and time.monotonic() < deadline:
+            time.sleep(0.1)
         check(driver.active() == token_field, "the token field does not have the focus on load")
         # Keyboard: type the token and press Enter.
         driver.type(token_field, args.token + ENTER)
