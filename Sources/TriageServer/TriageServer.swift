@@ -28,6 +28,8 @@ public struct PageSession: Codable, Sendable {
     public var name: String
     /// Sent with every form and compared with this one (CSRF).
     public var csrf: String
+    /// A message for the next page view (after a decision's redirect), shown once.
+    public var flash: PageFlash? = nil
 }
 
 /// `triage serve`: the HTTP front door over the runtime (../shared/CLI.md "HTTP", openapi/triage.yaml).
@@ -119,6 +121,7 @@ public final class TriageServer: Sendable {
             try await outcome(request, context: context)
         }
         router.get("/v1/events") { [self] request, _ in try events(request) }
+        ApprovalPage(server: self).addRoutes(to: router)
     }
 
     func id(_ context: TriageRequestContext) throws -> String {
@@ -265,27 +268,13 @@ public final class TriageServer: Sendable {
         switch fields["comment"] {
         case nil, .null?: comment = nil
         case .string(let text)?:
-            guard text.utf8.count <= 4_096 else { throw APIError.badRequest("longer than 4096 bytes", field: "comment") }
+            guard text.utf8.count <= Self.maxCommentBytes else {
+                throw APIError.badRequest("longer than \(Self.maxCommentBytes) bytes", field: "comment")
+            }
             comment = text
         default: throw APIError.badRequest("expected a string", field: "comment")
         }
-        let queue = try queue()
-        try served.requireWritable()
-        let outboxPath = configuration.outboxPath!
-        let record = try Self.answering { () throws(EngineError) -> Recommendation in
-            if approve {
-                switch try queue.approve(id, by: .http(tokenName: name), comment: comment, approvers: approvers, outbox: Outbox(path: outboxPath),
-                                         now: Self.now) {
-                case .approved(let r):
-                    metrics.decision("approved")
-                    return r
-                case .alreadyApproved(let r): return r
-                }
-            }
-            let r = try queue.reject(id, by: .http(tokenName: name), reason: comment, approvers: approvers, now: Self.now)
-            metrics.decision("rejected")
-            return r
-        }
+        let record = try recordDecision(id, approve: approve, by: name, comment: comment, approvers: approvers)
         return JSONResponse.make(json: record.json)
     }
 

@@ -1,0 +1,35 @@
+import TriageEngine
+
+extension TriageServer {
+    /// Longest approval comment or rejection reason, in UTF-8 bytes: a paragraph or two, and a
+    /// bound on what one request can add to the queue's rows.
+    static let maxCommentBytes = 4_096
+
+    /// Approves or rejects `id` as `name`: the one path for the JSON API and the approval page.
+    ///
+    /// `ApprovalQueue.approve/reject` check `name` against `approvers`, refuse a decided or
+    /// expired recommendation, and (approval) write the outbox line; errors come back with the
+    /// HTTP status they deserve (`TriageServer.map`).
+    func recordDecision(_ id: String, approve: Bool, by name: String, comment: String?,
+                        approvers: Approvers) throws -> Recommendation {
+        let queue = try queue()
+        try served.requireWritable()
+        guard let outboxPath = configuration.outboxPath else {
+            throw APIError(.notFound, "this server has no outbox (it needs a bundle and an approval queue database)")
+        }
+        return try Self.answering { () throws(EngineError) -> Recommendation in
+            if approve {
+                switch try queue.approve(id, by: .http(tokenName: name), comment: comment, approvers: approvers, outbox: Outbox(path: outboxPath),
+                                         now: Self.now) {
+                case .approved(let r):
+                    metrics.decision("approved")
+                    return r
+                case .alreadyApproved(let r): return r
+                }
+            }
+            let r = try queue.reject(id, by: .http(tokenName: name), reason: comment, approvers: approvers, now: Self.now)
+            metrics.decision("rejected")
+            return r
+        }
+    }
+}
