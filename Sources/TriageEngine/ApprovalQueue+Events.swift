@@ -103,3 +103,16 @@ extension ApprovalQueue {
         try write { db in try db.execute(sql: "UPDATE meta SET value = value WHERE key = 'instance'") }
     }
 }
+
+extension ApprovalQueue {
+    /// The `limit` most recently decided recommendations (approved, rejected, or expired, an
+    /// expiry counting at its expiry time), newest first, as of `now`.
+    public func recentlyDecided(limit: Int, now: Int64) throws(EngineError) -> [Recommendation] {
+        try read { db in
+            try Recommendation.fetchAll(db, sql: """
+                SELECT * FROM recommendation WHERE status != 'pending' OR expires <= ?
+                ORDER BY COALESCE(decided_at, expires) DESC, id DESC LIMIT ?
+                """, arguments: [now, limit]).map { ApprovalQueue.asOf($0, now: now) }
+        }
+    }
+}

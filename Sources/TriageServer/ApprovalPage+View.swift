@@ -129,17 +129,14 @@ extension ApprovalPage {
             return BoardView(hasQueue: false, canDecide: false, csrf: nil, pending: [], pendingCount: 0, decisions: [], services: [],
                              now: TimeView(now))
         }
-        let all: [Recommendation]
+        let pending: [Recommendation], decided: [Recommendation]
         do {
-            // One read for both lists, so they agree. The queue has no "newest decided" query:
-            // every row is read, which stays cheap for the thousands of rows a queue holds
-            // between clean-ups (README).
-            all = try queue.list(status: nil, now: now)
+            // Oldest first, as the queue lists them: the next to expire on top.
+            pending = try queue.list(status: .pending, now: now)
+            decided = try queue.recentlyDecided(limit: Self.recentDecisions, now: now)
         } catch {
             throw TriageServer.map(error)
         }
-        // Oldest first, as the queue lists them: the next to expire on top.
-        let pending = all.filter { $0.status == .pending }
         // Said before anyone types a comment: a decision now would be refused (503).
         let unavailable = server.served.unavailableReason()
         var services: [ServiceStatus] = []
@@ -150,7 +147,7 @@ extension ApprovalPage {
         var board = BoardView(
             hasQueue: true, canDecide: canDecide, csrf: csrf,
             pending: pending.prefix(pendingShown).map { Self.pendingView($0, now: now) }, pendingCount: pending.count,
-            decisions: Self.recentDecisions(all, limit: Self.recentDecisions),
+            decisions: Self.recentDecisions(decided, limit: Self.recentDecisions),
             services: services.map(Self.serviceView), now: TimeView(now))
         board.unavailable = unavailable
         return board
