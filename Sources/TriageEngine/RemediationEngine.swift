@@ -108,6 +108,31 @@ public final class RemediationEngine {
         do { scored = try detectors.score(service: service, values: values) } catch {
             throw .invalid("service \(service): \(error)")
         }
+        return try apply(service: service, time: time, values: values, scored: scored, now: now)
+    }
+
+    /// Processes rows in order, like `process(service:time:values:now:)` row by row, with the
+    /// detectors scoring the whole batch at once (`BundleDetectors.scores`). Returns each row's
+    /// events, in row order.
+    public func process(batch rows: [(service: String, time: Int64, values: [Double])], now: Int64) throws(EngineError) -> [[EngineEvent]] {
+        for row in rows where row.values.count != ServiceMetric.allCases.count {
+            throw .invalid("a metrics row needs \(ServiceMetric.allCases.count) values (\(ServiceMetric.names.joined(separator: ", "))), got \(row.values.count)")
+        }
+        let scores: [BundleDetectors.RowScore?]
+        do { scores = try detectors.scores(rows.map { ($0.service, $0.values) }) } catch {
+            throw .invalid("\(error)")
+        }
+        var events: [[EngineEvent]] = []
+        events.reserveCapacity(rows.count)
+        for (row, scored) in zip(rows, scores) {
+            events.append(try apply(service: row.service, time: row.time, values: row.values, scored: scored, now: now))
+        }
+        return events
+    }
+
+    /// The stateful part of processing a row whose detector scores are known.
+    private func apply(service: String, time: Int64, values: [Double], scored: BundleDetectors.RowScore?,
+                       now: Int64) throws(EngineError) -> [EngineEvent] {
         guard let score = scored else {
             return [.unknownService(service: service, time: time)]
         }

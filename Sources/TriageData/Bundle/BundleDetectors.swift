@@ -81,6 +81,41 @@ public struct BundleDetectors: Sendable {
     }
 }
 
+extension BundleDetectors {
+    /// Scores many rows at once: one walk of the forest and one pass of the autoencoder over
+    /// all the rows of known services, instead of one call per row (a one-row call costs the
+    /// forest's 12-row interleaved walk and a BLAS call per layer for a single row: about 120 k
+    /// instructions a row, against about 15 k here). The forest's scores equal the one-row
+    /// scores exactly (each row's path lengths are summed alone, in tree order); the
+    /// autoencoder's come from the same matrix products over more rows, equal to the last bit
+    /// on the kernels tested and within BLAS rounding elsewhere.
+    ///
+    /// - Returns: one score per row, nil for a service without a baseline.
+    public func scores(_ rows: [(service: String, values: [Double])]) throws(EstimatorError) -> [RowScore?] {
+        var known: [Int] = []
+        var storage: [Float] = []
+        let width = ServiceFeatureExtractor.featureCount
+        storage.reserveCapacity(rows.count * width)
+        for (i, row) in rows.enumerated() {
+            guard let baseline = baselines[row.service] else { continue }
+            known.append(i)
+            storage.append(contentsOf: extractor.row(row.values, baseline: baseline))
+        }
+        var result = [RowScore?](repeating: nil, count: rows.count)
+        guard !known.isEmpty else { return result }
+        let matrix = Matrix(rows: known.count, columns: width, storage: storage)
+        let forest = try preparedForest.map { prepared throws(EstimatorError) in try prepared.scores(matrix, threads: 1) }
+        let errors = try autoencoder.map { model throws(EstimatorError) in try model.scores(matrix, threads: 1) }
+        for (k, i) in known.enumerated() {
+            var score = RowScore(features: Array(storage[(k * width)..<((k + 1) * width)]))
+            if let forest, let isolationForest { score.isolationForest = (forest[k], forest[k] >= isolationForest.threshold) }
+            if let errors, let autoencoder { score.autoencoder = (errors[k], errors[k] >= autoencoder.threshold) }
+            result[i] = score
+        }
+        return result
+    }
+}
+
 extension BundleDetectors.RowScore {
     init(features: [Float]) {
         self.features = features

@@ -108,8 +108,11 @@ public actor EngineService {
         var summary = IngestSummary()
         var transitions: [(type: String, json: JSONValue)] = []
         var unknown = Set<String>()
-        for row in rows {
-            for event in try engine.process(service: row.service, time: row.time, values: row.values, now: now) {
+        // Scored as one batch (one forest walk and one autoencoder pass for all rows), then each
+        // row through the engine's state in order.
+        let events = try engine.process(batch: rows.map { ($0.service, $0.time, $0.values) }, now: now)
+        for rowEvents in events {
+            for event in rowEvents {
                 switch event {
                 case .score: break
                 case .state:
