@@ -116,3 +116,44 @@ extension ApprovalQueue {
         }
     }
 }
+
+extension ApprovalQueue {
+    /// Status and action of each of `ids`, as of `now` (a pending one past its expiry reads as
+    /// expired) — what the engine checks about an incident's earlier recommendations, in one
+    /// read of two columns instead of decoding whole records (and without a write to expire
+    /// them: the stored status is corrected by the next writer that lists or decides).
+    public func decisions(of ids: [String], now: Int64) throws(EngineError) -> [String: (status: Recommendation.Status, action: RemediationAction)] {
+        guard !ids.isEmpty else { return [:] }
+        return try read { db in
+            var found = [String: (status: Recommendation.Status, action: RemediationAction)]()
+            let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
+            var values: [any DatabaseValueConvertible] = [now]
+            values += ids.map { $0 as any DatabaseValueConvertible }
+            let sql = "SELECT id, status, action, expires <= ? AS overdue FROM recommendation WHERE id IN (\(marks))"
+            for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values)) {
+                guard let status = Recommendation.Status(rawValue: try row.decode(forColumn: "status")),
+                      let action = RemediationAction(name: try row.decode(forColumn: "action")) else {
+                    throw EngineError.invalid("recommendation \(try row.decode(String.self, forColumn: "id")) has an unknown status or action")
+                }
+                let overdue: Bool = try row.decode(forColumn: "overdue")
+                found[try row.decode(forColumn: "id")] = (status == .pending && overdue ? .expired : status, action)
+            }
+            return found
+        }
+    }
+
+    /// A number that changes whenever the stored policy does (installed anew or taught by an
+    /// outcome), so a reader decodes the policy only when it changed; nil without one.
+    public func policyRevision() throws(EngineError) -> Int64? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT updated_at, outcomes_learned, length(data) AS size, source FROM policy WHERE id = 1").map { row in
+                var hasher = Hasher()
+                hasher.combine(try row.decode(Int64.self, forColumn: "updated_at"))
+                hasher.combine(try row.decode(Int64.self, forColumn: "outcomes_learned"))
+                hasher.combine(try row.decode(Int64.self, forColumn: "size"))
+                hasher.combine(try row.decode(String.self, forColumn: "source"))
+                return Int64(hasher.finalize())
+            }
+        }
+    }
+}

@@ -32,6 +32,8 @@ public final class RemediationEngine {
     public let settings: Settings
     let queue: ApprovalQueue?
     var monitors: [String: ServiceMonitor] = [:]
+    /// The stored policy's revision when it was last read (`ApprovalQueue.policyRevision`).
+    var policyRevision: Int64?
 
     /// - Parameters:
     ///   - policySource: identifies the policy (e.g. its file's SHA-256): the queue keeps what it
@@ -54,6 +56,7 @@ public final class RemediationEngine {
         if let policy, let queue {
             try queue.installPolicy(policy, source: policySource, now: now)
             self.policy = try queue.policy()?.policy ?? policy
+            policyRevision = try queue.policyRevision()
         }
     }
 
@@ -175,17 +178,24 @@ public final class RemediationEngine {
             // One open question per incident: while this incident's last recommendation waits
             // for a person, no other is raised. (A pending one from an earlier incident does not
             // block: it stays until its TTL, as the person may still want it.)
+            let earlier = try queue.decisions(of: monitor.incidentRecommendations, now: now)
             for id in monitor.incidentRecommendations {
-                let earlier = try queue.recommendation(id, now: now)
-                switch earlier.status {
+                guard let decision = earlier[id] else { throw EngineError.notFound(id: id) }
+                switch decision.status {
                 case .pending: return nil
-                case .approved: tried = tried.adding(earlier.action)
-                case .rejected: refused = refused.adding(earlier.action)
+                case .approved: tried = tried.adding(decision.action)
+                case .rejected: refused = refused.adding(decision.action)
                 case .expired: break
                 }
             }
-            // Outcomes recorded meanwhile (`triage outcome`, another process) have taught it.
-            if let stored = try queue.policy() { policy = stored.policy; self.policy = stored.policy }
+            // Outcomes recorded meanwhile (`triage outcome`, another process) have taught it;
+            // the policy is decoded again only when its stored revision changed.
+            let revision = try queue.policyRevision()
+            if revision != policyRevision, let stored = try queue.policy() {
+                policy = stored.policy
+                self.policy = stored.policy
+                policyRevision = revision
+            }
         } else if !first {
             return nil
         }
