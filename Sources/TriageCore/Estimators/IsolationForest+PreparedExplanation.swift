@@ -35,6 +35,19 @@ public struct PreparedExplainingIsolationForest: Sendable {
         try checkColumns(data, expected: forest.featureCount)
         var sums = [Double](repeating: 0, count: data.rows)
         var top = [Int](repeating: 0, count: data.rows)
+        if data.rows < IsolationForest.interleave {
+            for r in 0..<data.rows { (sums[r], top[r]) = walkAlone(data, row: r) }
+        } else {
+            walkBlocks(data, threads: threads, sums: &sums, top: &top)
+        }
+        let normaliser = Double(forest.treeCount) * isolationAveragePathLength(forest.sampleSize)
+        guard normaliser > 0 else { return (Array(repeating: 0.5, count: data.rows), top) }
+        return (sums.map { exp2(-$0 / normaliser) }, top)
+    }
+
+    /// Σ_t h_t(x) and the top feature of every row, by the block walker (what
+    /// `IsolationForest.scoresAndTopFeatures` runs, with this value's tables).
+    func walkBlocks(_ data: Matrix<Float>, threads: Int, sums: inout [Double], top: inout [Int]) {
         let d = forest.featureCount, treeCount = forest.treeCount
         let tables = self.tables
         sums.withUnsafeMutableBufferPointer { sumsOut in
@@ -57,9 +70,48 @@ public struct PreparedExplainingIsolationForest: Sendable {
                 }
             }
         }
-        let normaliser = Double(forest.treeCount) * isolationAveragePathLength(forest.sampleSize)
-        guard normaliser > 0 else { return (Array(repeating: 0.5, count: data.rows), top) }
-        return (sums.map { exp2(-$0 / normaliser) }, top)
+    }
+
+    /// Σ_t h_t(x) and the top feature of one row, walked alone. The block walker takes rows in
+    /// interleaved groups of `IsolationForest.interleave`, so a request of one row walked eleven
+    /// padding rows beside it: 100 k of the 440 k instructions of a one-row `POST /v1/score`
+    /// (callgrind; BENCHMARKS.md "HTTP server (issue 15)"), ~6 k here. The decisions are the
+    /// walker's (value > threshold, NaN goes left) and path lengths and credits are summed per
+    /// feature in tree order from zero, as the walker sums them, so the values are equal to the bit.
+    func walkAlone(_ data: Matrix<Float>, row: Int) -> (pathLengthSum: Double, topFeature: Int) {
+        let d = forest.featureCount, height = forest.height, leafSlots = forest.leafSlots
+        let internalSlots = forest.internalSlots
+        var sum = 0.0
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, d)) { credit in
+            for j in 0..<d { credit[j] = 0 }
+            data.storage.withUnsafeBufferPointer { storage in
+            forest.splitFeatures.withUnsafeBufferPointer { features in
+            forest.splitThresholds.withUnsafeBufferPointer { thresholds in
+            forest.leafPathLengths.withUnsafeBufferPointer { leaves in
+            paths.withPointers { paths in
+                let x = storage.baseAddress! + row * d
+                for t in 0..<forest.treeCount {
+                    // One-based heap slots, as the walker's `descend`.
+                    let base = t &* internalSlots &- 1
+                    var i = 1
+                    for _ in 0..<height {
+                        i = 2 &* i &+ greater(x[Int(features[base &+ i])], thresholds[base &+ i])
+                    }
+                    let leaf = t &* leafSlots &+ i &- leafSlots
+                    sum += Double(leaves[leaf])
+                    if let denseOffset = paths.denseOffset, let dense = paths.dense {
+                        let vector = dense + Int(denseOffset[leaf])
+                        for j in 0..<d { credit[j] += vector[j] }
+                    } else {
+                        let list = paths.features + leaf &* paths.height, credits = paths.credits + leaf &* paths.height
+                        for s in 0..<Int(paths.counts[leaf]) { credit[Int(list[s])] += credits[s] }
+                    }
+                }
+            }}}}}
+            var best = 0
+            for j in 1..<max(1, d) where credit[j] > credit[best] { best = j }
+            return (sum, best)
+        }
     }
 }
 

@@ -130,7 +130,13 @@ public struct JSONRows: Sendable {
     private mutating func slowKey(_ parser: inout JSONScanner, row: Int, position: Int,
                                   previous: inout [(bytes: [UInt8], column: Int)]) throws(Failure) -> Int {
         let field = "rows[\(row)]"  // the slow path: once per column and row 0, or keys in a new order
-        let name = try parser.string(field: field)
+        let name: String
+        if let raw = parser.plainStringBytes() {
+            // No escapes and ASCII only (what `plainStringBytes` takes): the bytes are the name.
+            name = String(decoding: UnsafeRawBufferPointer(rebasing: raw), as: UTF8.self)
+        } else {
+            name = try parser.string(field: field)
+        }
         let column: Int
         if let known = index[name] {
             column = known

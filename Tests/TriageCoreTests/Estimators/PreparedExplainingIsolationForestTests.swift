@@ -9,7 +9,9 @@ import Testing
         return Matrix(rows: rows, columns: features) { _, _ in Float(rng.normal()) }
     }
 
-    @Test(arguments: [3, 7, 70])  // 70 features: past the dense-credit limit, the sparse walk
+    // 3 and 7 features: dense credit rows in SIMD4 lanes; 16: one SIMD16; 70: past the
+    // dense-credit limit, the sparse walk.
+    @Test(arguments: [3, 7, 16, 70])
     func sameScoresAndTopFeaturesAsTheForest(features: Int) throws {
         let training = Self.data(rows: 2_000, features: features, seed: 1)
         let forest = try IsolationForest.fit(training, parameters: .init(treeCount: 20, sampleSize: 128), seed: 4, threads: 1)
@@ -22,11 +24,21 @@ import Testing
             #expect(got.scores == expected.scores && got.topFeatures == expected.topFeatures)
             #expect(try prepared.scores(data, threads: threads) == forest.scores(data, threads: 1))
         }
-        for i in [0, 4_321, 8_499] {
-            let row = Matrix(rows: 1, columns: features, storage: Array(data.storage[i * features..<(i + 1) * features]))
-            let one = try prepared.scoresAndTopFeatures(row, threads: 1)
-            #expect(one.scores == [expected.scores[i]] && one.topFeatures == [expected.topFeatures[i]])
+        // Fewer rows than an interleaved group are walked one by one: the same values.
+        for (first, count) in [(0, 1), (4_321, 1), (8_499, 1), (17, 5), (100, 11), (200, 12)] {
+            let rows = Matrix(rows: count, columns: features, storage: Array(data.storage[first * features..<(first + count) * features]))
+            let few = try prepared.scoresAndTopFeatures(rows, threads: 1)
+            #expect(few.scores == Array(expected.scores[first..<(first + count)]))
+            #expect(few.topFeatures == Array(expected.topFeatures[first..<(first + count)]))
         }
+        // NaN goes left at every split, alone as in a block.
+        var holes = Self.data(rows: 3, features: features, seed: 5)
+        holes.storage[1] = .nan
+        holes.storage[features + features - 1] = .nan
+        let padded = Matrix(rows: 23, columns: features, storage: holes.storage + Self.data(rows: 20, features: features, seed: 6).storage)
+        let alone = try prepared.scoresAndTopFeatures(holes, threads: 1)
+        let inBlock = try prepared.scoresAndTopFeatures(padded, threads: 1)
+        #expect(alone.scores == Array(inBlock.scores[0..<3]) && alone.topFeatures == Array(inBlock.topFeatures[0..<3]))
         let none = try prepared.scoresAndTopFeatures(Matrix(rows: 0, columns: features), threads: 1)
         #expect(none.scores.isEmpty && none.topFeatures.isEmpty)
     }
