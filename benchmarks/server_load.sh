@@ -11,14 +11,16 @@
 #
 # Environment: TRIAGE_BIN (a built triage; default: swift build -c release), TRIAGE_VENV (the
 # Python venv, default benchmarks/.venv), SECONDS_PER_RUN (10), MIXED_SECONDS (60), SERVICES (50),
-# DAYS (30: rows ingested = SERVICES × DAYS × 1440), PORT (18480, and the next one for the peer).
+# DAYS (7: SERVICES × DAYS × 1440 metric rows to ingest from), INGEST_ROWS (300 000: the first rows
+# of that file posted by the ingest runs), PORT (18480, and the next one for the peer).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HERE=$ROOT/benchmarks/server_load
 RUN_SECONDS=${SECONDS_PER_RUN:-10}
 MIXED_SECONDS=${MIXED_SECONDS:-60}
 SERVICES=${SERVICES:-50}
-DAYS=${DAYS:-30}
+DAYS=${DAYS:-7}
+INGEST_ROWS=${INGEST_ROWS:-300000}
 PORT=${PORT:-18480}
 PEER_PORT=$((PORT + 1))
 TREES=100
@@ -125,12 +127,12 @@ for form in json csv; do
   log "ingest ($form bodies): triage serve --model BUNDLE --db (fresh) --token-file"
   start_server "$WORK/serve-ingest-$form.log" "$URL" "$TRIAGE" serve --model "$WORK/bundle" --db "$WORK/ingest-$form.sqlite" \
     --token-file "$WORK/tokens" --approvers "$WORK/approvers.txt" --port "$PORT" --log-level warning
-  RESULTS[ingest-$form]=$(cd "$HERE" && "$PY" ingest.py 127.0.0.1 "$PORT" "$TOKEN" "$WORK/live/metrics.csv" 4 "$form" | grep '^RESULT' | cut -d' ' -f2-)
+  RESULTS[ingest-$form]=$(cd "$HERE" && "$PY" ingest.py 127.0.0.1 "$PORT" "$TOKEN" "$WORK/live/metrics.csv" 4 "$form" "$INGEST_ROWS" | grep '^RESULT' | cut -d' ' -f2-)
   log "ingest-$form: ${RESULTS[ingest-$form]}"
   stop_server
 done
 
-log "mixed load, $MIXED_SECONDS s: wrk one-row scores (8 connections) + ingest, list, approve, /metrics, 4 SSE subscribers"
+log "mixed load, $MIXED_SECONDS s: wrk one-row scores (8 connections) + ingest (5 000 rows/s), list, approve, /metrics, 4 SSE subscribers"
 start_server "$WORK/serve-mixed.log" "$URL" "$TRIAGE" serve --model "$WORK/bundle" --db "$WORK/mixed.sqlite" \
   --token-file "$WORK/tokens" --approvers "$WORK/approvers.txt" --port "$PORT" --log-level warning
 (BODY=$WORK/one_metric.json CONTENT_TYPE=application/json wrk -t 1 -c 8 -d "${MIXED_SECONDS}s" --latency \
@@ -155,6 +157,6 @@ done
 echo
 echo "one row, 32 connections: Triage / peer (2 workers) = $(ratio triage-one peer2-one)x, / peer (1 worker) = $(ratio triage-one peer1-one)x"
 echo "1 000-row batches: Triage JSON $(rows_per_s triage-batch-json) rows/s, CSV $(rows_per_s triage-batch-csv) rows/s; peer JSON $(rows_per_s peer2-batch-json) rows/s"
-echo "ingest, 1 000-row batches, 4 ordered connections: JSON ${RESULTS[ingest-json]}; CSV ${RESULTS[ingest-csv]}"
+echo "ingest of the first $INGEST_ROWS rows, 1 000-row batches, 4 ordered connections: JSON ${RESULTS[ingest-json]}; CSV ${RESULTS[ingest-csv]}"
 echo "info log to a file: $INFO_LINES lines written; server RSS after the scoring runs: $((RSS_SCORE / 1024)) MiB"
 echo "mixed load: wrk scores ${RESULTS[mixed-score]}; other routes ${RESULTS[mixed]}"

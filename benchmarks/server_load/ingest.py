@@ -33,16 +33,20 @@ def main():
         conn = http.client.HTTPConnection(host, port)
         headers = {"Content-Type": content_type, "Authorization": f"Bearer {token}"}
         start.wait()
-        for data, _ in work[g]:
-            conn.request("POST", "/v1/metrics", body=data, headers=headers)
-            response = conn.getresponse()
-            answer = response.read()
-            if response.status == 202:
-                accepted[g] += int(answer.split(b":")[1].split(b"}")[0].split(b",")[0])
-            else:
-                bad[g] += 1
-                if not first_error:
-                    first_error.append(f"{response.status} {answer[:300]!r}")
+        try:
+            for data, _ in work[g]:
+                conn.request("POST", "/v1/metrics", body=data, headers=headers)
+                response = conn.getresponse()
+                answer = response.read()
+                if response.status == 202:
+                    accepted[g] += int(answer.split(b":")[1].split(b"}")[0].split(b",")[0])
+                else:
+                    bad[g] += 1
+                    if not first_error:
+                        first_error.append(f"{response.status} {answer[:300]!r}")
+        except OSError as error:  # the server went away: counted, and the group stops
+            bad[g] += 1
+            first_error.append(f"connection: {error}")
         conn.close()
 
     threads = [threading.Thread(target=run, args=(g,)) for g in range(groups)]

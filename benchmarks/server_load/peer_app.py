@@ -29,6 +29,12 @@ class Rows(BaseModel):
     rows: list[dict[str, Optional[float]]]
 
 
+@app.get("/healthz")
+async def healthz():
+    # What server_load.sh polls before it starts the load, as it does for Triage.
+    return {"status": "ok"}
+
+
 @app.post("/v1/score")
 async def score(body: Rows):
     # `async def`, not `def`: a `def` route hops to FastAPI's thread pool per request, which
