@@ -67,7 +67,7 @@ public struct JSONRows: Sendable {
         if try parser.peek(field: "rows") == UInt8(ascii: "]") { parser.advance(); return }
         // The keys of the previous row, by position: rows usually repeat them in the same order,
         // so a key is matched by its bytes without making a String or hashing it.
-        var previousKeys: [(bytes: [UInt8], column: Int)] = []
+        var previousKeys: [PreviousKey] = []
         while true {
             guard rowCount < maxRows else {
                 throw Failure(field: "rows", message: "more than \(maxRows) rows in one request")
@@ -107,17 +107,12 @@ public struct JSONRows: Sendable {
 
     /// Reads a key and returns its column (new columns are added, filled with NaN above).
     private mutating func key(_ parser: inout JSONScanner, row: Int, position: Int,
-                              previous: inout [(bytes: [UInt8], column: Int)]) throws(Failure) -> Int {
-        // Fast path: a key without escapes equal to the previous row's key at this position.
-        let start = parser.position
-        if position < previous.count, let raw = parser.plainStringBytes() {
-            // Both sides as raw buffers: the generic Slice-against-Array comparison cost ~280
-            // instructions a key (callgrind, 1 000-row bodies).
-            let candidate = UnsafeRawBufferPointer(rebasing: raw)
-            guard previous[position].bytes.withUnsafeBytes({ $0.elementsEqual(candidate) }) else {
-                parser.position = start
-                return try slowKey(&parser, row: row, position: position, previous: &previous)
-            }
+                              previous: inout [PreviousKey]) throws(Failure) -> Int {
+        // Fast path: the bytes at the position are the previous row's key at this position,
+        // quoted and without escapes. Compared in place: scanning the string first and then
+        // comparing cost ~420 instructions a key (callgrind, 1 000-row bodies), ~1/8 of a body.
+        if position < previous.count, previous[position].plain,
+           previous[position].bytes.withUnsafeBytes({ parser.consumeString(equalTo: $0) }) {
             let column = previous[position].column
             guard numbers[column][row].isNaN, strings[column]?[row] == nil else {
                 throw Failure(field: "rows[\(row)].\(names[column])", message: "given twice in one row")
@@ -128,7 +123,7 @@ public struct JSONRows: Sendable {
     }
 
     private mutating func slowKey(_ parser: inout JSONScanner, row: Int, position: Int,
-                                  previous: inout [(bytes: [UInt8], column: Int)]) throws(Failure) -> Int {
+                                  previous: inout [PreviousKey]) throws(Failure) -> Int {
         let field = "rows[\(row)]"  // the slow path: once per column and row 0, or keys in a new order
         let name: String
         if let raw = parser.plainStringBytes() {
@@ -153,9 +148,24 @@ public struct JSONRows: Sendable {
             numbers.append([Double](repeating: .nan, count: rowCount))
             strings.append(nil)
         }
-        let entry = (bytes: Array(name.utf8), column: column)
+        let entry = PreviousKey(bytes: Array(name.utf8), column: column)
         if position < previous.count { previous[position] = entry } else { previous.append(entry) }
         return column
+    }
+
+    /// A key of the previous row, by position, to match the next row's keys against.
+    struct PreviousKey {
+        let bytes: [UInt8]
+        let column: Int
+        /// No quote, backslash or control byte: a quoted copy of `bytes` in the body is then
+        /// exactly this key (the closing quote cannot be escaped or inside it).
+        let plain: Bool
+
+        init(bytes: [UInt8], column: Int) {
+            self.bytes = bytes
+            self.column = column
+            plain = !bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        }
     }
 
     /// Distinct column names accepted (the CSV loader's bound).
@@ -305,6 +315,18 @@ struct JSONScanner {
             end += 1
         }
         return nil
+    }
+
+    /// Consumes `"expected"` when the bytes at the position are exactly that, else consumes
+    /// nothing. `expected` must hold no quote, backslash or control byte, so a match is the
+    /// whole string token, unescaped.
+    mutating func consumeString(equalTo expected: UnsafeRawBufferPointer) -> Bool {
+        let end = position &+ expected.count &+ 2
+        guard end <= bytes.count, bytes[position] == UInt8(ascii: "\""), bytes[end &- 1] == UInt8(ascii: "\"") else { return false }
+        let start = position &+ 1
+        for i in 0..<expected.count where bytes[start &+ i] != expected[i] { return false }
+        position = end
+        return true
     }
 
     /// A string, unescaped; invalid UTF-8, control characters and bad escapes are errors.

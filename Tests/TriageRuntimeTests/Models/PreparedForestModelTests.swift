@@ -26,7 +26,7 @@ import TriageData
         #expect(prepared.kind == model.kind && prepared.features == model.features)
         var csv = "c,b,extra,a\n"  // columns by name, in any order, extras ignored
         var rng = RandomSource(seed: 9)
-        for _ in 0..<300 { csv += "\(rng.uniform()),\(rng.normal() * 4),x,\(rng.normal() * 2)\n" }
+        for _ in 0..<300 { csv += "\(rng.uniform()),\(rng.normal() * 4),7,\(rng.normal() * 2)\n" }
         let file = folder + "/data.csv"
         try csv.write(toFile: file, atomically: false, encoding: .utf8)
         let table = try CSVReader.read(file)
