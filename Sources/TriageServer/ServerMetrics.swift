@@ -9,9 +9,8 @@ import TriageRuntime
 /// tests — do not mix their counts).
 ///
 /// Handles are made once and kept: making a `Counter` or `Timer` asks the registry, which
-/// sanitises the label and dimensions and looks them up under its lock, and doing that twice
-/// for every request cost more than the rest of a one-row score (see BENCHMARKS.md,
-/// "HTTP server (issue 15)").
+/// sanitises the label and dimensions and looks them up under its lock — work that was done
+/// twice for every request of every route (see BENCHMARKS.md, "HTTP server (issue 15)").
 final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     let factory: PrometheusMetricsFactory

@@ -75,7 +75,7 @@ public struct PreparedExplainingIsolationForest: Sendable {
     /// Σ_t h_t(x) and the top feature of one row, walked alone. The block walker takes rows in
     /// interleaved groups of `IsolationForest.interleave`, so a request of one row walked eleven
     /// padding rows beside it: 100 k of the 440 k instructions of a one-row `POST /v1/score`
-    /// (callgrind; BENCHMARKS.md "HTTP server (issue 15)"), ~6 k here. The decisions are the
+    /// (callgrind; BENCHMARKS.md "HTTP server (issue 15)"), ~15 k here. The decisions are the
     /// walker's (value > threshold, NaN goes left) and path lengths and credits are summed per
     /// feature in tree order from zero, as the walker sums them, so the values are equal to the bit.
     func walkAlone(_ data: Matrix<Float>, row: Int) -> (pathLengthSum: Double, topFeature: Int) {

@@ -110,7 +110,7 @@ public struct JSONRows: Sendable {
                               previous: inout [PreviousKey]) throws(Failure) -> Int {
         // Fast path: the bytes at the position are the previous row's key at this position,
         // quoted and without escapes. Compared in place: scanning the string first and then
-        // comparing cost ~420 instructions a key (callgrind, 1 000-row bodies), ~1/8 of a body.
+        // comparing cost ~420 instructions a key, this ~160 (callgrind, 1 000-row bodies).
         if position < previous.count, previous[position].plain,
            previous[position].bytes.withUnsafeBytes({ parser.consumeString(equalTo: $0) }) {
             let column = previous[position].column
