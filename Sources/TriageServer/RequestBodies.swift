@@ -12,6 +12,9 @@ enum BodyFormat {
     /// From the Content-Type; none means JSON (what `curl --json` and most clients send).
     static func of(_ request: Request) throws(APIError) -> BodyFormat {
         guard let type = request.headers[.contentType] else { return .json }
+        // The exact forms clients send, without splitting, trimming and lower-casing a copy.
+        if type == "application/json" { return .json }
+        if type == "text/csv" { return .csv }
         let media = type.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         switch media {
         case "application/json", "": return .json

@@ -42,8 +42,10 @@ final class ServedModel: @unchecked Sendable {
             guard configuration.database == nil else {
                 throw ServerSetupError("\(configuration.model) is a model file: the engine and its queue need a bundle from 'triage train'")
             }
-            return ServedModel(model: try ModelRegistry.load(configuration.model), detectors: nil, engine: nil, queue: nil,
-                               databasePath: nil)
+            // Prepared once: an isolation forest's per-call tables would otherwise be rebuilt for
+            // every request (nearly all of a one-row request's work).
+            let model = ModelRegistry.preparedForRepeatedScoring(try ModelRegistry.load(configuration.model))
+            return ServedModel(model: model, detectors: nil, engine: nil, queue: nil, databasePath: nil)
         }
         let bundle = try ModelBundle.open(configuration.model)
         guard let database = configuration.database else {

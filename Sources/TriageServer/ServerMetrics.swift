@@ -1,3 +1,4 @@
+import Foundation
 import Metrics
 import Prometheus
 import TriageEngine
@@ -6,9 +7,19 @@ import TriageRuntime
 /// The server's Prometheus metrics (`GET /metrics`), recorded through swift-metrics into a
 /// registry of this server's own (not the process-global one, so two servers in one process —
 /// tests — do not mix their counts).
+///
+/// Handles are made once and kept: making a `Counter` or `Timer` asks the registry, which
+/// sanitises the label and dimensions and looks them up under its lock — work that was done
+/// twice for every request of every route (see BENCHMARKS.md, "HTTP server (issue 15)").
 final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     let factory: PrometheusMetricsFactory
+    private let scored: Metrics.Counter
+    private let ingested: Metrics.Counter
+    private let raised: Metrics.Counter
+    /// Request handles by method, route pattern and status: bounded by the routes and the few
+    /// statuses they answer (the route is a pattern, never a raw path).
+    private let requestHandles = Locked<[RequestKey: RequestHandles]>([:])
 
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -19,25 +30,36 @@ final class ServerMetrics: Sendable {
             .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
         ]
         self.factory = factory
+        scored = Metrics.Counter(label: "triage_rows_scored_total", factory: factory)
+        ingested = Metrics.Counter(label: "triage_rows_ingested_total", factory: factory)
+        raised = Metrics.Counter(label: "triage_recommendations_raised_total", factory: factory)
     }
 
-    /// One answered request: by method, route (the pattern, never the raw path: bounded
-    /// cardinality) and status.
-    func request(method: String, route: String, status: Int, duration: Duration) {
-        let dimensions = [("method", method), ("route", route), ("status", String(status))]
-        Counter(label: "triage_http_requests_total", dimensions: dimensions, factory: factory).increment()
-        Metrics.Timer(label: "triage_http_request_duration_seconds", dimensions: [("method", method), ("route", route)],
-                      factory: factory).record(duration: duration)
+    /// One answered request: by method, route and status. `endpoint` is the router's matched
+    /// pattern (`/v1/recommendations/:id`), nil when no route matched; the route as the metrics
+    /// and the log name it (`/v1/recommendations/{id}`, `unmatched`) is returned for the log.
+    @discardableResult
+    func request(method: String, endpoint: String?, status: Int, duration: Duration) -> String {
+        let key = RequestKey(method: method, endpoint: endpoint, status: status)
+        let handles = requestHandles.withLock { cache in
+            if let known = cache[key] { return known }
+            let made = RequestHandles(key, factory: factory)
+            cache[key] = made
+            return made
+        }
+        handles.count.increment()
+        handles.latency.record(duration: duration)
+        return handles.route
     }
 
     func rowsScored(_ count: Int) {
-        Counter(label: "triage_rows_scored_total", factory: factory).increment(by: count)
+        scored.increment(by: count)
     }
 
     func rowsIngested(_ summary: IngestSummary) {
-        Counter(label: "triage_rows_ingested_total", factory: factory).increment(by: summary.accepted)
+        ingested.increment(by: summary.accepted)
         if summary.recommendations > 0 {
-            Counter(label: "triage_recommendations_raised_total", factory: factory).increment(by: summary.recommendations)
+            raised.increment(by: summary.recommendations)
         }
     }
 
@@ -66,4 +88,44 @@ final class ServerMetrics: Sendable {
     }
 
     func exposition() -> [UInt8] { registry.emitToBuffer() }
+}
+
+/// What a request's metrics are kept under.
+struct RequestKey: Hashable, Sendable {
+    let method: String
+    let endpoint: String?
+    let status: Int
+}
+
+/// The handles of one method, route and status.
+struct RequestHandles: Sendable {
+    let route: String
+    let count: Metrics.Counter
+    let latency: Metrics.Timer
+
+    init(_ key: RequestKey, factory: PrometheusMetricsFactory) {
+        route = RequestHandles.route(key.endpoint)
+        count = Metrics.Counter(label: "triage_http_requests_total",
+                        dimensions: [("method", key.method), ("route", route), ("status", String(key.status))], factory: factory)
+        latency = Metrics.Timer(label: "triage_http_request_duration_seconds", dimensions: [("method", key.method), ("route", route)],
+                                factory: factory)
+    }
+
+    /// The route as logs and metrics name it: the OpenAPI form of the pattern, `unmatched` when
+    /// no route matched.
+    static func route(_ endpoint: String?) -> String {
+        endpoint.map { $0.replacingOccurrences(of: ":id", with: "{id}") } ?? "unmatched"
+    }
+}
+
+/// A value guarded by a lock, for the few caches requests share.
+final class Locked<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func withLock<R>(_ body: (inout Value) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
+    }
 }
