@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Testing
+import TriageData
 import TriageEngine
 @testable import TriageServer
 
@@ -115,12 +116,16 @@ private func outboxLines(_ setup: ServerSetup) -> [String] {
     }
 
     @Test func listFiltersByStatus() async throws {
-        try await withPending { _, client, ids in
+        try await withPending { setup, client, ids in
             _ = try await client.execute(uri: "/v1/recommendations/\(ids[0])/reject", method: .post, headers: json(aliceToken),
                                          body: buffer(#"{"comment": "not now"}"#))
             let rejected = try await client.execute(uri: "/v1/recommendations?status=rejected", method: .get)
             let list = rejected.object["recommendations"] as? [[String: Any]] ?? []
             #expect(list.count == 1 && list[0]["reason"] as? String == "not now" && list[0]["decided_by"] as? String == "alice")
+            // Rendered record by record, byte for byte what the whole list as one JSON value gives.
+            let all = try await client.execute(uri: "/v1/recommendations?status=all", method: .get)
+            let records = try setup.server.served.queue!.list(status: nil, now: TriageServer.now)
+            #expect(all.text == JSONValue.object(["recommendations": .array(records.map(\.json))]).serialized() + "\n")
             let bad = try await client.execute(uri: "/v1/recommendations?status=done", method: .get)
             #expect(bad.status == .badRequest && bad.object["field"] as? String == "status")
         }
