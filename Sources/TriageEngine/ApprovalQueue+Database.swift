@@ -77,11 +77,25 @@ extension ApprovalQueue {
                 return .commit
             }
         }
-        do {
-            try migrator.migrate(setup)
-        } catch {
-            // Another process ran the same migration first: fine if nothing is left to do.
-            guard try setup.read({ db in try migrator.hasCompletedMigrations(db) }) else { throw error }
+        var attempts = 0
+        while true {
+            do {
+                try migrator.migrate(setup)
+                break
+            } catch {
+                // Another process ran the same migrations first: fine if nothing is left to do.
+                if try setup.read({ db in try migrator.hasCompletedMigrations(db) }) { break }
+                // Another process is migrating right now. SQLite answers BUSY at once, without the
+                // busy timeout, when a reading transaction would have to become a writing one, so
+                // wait a little and try again (up to about 10 s, the busy timeout).
+                if let sqlite = error as? DatabaseError, [.SQLITE_BUSY, .SQLITE_LOCKED].contains(sqlite.resultCode),
+                   attempts < 400 {
+                    attempts += 1
+                    usleep(25_000)
+                    continue
+                }
+                throw error
+            }
         }
         try setup.read { db in try checkSchema(db, path: path) }
         try setup.close()
