@@ -20,7 +20,7 @@ import PackageDescription
 
 let package = Package(
     name: "Triage",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "triage", targets: ["triage"]),
         .executable(name: "triage-bench", targets: ["TriageBench"]),

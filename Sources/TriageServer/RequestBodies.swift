@@ -154,43 +154,39 @@ enum RowBodies {
                     start = i + 1
                 }
                 if start < bytes.count { lines.append(start..<bytes.count) }
-                var parser: MetricsRowParser?
-                var slots: [Int] = []
+                var columns: ServiceMetricColumns?
                 var rows: [MetricRow] = []
                 for (number, range) in lines.enumerated() {
                     var range = range
                     if range.count > 0 && bytes[range.upperBound - 1] == 0x0D { range = range.lowerBound..<(range.upperBound - 1) }
                     let line = UnsafeBufferPointer(rebasing: bytes[range])
                     if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                    guard let header = parser else {
-                        let p = try MetricsRowParser(file: csvName, headerLine: line, lineNumber: number + 1, timeColumn: "timestamp",
-                                                     serviceColumn: "service", excluded: ["label"])
-                        let missing = ServiceMetric.names.filter { !p.metricNames.contains($0) }
-                        if let first = missing.first {
-                            throw DataError(.missingColumn, file: csvName, line: number + 1, columnName: first)
-                        }
-                        if let unknown = p.metricNames.first(where: { !ServiceMetric.names.contains($0) }) {
+                    guard let header = columns else {
+                        // The header check `watch --model` makes (every metric the detectors read),
+                        // and no column beyond them: a misspelt metric must not be silently dropped.
+                        let mapped = try ServiceMetricColumns(file: csvName, headerLine: line, lineNumber: number + 1,
+                                                              timeColumn: "timestamp", serviceColumn: "service", excluded: ["label"])
+                        if let unknown = mapped.parser.metricNames.first(where: { !ServiceMetric.names.contains($0) }) {
                             throw DataError(.other("unknown column '\(unknown)' (rows have timestamp, service, "
                                                    + ServiceMetric.names.joined(separator: ", ") + ")"),
                                             file: csvName, line: number + 1, columnName: unknown)
                         }
-                        slots = ServiceMetric.names.map { p.metricNames.firstIndex(of: $0)! }
-                        parser = p
+                        columns = mapped
                         continue
                     }
                     guard rows.count < maxRows else {
                         throw DataError(.other("more than \(maxRows) rows in one request"), file: csvName, line: number + 1)
                     }
-                    let row = try header.parse(line, lineNumber: number + 1)
+                    let row = try header.parser.parse(line, lineNumber: number + 1)
                     guard !row.service.isEmpty else {
                         throw DataError(.other("empty service name"), file: csvName, line: number + 1, columnName: "service")
                     }
                     guard let whole = Int64(exactly: row.time.rounded(.down)) else {
                         throw DataError(.other("time out of range"), file: csvName, line: number + 1, columnName: "timestamp")
                     }
-                    rows.append(MetricRow(service: row.service, time: whole, values: slots.map { row.values[$0] }))
+                    rows.append(MetricRow(service: row.service, time: whole, values: header.values(of: row)))
                 }
-                guard parser != nil else { throw DataError(.emptyFile, file: csvName) }
+                guard columns != nil else { throw DataError(.emptyFile, file: csvName) }
                 return rows
             }
         } catch {

@@ -5,6 +5,7 @@ import HTTPTypes
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 import TriageCore
 import TriageData
 import TriageEngine
@@ -261,9 +262,8 @@ public final class TriageServer: Sendable {
         do { approvers = try Approvers.load(path) } catch {
             throw APIError(.forbidden, "approvals are refused: \(error)")
         }
-        guard approvers.names.contains(name) else {
-            throw APIError(.forbidden, "'\(name)' is not an approver (not in \(path))")
-        }
+        // The allowlist's own check, the one the queue makes again when it decides.
+        do { try approvers.check(Decider.http(tokenName: name)) } catch { throw APIError(.forbidden, error.description) }
         return (name, approvers)
     }
 
@@ -420,29 +420,26 @@ public final class TriageServer: Sendable {
 }
 
 /// A flag set once, read from any task.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
+final class StopFlag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
 }
 
-/// A value shared between requests, guarded by a lock.
-final class Shared<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: T
-    init(_ value: T) { stored = value }
-    var value: T { lock.withLock { stored } }
-    func set(_ value: T) { lock.withLock { stored = value } }
+/// A value shared between requests.
+final class Shared<T: Sendable>: Sendable {
+    private let stored: Mutex<T>
+    init(_ value: T) { stored = Mutex(value) }
+    var value: T { stored.withLock { $0 } }
+    func set(_ value: T) { stored.withLock { $0 = value } }
 }
 
 /// Requests being answered, counted until their answer is written.
-final class InFlight: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    var current: Int { lock.withLock { count } }
-    func enter() { lock.withLock { count += 1 } }
-    func leave() { lock.withLock { count -= 1 } }
+final class InFlight: Sendable {
+    private let count = Mutex(0)
+    var current: Int { count.withLock { $0 } }
+    func enter() { count.withLock { $0 += 1 } }
+    func leave() { count.withLock { $0 -= 1 } }
 }
 
 /// The first step of a graceful stop, before the server's own: raises the stop flag (new

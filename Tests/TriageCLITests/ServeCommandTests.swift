@@ -51,7 +51,7 @@ import Glibc
         try body.write(toFile: data, atomically: false, encoding: .utf8)
 
         let errPath = folder + "/serve.err"
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         let server = Process()
         server.executableURL = CLIRunner.binary
         server.arguments = ["serve", "--model", Self.bundle + "/iforest.model", "--port", "0", "--log-level", "notice"]
@@ -75,7 +75,7 @@ import Glibc
         client.arguments = ["-s", "--limit-rate", "1500K", "-o", answer, "-w", "%{http_code}", "-X", "POST", "-H", "Content-Type: text/csv",
                             "--data-binary", "@" + data, base + "/v1/score"]
         let codePath = folder + "/code"
-        FileManager.default.createFile(atPath: codePath, contents: nil)
+        _ = FileManager.default.createFile(atPath: codePath, contents: nil)
         client.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: codePath))
         try client.run()
         usleep(500_000)
@@ -103,7 +103,7 @@ extension ServeCommandTests {
     /// Starts `triage serve ARGS --port 0`; returns the process and its base address.
     static func startServer(_ arguments: [String], folder: String) throws -> (Process, String) {
         let errPath = folder + "/serve.err"
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         let server = Process()
         server.executableURL = CLIRunner.binary
         server.arguments = ["serve"] + arguments + ["--port", "0", "--log-level", "notice"]
@@ -181,7 +181,7 @@ enum CLIRunnerCurl {
         process.arguments = ["-s", "--max-time", "5", url]
         let folder = CLIRunner.folder()
         let out = folder + "/out"
-        FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
         try process.run()
         process.waitUntilExit()

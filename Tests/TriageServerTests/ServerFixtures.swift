@@ -26,8 +26,8 @@ struct TrainedFixture: Sendable {
         let folder = temporaryFolder("fixture")
         let simulation = Simulation.run(SimulationSettings(seed: 1, services: 3, days: 2, interval: 60), threads: 1)
         let metrics = folder + "/metrics.csv", incidents = folder + "/incidents.csv"
-        FileManager.default.createFile(atPath: metrics, contents: Data(simulation.metricsCSV(threads: 1)))
-        FileManager.default.createFile(atPath: incidents, contents: Data(simulation.incidentsCSV()))
+        _ = FileManager.default.createFile(atPath: metrics, contents: Data(simulation.metricsCSV(threads: 1)))
+        _ = FileManager.default.createFile(atPath: incidents, contents: Data(simulation.incidentsCSV()))
         let history = try! MetricsHistory.read(metrics, threads: 1)
         let records = try! IncidentLogReader.read(incidents, services: Set(history.services), metricsFile: metrics)
         let trained = try! BundleTraining.train(history: history, records: records, seed: 0, threads: 1)

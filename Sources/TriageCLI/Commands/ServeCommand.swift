@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import Dispatch
 import Logging
+import Synchronization
 import TriageData
 import TriageServer
 
@@ -79,23 +80,10 @@ struct Serve: ParsableCommand {
     }
 
     /// The error the server stopped with, handed from its task to the command.
-    final class Outcome: @unchecked Sendable {
-        private let lock = NSLockBox()
-        private var stored: (any Error)?
-        var error: (any Error)? { lock.withLock { stored } }
-        func set(_ error: any Error) { lock.withLock { stored = error } }
-    }
-}
-
-/// A lock for the few values handed between tasks and threads here.
-final class NSLockBox: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
+    final class Outcome: Sendable {
+        private let stored = Mutex<(any Error)?>(nil)
+        var error: (any Error)? { stored.withLock { $0 } }
+        func set(_ error: any Error) { stored.withLock { $0 = error } }
     }
 }
 

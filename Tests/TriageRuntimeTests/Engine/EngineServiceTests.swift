@@ -5,15 +5,6 @@ import TriageData
 import TriageEngine
 @testable import TriageRuntime
 
-private let packageRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-        url.deleteLastPathComponent()
-        if FileManager.default.fileExists(atPath: url.path + "/Package.swift") { return url.path }
-    }
-    fatalError("package root not found")
-}()
-
 /// The first `count` rows of the shipped simulation, as the engine takes them.
 private func shippedRows(_ count: Int) throws -> [MetricRow] {
     let text = try String(contentsOfFile: packageRoot + "/datasets/simulated/metrics.csv", encoding: .utf8)

@@ -4,16 +4,6 @@ import TriageData
 import TriageEngine
 @testable import TriageRuntime
 
-/// The shipped bundle, models/simulated.
-private let shippedBundle: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-        url.deleteLastPathComponent()
-        if FileManager.default.fileExists(atPath: url.path + "/Package.swift") { return url.path + "/models/simulated" }
-    }
-    fatalError("package root not found")
-}()
-
 @Test func theShippedBundleSetsUpAnEngineWithItsPolicyIdentityAndQueue() throws {
     let bundle = try ModelBundle.open(shippedBundle)
     var settings = RemediationEngine.Settings()

@@ -5,16 +5,6 @@ import TriageCore
 import TriageEngine
 @testable import TriageRuntime
 
-/// The shipped bundle, models/simulated.
-private let shippedBundle: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-        url.deleteLastPathComponent()
-        if FileManager.default.fileExists(atPath: url.path + "/Package.swift") { return url.path + "/models/simulated" }
-    }
-    fatalError("package root not found")
-}()
-
 private func columns(_ header: String) throws(DataError) -> ServiceMetricColumns {
     let bytes = Array(header.utf8)
     return try bytes.withUnsafeBufferPointer { buffer throws(DataError) in

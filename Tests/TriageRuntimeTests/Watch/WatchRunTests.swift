@@ -3,16 +3,6 @@ import Testing
 import TriageData
 @testable import TriageRuntime
 
-/// The shipped bundle, models/simulated, and the simulated metrics it was trained on.
-private let packageRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-        url.deleteLastPathComponent()
-        if FileManager.default.fileExists(atPath: url.path + "/Package.swift") { return url.path }
-    }
-    fatalError("package root not found")
-}()
-
 private final class Lines { var all: [String] = [] }
 
 @Suite struct WatchRunTests {
