@@ -118,44 +118,77 @@ extension ApprovalQueue {
 }
 
 extension ApprovalQueue {
-    /// Status and action of each of `ids`, as of `now` (a pending one past its expiry reads as
-    /// expired) — what the engine checks about an incident's earlier recommendations, in one
-    /// read of two columns instead of decoding whole records (and without a write to expire
-    /// them: the stored status is corrected by the next writer that lists or decides).
-    public func decisions(of ids: [String], now: Int64) throws(EngineError) -> [String: (status: Recommendation.Status, action: RemediationAction)] {
+    /// What the engine needs of a recommendation to know whether its incident may move on.
+    public struct Decision: Sendable, Equatable {
+        /// As stored: a pending one may be past `expires` (`status(at:)` says expired then).
+        public var status: Recommendation.Status
+        public var action: RemediationAction
+        public var expires: Int64
+
+        public init(status: Recommendation.Status, action: RemediationAction, expires: Int64) {
+            self.status = status
+            self.action = action
+            self.expires = expires
+        }
+
+        /// The status as `list` shows it at wall time `now`.
+        public func status(at now: Int64) -> Recommendation.Status {
+            status == .pending && expires <= now ? .expired : status
+        }
+    }
+
+    /// Status, action and expiry of each of `ids` (ids not in the queue are absent) — what the
+    /// engine checks about an incident's earlier recommendations, in one read of a few columns
+    /// instead of decoding whole records (and without a write to expire them: the stored status
+    /// is corrected by the next writer that lists or decides).
+    public func decisions(of ids: [String]) throws(EngineError) -> [String: Decision] {
         guard !ids.isEmpty else { return [:] }
         return try read { db in
-            var found = [String: (status: Recommendation.Status, action: RemediationAction)]()
+            var found = [String: Decision]()
             let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
-            var values: [any DatabaseValueConvertible] = [now]
-            values += ids.map { $0 as any DatabaseValueConvertible }
-            let sql = "SELECT id, status, action, expires <= ? AS overdue FROM recommendation WHERE id IN (\(marks))"
-            // Cached: the engine asks this every few rows of an incident (compiling it each time
-            // was most of its cost).
-            for row in try Row.fetchAll(try db.cachedStatement(sql: sql), arguments: StatementArguments(values)) {
+            let sql = "SELECT id, status, action, expires FROM recommendation WHERE id IN (\(marks))"
+            // Cached: the engine asks this for each incident (compiling it each time was most of its cost).
+            for row in try Row.fetchAll(try db.cachedStatement(sql: sql), arguments: StatementArguments(ids)) {
                 guard let status = Recommendation.Status(rawValue: try row.decode(forColumn: "status")),
                       let action = RemediationAction(name: try row.decode(forColumn: "action")) else {
                     throw EngineError.invalid("recommendation \(try row.decode(String.self, forColumn: "id")) has an unknown status or action")
                 }
-                let overdue: Bool = try row.decode(forColumn: "overdue")
-                found[try row.decode(forColumn: "id")] = (status == .pending && overdue ? .expired : status, action)
+                found[try row.decode(forColumn: "id")] = Decision(status: status, action: action,
+                                                                  expires: try row.decode(forColumn: "expires"))
             }
             return found
+        }
+    }
+
+    /// The decisions of `ids` as of wall time `now` (a pending one past its expiry is expired).
+    public func decisions(of ids: [String], now: Int64) throws(EngineError) -> [String: (status: Recommendation.Status, action: RemediationAction)] {
+        try decisions(of: ids).mapValues { ($0.status(at: now), $0.action) }
+    }
+
+    /// What tells a reader that its copies of the queue may be stale, in one read: the newest
+    /// journal event (every decision, expiry, outcome and new recommendation journals one in
+    /// the transaction that makes it) and the stored policy's revision.
+    public func changeStamp() throws(EngineError) -> (lastEventID: Int64, policyRevision: Int64?) {
+        try read { db in
+            let last = try Int64.fetchOne(try db.cachedStatement(sql: "SELECT COALESCE(MAX(id), 0) FROM event")) ?? 0
+            return (last, try Self.policyRevision(db))
         }
     }
 
     /// A number that changes whenever the stored policy does (installed anew or taught by an
     /// outcome), so a reader decodes the policy only when it changed; nil without one.
     public func policyRevision() throws(EngineError) -> Int64? {
-        try read { db in
-            try Row.fetchOne(try db.cachedStatement(sql: "SELECT updated_at, outcomes_learned, length(data) AS size, source FROM policy WHERE id = 1")).map { row in
-                var hasher = Hasher()
-                hasher.combine(try row.decode(Int64.self, forColumn: "updated_at"))
-                hasher.combine(try row.decode(Int64.self, forColumn: "outcomes_learned"))
-                hasher.combine(try row.decode(Int64.self, forColumn: "size"))
-                hasher.combine(try row.decode(String.self, forColumn: "source"))
-                return Int64(hasher.finalize())
-            }
+        try read { db in try Self.policyRevision(db) }
+    }
+
+    static func policyRevision(_ db: Database) throws -> Int64? {
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT updated_at, outcomes_learned, length(data) AS size, source FROM policy WHERE id = 1")).map { row in
+            var hasher = Hasher()
+            hasher.combine(try row.decode(Int64.self, forColumn: "updated_at"))
+            hasher.combine(try row.decode(Int64.self, forColumn: "outcomes_learned"))
+            hasher.combine(try row.decode(Int64.self, forColumn: "size"))
+            hasher.combine(try row.decode(String.self, forColumn: "source"))
+            return Int64(hasher.finalize())
         }
     }
 }

@@ -127,17 +127,18 @@ public final class ApprovalQueue: Sendable {
             throw .invalid("a recommendation cannot expire before it is raised")
         }
         return try write { db in
-            if let existing = try Recommendation
-                .filter(Recommendation.CodingKeys.service == recommendation.service
-                        && Recommendation.CodingKeys.created == recommendation.created)
-                .fetchOne(db) {
+            // A prepared statement over the unique (service, created) index: building the query
+            // through the query interface on every raise cost more than the lookup.
+            if let id = try String.fetchOne(try db.cachedStatement(sql: Self.raisedForRowSQL),
+                                            arguments: [recommendation.service, recommendation.created]),
+               let existing = try Recommendation.fetchOne(db, key: id) {
                 return (existing, false)
             }
             // Rows are never deleted, so the largest rowid is the count: read from the end of the
             // b-tree, where COUNT(*) scanned the whole table on every raise (slower as the queue grew).
-            let next = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(rowid), 0) FROM recommendation") ?? 0
+            let next = try Int.fetchOne(try db.cachedStatement(sql: "SELECT COALESCE(MAX(rowid), 0) FROM recommendation")) ?? 0
             var record = recommendation
-            record.id = String(format: "rec-%06d", next + 1)
+            record.id = Self.recommendationID(next + 1)
             record.status = .pending
             record.idempotencyKey = "triage-\(instance)-\(record.id)"
             record.outboxWritten = false
@@ -153,6 +154,15 @@ public final class ApprovalQueue: Sendable {
             try Self.journal(db, "recommendation", record, now: record.raisedAt)
             return (record, true)
         }
+    }
+
+    /// The recommendation raised for a service's data row, if any (`raise` asks this each time).
+    static let raisedForRowSQL = "SELECT id FROM recommendation WHERE service = ? AND created = ? LIMIT 1"
+
+    /// `rec-000001`, …: six digits at least, more once the queue passes a million.
+    static func recommendationID(_ number: Int) -> String {
+        let digits = String(number)
+        return "rec-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
     }
 
     // MARK: Reading

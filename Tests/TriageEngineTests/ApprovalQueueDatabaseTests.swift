@@ -211,6 +211,20 @@ import Testing
         #expect(try DatabaseQueue(path: w.database).read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM grdb_migrations") } == 0)
     }
 
+    /// `raise` finds a row's recommendation through the unique (service, created) index: a scan
+    /// would slow every raise down as the queue grows.
+    @Test func raiseLooksRowsUpThroughAnIndex() throws {
+        let w = Workspace()
+        let queue = try ApprovalQueue(path: w.database)
+        let plan = try queue.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + ApprovalQueue.raisedForRowSQL, arguments: ["svc-01", 0])
+                .map { $0["detail"] as String }.joined(separator: "; ")
+        }
+        #expect(plan.hasPrefix("SEARCH recommendation USING") && plan.contains("INDEX") && plan.contains("service=? AND created=?"),
+                "\(plan)")
+        #expect(ApprovalQueue.recommendationID(7) == "rec-000007" && ApprovalQueue.recommendationID(1_234_567) == "rec-1234567")
+    }
+
     /// `triage outcome --recovery-seconds 1e308` drove the stored Q-values to −2.5e307.
     @Test func recoverySecondsAreBoundedBeforeTheyReachThePolicy() throws {
         let w = Workspace()

@@ -84,6 +84,50 @@ import Testing
         #expect(events.filter { $0.type == "recommendation" }.count == 1)
     }
 
+    /// Batches read the queue's decisions once, not once per row: a decision taken by someone
+    /// else (another handle on the file, like `triage approvals` or the server) is seen by the
+    /// next batch; the batch path raises what the row path raises.
+    @Test func batchesSeeDecisionsTakenBetweenThemAndRaiseWhatRowsRaise() throws {
+        let w = Workspace()
+        let queue = try ApprovalQueue(path: w.database)
+        let engine = try Self.engine(queue: queue)
+        let (normal, failing) = Self.rows(engine, service: "svc-01")
+        var time: Int64 = 1_767_225_600
+        func batch(_ values: [Double], _ count: Int) throws -> [Recommendation] {
+            let rows = (0..<count).map { k in (service: "svc-01", time: time + Int64(k) * 60, values: values) }
+            time += Int64(count) * 60
+            return try engine.process(batch: rows, now: 2_000).joined().compactMap { event -> Recommendation? in
+                if case .recommendation(let r) = event { return r } else { return nil }
+            }
+        }
+        #expect(try batch(normal, 60).isEmpty)
+        let first = try batch(failing, 20)
+        #expect(first.count == 1 && first[0].id == "rec-000001")
+        // Pending: later batches raise nothing more.
+        #expect(try batch(failing, 30).isEmpty)
+        let other = try ApprovalQueue(path: w.database)
+        try other.reject(first[0].id, by: .http(tokenName: "alice"), reason: "no", approvers: try Approvers.load(w.allowlist), now: 2_100)
+        let next = try batch(failing, 12)
+        #expect(next.count == 1 && next[0].action != first[0].action)
+        #expect(next[0].reasons.contains { $0.hasPrefix("policy: ") })
+
+        // The same rows one by one raise the same recommendations at the same rows.
+        let w2 = Workspace()
+        let queue2 = try ApprovalQueue(path: w2.database)
+        let single = try Self.engine(queue: queue2)
+        var time2: Int64 = 1_767_225_600
+        var raised = [Recommendation]()
+        for (values, count) in [(normal, 60), (failing, 50)] {
+            for _ in 0..<count {
+                for case .recommendation(let r) in try single.process(service: "svc-01", time: time2, values: values, now: 2_000) {
+                    raised.append(r)
+                }
+                time2 += 60
+            }
+        }
+        #expect(raised.map(\.created) == [first[0].created] && raised.map(\.action) == [first[0].action])
+    }
+
     /// A restart mid-incident (checkpoint → new engine → restore) continues the incident: the
     /// state stays unhealthy and no second recommendation is raised while the first waits.
     @Test func aRestoredEngineContinuesAnOpenIncident() throws {
