@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Synchronization
 import Testing
 @testable import TriageCore
@@ -53,6 +54,49 @@ func proposal(_ service: String, at created: Int64, raisedAt: Int64 = 1_000, ttl
         #expect(all[1].action == .scaleUp && all[1].parameters == ["replicas": 4] && all[1].symptoms == symptomsA)
         #expect(all[0].reasons == ["latency_p99_ms 6.2× its baseline"])
         #expect(all[0].idempotencyKey.hasPrefix("triage-") && all[0].idempotencyKey != all[1].idempotencyKey)
+    }
+
+    /// `Recommendation` writes its columns by hand (for speed) and reads them through `Codable`:
+    /// every field survives the round trip, and each JSON column holds what the synthesised
+    /// `Encodable` conformance (through GRDB's JSON encoder settings) would have written.
+    @Test func handWrittenColumnsEqualTheCodableEncoding() throws {
+        var record = Recommendation(service: "svc-\"07\"/α", action: .scaleUp, confidence: 0.625, created: 1_767_225_600,
+                                    raisedAt: 2_000, expires: 3_800, reasons: ["p99 ×4.5", "line\nbreak", "tab\t\u{7F}"],
+                                    parameters: ["replicas": 6, "a": -1], scores: ["iforest": 0.71, "autoencoder": 1e-7, "big": 3e20],
+                                    symptoms: Symptoms(features: [1.5, .nan, .infinity, 0.1, -2], levels: [1, 0, 2, 0, 1, 0, 1]),
+                                    tried: ActionSet([.restart, .rollback]))
+        let w = Workspace()
+        let queue = try ApprovalQueue(path: w.database)
+        record = try queue.raise(record).recommendation
+        _ = try queue.approve(record.id, by: .http(tokenName: "alice"), comment: "ok \"go\"", approvers: try Approvers.load(w.allowlist),
+                          outbox: w.outbox, now: 2_100)
+        _ = try queue.recordOutcome(record.id, result: .failure, recoverySeconds: 12.5, now: 2_200)
+        let stored = try queue.recommendation(record.id, now: 2_300)
+        #expect(stored.status == .approved && stored.decidedBy == "alice" && stored.decidedChannel == .http && stored.decidedAt == 2_100)
+        #expect(stored.decisionNote == "ok \"go\"" && stored.outcome == .failure && stored.recoverySeconds == 12.5 && stored.outcomeAt == 2_200)
+        #expect(stored.reasons == record.reasons && stored.parameters == record.parameters && stored.scores == record.scores)
+        #expect(stored.symptoms.levels == record.symptoms.levels && stored.tried == record.tried && stored.action == .scaleUp)
+        #expect(stored.symptoms.features[0] == 1.5 && stored.symptoms.features[1].isNaN && stored.symptoms.features[2].isNaN)
+        // Column by column against the Codable encoding, as JSON values.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let columns = try queue.read { db in try Row.fetchOne(db, sql: "SELECT * FROM recommendation WHERE id = ?", arguments: [record.id])! }
+        func same(_ column: String, _ expected: Data) throws {
+            let stored: String = columns[column]
+            let a = try JSONSerialization.jsonObject(with: Data(stored.utf8)) as? NSObject
+            let b = try JSONSerialization.jsonObject(with: expected) as? NSObject
+            #expect(a == b, "\(column): \(stored) vs \(String(decoding: expected, as: UTF8.self))")
+        }
+        try same("reasons", encoder.encode(stored.reasons))
+        try same("parameters", encoder.encode(stored.parameters))
+        try same("scores", encoder.encode(stored.scores))
+        try same("symptoms", encoder.encode(stored.symptoms))
+        #expect(columns["tried"] as Int == Int(record.tried.rawValue) && columns["action"] as String == "scale_up")
+        #expect(columns["outbox_written"] as Bool == true && columns["decided_channel"] as String == "http")
+        // A score JSON cannot hold is refused, as the Codable encoding refused it.
+        var infinite = proposal("svc-02", at: 60)
+        infinite.scores = ["iforest": .infinity]
+        #expect(throws: EngineError.self) { try queue.raise(infinite) }
     }
 
     @Test func approvalWritesOneOutboxLineAndIsIdempotent() throws {
