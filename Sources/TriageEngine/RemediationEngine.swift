@@ -128,25 +128,46 @@ public final class RemediationEngine {
     /// detectors scoring the whole batch at once (`BundleDetectors.scores`). Returns each row's
     /// events, in row order.
     public func process(batch rows: [(service: String, time: Int64, values: [Double])], now: Int64) throws(EngineError) -> [[EngineEvent]] {
+        try process(batch: rows, scored: try Self.score(rows, detectors), now: now)
+    }
+
+    /// The detector scores of `rows`, for `process(batch:scored:now:)`: they depend on nothing
+    /// but the rows, so a caller may compute them on another thread, before taking its turn
+    /// with the engine (the server scores in the request's task, beside other requests).
+    public static func score(_ rows: [(service: String, time: Int64, values: [Double])],
+                             _ detectors: BundleDetectors) throws(EngineError) -> [BundleDetectors.RowScore?] {
         for row in rows where row.values.count != ServiceMetric.allCases.count {
             throw .invalid("a metrics row needs \(ServiceMetric.allCases.count) values (\(ServiceMetric.names.joined(separator: ", "))), got \(row.values.count)")
         }
-        let scores: [BundleDetectors.RowScore?]
-        do { scores = try detectors.scores(rows.map { ($0.service, $0.values) }) } catch {
+        do { return try detectors.scores(rows.map { ($0.service, $0.values) }) } catch {
             throw .invalid("\(error)")
+        }
+    }
+
+    /// Processes rows in order whose detector scores are known (`score(_:_:)` of the same rows,
+    /// by this engine's detectors). With `scoreEvents` false the per-row `score` events are left
+    /// out (a caller that does not report them saves building them).
+    public func process(batch rows: [(service: String, time: Int64, values: [Double])], scored: [BundleDetectors.RowScore?],
+                        now: Int64, scoreEvents: Bool = true) throws(EngineError) -> [[EngineEvent]] {
+        guard scored.count == rows.count else {
+            throw .invalid("\(scored.count) scores for \(rows.count) rows")
+        }
+        for row in rows where row.values.count != ServiceMetric.allCases.count {
+            throw .invalid("a metrics row needs \(ServiceMetric.allCases.count) values (\(ServiceMetric.names.joined(separator: ", "))), got \(row.values.count)")
         }
         queueCopiesChecked = false
         var events: [[EngineEvent]] = []
         events.reserveCapacity(rows.count)
-        for (row, scored) in zip(rows, scores) {
-            events.append(try apply(service: row.service, time: row.time, values: row.values, scored: scored, now: now))
+        for (row, score) in zip(rows, scored) {
+            events.append(try apply(service: row.service, time: row.time, values: row.values, scored: score, now: now,
+                                    scoreEvent: scoreEvents))
         }
         return events
     }
 
     /// The stateful part of processing a row whose detector scores are known.
     private func apply(service: String, time: Int64, values: [Double], scored: BundleDetectors.RowScore?,
-                       now: Int64) throws(EngineError) -> [EngineEvent] {
+                       now: Int64, scoreEvent: Bool = true) throws(EngineError) -> [EngineEvent] {
         guard let score = scored else {
             return [.unknownService(service: service, time: time)]
         }
@@ -159,8 +180,11 @@ public final class RemediationEngine {
         let anomalous = (score.isolationForest?.anomaly ?? false) || (score.autoencoder?.anomaly ?? false)
         let previous = monitor.tracker.state
         let changed = monitor.tracker.observe(anomalous: anomalous)
-        var events: [EngineEvent] = [.score(ScoreEvent(service: service, time: time, score: score, anomalous: anomalous,
-                                                       state: monitor.tracker.state))]
+        var events: [EngineEvent] = []
+        if scoreEvent {
+            events.append(.score(ScoreEvent(service: service, time: time, score: score, anomalous: anomalous,
+                                            state: monitor.tracker.state)))
+        }
         if let changed {
             events.append(.state(service: service, time: time, from: previous, to: changed))
             if changed == .unhealthy { monitor.openIncident(at: time) }

@@ -174,7 +174,10 @@ public final class TriageServer: Sendable {
         let rows = try RowBodies.metricRows(body, format: format, maxRows: configuration.maxRows)
         let summary: IngestSummary
         do {
-            summary = try await engine.ingest(rows)
+            // Scored here, in this request's task, so batches of concurrent requests are scored
+            // on both cores; the engine actor, which must see one batch at a time, only applies them.
+            let scored = try engine.score(rows)
+            summary = try await engine.ingest(rows, scored: scored)
         } catch let refusal as IngestRefusal {
             switch refusal {
             case .outOfOrder(let service, let row, _, _):
@@ -184,7 +187,7 @@ public final class TriageServer: Sendable {
             throw Self.map(error)
         }
         metrics.rowsIngested(summary)
-        served.lastServices.set(await engine.services())
+        served.lastServices.set(summary.services)
         var fields: [String: JSONValue] = ["accepted": .integer(summary.accepted)]
         if !summary.unknownServices.isEmpty { fields["unknown_services"] = .strings(summary.unknownServices) }
         return JSONResponse.make(status: .accepted, json: .object(fields))

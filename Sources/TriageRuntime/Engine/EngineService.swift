@@ -56,6 +56,9 @@ public struct IngestSummary: Sendable, Equatable {
     public var unknownServices: [String] = []
     public var recommendations = 0
     public var stateChanges = 0
+    /// Each service's state after the batch (what `services()` returns), so a caller need not
+    /// ask the actor a second time.
+    public var services: [ServiceStatus] = []
 }
 
 /// The one owner of a running remediation engine (issue 15): rows from any number of requests
@@ -93,10 +96,22 @@ public actor EngineService {
         lastCheckpoint = ContinuousClock.now
     }
 
+    /// The detector scores of `rows`, for `ingest(_:scored:)`. Not isolated: callers score their
+    /// batches at the same time (one per request, on any core), and the actor only applies them.
+    public nonisolated func score(_ rows: [MetricRow]) throws -> ScoredRows {
+        ScoredRows(count: rows.count, scores: try RemediationEngine.score(rows.map { ($0.service, $0.time, $0.values) }, detectors))
+    }
+
+    /// Detector scores of a batch, made by `score(_:)` of this service.
+    public struct ScoredRows: Sendable {
+        let count: Int
+        let scores: [BundleDetectors.RowScore?]
+    }
+
     /// Processes `rows` in order. The whole batch is checked first: a row older than its
     /// service's last (already processed, or earlier in the batch) refuses the batch, with
-    /// nothing processed.
-    public func ingest(_ rows: [MetricRow]) throws -> IngestSummary {
+    /// nothing processed. `scored` is `score(rows)` when the caller computed it already.
+    public func ingest(_ rows: [MetricRow], scored: ScoredRows? = nil) throws -> IngestSummary {
         var last = engine.lastRowTimes
         for (index, row) in rows.enumerated() {
             if let previous = last[row.service], row.time < previous {
@@ -110,7 +125,12 @@ public actor EngineService {
         var unknown = Set<String>()
         // Scored as one batch (one forest walk and one autoencoder pass for all rows), then each
         // row through the engine's state in order.
-        let events = try engine.process(batch: rows.map { ($0.service, $0.time, $0.values) }, now: now)
+        let batch = rows.map { ($0.service, $0.time, $0.values) }
+        let scores = try scored?.scores ?? RemediationEngine.score(batch, detectors)
+        guard scores.count == rows.count, scored.map({ $0.count == rows.count }) ?? true else {
+            throw EngineError.invalid("the scores given are of another batch (\(scores.count) for \(rows.count) rows)")
+        }
+        let events = try engine.process(batch: batch, scored: scores, now: now, scoreEvents: false)
         for rowEvents in events {
             for event in rowEvents {
                 switch event {
@@ -125,6 +145,7 @@ public actor EngineService {
             summary.accepted += 1
         }
         summary.unknownServices = unknown.sorted()
+        summary.services = services()
         try queue.appendEvents(transitions, now: now)
         rowsSinceCheckpoint += rows.count
         totals.accepted += summary.accepted

@@ -75,4 +75,31 @@ private func shippedRows(_ count: Int) throws -> [MetricRow] {
         await #expect(throws: IngestRefusal.self) { try await service.ingest([rows[25], older]) }
         #expect(await service.services() == before)
     }
+
+    /// Scores computed outside the actor (as the server does, per request) give what scoring
+    /// inside gives; scores of another batch are refused before anything is processed.
+    @Test func batchesScoredByTheCallerAreIngestedLikeOthers() async throws {
+        let bundle = try ModelBundle.open(packageRoot + "/models/simulated")
+        var services: [EngineService] = []
+        for _ in 0..<2 {
+            let folder = NSTemporaryDirectory() + "triage-engine-service-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let setup = try EngineSetup(bundle: bundle, path: "bundle", database: folder + "/q.sqlite", settings: RemediationEngine.Settings())
+            services.append(try EngineService(setup: setup, clock: { 1_000 }))
+        }
+        let rows = try shippedRows(3_020)
+        var summaries: [[IngestSummary]] = [[], []]
+        for start in stride(from: 0, to: 3_000, by: 500) {
+            let batch = Array(rows[start..<(start + 500)])
+            summaries[0].append(try await services[0].ingest(batch))
+            summaries[1].append(try await services[1].ingest(batch, scored: services[1].score(batch)))
+        }
+        #expect(summaries[0] == summaries[1])
+        #expect(summaries[1].last?.services == (await services[1].services()))
+        #expect(try services[0].queue.list(now: 1_000).map(\.action) == (try services[1].queue.list(now: 1_000).map(\.action)))
+        let before = await services[1].services()
+        let other = try services[1].score(Array(rows[3_000..<3_010]))
+        await #expect(throws: EngineError.self) { try await services[1].ingest(Array(rows[3_000...]), scored: other) }
+        #expect(await services[1].services() == before)
+    }
 }
