@@ -50,6 +50,8 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // glibc's allocator settings for the long-running server (no library to link).
+        .systemLibrary(name: "CMalloc"),
         .target(
             name: "TriageCore",
             dependencies: ["CBLAS"]
@@ -79,7 +81,7 @@ let package = Package(
         .target(
             name: "TriageServer",
             dependencies: [
-                "TriageCore", "TriageData", "TriageEngine", "TriageRuntime",
+                "TriageCore", "TriageData", "TriageEngine", "TriageRuntime", "CMalloc",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -106,13 +106,19 @@ public final class ApprovalQueue: Sendable {
             }
         }
         registerEventJournal(&migrator)
+        migrator.registerMigration("v4-list-order") { db in
+            // Lists come in (raised_at, id) order, a page at a time (`list(status:now:after:limit:)`):
+            // without the index every page sorted the whole table.
+            try db.create(index: "recommendation_list_order", on: "recommendation", columns: ["raised_at", "id"])
+        }
         return migrator
     }
 
     /// Migrations a read-only opener may find missing and still read the queue: each only adds
-    /// nullable columns that `Recommendation` decodes as nil when absent. A reader never migrates,
+    /// nullable columns that `Recommendation` decodes as nil when absent, a table a reader does
+    /// not read, or an index. A reader never migrates,
     /// so without this `approvals list` could not read a queue of the previous release.
-    static let migrationsReadersMaySkip: Set<String> = ["v2-decider", "v3-events"]
+    static let migrationsReadersMaySkip: Set<String> = ["v2-decider", "v3-events", "v4-list-order"]
 
     // MARK: Raising
 
@@ -172,19 +178,52 @@ public final class ApprovalQueue: Sendable {
     public func list(status: Recommendation.Status? = nil, now: Int64) throws(EngineError) -> [Recommendation] {
         if access == .readWrite { try expireOverdue(now: now) }
         return try read { db in
-            var request = Recommendation.order(Recommendation.CodingKeys.raisedAt, Recommendation.CodingKeys.id)
-            let statusColumn = Recommendation.CodingKeys.status, expires = Recommendation.CodingKeys.expires
-            let pending = Recommendation.Status.pending.rawValue
-            switch status {
-            case nil: break
-            case .pending?: request = request.filter(statusColumn == pending && expires > now)
-            case .expired?:
-                request = request.filter(statusColumn == Recommendation.Status.expired.rawValue
-                                         || (statusColumn == pending && expires <= now))
-            case let other?: request = request.filter(statusColumn == other.rawValue)
-            }
-            return try request.fetchAll(db).map { ApprovalQueue.asOf($0, now: now) }
+            try Self.listRequest(status: status, now: now).fetchAll(db).map { ApprovalQueue.asOf($0, now: now) }
         }
+    }
+
+    /// Where a page of a list ends: the next page starts after this record.
+    public struct ListCursor: Sendable, Equatable {
+        public var raisedAt: Int64
+        public var id: String
+
+        public init(after record: Recommendation) {
+            raisedAt = record.raisedAt
+            id = record.id
+        }
+    }
+
+    /// One page of `list(status:now:)`: at most `limit` records after `cursor`, in the same
+    /// order, so a long list is read a page at a time instead of all at once. Records are never
+    /// deleted and their place in the order never changes, so paging misses none and repeats
+    /// none; each page shows statuses as of its own read. Expires nothing: call
+    /// `expireOverdue(now:)` first when writing (pending ones past their expiry are shown as
+    /// expired either way).
+    public func list(status: Recommendation.Status?, now: Int64, after cursor: ListCursor?, limit: Int) throws(EngineError) -> [Recommendation] {
+        guard limit > 0 else { return [] }
+        return try read { db in
+            var request = Self.listRequest(status: status, now: now)
+            if let cursor {
+                let raisedAt = Recommendation.CodingKeys.raisedAt, id = Recommendation.CodingKeys.id
+                request = request.filter(raisedAt > cursor.raisedAt || (raisedAt == cursor.raisedAt && id > cursor.id))
+            }
+            return try request.limit(limit).fetchAll(db).map { ApprovalQueue.asOf($0, now: now) }
+        }
+    }
+
+    static func listRequest(status: Recommendation.Status?, now: Int64) -> QueryInterfaceRequest<Recommendation> {
+        var request = Recommendation.order(Recommendation.CodingKeys.raisedAt, Recommendation.CodingKeys.id)
+        let statusColumn = Recommendation.CodingKeys.status, expires = Recommendation.CodingKeys.expires
+        let pending = Recommendation.Status.pending.rawValue
+        switch status {
+        case nil: break
+        case .pending?: request = request.filter(statusColumn == pending && expires > now)
+        case .expired?:
+            request = request.filter(statusColumn == Recommendation.Status.expired.rawValue
+                                     || (statusColumn == pending && expires <= now))
+        case let other?: request = request.filter(statusColumn == other.rawValue)
+        }
+        return request
     }
 
     public func recommendation(_ id: String, now: Int64) throws(EngineError) -> Recommendation {

@@ -1,3 +1,4 @@
+import CMalloc
 import Foundation
 import Hummingbird
 import HummingbirdAuth
@@ -81,6 +82,11 @@ public final class TriageServer: Sendable {
         if tokens == nil {
             logger.notice("no token file: the server is read-only (write routes answer 401)")
         }
+        // Large blocks (response and request buffers of up to a few MiB) are mmapped and given
+        // back when freed. With glibc's default, the threshold rises each time one is freed and
+        // they come from the heap instead, which fragments: under the mixed load of
+        // benchmarks/server_load.sh resident memory then grew about 100 KiB/s (BENCHMARKS.md).
+        _ = triage_fix_mmap_threshold(128 * 1024)
         let app = application()
         // Shut down in reverse order: the watcher first (open event streams end), then the server
         // (stops accepting, finishes requests in flight); past 8 s what is left is cancelled, so the
@@ -221,22 +227,43 @@ public final class TriageServer: Sendable {
                 status = parsed
             }
         }
+        // Streamed a page at a time: memory per request stays that of one page however long the
+        // queue grows (the whole list, decoded and rendered at once, made resident memory grow
+        // with the queue under mixed load). The first page is read before answering, so a queue
+        // that cannot be read is a 503 with the reason, not a broken stream.
+        let now = Self.now
+        let first: [Recommendation]
         do {
-            let list = try queue.list(status: status, now: Self.now)
-            // The same bytes as one `JSONValue` of the whole list, one record at a time: a queue
-            // of thousands would otherwise hold the tree of every record and their strings at
-            // once, on every request (measured: most of the memory growth under mixed load).
-            var out = Array("{\"recommendations\":[".utf8)
-            for (index, record) in list.enumerated() {
-                if index > 0 { out.append(UInt8(ascii: ",")) }
-                out.append(contentsOf: record.json.serialized().utf8)
-            }
-            out.append(contentsOf: "]}\n".utf8)
-            return JSONResponse.make(bytes: out)
+            if queue.access == .readWrite { try queue.expireOverdue(now: now) }
+            first = try queue.list(status: status, now: now, after: nil, limit: Self.listPageRecords)
         } catch {
             throw Self.map(error)
         }
+        let headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
+        let shown = status
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            var page = first
+            var buffer = ByteBuffer(string: "{\"recommendations\":[")
+            var written = 0
+            while true {
+                for record in page {
+                    if written > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
+                    buffer.writeString(record.json.serialized())
+                    written += 1
+                }
+                try await writer.write(buffer)
+                buffer.clear()
+                guard page.count == Self.listPageRecords, let last = page.last else { break }
+                page = try queue.list(status: shown, now: now, after: ApprovalQueue.ListCursor(after: last), limit: Self.listPageRecords)
+            }
+            buffer.writeString("]}\n")
+            try await writer.write(buffer)
+            try await writer.finish(nil)
+        })
     }
+
+    /// Records per page of a streamed list (about 1 KiB each).
+    static let listPageRecords = 200
 
     func showRecommendation(_ id: String) throws -> Response {
         let queue = try queue()

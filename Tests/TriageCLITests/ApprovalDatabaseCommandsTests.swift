@@ -169,6 +169,9 @@ extension ApprovalDatabaseCommandsTests {
             // The previous release had no event journal either.
             try db.execute(sql: "DROP TABLE event")
             try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v3-events'")
+            // Nor the index lists are paged by.
+            try db.execute(sql: "DROP INDEX recommendation_list_order")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v4-list-order'")
             try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
         }
         let before = try #require(FileManager.default.contents(atPath: db))

@@ -99,6 +99,38 @@ func proposal(_ service: String, at created: Int64, raisedAt: Int64 = 1_000, ttl
         #expect(throws: EngineError.self) { try queue.raise(infinite) }
     }
 
+    /// Pages of a list, read one after the other, are the list: none missed, none repeated, in
+    /// order, whatever the status filter and with ties in `raised_at`.
+    @Test func listPagesConcatenateToTheList() throws {
+        let w = Workspace()
+        let queue = try ApprovalQueue(path: w.database)
+        for k in 0..<23 { try queue.raise(proposal("svc-\(k % 4)", at: Int64(k) * 60, raisedAt: 1_000 + Int64(k % 5), ttl: k % 7 == 0 ? 10 : 1_800)) }
+        let approvers = try Approvers.load(w.allowlist)
+        for id in ["rec-000003", "rec-000009"] {
+            _ = try queue.reject(id, by: .http(tokenName: "alice"), reason: nil, approvers: approvers, now: 1_005)
+        }
+        for status in [nil, .pending, .rejected, .expired] as [Recommendation.Status?] {
+            let whole = try queue.list(status: status, now: 1_500)
+            for limit in [1, 4, 23, 50] {
+                var pages: [Recommendation] = [], cursor: ApprovalQueue.ListCursor?
+                while true {
+                    let page = try queue.list(status: status, now: 1_500, after: cursor, limit: limit)
+                    pages += page
+                    guard page.count == limit, let last = page.last else { break }
+                    cursor = ApprovalQueue.ListCursor(after: last)
+                }
+                #expect(pages.map(\.id) == whole.map(\.id) && pages.map(\.status) == whole.map(\.status), "\(String(describing: status)) by \(limit)")
+            }
+        }
+        #expect(try queue.list(status: nil, now: 1_500).count == 23 && queue.list(status: nil, now: 1_500, after: nil, limit: 0).isEmpty)
+        // The pages are read in index order, not sorted anew each time.
+        let plan = try queue.read { db in
+            let statement = try ApprovalQueue.listRequest(status: nil, now: 0).limit(5).makePreparedRequest(db).statement
+            return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + statement.sql).map { $0["detail"] as String }.joined(separator: "; ")
+        }
+        #expect(plan.contains("recommendation_list_order") && !plan.contains("TEMP B-TREE"), "\(plan)")
+    }
+
     @Test func approvalWritesOneOutboxLineAndIsIdempotent() throws {
         let w = Workspace()
         let queue = try ApprovalQueue(path: w.database)

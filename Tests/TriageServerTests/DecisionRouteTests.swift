@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Testing
+import TriageCore
 import TriageData
 import TriageEngine
 @testable import TriageServer
@@ -126,6 +127,18 @@ private func outboxLines(_ setup: ServerSetup) -> [String] {
             let all = try await client.execute(uri: "/v1/recommendations?status=all", method: .get)
             let records = try setup.server.served.queue!.list(status: nil, now: TriageServer.now)
             #expect(all.text == JSONValue.object(["recommendations": .array(records.map(\.json))]).serialized() + "\n")
+            // Longer than a page (the list is streamed a page at a time): still the whole list.
+            let queue = setup.server.served.queue!
+            for k in 0..<(2 * TriageServer.listPageRecords + 37) {
+                let raisedAt = TriageServer.now - 5 + Int64(k % 3)
+                try queue.raise(Recommendation(service: "svc-paged", action: .restart, confidence: 0.5, created: Int64(k) * 60,
+                                               raisedAt: raisedAt, expires: raisedAt + 86_400, reasons: ["row \(k)"],
+                                               symptoms: Symptoms(features: [1], levels: [1, 1, 0, 0, 0, 0, 0])))
+            }
+            let long = try await client.execute(uri: "/v1/recommendations?status=all", method: .get)
+            let everything = try queue.list(status: nil, now: TriageServer.now)
+            #expect(everything.count > 2 * TriageServer.listPageRecords)
+            #expect(long.text == JSONValue.object(["recommendations": .array(everything.map(\.json))]).serialized() + "\n")
             let bad = try await client.execute(uri: "/v1/recommendations?status=done", method: .get)
             #expect(bad.status == .badRequest && bad.object["field"] as? String == "status")
         }
