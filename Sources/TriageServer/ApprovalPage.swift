@@ -16,6 +16,7 @@ struct ApprovalPage: Sendable {
     let server: TriageServer
     let resources: Result<PageResources, PageSetupError>
     let sessions: PageSessionStore
+    let signInLimiter: SignInLimiter
 
     /// A working shift: long enough not to interrupt an on-call engineer, short enough that a
     /// forgotten browser does not stay signed in for days.
@@ -32,8 +33,9 @@ struct ApprovalPage: Sendable {
     let pendingShown: Int
 
     init(server: TriageServer, resources: Result<PageResources, PageSetupError> = PageResources.load(),
-         sessions: PageSessionStore = PageSessionStore(), pendingShown: Int = 100) {
+         sessions: PageSessionStore = PageSessionStore(), signInLimiter: SignInLimiter = SignInLimiter(), pendingShown: Int = 100) {
         self.server = server
+        self.signInLimiter = signInLimiter
         self.resources = resources
         self.sessions = sessions
         self.pendingShown = pendingShown
@@ -44,9 +46,10 @@ struct ApprovalPage: Sendable {
         page.get("/static/triage.css") { [self] _, _ in try asset(\.styleSheet, type: "text/css; charset=utf-8") }
         // An icon of its own, else browsers ask for /favicon.ico and log its 404 as an error.
         page.get("/static/favicon.svg") { [self] _, _ in try asset(\.icon, type: "image/svg+xml") }
-        // Secure stays off: the server speaks plain HTTP (on loopback, or behind a TLS proxy
-        // that may add it); SameSite=Strict keeps the cookie off every cross-site request.
-        let cookie = SessionCookieParameters(name: Self.cookieName, path: "/", secure: false, sameSite: .strict)
+        // Secure only when asked (`ServerConfiguration.secureCookies`): the server itself speaks
+        // plain HTTP; SameSite=Strict keeps the cookie off every cross-site request either way.
+        let cookie = SessionCookieParameters(name: Self.cookieName, path: "/", secure: server.configuration.secureCookies,
+                                             sameSite: .strict)
         let withSession = page.group().add(middleware: SessionMiddleware<TriageRequestContext>(
             storage: sessions,
             configuration: .init(sessionCookieParameters: cookie, defaultSessionExpiration: Self.sessionLifetime)))
@@ -96,11 +99,22 @@ struct ApprovalPage: Sendable {
     /// `POST /login`: a valid token starts a session; a wrong one gets the form again with 401.
     func signIn(_ request: Request, context: TriageRequestContext) async throws -> Response {
         guard let tokens = server.tokens else { throw PageError.readOnly }
+        try Self.checkSameOrigin(request)
+        let address = context.remoteAddress ?? "unknown"
+        if let wait = signInLimiter.retryAfter(address) {
+            var response = try render(PageView(signIn: SignInView(error: "Too many sign-ins with a wrong token from your address. "
+                                                                  + "Wait \(wait) s, then try again.")),
+                                      status: .tooManyRequests)
+            response.headers[.retryAfter] = String(wait)
+            return response
+        }
         let form = try await Self.form(LoginForm.self, request)
         guard let token = form.token, !token.isEmpty, let name = tokens.name(forToken: token) else {
+            signInLimiter.failed(address)
             return try render(PageView(signIn: SignInView(error: "That token is not valid. Check it and try again.")),
                               status: .unauthorized)
         }
+        signInLimiter.succeeded(address)
         // A new session id on every sign-in, so an id planted before sign-in is worth nothing.
         context.sessions.createSession(PageSession(name: name, csrf: Self.newCSRFToken()), expiresIn: Self.sessionLifetime)
         return Self.redirectHome()
@@ -108,6 +122,7 @@ struct ApprovalPage: Sendable {
 
     /// `POST /logout`: ends the session (the cookie is expired).
     func signOut(_ request: Request, context: TriageRequestContext) async throws -> Response {
+        try Self.checkSameOrigin(request)
         guard let session = context.sessions.session else { return Self.redirectHome() }
         let form = try await Self.form(CSRFForm.self, request)
         try Self.checkCSRF(form.csrf, session: session)
@@ -119,6 +134,7 @@ struct ApprovalPage: Sendable {
     /// message saying what happened (303, so a reload does not post again).
     func decide(_ request: Request, context: TriageRequestContext, approve: Bool) async throws -> Response {
         guard server.tokens != nil else { throw PageError.readOnly }
+        try Self.checkSameOrigin(request)
         guard let session = context.sessions.session else { throw PageError.signedOut }
         let form = try await Self.form(DecisionForm.self, request)
         try Self.checkCSRF(form.csrf, session: session)
@@ -233,17 +249,36 @@ public struct PageFlash: Codable, Sendable, Equatable {
 }
 
 /// Why a page request is refused: shown as a page with this status.
+extension ApprovalPage {
+    /// Refuses a form posted from another site, which the CSRF token alone cannot stop for the
+    /// sign-in form (a site could sign the browser in with the attacker's token: login CSRF).
+    /// Browsers say where a request comes from in `Sec-Fetch-Site` (or, older ones, `Origin`);
+    /// a request with neither is not from a browser form of another site, and is let through.
+    static func checkSameOrigin(_ request: Request) throws {
+        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!] {
+            guard site == "same-origin" || site == "none" else { throw PageError.crossSite }
+            return
+        }
+        guard let origin = request.headers[.origin] else { return }
+        guard let host = request.head.authority,
+              let schemeEnd = origin.range(of: "://"), origin[schemeEnd.upperBound...] == host[...] else {
+            throw PageError.crossSite
+        }
+    }
+}
+
 enum PageError: Error, Equatable {
     case readOnly
     case signedOut
     case csrf
+    case crossSite
     case notAForm(String)
     case malformedForm
 
     var status: HTTPResponse.Status {
         switch self {
         case .readOnly, .signedOut: return .unauthorized
-        case .csrf: return .forbidden
+        case .csrf, .crossSite: return .forbidden
         case .notAForm: return .unsupportedMediaType
         case .malformedForm: return .badRequest
         }
@@ -255,6 +290,7 @@ enum PageError: Error, Equatable {
         case .signedOut: return "Your session has ended. Sign in again, then repeat the decision."
         case .csrf: return "The form was stale or did not come from this page (its security token did not match). "
             + "Nothing was changed; reload the page and try again."
+        case .crossSite: return "The form was sent from another site. Nothing was changed; use the page itself."
         case .notAForm(let type): return "Expected a form (application/x-www-form-urlencoded), got \(type.isEmpty ? "no content type" : type)."
         case .malformedForm: return "The form could not be read. Nothing was changed."
         }

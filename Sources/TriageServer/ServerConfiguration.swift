@@ -21,6 +21,10 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes = 16 << 20
     /// Most rows in one request.
     public var maxRows = 100_000
+    /// Marks the approval page's session cookie `Secure`: set it when browsers reach the server
+    /// through HTTPS (a TLS proxy in front); over plain HTTP to another host a browser would then
+    /// never send the cookie back.
+    public var secureCookies = false
 
     public init(model: String) { self.model = model }
 

@@ -17,10 +17,13 @@ import TriageRuntime
 public struct TriageRequestContext: RequestContext, SessionRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let sessions: SessionContext<PageSession>
+    /// The client's IP address (what failed sign-ins are counted by); nil when unknown.
+    public let remoteAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         sessions = .init()
+        remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 }
 

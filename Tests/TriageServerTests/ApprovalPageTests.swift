@@ -86,6 +86,55 @@ import TriageCore
         }
     }
 
+    @Test func theCookieIsSecureWhenTheServerIsToldBrowsersUseHTTPS() async throws {
+        let fixture = try PageFixture(secureCookies: true)
+        try await fixture.test { client in
+            let page = try await client.post("/login", form: [("token", PageFixture.aliceToken)])
+            let attributes = try #require(page.setCookie).split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            #expect(attributes.contains("secure") && attributes.contains("httponly"))
+        }
+        let plain = try PageFixture()
+        try await plain.test { client in
+            let page = try await client.post("/login", form: [("token", PageFixture.aliceToken)])
+            #expect(!(try #require(page.setCookie).lowercased().contains("secure")))
+        }
+    }
+
+    /// A form posted from another site is refused before anything is read: the sign-in form
+    /// too (login CSRF), where no session token can protect it.
+    @Test func formsPostedFromAnotherSiteAre403() async throws {
+        let fixture = try PageFixture()
+        let id = try fixture.raise().id
+        try await fixture.test { client in
+            let cookie = try await client.signIn()
+            for headers: HTTPFields in [[HTTPField.Name("Sec-Fetch-Site")!: "cross-site"], [HTTPField.Name("Sec-Fetch-Site")!: "same-site"],
+                                        [.origin: "https://evil.example"], [.origin: "null"]] {
+                let login = try await client.post("/login", form: [("token", PageFixture.aliceToken)], headers: headers)
+                #expect(login.status == .forbidden && login.setCookie == nil && login.body.contains("another site"), "\(headers)")
+                let approve = try await client.post("/ui/recommendations/\(id)/approve", form: [("csrf", "x")], cookie: cookie, headers: headers)
+                #expect(approve.status == .forbidden)
+            }
+            #expect(try fixture.queue.recommendation(id, now: TriageServer.now).status == .pending)
+            let same = try await client.post("/login", form: [("token", PageFixture.aliceToken)],
+                                             headers: [HTTPField.Name("Sec-Fetch-Site")!: "same-origin"])
+            #expect(same.status == .seeOther && same.setCookie != nil)
+        }
+    }
+
+    /// After ten wrong tokens from one address, sign-ins from it are refused unread (429 with
+    /// Retry-After), even with a right token, until the window passes.
+    @Test func repeatedWrongTokensAreThrottled() async throws {
+        let fixture = try PageFixture()
+        try await fixture.test { client in
+            for _ in 0..<10 {
+                #expect(try await client.post("/login", form: [("token", "wrong-token-0000000000")]).status == .unauthorized)
+            }
+            let refused = try await client.post("/login", form: [("token", PageFixture.aliceToken)])
+            #expect(refused.status == .tooManyRequests && refused.setCookie == nil && refused.body.contains("Too many sign-ins"))
+            #expect(Int(refused.headers[.retryAfter] ?? "") ?? 0 > 0)
+        }
+    }
+
     @Test func thePendingListShowsWhatAnApproverNeeds() async throws {
         let fixture = try PageFixture()
         let raised = try fixture.raise()

@@ -22,12 +22,13 @@ struct PageFixture {
     var queue: ApprovalQueue { server.served.queue! }
     var outboxPath: String { folder + "/outbox.jsonl" }
 
-    init(tokens: Bool = true) throws {
+    init(tokens: Bool = true, secureCookies: Bool = false) throws {
         folder = NSTemporaryDirectory() + "triage-page-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var configuration = ServerConfiguration(model: Self.shippedBundle)
         configuration.database = folder + "/queue.sqlite"
         configuration.port = 0
+        configuration.secureCookies = secureCookies
         if tokens {
             let path = folder + "/tokens"
             try "\(Self.aliceToken) alice\n\(Self.bobToken) bob\n".write(toFile: path, atomically: true, encoding: .utf8)
@@ -98,13 +99,14 @@ struct PageClient: Sendable {
     }
 
     func post(_ uri: String, form: [(String, String)], cookie: String? = nil,
-              contentType: String = "application/x-www-form-urlencoded") async throws -> Page {
-        try await post(uri, body: Self.encode(form), cookie: cookie, contentType: contentType)
+              contentType: String = "application/x-www-form-urlencoded", headers extra: HTTPFields = [:]) async throws -> Page {
+        try await post(uri, body: Self.encode(form), cookie: cookie, contentType: contentType, headers: extra)
     }
 
     func post(_ uri: String, body: String, cookie: String? = nil,
-              contentType: String = "application/x-www-form-urlencoded") async throws -> Page {
+              contentType: String = "application/x-www-form-urlencoded", headers extra: HTTPFields = [:]) async throws -> Page {
         var headers: HTTPFields = [.contentType: contentType]
+        headers.append(contentsOf: extra)
         if let cookie { headers[.cookie] = cookie }
         return try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: body)) { Self.page($0) }
     }

@@ -31,6 +31,8 @@ struct Serve: ParsableCommand {
     @Option(help: "Largest request body: bytes, or with KiB, MiB (e.g. 16MiB).") var maxBody = ByteSize(bytes: 16 << 20)
     @Option(help: "Log level: trace, debug, info (one line per request), notice, warning, error.")
     var logLevel = "info"
+    @Flag(help: "Mark the approval page's session cookie Secure (when browsers reach the server through HTTPS).")
+    var secureCookies = false
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0–65535, got \(port)") }
@@ -59,6 +61,7 @@ struct Serve: ParsableCommand {
         settings.outbox = outbox
         settings.ttlSeconds = ttl.seconds
         settings.maxBodyBytes = maxBody.bytes
+        settings.secureCookies = secureCookies
         var logger = Logger(label: "triage.serve")
         logger.logLevel = Logger.Level(rawValue: logLevel)!
         let server: TriageServer
