@@ -184,6 +184,43 @@ public struct Autoencoder: ExplainingDetector, SummarizableModel, Equatable {
         return Self.rowErrors(networks, try standardizer.transform(data), threads: threads)
     }
 
+    /// `scores(_:threads:)` computed row by row (`DenseNetwork.forwardRow`): a row's score then
+    /// depends on that row alone, never on the rows scored with it, so an online engine scoring
+    /// batches of any size gives every row the score it gets alone. Within float rounding of
+    /// `scores` (about 1e-6 relative); about as fast for networks of a few hundred weights,
+    /// slower for wide ones.
+    public func rowScores(_ data: Matrix<Float>) throws(EstimatorError) -> [Double] {
+        try checkColumns(data, expected: featureCount)
+        let x = try standardizer.transform(data)
+        let columns = x.columns
+        let widest = networks[0].layerSizes.max() ?? 0
+        var scratch = [Float](repeating: 0, count: 2 * widest)
+        var reconstructed = [Float](repeating: 0, count: columns)
+        var squared = [Float](repeating: 0, count: columns)
+        let weight = 1 / Float(networks.count)
+        var errors = [Double](repeating: 0, count: x.rows)
+        x.storage.withUnsafeBufferPointer { all in
+            for r in 0..<x.rows {
+                let row = UnsafeBufferPointer(rebasing: all[(r * columns)..<((r + 1) * columns)])
+                for j in 0..<columns { squared[j] = 0 }
+                for network in networks {
+                    reconstructed.withUnsafeMutableBufferPointer { out in
+                        scratch.withUnsafeMutableBufferPointer { network.forwardRow(row, into: out, scratch: $0) }
+                    }
+                    // As the batched path: the networks' squared errors summed per feature, weighted.
+                    for j in 0..<columns {
+                        let difference = reconstructed[j] - row[j]
+                        squared[j] += weight * difference * difference
+                    }
+                }
+                var sum = 0.0
+                for j in 0..<columns { sum += Double(squared[j]) }
+                errors[r] = sum / Double(columns)
+            }
+        }
+        return errors
+    }
+
     /// The feature with the largest squared reconstruction error in each row.
     public func topFeatures(_ data: Matrix<Float>, threads: Int) throws(EstimatorError) -> [Int] {
         try featureErrors(data, threads: threads).argmaxPerRow()

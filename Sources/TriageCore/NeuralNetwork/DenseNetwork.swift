@@ -105,6 +105,44 @@ public struct DenseNetwork<Scalar: BLASScalar>: Codable, Sendable, Equatable {
         }
     }
 
+    /// The output for one row `x` (width `layerSizes[0]`) into `output` (width of the last
+    /// layer), computed on its own: each unit's sum runs over its inputs in order, whatever other
+    /// rows are scored alongside. (A batched GEMM gives a row last-bit differences that depend on
+    /// the batch's size and the row's place in it: the online engine scores rows in batches whose
+    /// sizes depend on timing, and needs a row's score to depend on the row alone.) `scratch`
+    /// holds the hidden layers: at least twice the widest layer.
+    public func forwardRow(_ x: UnsafeBufferPointer<Scalar>, into output: UnsafeMutableBufferPointer<Scalar>,
+                           scratch: UnsafeMutableBufferPointer<Scalar>) {
+        let widest = layerSizes.max() ?? 0
+        precondition(x.count == layerSizes[0] && output.count == layerSizes[layerCount] && scratch.count >= 2 * widest,
+                     "forwardRow buffers do not fit the network")
+        var input = x
+        var toFirst = true
+        for l in 0..<layerCount {
+            let inputs = layerSizes[l], outputs = layerSizes[l + 1]
+            let target = l == layerCount - 1 ? output
+                : UnsafeMutableBufferPointer(rebasing: scratch[(toFirst ? 0 : widest)..<((toFirst ? 0 : widest) + outputs)])
+            biases[l].withUnsafeBufferPointer { bias in
+                weights[l].storage.withUnsafeBufferPointer { w in
+                    for j in 0..<outputs { target[j] = 0 }
+                    // In input order, each a vector operation over the outputs (W is inputs × outputs).
+                    for i in 0..<inputs {
+                        let xi = input[i]
+                        let row = w.baseAddress! + i * outputs
+                        for j in 0..<outputs { target[j] += xi * row[j] }
+                    }
+                    if l < layerCount - 1 {
+                        for j in 0..<outputs { target[j] = max(0, target[j] + bias[j]) }
+                    } else {
+                        for j in 0..<outputs { target[j] += bias[j] }
+                    }
+                }
+            }
+            input = UnsafeBufferPointer(target)
+            toFirst.toggle()
+        }
+    }
+
     /// Mean squared error ℓ = 1/(B·n_L) Σ (a_L − target)² of the batch in
     /// `workspace.activations[0]` against `target` (same rows), plus the L2 penalty
     /// (λ/2)·Σ‖W_l‖² when `weightDecay` = λ > 0; writes ∂ℓ/∂θ into `gradients`.

@@ -74,7 +74,7 @@ public struct BundleDetectors: Sendable {
             result.isolationForest = (s, s >= isolationForest.threshold)
         }
         if let autoencoder {
-            let s = try autoencoder.scores(row, threads: 1)[0]
+            let s = try autoencoder.rowScores(row)[0]
             result.autoencoder = (s, s >= autoencoder.threshold)
         }
         return result
@@ -86,9 +86,9 @@ extension BundleDetectors {
     /// all the rows of known services, instead of one call per row (a one-row call costs the
     /// forest's 12-row interleaved walk and a BLAS call per layer for a single row: about 120 k
     /// instructions a row, against about 15 k here). The forest's scores equal the one-row
-    /// scores exactly (each row's path lengths are summed alone, in tree order); the
-    /// autoencoder's come from the same matrix products over more rows, equal to the last bit
-    /// on the kernels tested and within BLAS rounding elsewhere.
+    /// scores exactly (each row's path lengths are summed alone, in tree order), and so do the
+    /// autoencoder's (`Autoencoder.rowScores`: each row's network outputs summed alone, not by
+    /// a GEMM whose rounding depends on the batch).
     ///
     /// - Returns: one score per row, nil for a service without a baseline.
     public func scores(_ rows: [(service: String, values: [Double])]) throws(EstimatorError) -> [RowScore?] {
@@ -105,7 +105,7 @@ extension BundleDetectors {
         guard !known.isEmpty else { return result }
         let matrix = Matrix(rows: known.count, columns: width, storage: storage)
         let forest = try preparedForest.map { prepared throws(EstimatorError) in try prepared.scores(matrix, threads: 1) }
-        let errors = try autoencoder.map { model throws(EstimatorError) in try model.scores(matrix, threads: 1) }
+        let errors = try autoencoder.map { model throws(EstimatorError) in try model.rowScores(matrix) }
         for (k, i) in known.enumerated() {
             var score = RowScore(features: Array(storage[(k * width)..<((k + 1) * width)]))
             if let forest, let isolationForest { score.isolationForest = (forest[k], forest[k] >= isolationForest.threshold) }

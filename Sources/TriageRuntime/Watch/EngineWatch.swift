@@ -36,6 +36,9 @@ public final class EngineWatch: FollowLoopHandler {
     var unknownServices = Set<String>()
     /// Rows read but not yet processed (at most `batchRows`).
     var pending: [PendingRow] = []
+    /// The batch being scored on the scoring thread, applied before the next one.
+    var scoringBatch: ([PendingRow], BackgroundScoring.Job)?
+    lazy var scorer = BackgroundScoring(detectors: engine.detectors)
     let cadence = CheckpointCadence()
     let checkpointsMidRun: Bool
     var rowsSinceCommit = 0
@@ -171,7 +174,14 @@ public final class EngineWatch: FollowLoopHandler {
         rowsSinceCommit += 1
         pending.append(PendingRow(timestampText: row.timestampText, service: row.service, time: Int64(row.time.rounded(.down)),
                                   values: columns.values(of: row), line: line))
-        if pending.count >= Self.batchRows { try processPending() }
+        guard pending.count >= Self.batchRows else { return }
+        // Pipelined: this batch is scored on the scoring thread while this thread applies the
+        // batch before it and reads the next (scores depend on nothing but their rows; batches
+        // are applied in order, so the engine sees the rows in file order as before).
+        let batch = takePending()
+        let scoring = scorer.start(batch.map { ($0.service, $0.values) })
+        try applyScoring()
+        scoringBatch = (batch, scoring)
     }
 
     /// Processes the rows waiting, in order, and writes their outputs. Called before anything
@@ -179,18 +189,43 @@ public final class EngineWatch: FollowLoopHandler {
     /// rows before the boundary), a bad row's warning or error (so messages keep file order),
     /// waiting for data, and the end.
     func processPending() throws {
+        try applyScoring()
         guard !pending.isEmpty else { return }
+        let rows = takePending()
+        let scores: [BundleDetectors.RowScore?]
+        do { scores = try engine.detectors.scores(rows.map { ($0.service, $0.values) }) } catch {
+            throw EngineError.invalid("\(error)")
+        }
+        try apply(rows, scores)
+    }
+
+    func takePending() -> [PendingRow] {
         let rows = pending
         pending.removeAll(keepingCapacity: true)
+        return rows
+    }
+
+    /// Applies the batch being scored, once its scores are ready.
+    func applyScoring() throws {
+        guard let (rows, scoring) = scoringBatch else { return }
+        scoringBatch = nil
+        let scores: [BundleDetectors.RowScore?]
+        do { scores = try scoring.wait() } catch { throw EngineError.invalid("\(error)") }
+        try apply(rows, scores)
+    }
+
+    /// Runs scored rows through the engine in order and writes their outputs.
+    func apply(_ rows: [PendingRow], _ scores: [BundleDetectors.RowScore?]) throws {
         let batch = rows.map { (service: $0.service, time: $0.time, values: $0.values) }
-        let processed = try engine.process(batch: batch, now: WatchClock.wall)
+        let processed = try engine.process(batch: batch, scored: scores, now: WatchClock.wall,
+                                           scoreEvents: scores.isEmpty || self.scores != nil || events != nil)
         for (row, rowEvents) in zip(rows, processed) {
             for event in rowEvents {
                 switch event {
                 case .score(let e):
                     let score = engine.detectors.reportedScore(e.score)
-                    try scores?.append("\(OutputTable.escape(row.timestampText)),\(OutputTable.format(score)),"
-                                       + "\(OutputTable.escape(row.service)),\(e.state.rawValue)\n")
+                    try self.scores?.append("\(OutputTable.escape(row.timestampText)),\(OutputTable.format(score)),"
+                                            + "\(OutputTable.escape(row.service)),\(e.state.rawValue)\n")
                 case .state: counts.stateChanges += 1
                 case .recommendation: counts.recommendations += 1
                 case .unknownService(let service, _):

@@ -78,6 +78,23 @@ struct AutoencoderTests {
         #expect(BLASThreads.current == 1)
     }
 
+    @Test("row scores equal the batched scores within float rounding and never depend on the other rows")
+    func rowScores() throws {
+        let data = Self.planeData(rows: 300, outliers: 5)
+        let (model, _) = try Autoencoder.fit(data, parameters: Self.quick { $0.epochs = 5; $0.ensembleSize = 3 }, seed: 4)
+        let batched = try model.scores(data, threads: 1)
+        let rows = try model.rowScores(data)
+        #expect(zip(batched, rows).allSatisfy { abs($0 - $1) <= 1e-5 * max(1e-3, abs($0)) })
+        // Bit for bit the same alone, in any batch, at any place in it.
+        for i in [0, 1, 150, 299] {
+            let alone = try model.rowScores(data.rows(i..<(i + 1)))[0]
+            #expect(alone.bitPattern == rows[i].bitPattern)
+            let shuffled = try model.rowScores(data.rows(at: [299 - i, i, 7, i]))
+            #expect(shuffled[1].bitPattern == rows[i].bitPattern && shuffled[3].bitPattern == rows[i].bitPattern)
+        }
+        #expect(throws: EstimatorError.self) { try model.rowScores(Matrix<Float>(rows: 2, columns: 5)) }
+    }
+
     @Test("score is the mean over features of the squared error, and the top feature is its argmax")
     func explanation() throws {
         let data = Self.planeData(rows: 200)
