@@ -3,7 +3,8 @@ import TriageData
 
 /// The two metric files of a canary analysis, read and checked: `timestamp` (optional, and a
 /// `service` column if present, both ignored as metrics) plus numeric metric columns, the same
-/// metrics in both files.
+/// metrics in both files. A `service` column must hold one service: a long-format file of
+/// several (`simulate`'s metrics.csv) would pool their rows into one meaningless sample.
 ///
 /// Every problem is a `DataError` naming the file and, where there is one, the line and
 /// column: a metric only one file has, a requested metric neither has, fewer rows than a
@@ -80,8 +81,15 @@ public struct CanaryInput: Sendable {
     static func readTable(_ path: String) throws(DataError) -> CSVTable<Double> {
         var roles = [String: ColumnRole]()
         roles["timestamp"] = .text
-        roles["service"] = .skip
-        return try CSVReader.readDouble(path, options: CSVOptions(roles: roles, defaultRole: .numeric, threads: 1))
+        roles["service"] = .text
+        let table = try CSVReader.readDouble(path, options: CSVOptions(roles: roles, defaultRole: .numeric, threads: 1))
+        if let services = table.text["service"], let first = services.first,
+           let row = services.firstIndex(where: { $0 != first }) {
+            throw DataError(.other("the file holds more than one service ('\(first)' on line \(table.line(ofRow: 0)), "
+                                   + "'\(services[row])' here); give one service's rows a side"),
+                            file: path, line: table.line(ofRow: row), column: table.fieldNumber(of: "service"), columnName: "service")
+        }
+        return table
     }
 
     /// The named columns, refusing the first missing or infinite value with its place.

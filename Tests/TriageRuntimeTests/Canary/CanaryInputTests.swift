@@ -94,6 +94,21 @@ struct CanaryInputTests {
         } throws: { error in (error as! DataError).kind == .notFound }
     }
 
+    @Test func aFileOfSeveralServicesIsRefused() throws {
+        let folder = temporaryFolder()
+        let base = Self.file(folder, "base.csv", rows: 30, columns: [("service", { $0 < 20 ? "svc-01" : "svc-02" })] + Self.standard)
+        let single = Self.file(folder, "canary.csv", rows: 30, columns: [("service", { _ in "svc-01" })] + Self.standard)
+        #expect {
+            try CanaryInput.read(baseline: base, canary: single, metrics: nil, minimumRows: 20)
+        } throws: { error in
+            let e = error as! DataError
+            return e.location == "\(base):22:2" && e.description.contains("more than one service")
+        }
+        // One service a side reads, the service column is no metric.
+        #expect(try CanaryInput.read(baseline: single, canary: single, metrics: nil, minimumRows: 20).names
+                == ["cpu", "latency_p99_ms", "error_rate"])
+    }
+
     @Test func textInAMetricColumnIsLocated() {
         let folder = temporaryFolder()
         let base = Self.file(folder, "base.csv", rows: 30, columns: Self.standard)
