@@ -15,7 +15,7 @@ public struct TriageCommand: ParsableCommand {
         abstract: "Anomaly detection and remediation recommendations for microservices.",
         version: TriageVersion.string,
         subcommands: [Fit.self, Score.self, Evaluate.self, Inspect.self, Watch.self, Simulate.self, Train.self, Policy.self, Features.self,
-                      Approvals.self, Outcome.self, ReportCommand.self, Demo.self, Serve.self]
+                      Approvals.self, Outcome.self, ReportCommand.self, Demo.self, Serve.self, Canary.self]
     )
     public init() {}
 
@@ -26,6 +26,8 @@ public struct TriageCommand: ParsableCommand {
             var command = try parseAsRoot(arguments)
             try command.run()
             Glibc.exit(0)
+        } catch let status as ExitStatus {
+            Glibc.exit(status.code)
         } catch let error as CLIFailure {
             printError(error.description)
             Glibc.exit(error.exitCode)

@@ -422,7 +422,10 @@ public final class ApprovalQueue: Sendable {
             try record.update(db)
             try Self.journal(db, "outcome", record, now: now)
             var learned = false
-            if let row = try Row.fetchOne(db, sql: "SELECT data FROM policy WHERE id = 1") {
+            // A recommendation the policy did not choose (a failed canary's rollback) has no
+            // symptoms: learning from it would credit the action to the all-normal pattern.
+            if !record.symptoms.levels.isEmpty,
+               let row = try Row.fetchOne(db, sql: "SELECT data FROM policy WHERE id = 1") {
                 var policy = try ApprovalQueue.decode(try row.decode(Data.self, forColumn: "data"))
                 do {
                     try policy.learn(record.symptoms, tried: record.tried, action: record.action, seconds: seconds,

@@ -79,6 +79,7 @@ public struct HTMLReport {
             + "<span style=\"color:#d9822b\">■ degraded</span><span style=\"color:#c23030\">■ unhealthy</span>"
             + "<span>▲ recommendation</span></div>\n"
         for track in tracks { html += chart(track) }
+        html += availabilityTable()
         html += table()
         html += "</body></html>\n"
         return html

@@ -61,6 +61,13 @@ public struct Simulation: Sendable {
         return Simulation(settings: settings, profiles: profiles, metrics: perService.map(\.1), incidents: incidents)
     }
 
+    /// Seconds a service stays up after a recovery before its next fault: at least two hours,
+    /// plus an exponential with a mean of four (`plan`).
+    static let minimumUptime = 7_200.0
+    /// The mean of that uptime, 6 h: the simulator's MTBF (recovery → next fault), the same
+    /// whichever policy repairs the faults.
+    public static let meanUptime = 21_600.0
+
     /// Faults of one service: inter-arrival gaps of two hours plus an exponential with a mean of
     /// four, so about three incidents per service per day (a chaos experiment, not production
     /// rates); each handled by the historical operator. Faults that would not be fixed before
@@ -83,7 +90,7 @@ public struct Simulation: Sendable {
             faults.append(FaultEvent(fault: fault, onset: onset, detection: detection, recovery: recovery,
                                      severity: shape.severity, leakRate: shape.leakRate, partial: shape.partial,
                                      attempts: result.attempts))
-            t = recovery + 7200 + Int64(random.exponential(rate: 1.0 / 14_400))
+            t = recovery + Int64(minimumUptime + random.exponential(rate: 1.0 / (meanUptime - minimumUptime)))
         }
         return faults
     }

@@ -63,8 +63,25 @@ import TriageCore
     for policy in ["learned", "historical", "optimal", "random"] {
         let entry = try #require(report[policy] as? [String: Any])
         #expect(entry["mean_reward"] is Double && entry["mean_downtime_s"] is Double)
+        // Availability = MTBF / (MTBF + MTTR), MTTR the policy's mean downtime, MTBF the simulator's 6 h.
+        let mttr = try #require(entry["mttr_s"] as? Double), availability = try #require(entry["availability"] as? Double)
+        #expect(mttr == entry["mean_downtime_s"] as? Double && entry["mtbf_s"] as? Double == 21_600)
+        #expect(abs(availability - 21_600 / (21_600 + mttr)) < 1e-12)
     }
     #expect(try CLIRunner.run(["policy", "evaluate", "--model", bundle, "--episodes", "0"]).status == 64)
+
+    // The same figures from the simulated incident log, per service.
+    let figures = try CLIRunner.run(["evaluate", "--incidents", sim + "/incidents.csv", "--json"])
+    #expect(figures.status == 0, "\(figures.stderr)")
+    let services = try #require((try JSONSerialization.jsonObject(with: Data(figures.stdout.utf8)) as? [String: Any])?["services"] as? [[String: Any]])
+    #expect(!services.isEmpty)
+    for service in services {
+        let mtbf = try #require(service["mtbf_s"] as? Double), mttr = try #require(service["mttr_s"] as? Double)
+        #expect((service["incidents"] as? Int ?? 0) >= 2 && mtbf >= 7_200) // simulate keeps two hours between faults
+        #expect(abs((service["availability"] as? Double ?? 0) - mtbf / (mtbf + mttr)) < 1e-12)
+    }
+    #expect(try CLIRunner.run(["evaluate", "--incidents", sim + "/incidents.csv", "--events", "x"]).status == 64)
+    #expect(try CLIRunner.run(["evaluate", "--incidents", folder + "/none.csv"]).status == 1)
 }
 
 @Test func trainRefusesBadLogsAndSaysWhenThereAreNoIncidents() throws {

@@ -65,11 +65,14 @@ struct Evaluate: ParsableCommand {
         discussion: """
             triage evaluate MODEL DATA.csv --target COL [--json]
             triage evaluate --events EVENTS.jsonl --truth truth.json [--interval SECONDS] [--json]
+            triage evaluate --incidents INCIDENTS.csv [--json]
 
             The second form matches the recommendation events of 'watch --model' with the faults \
             of a simulation's truth.json: a recommendation matches a fault of the same service when \
             its created time lies in [start, end + 10 intervals]. The interval defaults to the \
             spacing of the score events.
+
+            The third form gives per service of an incident log: incidents, MTTR (mean seconds             from an incident's first attempt start to its last attempt end: detection to             recovery), MTBF (mean seconds from a recovery to the next incident's start) and             availability = MTBF / (MTBF + MTTR).
             """)
 
     @Argument(help: "Model file written by 'triage fit'.") var model: String?
@@ -82,9 +85,15 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Events (JSON lines) written by 'watch --model … --events'.") var events: String?
     @Option(help: "truth.json written by 'triage simulate'.") var truth: String?
     @Option(help: "Seconds between metric rows (default: inferred from the score events).") var interval: Int?
+    @Option(help: "Incident log (incidents.csv of 'simulate', or your own): availability, MTBF and MTTR per service.")
+    var incidents: String?
 
     func validate() throws {
-        if events != nil || truth != nil {
+        if incidents != nil {
+            guard model == nil, data == nil, target == nil, impute == nil, events == nil, truth == nil, interval == nil else {
+                throw ValidationError("--incidents evaluates an incident log; it takes no MODEL, DATA, --target, --events, --truth or --interval")
+            }
+        } else if events != nil || truth != nil {
             guard events != nil, truth != nil else { throw ValidationError("--events and --truth go together") }
             guard model == nil, data == nil, target == nil, impute == nil else {
                 throw ValidationError("--events/--truth evaluate recommendations; they take no MODEL, DATA or --target")
@@ -97,6 +106,13 @@ struct Evaluate: ParsableCommand {
     }
 
     func run() throws {
+        if let incidents {
+            var files = FileRoles()
+            files.input("--incidents", incidents)
+            try files.check()
+            try StandardOutput.write(try AvailabilityReport.evaluate(incidents: incidents).render(json: json) + "\n")
+            return
+        }
         if let events, let truth {
             let report: Report
             do {

@@ -21,7 +21,7 @@ struct PolicyEvaluate: ParsableCommand {
             streams of --seed that 'simulate' never uses. 'optimal' is value iteration on the \
             simulator's true model with the fault known (an upper bound); 'optimal_from_symptoms' \
             is value iteration over what a policy can see (symptoms and tried actions). Rewards \
-            are −downtime − action cost.
+            are −downtime − action cost. Availability = MTBF / (MTBF + MTTR), with MTTR the             policy's mean downtime (detection to recovery) and MTBF the simulator's mean uptime             between a recovery and the next fault (6 h, the same for every policy).
             """)
 
     @Option(help: "Bundle folder written by 'triage train'.") var model: String
@@ -53,9 +53,11 @@ struct PolicyEvaluate: ParsableCommand {
         } catch let failure as PolicyEvaluation.Failure {
             throw CLIFailure.failed("\(model): \(failure)")
         }
+        let mtbf = Simulation.meanUptime
         func entry(_ s: PolicyEvaluation.Score) -> JSONValue {
             .object(["mean_reward": .number(s.meanReward), "mean_downtime_s": .number(s.meanDowntime),
-                     "accuracy": .number(s.accuracy)])
+                     "accuracy": .number(s.accuracy), "mttr_s": .number(s.meanDowntime), "mtbf_s": .number(mtbf),
+                     "availability": .number(Availability.ratio(mtbf: mtbf, mttr: s.meanDowntime))])
         }
         let report = Report(
             json: ["episodes": .integer(result.episodes), "seed": .integer(Int(truncatingIfNeeded: result.seed)),
@@ -67,12 +69,14 @@ struct PolicyEvaluate: ParsableCommand {
                                               "mean_downtime_s": .number(policy.meanLoggedDowntime),
                                               "episodes": .integer(policy.episodes)])],
             lines: ["episodes: \(result.episodes) (seed \(result.seed))",
-                    "policy                mean_reward  mean_downtime_s  first-action accuracy"]
+                    "policy                mean_reward  mean_downtime_s  first-action accuracy  availability"]
                 + [("learned", result.learned), ("historical", result.historical), ("optimal", result.optimal),
                    ("random", result.random), ("optimal_from_symptoms", result.optimalFromSymptoms)].map { name, s in
                     name.padding(toLength: 22, withPad: " ", startingAt: 0)
-                        + String(format: "%11.1f  %15.1f  %8.3f", s.meanReward, s.meanDowntime, s.accuracy)
+                        + String(format: "%11.1f  %15.1f  %8.3f               %.5f", s.meanReward, s.meanDowntime, s.accuracy,
+                                 Availability.ratio(mtbf: mtbf, mttr: s.meanDowntime))
                 }
+                + [String(format: "availability = MTBF / (MTBF + MTTR): MTTR = mean downtime, MTBF = %.0f s (the simulator's mean uptime between faults)", mtbf)]
                 + [String(format: "training log: %d incidents, mean reward %.1f, mean downtime %.1f s (the operators as logged)",
                           policy.episodes, policy.meanLoggedReward, policy.meanLoggedDowntime)])
         try StandardOutput.write(report.render(json: json) + "\n")

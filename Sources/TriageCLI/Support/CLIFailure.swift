@@ -9,6 +9,12 @@ struct CLIFailure: Error, CustomStringConvertible {
     static func usage(_ message: String) -> CLIFailure { CLIFailure(description: message, exitCode: 64) }
 }
 
+/// A command that finished its output and exits with a code other than 0 without an error
+/// message (`canary`: 2 for a marginal verdict, 3 for a failed one).
+struct ExitStatus: Error {
+    let code: Int32
+}
+
 /// `print(..., to: &standardError)`.
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {

@@ -7,8 +7,8 @@ public enum IncidentLogReader {
 
     /// The log's attempts. A file that is empty or has only a header yields no records (the
     /// caller trains without a policy and says so). Every record's service must be one of
-    /// `services` (those of the metrics file `metricsFile`).
-    public static func read(_ path: String, services: Set<String>, metricsFile: String) throws(DataError) -> [IncidentRecord] {
+    /// `services` (those of the metrics file `metricsFile`); nil accepts any non-empty name.
+    public static func read(_ path: String, services: Set<String>?, metricsFile: String) throws(DataError) -> [IncidentRecord] {
         let table: CSVTable<Float>
         do {
             table = try CSVReader.read(path, options: CSVOptions(defaultRole: .text, threads: 1, requireRows: false))
@@ -40,7 +40,8 @@ public enum IncidentLogReader {
             }
             firstLineOf[id] = line
             let name = service.values[row].trimmingCharacters(in: .whitespaces)
-            guard services.contains(name) else {
+            guard !name.isEmpty else { throw fail("column 'service' is empty", service, "service") }
+            if let services, !services.contains(name) {
                 throw fail("service \(DataError.quote(name)) has no rows in the metrics file \(metricsFile)", service, "service")
             }
             guard let t0 = Timestamp.parse(start.values[row]) else {
