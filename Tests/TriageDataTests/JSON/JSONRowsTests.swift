@@ -39,7 +39,7 @@ private func failure(_ text: String, maxRows: Int = 100_000) -> JSONRows.Failure
 
     @Test func numbersFollowJSONsGrammar() throws {
         let rows = try parse(#"{"rows": [{"n": 0}, {"n": -0.5}, {"n": 1E+2}, {"n": 12345678901234567890}, {"n": 5e-324}]}"#)
-        #expect(rows.numbers[0].prefix(4) == [0, -0.5, 100, 12345678901234567890])
+        #expect(rows.numbers[0].prefix(4) == [0, -0.5, 100, 12345678901234567168])
         #expect(rows.numbers[0][4] == Double.leastNonzeroMagnitude)
         for bad in ["01", "1.", ".5", "+1", "1e", "-", "NaN", "Infinity", "0x10", "1e400"] {
             #expect(failure("{\"rows\": [{\"n\": \(bad)}]}") != nil, "\(bad)")
