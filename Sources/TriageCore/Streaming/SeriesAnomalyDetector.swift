@@ -29,6 +29,8 @@ public struct OnlineDetectorConfiguration: Codable, Sendable, Equatable {
     public var rangeBreakScore = 0.5
     /// `RangeBreakDetector.decay`.
     public var rangeDecay = 0.0
+    /// One alarm per event: after a score ≥ 0.5 the next points are capped (`AlarmHoldOff`).
+    public var holdOff = AlarmHoldOff.Parameters()
     /// Shingle values relative to the current value (shape, not level), with the current value's
     /// deviation from the running mean as the level feature.
     public var relativeShingle = false
@@ -86,6 +88,7 @@ public struct OnlineDetectorConfiguration: Codable, Sendable, Equatable {
         }
         try forest.validate()
         try seasonal.validate()
+        try holdOff.validate()
     }
 }
 
@@ -152,6 +155,7 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
     var changeVariance = 0.0
     var learned = 0
     var range: RangeBreakDetector
+    var hold: AlarmHoldOff
 
     public init(configuration: OnlineDetectorConfiguration = OnlineDetectorConfiguration(), seed: UInt64 = 0)
         throws(EstimatorError)
@@ -167,6 +171,7 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
         statisticalTail = TailCalibrator(parameters: configuration.tail)
         seasonal = try SeasonalDifferenceDetector(parameters: configuration.seasonal)
         range = RangeBreakDetector(decay: configuration.rangeDecay)
+        hold = AlarmHoldOff(parameters: configuration.holdOff)
         recent = []
         recent.reserveCapacity(configuration.shingleSize + 1)
     }
@@ -291,6 +296,7 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
             // A break within the tolerance only counts when the graded rule is on (floor < 1).
             if floor < 1 || excess > configuration.rangeTolerance { score = max(score, rangeScore) }
         }
+        score = hold.filter(score)
         learned += 1
         return SeriesScore(score: score, forest: forestRaw, zScore: z, warmingUp: !isReady,
                            forestEvidence: forestEvidence, statisticalEvidence: statisticalEvidence,
