@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# NAB quality on the 6 visible NAB files: `triage watch` (default settings, the same for every
-# file) vs river HalfSpaceTrees (defaults, MinMax scaler), both scored by our NAB scorer
-# (benchmarks/nab_score.py, checked first against NAB's official reference scores).
+# NAB quality on the visible NAB files (26, all 7 categories): `triage watch` (default settings,
+# the same for every file) vs river HalfSpaceTrees (defaults, MinMax scaler), both scored by our
+# NAB scorer (benchmarks/nab_score.py, checked first against NAB's official reference scores),
+# then per category and cross-validated by category (benchmarks/nab_cv.py) beside NAB's stored
+# detectors (HTM, CAD OSE, ARTime, RCF, windowed Gaussian) scored the same way.
 # Usage: benchmarks/nab_quality.sh [SEED]
 #        SEEDS=0-9 benchmarks/nab_quality.sh   # also: every profile's score per seed through
 #                                              # `triage watch`, min / mean / max, leave-one-file-out
@@ -42,9 +44,13 @@ for p in triage:
     ratio = f"{t / r:7.2f}" if r > 0 else "    n/a"
     print(f"{p:20s} {t:9.3f} {r:9.3f} {ratio}   {triage[p]['threshold']:.6g} / {river[p]['threshold']:.6g}")
 if official:
-    print("\nNAB's stored detectors on the same 6 files (official_scores.json), for orientation:")
-    for d in ("numenta", "randomCutForest", "windowedGaussian"):
+    print("\nNAB's stored detectors on the same files (official_scores.json), for orientation:")
+    for d in ("numenta", "ARTime", "contextOSE", "randomCutForest", "windowedGaussian"):
         row = official["detectors"].get(d)
         if row:
             print(f"  {d:18s} " + "  ".join(f"{p} {row[p]['normalized']:.3f}" for p in ("standard", "reward_low_FP_rate", "reward_low_FN_rate")))
 PY
+echo
+echo "== per category and leave-one-category-out (threshold chosen on the other 6 categories)"
+mv "$OUT/triage" "$OUT/triage-watch"
+"$PY" "$BENCH_ROOT/benchmarks/nab_cv.py" --data "$NAB" --reference "$OUT/triage-watch"

@@ -226,7 +226,7 @@ def check_reference(corpus, data_dir):
     ref_dir = os.path.join(data_dir, "reference")
     with open(os.path.join(ref_dir, "official_scores.json")) as f:
         official = json.load(f)
-    detectors = [d for d in ("numenta", "windowedGaussian", "randomCutForest") if os.path.isdir(os.path.join(ref_dir, d))]
+    detectors = [d for d in ("numenta", "windowedGaussian", "randomCutForest", "ARTime", "contextOSE") if os.path.isdir(os.path.join(ref_dir, d))]
     worst = 0.0
     failures = 0
     for d in detectors:
