@@ -62,29 +62,29 @@ public struct FeatureBinning: Codable, Sendable, Equatable {
 
     /// The threshold of a split whose left child's largest code is `low` and whose right
     /// child's smallest code is `high` (> low): any of edges[low] … edges[high − 1] separates
-    /// the node's samples alike, and this picks the one nearest the midpoint between the
-    /// largest value of bin `low` and the smallest of bin `high`.
+    /// the node's samples alike. This takes scikit-learn's threshold, the midpoint m between
+    /// the largest value of bin `low` and the smallest of bin `high` (`_splitter.pyx`:
+    /// `(Xf[p - 1] + Xf[p]) / 2`), rounded to the edge that sends every fitted value the way
+    /// "x ≤ m" does: edges[k] for the last bin k whose values are all ≤ m.
     ///
-    /// scikit-learn places a threshold midway between the node's two neighbouring values
-    /// (`_splitter.pyx`: `(Xf[p - 1] + Xf[p]) / 2`). The edge just above bin `low` instead
-    /// hugs the left value whenever the bins in between hold no sample of the node — in a
-    /// bootstrap sample or deep in a tree, most gaps — and so shrinks every "≤" region to the
-    /// node's data and widens every ">" one. On small sets that cost the forest 0.02–0.03
-    /// test ROC-AUC against scikit-learn (issue 17, BENCHMARKS.md "Trees and forests").
-    /// Staying on an edge keeps at most 254 distinct thresholds per feature for the compact
-    /// predictor. `high == nil` (no non-missing sample on the right) gives edges[low].
+    /// The edge just above bin `low` (the old rule) hugs the left value whenever the bins in
+    /// between hold no sample of the node — in a bootstrap sample or deep in a tree, most
+    /// gaps — and so shrinks every "≤" region to the node's data and widens every ">" one. On
+    /// small sets that cost the forest 0.02–0.03 test ROC-AUC against scikit-learn (issue 17,
+    /// BENCHMARKS.md "Trees and forests"). Staying on an edge keeps at most 254 distinct
+    /// thresholds per feature for the compact predictor. `high == nil` (no non-missing sample
+    /// on the right) gives edges[low].
     public func threshold(feature f: Int, after low: Int, before high: Int?) -> Float {
         let e = edges[f]
         guard low < e.count else { return .infinity }
-        guard let high, high > low + 1, high <= e.count, lowest[f].count == e.count + 1 else { return e[low] }
-        let target = Double(highest[f][low]) / 2 + Double(lowest[f][high]) / 2
-        // First edge in low..<high at or above the target, then the nearer of it and the one before.
+        guard let high, high > low + 1, high <= e.count, highest[f].count == e.count + 1 else { return e[low] }
+        let m = Double(highest[f][low]) / 2 + Double(lowest[f][high]) / 2
+        // Last k in low..<high with highest[k] ≤ m (k = low qualifies; bin `high` lies above m).
         var a = low, b = high - 1
         while a < b {
-            let mid = (a + b) >> 1
-            if Double(e[mid]) < target { a = mid + 1 } else { b = mid }
+            let mid = (a + b + 1) >> 1
+            if Double(highest[f][mid]) <= m { a = mid } else { b = mid - 1 }
         }
-        if a > low && target - Double(e[a - 1]) <= Double(e[a]) - target { return e[a - 1] }
         return e[a]
     }
 

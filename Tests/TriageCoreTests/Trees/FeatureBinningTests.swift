@@ -43,14 +43,15 @@ import Testing
         #expect(binned.codes[699] == 699 && binned.codes[700] == 0)
     }
 
-    /// A split's threshold sits on the edge nearest the middle of the node's gap, as
-    /// scikit-learn's midpoint between the node's neighbouring values (issue 17).
+    /// A split's threshold is scikit-learn's midpoint between the node's neighbouring values,
+    /// rounded to the edge that sends every fitted value the same way (issue 17).
     @Test func thresholdSitsMidGapOnAnEdge() throws {
         let data = Matrix<Float>(rows: 11, columns: 1) { i, _ in Float(i) }   // edges 0.5 … 9.5
         let binning = FeatureBinning(fitting: data, maxBins: 255, threads: 1)
         #expect(binning.lowest[0] == (0...10).map(Float.init) && binning.highest[0] == binning.lowest[0])
-        // Node values 0 (bin 0) and 10 (bin 10): midpoint 5, edges 4.5 and 5.5 tie; the lower is kept.
-        #expect(binning.threshold(feature: 0, after: 0, before: 10) == 4.5)
+        // Node values 0 (bin 0) and 10 (bin 10): midpoint 5, and "x ≤ 5" sends 5 left: edge 5.5.
+        #expect(binning.threshold(feature: 0, after: 0, before: 10) == 5.5)
+        #expect(binning.threshold(feature: 0, after: 0, before: 9) == 4.5)   // midpoint 4.5
         #expect(binning.threshold(feature: 0, after: 2, before: 9) == 5.5)   // midpoint 5.5 is an edge
         #expect(binning.threshold(feature: 0, after: 3, before: 4) == 3.5)   // neighbouring bins: their edge
         #expect(binning.threshold(feature: 0, after: 3, before: nil) == 3.5) // nothing non-missing on the right
