@@ -12,9 +12,16 @@ bench_requirements() {  # bench_requirements FILE...: install once per file cont
   done
 }
 bench_requirements "$BENCH_ROOT/benchmarks/requirements.txt"
-(cd "$BENCH_ROOT" && swift build -c release --product triage >&2 && swift build -c release --product triage-bench >&2)
-TRIAGE=$BENCH_ROOT/.build/release/triage
-TRIAGE_BENCH=$BENCH_ROOT/.build/release/triage-bench
+# TRIAGE_BUILD_DIR (e.g. .build/debug) uses binaries already built there, skipping the release
+# build: for quality runs, whose figures do not depend on the optimiser; never for timings.
+if [ -n "${TRIAGE_BUILD_DIR:-}" ]; then
+  TRIAGE=$TRIAGE_BUILD_DIR/triage
+  TRIAGE_BENCH=$TRIAGE_BUILD_DIR/triage-bench
+else
+  (cd "$BENCH_ROOT" && swift build -c release --product triage >&2 && swift build -c release --product triage-bench >&2)
+  TRIAGE=$BENCH_ROOT/.build/release/triage
+  TRIAGE_BENCH=$BENCH_ROOT/.build/release/triage-bench
+fi
 DATA=$BENCH_ROOT/benchmarks/data
 # The shared benchmark data (ADBench, NAB): ../shared beside the clone, or TRIAGE_SHARED.
 SHARED=${TRIAGE_SHARED:-}

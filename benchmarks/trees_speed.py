@@ -1,8 +1,7 @@
 """scikit-learn peer of trees_speed.sh: fit and predict times and test accuracy of
 RandomForestClassifier(100, n_jobs=-1) and DecisionTreeClassifier on the make_classification
 split written by trees_data.py, and of LightGBM's GBDT (LGBMClassifier defaults: 100 rounds,
-31 leaves, all cores) when lightgbm is importable (the issue's stretch peer; optional, not in
-requirements.txt). Prints one JSON object."""
+31 leaves, all cores; issue 17's target peer, in requirements.txt). Prints one JSON object."""
 import json
 import sys
 import time

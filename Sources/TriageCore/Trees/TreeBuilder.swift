@@ -235,12 +235,15 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
                 if decrease / totalWeight + 1e-12 < growth.minImpurityDecrease { continue }
 
                 // Partition the node's samples: codes ≤ bestBin (and missing, if it goes left) first.
+                // The smallest code going right places the threshold in the node's gap.
                 let column = codes + bestFeature * rows
                 var low = node.start, high = node.end - 1
+                var nextBin = Int.max
                 while low <= high {
                     let code = column[Int(samples[low])]
                     let goesLeft = code == Code.max ? bestMissingLeft : Int(code) <= bestBin
                     if goesLeft { low &+= 1 } else {
+                        if code != Code.max { nextBin = min(nextBin, Int(code)) }
                         swap(&samples[low], &samples[high])
                         swap(&positionTarget[low], &positionTarget[high])
                         swap(&positionWeight[low], &positionWeight[high])
@@ -248,8 +251,8 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
                     }
                 }
                 precondition(low - node.start == bestLeftCount, "partition disagrees with the split statistics")
-                let edges = binning.edges[bestFeature]
-                let threshold = bestBin < edges.count ? edges[bestBin] : Float.infinity
+                let threshold = binning.threshold(feature: bestFeature, after: bestBin,
+                                                  before: nextBin == Int.max ? nil : nextBin)
                 tree.setSplit(index, feature: bestFeature, threshold: threshold, missingGoesLeft: bestMissingLeft)
                 importance[bestFeature] += max(0, decrease)
                 let leftStatistics = Array(UnsafeBufferPointer(start: bestLeft, count: width))

@@ -222,4 +222,27 @@ import Testing
         let text = TreeRules.leafText(structure, 0, classNames: ["a", "b"])
         #expect(text.contains("a: 1e+300"))
     }
+
+    /// Regression test for issue 17 §2: a node whose values have other rows' values in
+    /// between (a bootstrap's left-out rows, or the other branches' rows deep in a tree) put
+    /// its threshold on the edge just above its left value, so every "≤" region hugged the
+    /// training points. Here the tree grows on rows 0 and 10 of 0 … 10 only, as a bagged tree
+    /// whose sample left out the rest: scikit-learn would split at 5; the edges nearest are
+    /// 4.5 and 5.5 (the old threshold was 0.5).
+    @Test func thresholdSitsMidwayBetweenTheNodesValues() throws {
+        let x = Matrix<Float>(rows: 11, columns: 1) { i, _ in Float(i) }
+        let labels = (0...10).map { $0 < 5 ? 1 : 0 }
+        for maxBins in [255, nil] {
+            let binning = FeatureBinning(fitting: x, maxBins: maxBins, threads: 1)
+            var random = RandomSource(seed: 0)
+            let growth = TreeGrowth(maxDepth: .max, minSamplesSplit: 2, minSamplesLeaf: 1, minImpurityDecrease: 0, maxFeatures: 1)
+            var weights = [Double](repeating: 0, count: 11)
+            weights[0] = 2; weights[10] = 1
+            let (tree, _) = TreeTraining.growClassifier(criterion: .gini, classCount: 2, data: try binning.bin(x, as: UInt32.self, threads: 1),
+                                                        binning: binning, targets: labels.map(Float.init), growth: growth,
+                                                        samples: [0, 10], weights: weights, random: &random)
+            #expect(tree.nodeCount == 3)
+            #expect(tree.threshold[0] >= 4.5 && tree.threshold[0] <= 5.5, "maxBins \(String(describing: maxBins))")
+        }
+    }
 }

@@ -42,4 +42,28 @@ import Testing
         let binned = try binning.bin(data, as: UInt32.self, threads: 1)
         #expect(binned.codes[699] == 699 && binned.codes[700] == 0)
     }
+
+    /// A split's threshold is scikit-learn's midpoint between the node's neighbouring values,
+    /// rounded to the edge that sends every fitted value the same way (issue 17).
+    @Test func thresholdSitsMidGapOnAnEdge() throws {
+        let data = Matrix<Float>(rows: 11, columns: 1) { i, _ in Float(i) }   // edges 0.5 … 9.5
+        let binning = FeatureBinning(fitting: data, maxBins: 255, threads: 1)
+        #expect(binning.lowest[0] == (0...10).map(Float.init) && binning.highest[0] == binning.lowest[0])
+        // Node values 0 (bin 0) and 10 (bin 10): midpoint 5, and "x ≤ 5" sends 5 left: edge 5.5.
+        #expect(binning.threshold(feature: 0, after: 0, before: 10) == 5.5)
+        #expect(binning.threshold(feature: 0, after: 0, before: 9) == 4.5)   // midpoint 4.5
+        #expect(binning.threshold(feature: 0, after: 2, before: 9) == 5.5)   // midpoint 5.5 is an edge
+        #expect(binning.threshold(feature: 0, after: 3, before: 4) == 3.5)   // neighbouring bins: their edge
+        #expect(binning.threshold(feature: 0, after: 3, before: nil) == 3.5) // nothing non-missing on the right
+        #expect(binning.threshold(feature: 0, after: 10, before: nil) == .infinity)
+        // Quantile bins: ranges of values per bin, the threshold still one of the edges.
+        let wide = Matrix<Float>(rows: 1000, columns: 1) { i, _ in Float(i) }
+        let coarse = FeatureBinning(fitting: wide, maxBins: 10, threads: 1)
+        #expect(coarse.lowest[0].first == 0 && coarse.highest[0].last == 999)
+        for b in 1..<coarse.binCount(0) { #expect(coarse.lowest[0][b] > coarse.highest[0][b - 1]) }
+        let t = coarse.threshold(feature: 0, after: 0, before: 9)
+        #expect(coarse.edges[0].contains(t) && abs(t - 499.5) <= 100)
+        // Made from edges alone there are no value ranges: the edge above the left bin.
+        #expect(FeatureBinning(edges: [[0.5, 1.5, 2.5]]).threshold(feature: 0, after: 0, before: 3) == 0.5)
+    }
 }

@@ -96,4 +96,62 @@ import Testing
             try JSONDecoder().decode(RandomForest.self, from: JSONSerialization.data(withJSONObject: json))
         }
     }
+
+    /// The forest predicts the mean of its trees' leaf class distributions, each tree walked
+    /// on its own from the stored structure (issue 17: what a forest is, checked directly).
+    @Test func bootstrapForestIsTheMeanOfItsTreesWalkedOneByOne() throws {
+        let (x, y) = TreeTestData.xor(rows: 240, noise: 4)
+        let (xTest, _) = TreeTestData.xor(rows: 200, noise: 4, seed: 9)
+        for maxFeatures in [MaxFeatures.sqrt, .all] {
+            var h = RandomForest.Hyperparameters()
+            h.trees = 25
+            h.maxFeatures = maxFeatures
+            let forest = try RandomForest.fit(x, labels: y, classCount: 2, hyperparameters: h, seed: 3, threads: 2)
+            let p = try forest.probabilities(xTest, threads: 2)
+            for i in 0..<xTest.rows {
+                var mean = [Double](repeating: 0, count: 2)
+                let row = xTest.row(i)
+                for tree in forest.trees {
+                    let leaf = row.withUnsafeBufferPointer { tree.leaf(of: $0.baseAddress!) }
+                    for (c, v) in TreeTraining.classProbabilities(tree, leaf).enumerated() { mean[c] += Double(v) }
+                }
+                for c in 0..<2 { #expect(abs(Double(p[i, c]) - mean[c] / Double(forest.trees.count)) < 1e-5) }
+            }
+        }
+    }
+
+    /// Without bootstrap and with every feature a forest's tree is a plain CART tree: tree 0
+    /// draws from the same stream as `DecisionTree` with the same seed, so they are equal.
+    @Test func unbaggedForestOfAllFeaturesIsTheDecisionTree() throws {
+        let (x, y) = TreeTestData.blobs(rows: 300)
+        var h = RandomForest.Hyperparameters()
+        h.trees = 3
+        h.bootstrap = false
+        h.maxFeatures = .all
+        let forest = try RandomForest.fit(x, labels: y, classCount: 3, hyperparameters: h, seed: 7, threads: 2)
+        let tree = try DecisionTree.fit(x, labels: y, classCount: 3, seed: 7)
+        #expect(forest.trees[0] == tree.tree)
+        h.trees = 1
+        let single = try RandomForest.fit(x, labels: y, classCount: 3, hyperparameters: h, seed: 7, threads: 1)
+        let (xTest, _) = TreeTestData.blobs(rows: 150, seed: 5)
+        #expect(try single.probabilities(xTest, threads: 1) == tree.probabilities(xTest, threads: 1))
+    }
+
+    /// Regression test for issue 17 §2 at the forest level: ten rows placed symmetrically
+    /// about 0 (class 1 below, class 0 above). Bagged trees put each threshold mid-gap among
+    /// their own sample, so the forest is symmetric about 0 as scikit-learn's is. With the
+    /// old rule (the edge just above the sample's left value) the class-1 side shrank to its
+    /// sampled points: |P(1 | −d) − P(0 | d)| was 0.335 at d = 0.3 and 0.095 at d = 1.3.
+    @Test func baggedThresholdsAreSymmetricAboutTheBoundary() throws {
+        let side: [Float] = [0.5, 1.6, 2.4, 3.7, 4.3]
+        let x = Matrix<Float>((side.reversed().map { [-$0] }) + side.map { [$0] })
+        let y = side.map { _ in 1 } + side.map { _ in 0 }
+        var h = RandomForest.Hyperparameters()
+        h.trees = 400
+        let forest = try RandomForest.fit(x, labels: y, classCount: 2, hyperparameters: h, seed: 1, threads: 2)
+        for d: Float in [0.3, 1.3] {
+            let p = try forest.probabilities(Matrix<Float>([[-d], [d]]), threads: 1)
+            #expect(abs(Double(p[0, 1]) - Double(p[1, 0])) < 0.06, "P(1 | −\(d)) = \(p[0, 1]), P(0 | \(d)) = \(p[1, 0])")
+        }
+    }
 }
