@@ -17,13 +17,17 @@ import TriageRuntime
 public struct TriageRequestContext: RequestContext, SessionRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let sessions: SessionContext<PageSession>
+    /// The connection, kept to read the client's address only where it is needed (sign-in):
+    /// reading it costs a lock and a string on every request otherwise.
+    let channel: any Channel
+
     /// The client's IP address (what failed sign-ins are counted by); nil when unknown.
-    public let remoteAddress: String?
+    public var remoteAddress: String? { channel.remoteAddress?.ipAddress }
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         sessions = .init()
-        remoteAddress = source.channel.remoteAddress?.ipAddress
+        channel = source.channel
     }
 }
 
