@@ -218,7 +218,7 @@ public final class EngineWatch: FollowLoopHandler {
     func apply(_ rows: [PendingRow], _ scores: [BundleDetectors.RowScore?]) throws {
         let batch = rows.map { (service: $0.service, time: $0.time, values: $0.values) }
         let processed = try engine.process(batch: batch, scored: scores, now: WatchClock.wall,
-                                           scoreEvents: scores.isEmpty || self.scores != nil || events != nil)
+                                           scoreEvents: self.scores != nil || events != nil)
         for (row, rowEvents) in zip(rows, processed) {
             for event in rowEvents {
                 switch event {
