@@ -163,9 +163,9 @@ public final class EngineWatch: FollowLoopHandler {
         var line: Int
     }
 
-    /// Rows processed as one batch: the detectors score a batch in one forest walk and one
-    /// autoencoder pass (about 8× fewer instructions a row than one call per row), and its
-    /// recommendations and decisions reads share one queue transaction.
+    /// Rows processed as one batch: the detectors score a batch in one forest walk (about 8×
+    /// fewer instructions a row than one call per row), and the engine reads the queue's
+    /// decisions and policy revision once per batch instead of once per row of an incident.
     static let batchRows = 1_024
 
     public func processRow(_ row: MetricsRowParser.Row, line: Int) throws {
