@@ -136,11 +136,16 @@ public final class RemediationEngine {
     /// with the engine (the server scores in the request's task, beside other requests).
     public static func score(_ rows: [(service: String, time: Int64, values: [Double])],
                              _ detectors: BundleDetectors) throws(EngineError) -> [BundleDetectors.RowScore?] {
-        for row in rows where row.values.count != ServiceMetric.allCases.count {
-            throw .invalid("a metrics row needs \(ServiceMetric.allCases.count) values (\(ServiceMetric.names.joined(separator: ", "))), got \(row.values.count)")
-        }
+        try Self.checkWidths(rows)
         do { return try detectors.scores(rows.map { ($0.service, $0.values) }) } catch {
             throw .invalid("\(error)")
+        }
+    }
+
+    /// A caller's row of the wrong width would trap in the feature extractor (a precondition).
+    static func checkWidths(_ rows: [(service: String, time: Int64, values: [Double])]) throws(EngineError) {
+        for row in rows where row.values.count != ServiceMetric.allCases.count {
+            throw .invalid("a metrics row needs \(ServiceMetric.allCases.count) values (\(ServiceMetric.names.joined(separator: ", "))), got \(row.values.count)")
         }
     }
 
@@ -152,9 +157,7 @@ public final class RemediationEngine {
         guard scored.count == rows.count else {
             throw .invalid("\(scored.count) scores for \(rows.count) rows")
         }
-        for row in rows where row.values.count != ServiceMetric.allCases.count {
-            throw .invalid("a metrics row needs \(ServiceMetric.allCases.count) values (\(ServiceMetric.names.joined(separator: ", "))), got \(row.values.count)")
-        }
+        try Self.checkWidths(rows)
         queueCopiesChecked = false
         var events: [[EngineEvent]] = []
         events.reserveCapacity(rows.count)

@@ -99,12 +99,11 @@ public actor EngineService {
     /// The detector scores of `rows`, for `ingest(_:scored:)`. Not isolated: callers score their
     /// batches at the same time (one per request, on any core), and the actor only applies them.
     public nonisolated func score(_ rows: [MetricRow]) throws -> ScoredRows {
-        ScoredRows(count: rows.count, scores: try RemediationEngine.score(rows.map { ($0.service, $0.time, $0.values) }, detectors))
+        ScoredRows(scores: try RemediationEngine.score(rows.map { ($0.service, $0.time, $0.values) }, detectors))
     }
 
     /// Detector scores of a batch, made by `score(_:)` of this service.
     public struct ScoredRows: Sendable {
-        let count: Int
         let scores: [BundleDetectors.RowScore?]
     }
 
@@ -126,10 +125,8 @@ public actor EngineService {
         // Scored as one batch (one forest walk and one autoencoder pass for all rows), then each
         // row through the engine's state in order.
         let batch = rows.map { ($0.service, $0.time, $0.values) }
+        // `process` refuses scores of another batch (a count that differs) before anything changes.
         let scores = try scored?.scores ?? RemediationEngine.score(batch, detectors)
-        guard scores.count == rows.count, scored.map({ $0.count == rows.count }) ?? true else {
-            throw EngineError.invalid("the scores given are of another batch (\(scores.count) for \(rows.count) rows)")
-        }
         let events = try engine.process(batch: batch, scored: scores, now: now, scoreEvents: false)
         for rowEvents in events {
             for event in rowEvents {
