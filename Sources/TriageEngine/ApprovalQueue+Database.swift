@@ -99,7 +99,18 @@ extension ApprovalQueue {
         }
         try setup.read { db in try checkSchema(db, path: path) }
         try setup.close()
-        return try DatabasePool(path: path, configuration: configuration)
+        // Opening the pool switches a new file to WAL, which needs the file to itself: another
+        // opener still reading or migrating it answers BUSY (seen once in CI with 8 openers on a
+        // loaded machine). Retried like the migrations above.
+        attempts = 0
+        while true {
+            do {
+                return try DatabasePool(path: path, configuration: configuration)
+            } catch let error as DatabaseError where [.SQLITE_BUSY, .SQLITE_LOCKED].contains(error.resultCode) && attempts < 400 {
+                attempts += 1
+                usleep(25_000)
+            }
+        }
     }
 
     /// Opens an existing queue with SQLite's read-only flag and checks it like `openForWriting`.
