@@ -221,11 +221,30 @@ public struct DenseNetwork<Scalar: BLASScalar>: Codable, Sendable, Equatable {
     }
 
     /// δ ← δ ⊙ 1[a > 0] (ReLU derivative, taken as 0 at the kink like PyTorch).
+    ///
+    /// A select on every element, not a store under `if`: about half the units of a layer are
+    /// off, in no pattern, so the branch the conditional store compiled to mispredicted half the
+    /// time; this loop was a fifth of a training epoch (perf, 100 k × 16, ensemble of 5).
     private func maskByActive(_ delta: inout Matrix<Scalar>, activations: Matrix<Scalar>) {
         let count = delta.count
         activations.storage.withUnsafeBufferPointer { a in
             delta.storage.withUnsafeMutableBufferPointer { d in
-                for i in 0..<count where !(a[i] > 0) { d[i] = 0 }
+                var i = 0
+                if Scalar.self == Float.self {
+                    // Eight lanes at a time: the compiler kept the plain loop scalar and branchy.
+                    let ap = UnsafeRawPointer(a.baseAddress!), dp = UnsafeMutableRawPointer(d.baseAddress!)
+                    while i &+ 8 <= count {
+                        let offset = i &* 4
+                        let on = ap.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) .> 0
+                        let kept = dp.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self).replacing(with: 0, where: .!on)
+                        dp.storeBytes(of: kept, toByteOffset: offset, as: SIMD8<Float>.self)
+                        i &+= 8
+                    }
+                }
+                while i < count {
+                    d[i] = a[i] > 0 ? d[i] : 0
+                    i += 1
+                }
             }
         }
     }
