@@ -2,6 +2,8 @@
 
   autoencoder_speed.py make PATH ROWS COLS      -> writes the benchmark CSV (seeded, 4 latent factors + noise)
   autoencoder_speed.py peer PATH THREADS EPOCHS -> one JSON line: wall and CPU seconds per epoch
+  autoencoder_speed.py command TRIAGE PATH EPOCHS -> one JSON line: `triage fit autoencoder` with
+      its defaults for EPOCHS epochs, whole process: wall and CPU (children's user + sys) per epoch
 
 Same network and loop as Triage: standardised inputs, d -> 32 -> 8 -> 32 -> d, ReLU hidden,
 linear output, MSE, Adam lr 1e-3 with weight decay 1e-5 on weights, batch 256 reshuffled each
@@ -62,10 +64,29 @@ def peer(path, threads, epochs):
                       "cpu_seconds_per_epoch_median": cpu_times[len(cpu_times) // 2], "torch": torch.__version__}))
 
 
+def command(triage, path, epochs):
+    import os
+    import resource
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as folder:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run([triage, "fit", "autoencoder", path, "--output", os.path.join(folder, "ae.model"),
+                        "--epochs", str(epochs)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(json.dumps({"epochs": epochs, "seconds": wall, "seconds_per_epoch": wall / epochs,
+                      "cpu_seconds_per_epoch": cpu / epochs}))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "make":
         make(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     elif sys.argv[1] == "peer":
         peer(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    elif sys.argv[1] == "command":
+        command(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     else:
         sys.exit(__doc__)

@@ -18,6 +18,13 @@ for threads in $(seq 1 "$(nproc)"); do
 done
 # The ensemble of 5 (Triage's default) for reference: networks train in parallel over threads.
 echo "{\"side\": \"triage-ensemble5\", \"result\": $("$TRIAGE_BENCH" autoencoder "$CSV" --epochs "$EPOCHS" --ensemble 5 --threads "$(nproc)")}" >> "$OUT"
+# The command users run (issue 17 §5): `triage fit autoencoder` with its defaults (5 networks,
+# 10 % held out, all cores) for EPOCHS epochs, whole process (CSV read, fit, threshold, write);
+# twice, each followed by PyTorch's loop again so both sides see the same load.
+for run in 1 2; do
+  echo "{\"side\": \"triage-command\", \"result\": $("$PY" "$BENCH_ROOT/benchmarks/autoencoder_speed.py" command "$TRIAGE" "$CSV" "$EPOCHS")}" >> "$OUT"
+  echo "{\"side\": \"pytorch-again\", \"result\": $("$PY" "$BENCH_ROOT/benchmarks/autoencoder_speed.py" peer "$CSV" 1 "$EPOCHS")}" >> "$OUT"
+done
 "$PY" - "$OUT" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
@@ -45,4 +52,9 @@ print("where one epoch's time goes (1 thread, s): " + ", ".join(
 e5 = [r["result"] for r in rows if r["side"] == "triage-ensemble5"][0]
 print(f"Triage default ensemble of 5 on {e5['threads']} threads: {e5['seconds_per_epoch_median']:.4f} s/epoch "
       f"({e5['seconds_per_epoch_median'] / best_p['seconds_per_epoch_median']:.2f}x PyTorch's single network)")
+for c, p in zip([r["result"] for r in rows if r["side"] == "triage-command"],
+                [r["result"] for r in rows if r["side"] == "pytorch-again"]):
+    print(f"default command `triage fit autoencoder` ({c['epochs']} epochs, whole process): {c['seconds_per_epoch']:.4f} s/epoch "
+          f"wall, {c['cpu_seconds_per_epoch']:.4f} CPU; PyTorch right after (1 thread): {p['seconds_per_epoch_median']:.4f} s/epoch "
+          f"-> {p['seconds_per_epoch_median'] / c['seconds_per_epoch']:.2f}x (target >= 2x)")
 PY

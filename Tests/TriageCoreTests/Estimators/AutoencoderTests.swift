@@ -54,6 +54,49 @@ struct AutoencoderTests {
         #expect(c.model != a.model)
     }
 
+    /// Networks run their epochs without a barrier between epochs (a free worker takes the
+    /// network furthest behind); what each network learns, the history and the reports must not
+    /// depend on that schedule, also when networks stop early at different epochs.
+    @Test("an ensemble whose networks stop at different epochs gives the same model, history and reports on any thread count")
+    func ensembleScheduleDeterministic() throws {
+        let data = Self.planeData(rows: 200)
+        let parameters = Self.quick { $0.ensembleSize = 5; $0.epochs = 300; $0.patience = 2; $0.learningRate = 0.05 }
+        var runs: [(Autoencoder, Autoencoder.TrainingHistory, [Autoencoder.EpochReport])] = []
+        for threads in [1, 2, 3, 8] {
+            var reports: [Autoencoder.EpochReport] = []
+            let (model, history) = try Autoencoder.fit(data, parameters: parameters, seed: 11, threads: threads) { reports.append($0) }
+            runs.append((model, history, reports))
+        }
+        let (model, history, reports) = runs[0]
+        #expect(Set(history.bestEpochs).count > 1, "the networks should stop at different epochs: \(history.bestEpochs)")
+        #expect(reports.map(\.epoch) == Array(1...history.trainingLoss.count))
+        #expect(reports.map(\.trainingLoss) == history.trainingLoss)
+        #expect(reports.map { $0.validationLoss! } == history.validationLoss)
+        #expect(reports.first!.activeNetworks == 5 && reports.last!.activeNetworks < 5)
+        for (otherModel, otherHistory, otherReports) in runs.dropFirst() {
+            #expect(otherModel == model)
+            #expect(otherHistory == history)
+            #expect(otherReports == reports)
+        }
+    }
+
+    @Test("a diverging ensemble fails at the same epoch on any thread count")
+    func ensembleDivergenceDeterministic() {
+        let data = Self.planeData(rows: 100)
+        let parameters = Self.quick { $0.ensembleSize = 5; $0.learningRate = 1e30; $0.epochs = 20 }
+        var epochs: [Int] = []
+        for threads in [1, 2, 5] {
+            do {
+                _ = try Autoencoder.fit(data, parameters: parameters, seed: 2, threads: threads)
+                Issue.record("diverging fit returned a model")
+            } catch {
+                guard case .diverged(let epoch) = error else { Issue.record("unexpected \(error)"); return }
+                epochs.append(epoch)
+            }
+        }
+        #expect(epochs.count == 3 && Set(epochs).count == 1, "\(epochs)")
+    }
+
     /// Two callers at once (as a server would have) get what each gets alone: nothing a fit or a
     /// scoring does is shared process state (the OpenBLAS thread count used to be saved, set and
     /// restored per call, a data race under ThreadSanitizer).
