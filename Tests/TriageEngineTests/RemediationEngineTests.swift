@@ -51,7 +51,7 @@ import Testing
         #expect(!events.contains { $0.type == "state" || $0.type == "recommendation" })
         try feed(failing, 20)
         let states = events.compactMap { event -> HealthState? in
-            if case .state(_, _, _, let to) = event { return to } else { return nil }
+            if case .state(_, _, _, let to, _) = event { return to } else { return nil }
         }
         #expect(states == [.degraded, .unhealthy])
         let raised = events.compactMap { event -> Recommendation? in
