@@ -209,15 +209,18 @@ import Testing
         #expect(unknown.map(\.type) == ["unknown_service"])
     }
 
+    /// `scale_up`'s count now comes from the HPA rule (RemediationEngineScalingTests has the
+    /// rule's cases): with utilisation far below target the rule asks for fewer, yet the policy
+    /// chose to add capacity, so it is one more (it was "half as many again" before the rule).
     @Test func parametersAndSettings() throws {
+        let engine = try Self.engine(queue: nil)
         var values = [Double](repeating: 1, count: ServiceMetric.allCases.count)
         values[ServiceMetric.replicas.rawValue] = 4
-        #expect(RemediationEngine.parameters(for: .scaleUp, values: values) == ["replicas": 6])
+        #expect(engine.scaleUpParameters(service: "svc-01", values: values)?.parameters == ["replicas": 5])
         values[ServiceMetric.replicas.rawValue] = 1
-        #expect(RemediationEngine.parameters(for: .scaleUp, values: values) == ["replicas": 2])
-        #expect(RemediationEngine.parameters(for: .restart, values: values).isEmpty)
+        #expect(engine.scaleUpParameters(service: "svc-01", values: values)?.parameters == ["replicas": 2])
         values[ServiceMetric.replicas.rawValue] = .nan
-        #expect(RemediationEngine.parameters(for: .scaleUp, values: values).isEmpty)
+        #expect(engine.scaleUpParameters(service: "svc-01", values: values) == nil)
         var settings = RemediationEngine.Settings()
         settings.ttlSeconds = 0
         #expect(throws: EngineError.self) { try Self.engine(queue: nil, settings: settings) }
