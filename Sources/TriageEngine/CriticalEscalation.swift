@@ -100,7 +100,6 @@ public struct CriticalEscalation: Codable, Sendable, Equatable {
     }
 
     static func seconds(_ x: Double) -> String {
-        // Int(x) would trap past Int's range: a damaged heartbeat column may hold 1e300.
-        abs(x) < 1e15 && x.rounded() == x ? "\(Int(x)) s" : "\(RemediationEngine.format(x)) s"
+        "\(RemediationEngine.format(x)) s"
     }
 }

@@ -78,7 +78,9 @@ public struct HorizontalScalingRule: Codable, Sendable, Equatable {
     /// The product is rounded to 1e-9 before the ceiling so that a ratio such as 0.6 (stored as
     /// 0.59999…) does not land one replica off from the exact arithmetic.
     public static func desiredReplicas(current: Int, ratio: Double, tolerance: Double) -> Int {
-        guard abs(ratio - 1) > tolerance else { return current }
+        // "Within 10 %" includes 10 % itself: 1.1 is stored as 1.1000000000000000888, and
+        // |1.1 − 1| > 0.1 in binary; the 1e-12 slack keeps a ratio of exactly 1.1 or 0.9 inside.
+        guard abs(ratio - 1) > tolerance + 1e-12 else { return current }
         let product = Double(current) * ratio
         let cleaned = (product * 1e9).rounded() / 1e9
         // Bounded well inside Int: any count above 10⁶ is clamped by the caller anyway.

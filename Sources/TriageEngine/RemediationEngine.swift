@@ -348,6 +348,9 @@ public final class RemediationEngine {
     static func format(_ x: Double) -> String {
         guard x.isFinite else { return "\(x)" }
         let rounded = x >= 10 ? (x * 1).rounded() / 1 : (x * 10).rounded() / 10
+        // Int(_:) traps beyond ±9.2e18: a damaged column (a heartbeat age of 1e300) reaches the
+        // reasons, so such values keep Double's own notation.
+        guard abs(rounded) < 1e15 else { return "\(rounded)" }
         return rounded == rounded.rounded() ? String(Int(rounded)) : "\(rounded)"
     }
 }

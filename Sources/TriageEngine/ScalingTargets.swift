@@ -121,7 +121,9 @@ public struct ScalingTargets: Codable, Sendable, Equatable {
         var header: [String]?
         var targets = ScalingTargets()
         var seen = Set<String>()
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character in Swift: splitting on "\n" alone would not split CRLF files.
+        for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+            .enumerated() {
             let line = index + 1
             let content = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
             let trimmed = content.trimmingCharacters(in: .whitespaces)

@@ -242,4 +242,24 @@ import Testing
             try RemediationEngine(detectors: detectors, policy: policy, policySource: "test", queue: nil, now: 1_000)
         }
     }
+
+    /// Regression: a damaged value of 1e300 (a heartbeat age, say) reached `format` through the
+    /// reasons and trapped in `Int(_:)`; it is now written as a Double.
+    @Test func hugeValuesInReasonsDoNotTrap() throws {
+        #expect(RemediationEngine.format(1e300) == "1e+300" && RemediationEngine.format(-2e19) == "-2e+19")
+        #expect(RemediationEngine.format(12.4) == "12" && RemediationEngine.format(2.25) == "2.3" && RemediationEngine.format(3) == "3")
+        let engine = try Self.engine(queue: nil)
+        let (normal, plainFailing) = Self.rows(engine, service: "svc-01")
+        var failing = plainFailing
+        failing[ServiceMetric.heartbeatAge.rawValue] = 1e300
+        var time: Int64 = 1_767_225_600
+        var raised = [Recommendation]()
+        for values in Array(repeating: normal, count: 60) + Array(repeating: failing, count: 5) {
+            for case .recommendation(let r) in try engine.process(service: "svc-01", time: time, values: values, now: 2_000) {
+                raised.append(r)
+            }
+            time += 60
+        }
+        #expect(raised.count == 1 && raised[0].reasons.contains { $0.contains("1e+300") })
+    }
 }
