@@ -8,8 +8,19 @@
 # guards, scaling and critical state must keep them within 0.02), plus the scale_down and
 # critical counts of this build.
 #   usage: TRIAGE_BASE=/path/to/baseline/triage benchmarks/engine_check.sh
-# Quality only (no timings): TRIAGE_BUILD_DIR=.build/debug may be used for both.
-source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# Quality only (no timings): TRIAGE_BUILD_DIR=.build/debug (or .build/release, already built) skips the build.
+# Not env.sh: no Python peer is needed (the summary uses the standard library only), so no venv.
+set -euo pipefail
+BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [ -n "${TRIAGE_BUILD_DIR:-}" ]; then
+  TRIAGE=$TRIAGE_BUILD_DIR/triage
+else
+  (cd "$BENCH_ROOT" && swift build -c release --product triage >&2)
+  TRIAGE=$BENCH_ROOT/.build/release/triage
+fi
+DATA=$BENCH_ROOT/benchmarks/data
+PY=python3
+machine() { echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%Y-%m-%dT%H:%MZ)"; }
 BASE=${TRIAGE_BASE:?set TRIAGE_BASE to the baseline triage binary}
 W=$DATA/engine_check
 rm -rf "$W"; mkdir -p "$W"

@@ -26,8 +26,16 @@ extension RemediationEngine {
         -> CriticalEscalation.Escalation? {
         guard let start = monitor.incidentStart else { return nil }
         var failed: RemediationAction?
-        if let queue {
-            failed = try incidentDecisions(monitor, queue: queue).first { $0.status == .approved && $0.outcome == .failure }?.action
+        if let queue, !monitor.incidentRecommendations.isEmpty {
+            // Asked on every unhealthy row: a scan of the copies, no array of decisions.
+            try refreshQueueCopies(queue)
+            for id in monitor.incidentRecommendations {
+                if decisionCopies[id] == nil, let decision = try queue.decisions(of: [id])[id] { decisionCopies[id] = decision }
+                if let decision = decisionCopies[id], decision.status == .approved, decision.outcome == .failure {
+                    failed = decision.action
+                    break
+                }
+            }
         }
         return settings.critical.escalation(incidentStart: start, time: time,
                                             heartbeatAge: values[ServiceMetric.heartbeatAge.rawValue], failedAction: failed)

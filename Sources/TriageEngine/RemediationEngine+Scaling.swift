@@ -12,12 +12,26 @@ extension RemediationEngine {
         return Int(current.rounded())
     }
 
+    /// A service's targets and bounds: fixed for the engine's life (settings and baselines do
+    /// not change), so worked out once per monitor instead of two dictionary lookups a row.
+    func scalingTargets(_ monitor: inout ServiceMonitor, service: String) -> ScalingTargets.Resolved {
+        if let known = monitor.scalingTargets { return known }
+        let resolved = settings.scalingTargets.resolved(service: service, baseline: detectors.baselines[service])
+        monitor.scalingTargets = resolved
+        return resolved
+    }
+
+    /// The HPA rule on a row of a service with `targets`, or nil without a replica count.
+    func scalingProposal(targets: ScalingTargets.Resolved, values: [Double]) -> HorizontalScalingRule.Proposal? {
+        guard let current = Self.replicas(values) else { return nil }
+        let signals = ScalingTargets.signals(values: values, replicas: current, targets: targets)
+        return settings.scaling.propose(current: current, cpu: signals.cpu, requestRate: signals.requestRate, bounds: targets.bounds)
+    }
+
     /// The HPA rule on a row of `service`, or nil without a replica count.
     func scalingProposal(service: String, values: [Double]) -> HorizontalScalingRule.Proposal? {
-        guard let current = Self.replicas(values) else { return nil }
-        let targets = settings.scalingTargets.resolved(service: service, baseline: detectors.baselines[service])
-        let signals = ScalingTargets.signals(values: values, replicas: current, targets: targets)
-        return settings.scaling.propose(current: current, signals: signals, bounds: targets.bounds)
+        scalingProposal(targets: settings.scalingTargets.resolved(service: service, baseline: detectors.baselines[service]),
+                        values: values)
     }
 
     /// `scale_up`'s `replicas`: the HPA rule's count, at least one more than now (the policy
@@ -37,23 +51,23 @@ extension RemediationEngine {
     func scaleDown(_ monitor: inout ServiceMonitor, service: String, time: Int64, values: [Double],
                    score: BundleDetectors.RowScore, now: Int64) throws(EngineError) -> Recommendation? {
         // A bundle without a policy raises nothing (detection only), as for incidents.
-        guard policy != nil else { return nil }
+        guard hasPolicy else { return nil }
         let healthy = monitor.tracker.state == .healthy
-        let proposal = healthy ? scalingProposal(service: service, values: values) : nil
+        let proposal = healthy ? scalingProposal(targets: scalingTargets(&monitor, service: service), values: values) : nil
+        let window = settings.scaling.scaleDownStabilisationSeconds
         if let id = monitor.scaleDown.pending {
             if id.isEmpty {
                 monitor.scaleDown.dropUnqueued(replicas: proposal?.current, healthy: healthy)
-            } else if healthy, let queue {
+            } else if healthy, let queue, monitor.scaleDown.shouldCheckPending(at: time, window: window) {
                 try refreshQueueCopies(queue)
                 if decisionCopies[id] == nil, let decision = try queue.decisions(of: [id])[id] { decisionCopies[id] = decision }
                 // Gone from the queue (a purged database) counts as decided.
                 if decisionCopies[id]?.status(at: now) ?? .expired != .pending { monitor.scaleDown.decided(at: time) }
             }
         }
-        let window = settings.scaling.scaleDownStabilisationSeconds
         guard let replicas = monitor.scaleDown.observe(time: time, healthy: healthy, proposal: proposal, window: window),
               let proposal else { return nil }
-        let bounds = settings.scalingTargets.resolved(service: service, baseline: detectors.baselines[service]).bounds
+        let bounds = scalingTargets(&monitor, service: service).bounds
         let reasons = [
             "scaling: " + Self.describe(proposal, bounds: bounds, wanted: replicas),
             "below target on every row for at least \(Self.format(Double(window) / 60)) min (the stabilisation window); "

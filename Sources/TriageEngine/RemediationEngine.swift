@@ -36,7 +36,12 @@ public final class RemediationEngine {
     }
 
     public let detectors: BundleDetectors
-    public private(set) var policy: RemediationPolicy?
+    public private(set) var policy: RemediationPolicy? {
+        didSet { hasPolicy = policy != nil }
+    }
+    /// `policy != nil`, kept apart: comparing the optional with nil copied the whole policy
+    /// (a value type holding the Q-table), and the scaling rule asks on every healthy row.
+    private(set) var hasPolicy = false
     public let settings: Settings
     let queue: ApprovalQueue?
     var monitors: [String: ServiceMonitor] = [:]
@@ -70,6 +75,7 @@ public final class RemediationEngine {
         self.settings = settings
         self.queue = queue
         self.policy = policy
+        hasPolicy = policy != nil
         if let policy, let queue {
             try queue.installPolicy(policy, source: policySource, now: now)
             self.policy = try queue.policy()?.policy ?? policy
@@ -371,6 +377,9 @@ struct ServiceMonitor: Codable {
     /// `escalateAfterRows` (still not while one of the incident's waits for a person).
     var escalationDue = false
     var scaleDown = ScaleDownStabilisation()
+    /// The service's scaling targets, worked out on first use; not stored in the checkpoint
+    /// (they come from the settings and the bundle, which may differ after a restart).
+    var scalingTargets: ScalingTargets.Resolved?
 
     init(settings: HealthTracker.Settings, capacity: Int) {
         tracker = HealthTracker(settings: settings)

@@ -22,6 +22,8 @@ public struct ScaleDownStabilisation: Codable, Sendable, Equatable {
     public private(set) var replicas = 0
     /// The open `scale_down`: its queue id (empty when raised without a queue).
     public var pending: String?
+    /// Data time the open one's decision was last looked up (nil: not yet).
+    public private(set) var pendingCheckedAt: Int64?
 
     public init() {}
 
@@ -51,12 +53,30 @@ public struct ScaleDownStabilisation: Codable, Sendable, Equatable {
     /// Marks a `scale_down` raised (`id`: its queue id, empty without a queue).
     public mutating func raised(id: String) {
         pending = id
+        pendingCheckedAt = nil
+    }
+
+    /// Whether to look up the open one's decision on the row at `time`: only once its window
+    /// would otherwise be due, and then at most once per window. (A lookup on every row cost a
+    /// dictionary probe per healthy row of every service with one open.) The next window still
+    /// starts only when the decision is seen, so at least a full window follows it.
+    public mutating func shouldCheckPending(at time: Int64, window: Int64) -> Bool {
+        guard pending != nil, let start = since else { return false }
+        let (elapsed, overflow) = time.subtractingReportingOverflow(start)
+        guard overflow || elapsed >= window else { return false }
+        if let checked = pendingCheckedAt {
+            let (sinceCheck, late) = time.subtractingReportingOverflow(checked)
+            guard late || sinceCheck >= window || sinceCheck < 0 else { return false }
+        }
+        pendingCheckedAt = time
+        return true
     }
 
     /// The open `scale_down` was decided (or expired) by the row at `time`: wait another full
     /// window from the next row on.
     public mutating func decided(at time: Int64) {
         pending = nil
+        pendingCheckedAt = nil
         // The next row starts a new run (its readings only): at least another window.
         since = nil
     }

@@ -82,17 +82,13 @@ public struct ScalingTargets: Codable, Sendable, Equatable {
     }
 
     /// The rule's signals for a row (`ServiceMetric` order): CPU utilisation as it is, the
-    /// request rate per replica.
-    public static func signals(values: [Double], replicas: Int, targets: Resolved) -> [HorizontalScalingRule.Signal] {
-        var signals = [HorizontalScalingRule.Signal]()
-        if let cpu = targets.cpu {
-            signals.append(.init(metric: .cpu, current: values[ServiceMetric.cpu.rawValue], target: cpu))
-        }
-        if let rate = targets.requestRate {
-            signals.append(.init(metric: .requestRate,
-                                 current: values[ServiceMetric.requestRate.rawValue] / Double(max(1, replicas)), target: rate))
-        }
-        return signals
+    /// request rate per replica; nil for a signal without a target.
+    public static func signals(values: [Double], replicas: Int, targets: Resolved)
+        -> (cpu: HorizontalScalingRule.Signal?, requestRate: HorizontalScalingRule.Signal?) {
+        (targets.cpu.map { .init(metric: .cpu, current: values[ServiceMetric.cpu.rawValue], target: $0) },
+         targets.requestRate.map {
+             .init(metric: .requestRate, current: values[ServiceMetric.requestRate.rawValue] / Double(max(1, replicas)), target: $0)
+         })
     }
 
     // MARK: The targets file

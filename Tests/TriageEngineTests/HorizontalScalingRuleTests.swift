@@ -80,4 +80,15 @@ import Testing
         #expect(throws: EngineError.self) { try bad.validate() }
         #expect(throws: Never.self) { try HorizontalScalingRule().validate() }
     }
+
+    /// The engine's array-free form gives what the general one gives.
+    @Test func bothFormsAgree() {
+        let cases: [(HorizontalScalingRule.Signal?, HorizontalScalingRule.Signal?)] = [
+            (cpu(30, 50), rate(200, 100)), (cpu(.nan, 50), rate(40, 100)), (nil, rate(300, 100)), (cpu(80, 50), nil), (nil, nil),
+        ]
+        for (a, b) in cases {
+            let general = rule.propose(current: 4, signals: [a, b].compactMap { $0 }, bounds: 1...20)
+            #expect(rule.propose(current: 4, cpu: a, requestRate: b, bounds: 1...20) == general)
+        }
+    }
 }

@@ -93,4 +93,17 @@ import Testing
         let back = try JSONDecoder().decode(ScaleDownStabilisation.self, from: JSONEncoder().encode(w))
         #expect(back == w)
     }
+
+    /// The open one's decision is looked up only once its window is covered, then once a window.
+    @Test func pendingDecisionsAreLookedUpOncePerWindow() {
+        var w = ScaleDownStabilisation()
+        let p = Self.proposal(current: 4, desired: 2)
+        var checks = [Int64]()
+        for t in stride(from: Int64(0), through: 1_500, by: 60) {
+            if w.shouldCheckPending(at: t, window: 300) { checks.append(t) }
+            if w.observe(time: t, healthy: true, proposal: p, window: 300) != nil { w.raised(id: "r") }
+        }
+        // Raised at 300 (no lookup before: nothing pending); looked up at 360, then every 300 s.
+        #expect(checks == [360, 660, 960, 1_260])
+    }
 }

@@ -84,6 +84,9 @@ import Testing
         values[ServiceMetric.requestRate.rawValue] = 600
         let signals = ScalingTargets.signals(values: values, replicas: 3,
                                              targets: .init(cpu: 50, requestRate: 100, bounds: 1...10))
-        #expect(signals == [.init(metric: .cpu, current: 70, target: 50), .init(metric: .requestRate, current: 200, target: 100)])
+        #expect(signals.cpu == .init(metric: .cpu, current: 70, target: 50))
+        #expect(signals.requestRate == .init(metric: .requestRate, current: 200, target: 100))
+        let none = ScalingTargets.signals(values: values, replicas: 3, targets: .init(cpu: nil, requestRate: nil, bounds: 1...10))
+        #expect(none.cpu == nil && none.requestRate == nil)
     }
 }
