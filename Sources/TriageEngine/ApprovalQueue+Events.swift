@@ -124,11 +124,16 @@ extension ApprovalQueue {
         public var status: Recommendation.Status
         public var action: RemediationAction
         public var expires: Int64
+        /// The outcome recorded for an approved one (`triage outcome`), nil until then: the
+        /// engine escalates an incident to `critical` when an approved action failed.
+        public var outcome: Recommendation.OutcomeResult?
 
-        public init(status: Recommendation.Status, action: RemediationAction, expires: Int64) {
+        public init(status: Recommendation.Status, action: RemediationAction, expires: Int64,
+                    outcome: Recommendation.OutcomeResult? = nil) {
             self.status = status
             self.action = action
             self.expires = expires
+            self.outcome = outcome
         }
 
         /// The status as `list` shows it at wall time `now`.
@@ -146,15 +151,16 @@ extension ApprovalQueue {
         return try read { db in
             var found = [String: Decision]()
             let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
-            let sql = "SELECT id, status, action, expires FROM recommendation WHERE id IN (\(marks))"
+            let sql = "SELECT id, status, action, expires, outcome FROM recommendation WHERE id IN (\(marks))"
             // Cached: the engine asks this for each incident (compiling it each time was most of its cost).
             for row in try Row.fetchAll(try db.cachedStatement(sql: sql), arguments: StatementArguments(ids)) {
                 guard let status = Recommendation.Status(rawValue: try row.decode(forColumn: "status")),
                       let action = RemediationAction(name: try row.decode(forColumn: "action")) else {
                     throw EngineError.invalid("recommendation \(try row.decode(String.self, forColumn: "id")) has an unknown status or action")
                 }
+                let outcome = try row.decode(String?.self, forColumn: "outcome").flatMap(Recommendation.OutcomeResult.init(rawValue:))
                 found[try row.decode(forColumn: "id")] = Decision(status: status, action: action,
-                                                                  expires: try row.decode(forColumn: "expires"))
+                                                                  expires: try row.decode(forColumn: "expires"), outcome: outcome)
             }
             return found
         }

@@ -19,6 +19,8 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     case schemaMismatch(path: String, table: String, column: String?, problem: String)
     /// A value outside its valid range; `field` names the setting or field, not a CLI flag.
     case outOfRange(field: String, value: String, expected: String)
+    /// A malformed line of a settings file (the scaling targets), `line` and `column` 1-based.
+    case invalidConfiguration(path: String, line: Int, column: Int, reason: String)
     case notFound(id: String)
     /// The decision asked for is not possible from the recommendation's current status.
     case notPending(id: String, status: Recommendation.Status)
@@ -53,6 +55,8 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "restore the database from a backup"
         case .outOfRange(let field, let value, let expected):
             return "\(field) must be \(expected), got \(shown(value))"
+        case .invalidConfiguration(let path, let line, let column, let reason):
+            return "\(shown(path)):\(line):\(column): \(shown(reason))"
         case .notFound(let id): return "no recommendation with id '\(shown(id))'"
         case .notPending(let id, let status): return "recommendation \(shown(id)) is \(status.rawValue), not pending"
         case .noAllowlist(let path):

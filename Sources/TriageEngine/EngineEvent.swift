@@ -14,7 +14,9 @@ public struct ScoreEvent: Sendable {
 /// `timestamp`, `service` and `type`).
 public enum EngineEvent: Sendable {
     case score(ScoreEvent)
-    case state(service: String, time: Int64, from: HealthState, to: HealthState)
+    /// A change of health state; one into `critical` carries why (cause, what was seen, the
+    /// threshold crossed).
+    case state(service: String, time: Int64, from: HealthState, to: HealthState, escalation: CriticalEscalation.Escalation? = nil)
     case recommendation(Recommendation)
     /// A row of a service the bundle has no baseline for: not scored.
     case unknownService(service: String, time: Int64)
@@ -42,9 +44,17 @@ public enum EngineEvent: Sendable {
                 fields["top_feature"] = .string(ServiceFeatureExtractor.featureNames[top])
             }
             return .object(fields)
-        case .state(let service, let time, let from, let to):
-            return .object(["timestamp": .string(Timestamp.iso(time)), "service": .string(service), "type": .string("state"),
-                            "from": .string(from.rawValue), "state": .string(to.rawValue)])
+        case .state(let service, let time, let from, let to, let escalation):
+            var fields: [String: JSONValue] = [
+                "timestamp": .string(Timestamp.iso(time)), "service": .string(service), "type": .string("state"),
+                "from": .string(from.rawValue), "state": .string(to.rawValue),
+            ]
+            if let escalation {
+                fields["cause"] = .string(escalation.cause.rawValue)
+                fields["observed"] = .string(escalation.observed)
+                fields["threshold"] = .string(escalation.threshold)
+            }
+            return .object(fields)
         case .recommendation(let r):
             guard case .object(var fields) = r.json else { return r.json }
             fields["timestamp"] = .string(Timestamp.iso(r.created))

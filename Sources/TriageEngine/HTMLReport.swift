@@ -18,9 +18,12 @@ public struct HTMLReport {
     public struct StateChange: Sendable, Equatable {
         public var time: Int64
         public var state: HealthState
-        public init(time: Int64, state: HealthState) {
+        /// Why a change into `critical` happened (its event's cause, observed value, threshold).
+        public var escalation: CriticalEscalation.Escalation?
+        public init(time: Int64, state: HealthState, escalation: CriticalEscalation.Escalation? = nil) {
             self.time = time
             self.state = state
+            self.escalation = escalation
         }
     }
 
@@ -77,9 +80,11 @@ public struct HTMLReport {
         html += summary()
         html += "<h2>Services</h2>\n<div class=\"legend muted\"><span>— anomaly score (0–1)</span>"
             + "<span style=\"color:#d9822b\">■ degraded</span><span style=\"color:#c23030\">■ unhealthy</span>"
+            + "<span style=\"color:#6b0f1a\">■ critical</span>"
             + "<span>▲ recommendation</span></div>\n"
         for track in tracks { html += chart(track) }
         html += availabilityTable()
+        html += escalationTable()
         html += table()
         html += "</body></html>\n"
         return html
@@ -97,7 +102,9 @@ public struct HTMLReport {
         var cells: [(String, String)] = [
             ("services", "\(tracks.count)"), ("rows scored", "\(rows)"),
             ("period", first.map { "\(Timestamp.iso($0)) – \(Timestamp.iso(last ?? $0))" } ?? "–"),
-            ("incidents opened", "\(incidents)"), ("recommendations", "\(recommendations.count)"),
+            ("incidents opened", "\(incidents)"),
+            ("critical escalations", "\(tracks.reduce(0) { $0 + $1.changes.filter { $0.state == .critical }.count })"),
+            ("recommendations", "\(recommendations.count)"),
         ]
         if fromQueue {
             cells.append(("decisions", Recommendation.Status.allCases.map { "\(counts[$0, default: 0]) \($0.rawValue)" }
@@ -120,7 +127,7 @@ public struct HTMLReport {
         // State bands: each change lasts until the next one (or the end).
         for (k, change) in track.changes.enumerated() where change.state != .healthy {
             let until = k + 1 < track.changes.count ? track.changes[k + 1].time : end
-            let color = change.state == .unhealthy ? "#c23030" : "#d9822b"
+            let color = change.state == .critical ? "#6b0f1a" : change.state == .unhealthy ? "#c23030" : "#d9822b"
             svg += "<rect x=\"\(Self.fixed(x(change.time)))\" y=\"\(top)\" width=\"\(Self.fixed(max(1, x(until) - x(change.time))))\" height=\"\(plot)\" fill=\"\(color)\" opacity=\"0.18\"/>"
         }
         let bucket = max(1, (track.points.count + Self.maximumPoints - 1) / Self.maximumPoints)
@@ -139,6 +146,24 @@ public struct HTMLReport {
         }
         svg += "</svg>"
         return "<h3>\(Self.escape(track.service))</h3><div class=\"muted\">\(Timestamp.iso(start)) – \(Timestamp.iso(end))</div>\(svg)\n"
+    }
+
+    /// Every change into `critical`, with its cause and the threshold it crossed.
+    func escalationTable() -> String {
+        let rows = tracks.flatMap { track in track.changes.filter { $0.state == .critical }.map { (track.service, $0) } }
+            .sorted { ($0.1.time, $0.0) < ($1.1.time, $1.0) }
+        var html = "<h2>Critical escalations</h2>\n<p class=\"muted\">An open incident becomes critical when an approved "
+            + "action failed, the heartbeat is lost or the incident outlives its limit; a critical service gets a person "
+            + "(alert) unless an untried action has strong evidence.</p>\n"
+        guard !rows.isEmpty else { return html + "<p class=\"muted\">none</p>\n" }
+        html += "<table><tr><th>time</th><th>service</th><th>cause</th><th>observed</th><th>threshold</th></tr>\n"
+        for (service, change) in rows {
+            let e = change.escalation
+            html += "<tr><td>\(Timestamp.iso(change.time))</td><td>\(Self.escape(service))</td>"
+                + "<td>\(Self.escape(e?.cause.rawValue ?? "–"))</td><td>\(Self.escape(e?.observed ?? "–"))</td>"
+                + "<td>\(Self.escape(e?.threshold ?? "–"))</td></tr>\n"
+        }
+        return html + "</table>\n"
     }
 
     func table() -> String {

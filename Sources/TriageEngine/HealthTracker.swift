@@ -1,6 +1,10 @@
-/// A service's health, as operators page on it.
+/// A service's health, as operators page on it: four levels, `critical` the last (an incident
+/// the automated loop should no longer work on alone, `CriticalEscalation`).
 public enum HealthState: String, Codable, Sendable, CaseIterable {
-    case healthy, degraded, unhealthy
+    case healthy, degraded, unhealthy, critical
+
+    /// Whether an incident is open (the states in which recommendations are raised).
+    public var isIncident: Bool { self == .unhealthy || self == .critical }
 }
 
 /// Turns a stream of per-row anomaly flags into health states with hysteresis, so one noisy
@@ -9,7 +13,10 @@ public enum HealthState: String, Codable, Sendable, CaseIterable {
 /// - healthy → degraded on the first anomalous row;
 /// - degraded → unhealthy after `unhealthyAfter` anomalous rows in a row (the incident opens);
 /// - degraded → healthy after `clearDegradedAfter` normal rows in a row (a blip);
-/// - unhealthy → healthy after `recoverAfter` normal rows in a row (the incident closes).
+/// - unhealthy → healthy after `recoverAfter` normal rows in a row (the incident closes);
+/// - unhealthy → critical only by `escalate()`, on causes outside the anomaly flags
+///   (`CriticalEscalation`); critical → healthy by the same recovery rule as unhealthy, and
+///   critical never returns to unhealthy (an escalated incident stays escalated until it ends).
 ///
 /// The asymmetry (quick to suspect, slower to declare, slowest to clear) is the usual alerting
 /// practice of "for" clauses and recovery windows: detectors flag about 1 % of normal rows, so a
@@ -58,11 +65,19 @@ public struct HealthTracker: Codable, Sendable, Equatable {
             } else {
                 next = normalRun >= settings.clearDegradedAfter ? .healthy : .degraded
             }
-        case .unhealthy:
-            next = !anomalous && normalRun >= settings.recoverAfter ? .healthy : .unhealthy
+        case .unhealthy, .critical:
+            next = !anomalous && normalRun >= settings.recoverAfter ? .healthy : state
         }
         guard next != state else { return nil }
         state = next
         return next
+    }
+
+    /// unhealthy → critical; returns the new state, or nil when not unhealthy (only an open,
+    /// not yet escalated incident escalates).
+    public mutating func escalate() -> HealthState? {
+        guard state == .unhealthy else { return nil }
+        state = .critical
+        return .critical
     }
 }

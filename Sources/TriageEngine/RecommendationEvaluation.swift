@@ -45,8 +45,12 @@ public struct RecommendationEvaluation: Sendable, Equatable {
 
     public static let graceIntervals: Int64 = 10
 
+    /// `scale_down` recommendations are left out: they are raised by the HPA rule while a
+    /// service is healthy, never as the answer to a fault, so counting them would score capacity
+    /// housekeeping as false alarms.
     public init(faults: [Fault], raised: [Raised], interval: Int64) {
         precondition(interval > 0, "interval must be positive")
+        let raised = raised.filter { $0.action != RemediationAction.scaleDown.name }
         let ordered = raised.sorted { ($0.created, $0.service) < ($1.created, $1.service) }
         func matches(_ r: Raised, _ f: Fault) -> Bool {
             r.service == f.service && r.created >= f.start && r.created <= f.end + Self.graceIntervals * interval

@@ -13,11 +13,19 @@ public final class RemediationEngine {
         /// Rows an incident may stay unhealthy after its last recommendation was decided (or
         /// expired) before the next one is raised, with the approved actions counted as tried.
         public var escalateAfterRows = 10
+        /// The HPA rule for `scale_up`'s replica count and for `scale_down` (its tolerance and
+        /// stabilisation window), with per-service targets and bounds.
+        public var scaling = HorizontalScalingRule()
+        public var scalingTargets = ScalingTargets()
+        /// When an incident becomes `critical`, and what a critical service gets.
+        public var critical = CriticalEscalation()
 
         public init() {}
 
         public func validate() throws(EngineError) {
             try health.validate()
+            try scaling.validate()
+            try critical.validate()
             guard (1...31_536_000).contains(ttlSeconds) else {
                 throw .outOfRange(field: "ttl (time to decide)", value: "\(ttlSeconds) s", expected: "1 s to 365 days")
             }
@@ -28,7 +36,12 @@ public final class RemediationEngine {
     }
 
     public let detectors: BundleDetectors
-    public private(set) var policy: RemediationPolicy?
+    public private(set) var policy: RemediationPolicy? {
+        didSet { hasPolicy = policy != nil }
+    }
+    /// `policy != nil`, kept apart: comparing the optional with nil copied the whole policy
+    /// (a value type holding the Q-table), and the scaling rule asks on every healthy row.
+    private(set) var hasPolicy = false
     public let settings: Settings
     let queue: ApprovalQueue?
     var monitors: [String: ServiceMonitor] = [:]
@@ -62,6 +75,7 @@ public final class RemediationEngine {
         self.settings = settings
         self.queue = queue
         self.policy = policy
+        hasPolicy = policy != nil
         if let policy, let queue {
             try queue.installPolicy(policy, source: policySource, now: now)
             self.policy = try queue.policy()?.policy ?? policy
@@ -105,6 +119,9 @@ public final class RemediationEngine {
 
     /// Data time at which each service's open incident began (services without one are absent).
     public var openIncidents: [String: Int64] { monitors.compactMapValues(\.incidentStart) }
+
+    /// Why each critical service is critical (services that are not are absent).
+    public var escalations: [String: CriticalEscalation.Escalation] { monitors.compactMapValues(\.escalation) }
 
     /// Services seen so far and their states.
     public var states: [String: HealthState] { monitors.mapValues(\.tracker.state) }
@@ -193,11 +210,18 @@ public final class RemediationEngine {
             if changed == .unhealthy { monitor.openIncident(at: time) }
             if changed == .healthy { monitor.closeIncident() }
         }
-        if monitor.tracker.state == .unhealthy {
+        if monitor.tracker.state == .unhealthy, let escalation = try criticalEscalation(monitor, time: time, values: values, now: now),
+           let critical = monitor.tracker.escalate() {
+            monitor.escalate(escalation)
+            events.append(.state(service: service, time: time, from: .unhealthy, to: critical, escalation: escalation))
+        }
+        if monitor.tracker.state.isIncident {
             monitor.rowsSinceRecommendation += 1
             if let raised = try recommend(&monitor, service: service, time: time, score: score, now: now) {
                 events.append(.recommendation(raised))
             }
+        } else if let raised = try scaleDown(&monitor, service: service, time: time, values: values, score: score, now: now) {
+            events.append(.recommendation(raised))
         }
         return events
     }
@@ -230,19 +254,13 @@ public final class RemediationEngine {
                            score: BundleDetectors.RowScore, now: Int64) throws(EngineError) -> Recommendation? {
         guard self.policy != nil else { return nil }
         let first = monitor.incidentRecommendations.isEmpty && !monitor.raisedWithoutQueue
-        guard first || monitor.rowsSinceRecommendation >= settings.escalateAfterRows else { return nil }
+        guard first || monitor.rowsSinceRecommendation >= settings.escalateAfterRows || monitor.escalationDue else { return nil }
         var tried = ActionSet(), refused = ActionSet()
         if let queue {
-            try refreshQueueCopies(queue)
             // One open question per incident: while this incident's last recommendation waits
             // for a person, no other is raised. (A pending one from an earlier incident does not
             // block: it stays until its TTL, as the person may still want it.)
-            let unknown = monitor.incidentRecommendations.filter { decisionCopies[$0] == nil }
-            if !unknown.isEmpty {
-                for (id, decision) in try queue.decisions(of: unknown) { decisionCopies[id] = decision }
-            }
-            for id in monitor.incidentRecommendations {
-                guard let decision = decisionCopies[id] else { throw EngineError.notFound(id: id) }
+            for decision in try incidentDecisions(monitor, queue: queue) {
                 switch decision.status(at: now) {
                 case .pending: return nil
                 case .approved: tried = tried.adding(decision.action)
@@ -250,30 +268,44 @@ public final class RemediationEngine {
                 case .expired: break
                 }
             }
-        } else if !first {
+        } else if !first && !monitor.escalationDue {
+            // Without a queue no decision is ever known: one recommendation per incident, and
+            // one more when it becomes critical.
             return nil
         }
         guard let policy = self.policy else { return nil }
         let allowed = ActionSet(rawValue: ActionSet.all.rawValue & ~refused.rawValue & ~tried.rawValue)
         let baseline = detectors.baselines[service]
         guard let symptoms = policy.extractor.symptoms(monitor.series, startRow: monitor.series.count - 1, baseline: baseline),
-              let choice = policy.recommendation(symptoms, tried: tried, allowed: allowed) else { return nil }
+              var choice = policy.recommendation(symptoms, tried: tried, allowed: allowed) else { return nil }
+        var escalationReason: String?
+        if monitor.tracker.state == .critical {
+            monitor.escalationDue = false
+            guard let critical = criticalChoice(choice, policy: policy, symptoms: symptoms, tried: tried, allowed: allowed,
+                                                escalation: monitor.escalation) else {
+                // A person was already asked (alert tried or refused) and nothing has strong
+                // evidence: wait, as after any decided recommendation.
+                monitor.rowsSinceRecommendation = 0
+                return nil
+            }
+            (choice, escalationReason) = critical
+        }
         monitor.rowsSinceRecommendation = 0
-        var scores = [String: Double]()
-        if let s = score.isolationForest { scores["iforest"] = s.score }
-        if let s = score.autoencoder { scores["autoencoder"] = s.score }
+        let scaling = choice.action == .scaleUp ? scaleUpParameters(service: service, values: monitor.lastValues) : nil
+        var reasons = Self.reasons(score: score, symptoms: symptoms, choice: choice, tried: tried)
+        if let escalationReason { reasons.insert(escalationReason, at: 0) }
+        if let scaling { reasons.append(scaling.reason) }
         let recommendation = Recommendation(
             service: service, action: choice.action, confidence: min(1, max(0, choice.confidence)), created: time,
-            raisedAt: now, expires: now + settings.ttlSeconds,
-            reasons: Self.reasons(score: score, symptoms: symptoms, choice: choice, tried: tried),
-            parameters: Self.parameters(for: choice.action, values: monitor.lastValues),
-            scores: scores, symptoms: symptoms, tried: tried)
+            raisedAt: now, expires: now + settings.ttlSeconds, reasons: reasons, parameters: scaling?.parameters ?? [:],
+            scores: Self.scores(score), symptoms: symptoms, tried: tried)
         guard let queue else {
             monitor.raisedWithoutQueue = true
             return recommendation
         }
         let raised = try queue.raise(recommendation).recommendation
-        decisionCopies[raised.id] = ApprovalQueue.Decision(status: raised.status, action: raised.action, expires: raised.expires)
+        decisionCopies[raised.id] = ApprovalQueue.Decision(status: raised.status, action: raised.action, expires: raised.expires,
+                                                           outcome: raised.outcome)
         // Already in the queue for this row (`isNew` false): the row is replayed after a crash or a
         // failed run, from the last committed position, whose events never covered this row; it
         // is reported again, with its id, so the rerun's events equal an uninterrupted run's.
@@ -311,18 +343,20 @@ public final class RemediationEngine {
         return reasons
     }
 
-    /// Action parameters: `scale_up` asks for half as many replicas again (at least one more).
-    static func parameters(for action: RemediationAction, values: [Double]) -> [String: Int] {
-        guard action == .scaleUp else { return [:] }
-        let current = values[ServiceMetric.replicas.rawValue]
-        guard current.isFinite, current >= 1, current < 100_000 else { return [:] }
-        let replicas = Int(current.rounded())
-        return ["replicas": replicas + max(1, (replicas + 1) / 2)]
+    /// The detector scores a recommendation carries.
+    static func scores(_ score: BundleDetectors.RowScore) -> [String: Double] {
+        var scores = [String: Double]()
+        if let s = score.isolationForest { scores["iforest"] = s.score }
+        if let s = score.autoencoder { scores["autoencoder"] = s.score }
+        return scores
     }
 
     static func format(_ x: Double) -> String {
         guard x.isFinite else { return "\(x)" }
         let rounded = x >= 10 ? (x * 1).rounded() / 1 : (x * 10).rounded() / 10
+        // Int(_:) traps beyond ±9.2e18: a damaged column (a heartbeat age of 1e300) reaches the
+        // reasons, so such values keep Double's own notation.
+        guard abs(rounded) < 1e15 else { return "\(rounded)" }
         return rounded == rounded.rounded() ? String(Int(rounded)) : "\(rounded)"
     }
 }
@@ -337,6 +371,15 @@ struct ServiceMonitor: Codable {
     var incidentRecommendations: [String] = []
     var raisedWithoutQueue = false
     var rowsSinceRecommendation = 0
+    /// Why the open incident is critical (nil: not escalated).
+    var escalation: CriticalEscalation.Escalation?
+    /// Escalated since its last recommendation: the next one is raised without waiting
+    /// `escalateAfterRows` (still not while one of the incident's waits for a person).
+    var escalationDue = false
+    var scaleDown = ScaleDownStabilisation()
+    /// The service's scaling targets, worked out on first use; not stored in the checkpoint
+    /// (they come from the settings and the bundle, which may differ after a restart).
+    var scalingTargets: ScalingTargets.Resolved?
 
     init(settings: HealthTracker.Settings, capacity: Int) {
         tracker = HealthTracker(settings: settings)
@@ -345,6 +388,7 @@ struct ServiceMonitor: Codable {
 
     enum CodingKeys: String, CodingKey {
         case tracker, capacity, times, values, incidentStart, incidentRecommendations, raisedWithoutQueue, rowsSinceRecommendation
+        case escalation, escalationDue = "escalation_due", scaleDown = "scale_down"
         /// The history as raw little-endian bytes (base64 in JSON): NaN and ±inf kept exactly,
         /// and about 20× faster to encode than numbers in JSON — the checkpoint is written every
         /// second while rows arrive, and as JSON numbers it cost 4 % of ingest.
@@ -361,6 +405,9 @@ struct ServiceMonitor: Codable {
         try container.encode(incidentRecommendations, forKey: .incidentRecommendations)
         try container.encode(raisedWithoutQueue, forKey: .raisedWithoutQueue)
         try container.encode(rowsSinceRecommendation, forKey: .rowsSinceRecommendation)
+        try container.encodeIfPresent(escalation, forKey: .escalation)
+        try container.encode(escalationDue, forKey: .escalationDue)
+        try container.encode(scaleDown, forKey: .scaleDown)
     }
 
     /// Reads both the byte form and the numbers of states checkpointed before it.
@@ -381,6 +428,10 @@ struct ServiceMonitor: Codable {
         incidentRecommendations = try container.decode([String].self, forKey: .incidentRecommendations)
         raisedWithoutQueue = try container.decode(Bool.self, forKey: .raisedWithoutQueue)
         rowsSinceRecommendation = try container.decode(Int.self, forKey: .rowsSinceRecommendation)
+        // Absent from states checkpointed before the critical state and scale_down existed.
+        escalation = try container.decodeIfPresent(CriticalEscalation.Escalation.self, forKey: .escalation)
+        escalationDue = try container.decodeIfPresent(Bool.self, forKey: .escalationDue) ?? false
+        scaleDown = try container.decodeIfPresent(ScaleDownStabilisation.self, forKey: .scaleDown) ?? ScaleDownStabilisation()
     }
 
     static func bytes(_ words: [UInt64]) -> Data {
@@ -416,12 +467,21 @@ struct ServiceMonitor: Codable {
         incidentRecommendations = []
         raisedWithoutQueue = false
         rowsSinceRecommendation = 0
+        escalation = nil
+        escalationDue = false
     }
 
     mutating func closeIncident() {
         incidentStart = nil
         incidentRecommendations = []
         raisedWithoutQueue = false
+        escalation = nil
+        escalationDue = false
+    }
+
+    mutating func escalate(_ escalation: CriticalEscalation.Escalation) {
+        self.escalation = escalation
+        escalationDue = true
     }
 }
 

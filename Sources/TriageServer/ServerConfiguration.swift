@@ -17,6 +17,11 @@ public struct ServerConfiguration: Sendable {
     public var outbox: String?
     /// How long a recommendation waits for a decision.
     public var ttlSeconds: Int64 = 1_800
+    /// Per-service targets and replica bounds of the HPA rule (`ScalingTargets`), or nil for
+    /// targets from the bundle's baselines.
+    public var scalingTargets: String?
+    /// Data time an incident may stay open before it becomes critical.
+    public var incidentLimitSeconds: Int64 = 1_800
     /// Largest request body accepted.
     public var maxBodyBytes = 16 << 20
     /// Most rows in one request.

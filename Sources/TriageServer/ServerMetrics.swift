@@ -73,12 +73,17 @@ final class ServerMetrics: Sendable {
     }
 
     /// Gauges read at scrape time: each service's state (1 for the current one, 0 for the
-    /// others, as kube-state-metrics does) and the queue's depth by status.
+    /// others, as kube-state-metrics does), why a critical one escalated (the same 1/0 over the
+    /// causes, all 0 when it is not critical) and the queue's depth by status.
     func refresh(services: [ServiceStatus], queueCounts: [Recommendation.Status: Int]) {
         for service in services {
             for state in HealthState.allCases {
                 Gauge(label: "triage_service_state", dimensions: [("service", service.service), ("state", state.rawValue)],
                       factory: factory).record(service.state == state ? 1 : 0)
+            }
+            for cause in CriticalEscalation.Cause.allCases {
+                Gauge(label: "triage_service_critical_cause", dimensions: [("service", service.service), ("cause", cause.rawValue)],
+                      factory: factory).record(service.escalation?.cause == cause ? 1 : 0)
             }
         }
         for status in Recommendation.Status.allCases {

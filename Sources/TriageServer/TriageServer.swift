@@ -395,7 +395,7 @@ public final class TriageServer: Sendable {
         case .notAnApprover, .noAllowlist, .notAllowedAs, .invalidAllowlist: return APIError(.forbidden, error.description)
         case .outOfRange(let field, _, _):
             return APIError.badRequest(error.description, field: field == "recovery seconds" ? "recovery_seconds" : field)
-        case .invalid: return APIError.badRequest(error.description)
+        case .invalid, .invalidConfiguration: return APIError.badRequest(error.description)
         case .database, .newerDatabase, .notTriageDatabase, .readOnlyDatabase, .schemaMismatch, .outbox:
             return APIError.unavailable(error.description)
         }

@@ -26,7 +26,7 @@ public struct HistoricalOperator: Sendable {
         var choices = [RemediationAction]()
         // Choices are drawn before playing so the closure needs no mutable capture.
         var tried = ActionSet()
-        for k in 0..<RemediationAction.allCases.count {
+        for k in 0..<RemediationAction.incidentActions.count {
             let action = choose(fault, tried: tried, attempt: k, random: &random)
             choices.append(action)
             tried = tried.adding(action)

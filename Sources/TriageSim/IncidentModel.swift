@@ -118,7 +118,7 @@ public struct IncidentModel: Sendable {
             for mask in 0..<32 {
                 let tried = ActionSet(rawValue: UInt8(mask))
                 var row = [[FiniteMDP.Outcome]?]()
-                for action in RemediationAction.allCases {
+                for action in RemediationAction.incidentActions {
                     guard allowed.contains(action), !tried.contains(action) else { row.append(nil); continue }
                     let p = success[fault.rawValue][action.rawValue]
                     let c = cost[action.rawValue]
@@ -152,7 +152,7 @@ public struct EpisodeDraws: Sendable {
     var worse: [Double]        // per action, U(0,1)
 
     public init(_ random: inout RandomSource) {
-        let n = RemediationAction.allCases.count
+        let n = RemediationAction.incidentActions.count
         latency = (0..<n).map { _ in random.exponential(rate: 1) }
         success = (0..<n).map { _ in random.uniform() }
         durationZ = (0..<n).map { _ in random.normal() }

@@ -62,7 +62,7 @@ struct ObservableOptimum: Sendable {
         var counts = [Int: [Double]]()
         for (code, fault) in drawn { counts[code, default: [Double](repeating: 0, count: Fault.allCases.count)][fault.rawValue] += 1 }
         codes = counts.keys.sorted()
-        let actions = RemediationAction.allCases
+        let actions = RemediationAction.incidentActions
         var mdp = [[[FiniteMDP.Outcome]?]]()
         for code in codes {
             let prior = counts[code]!

@@ -92,4 +92,27 @@ import TriageEngine
         #expect(warning.hasSuffix("m.csv:1443: service \"svc\\n-01\\u001b[2J\" has no baseline in the bundle; its rows are not scored"),
                 "\(warning)")
     }
+
+    /// A bad scaling targets file is bad data: `error: FILE:LINE:COLUMN: …`, exit 1, and nothing
+    /// created; a good one is used; an out-of-range incident limit is a usage error (64).
+    @Test func aBadScalingTargetsFileIsALocatedErrorAndWritesNothing() throws {
+        let folder = CLIRunner.folder()
+        let metrics = CLIRunner.file(try Self.simulation(in: folder).joined(separator: "\n") + "\n", name: "m.csv", in: folder)
+        let targets = CLIRunner.file("service,cpu,max_replicas\nsvc-01,60,8\nsvc-02,sixty,8\n", name: "targets.csv", in: folder)
+        let bad = try CLIRunner.run(["watch", metrics, "--model", Self.bundle, "--db", folder + "/q.sqlite",
+                                     "--events", folder + "/e.jsonl", "--scaling-targets", targets])
+        #expect(bad.status == 1, "\(bad.stderr)")
+        #expect(bad.stderr.hasPrefix("error: \(targets):3:8: cpu target must be"), "\(bad.stderr)")
+        for file in ["q.sqlite", "e.jsonl"] {
+            #expect(!FileManager.default.fileExists(atPath: folder + "/" + file), "\(file) was created")
+        }
+        let good = CLIRunner.file("service,cpu,max_replicas\n*,60,8\n", name: "good.csv", in: folder)
+        let run = try CLIRunner.run(["watch", metrics, "--model", Self.bundle, "--db", folder + "/q.sqlite",
+                                     "--events", folder + "/e.jsonl", "--scaling-targets", good, "--incident-limit", "45m"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let limit = try CLIRunner.run(["watch", metrics, "--model", Self.bundle, "--incident-limit", "10s"])
+        #expect(limit.status == 64 && limit.stderr.contains("--incident-limit must be 1m–7d"), "\(limit.stderr)")
+        let missing = try CLIRunner.run(["watch", metrics, "--model", Self.bundle, "--scaling-targets", folder + "/none.csv"])
+        #expect(missing.status != 0 && missing.stderr.contains("none.csv"), "\(missing.stderr)")
+    }
 }

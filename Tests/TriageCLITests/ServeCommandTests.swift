@@ -30,6 +30,20 @@ import Glibc
         #expect(short.status == 1 && short.stderr.contains("tokens:1:") && short.stderr.contains("shorter"), "\(short.stderr)")
     }
 
+    /// A bad scaling targets file is bad data, named by line and column, before the queue is
+    /// created; the scaling flags without an engine, or an incident limit out of range, are usage.
+    @Test func aBadScalingTargetsFileStopsTheServerBeforeItWritesAnything() throws {
+        let folder = CLIRunner.folder()
+        let targets = CLIRunner.file("service,cpu\nsvc-01,0\n", name: "t.csv", in: folder)
+        let run = try CLIRunner.run("serve", "--model", Self.bundle, "--db", folder + "/q.sqlite", "--scaling-targets", targets,
+                                    "--port", "0")
+        #expect(run.status == 1 && run.stderr.hasPrefix("error: \(targets):2:8: cpu target must be"), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/q.sqlite"))
+        #expect(try CLIRunner.run("serve", "--model", Self.bundle, "--scaling-targets", targets, "--port", "0").status == 64)
+        #expect(try CLIRunner.run("serve", "--model", Self.bundle, "--db", folder + "/q.sqlite", "--incident-limit", "8d",
+                                  "--port", "0").status == 64)
+    }
+
     @Test func badSettingsAreUsageErrors() throws {
         #expect(try CLIRunner.run("serve", "--model", Self.bundle, "--port", "70000").status == 64)
         #expect(try CLIRunner.run("serve", "--model", Self.bundle, "--max-body", "lots").status == 64)

@@ -44,4 +44,22 @@ import Testing
         let controls = html.unicodeScalars.filter { ($0.value < 0x20 && $0 != "\n") || (0x7F...0x9F).contains($0.value) }
         #expect(controls.isEmpty, "\(controls.map(\.value))")
     }
+
+    /// A critical band in its own colour, the count in the summary, and each escalation with its
+    /// cause, what was seen and the threshold.
+    @Test func criticalEscalationsAreShownWithCauseAndThreshold() {
+        let escalation = CriticalEscalation.Escalation(cause: .heartbeatLost, observed: "400 s", threshold: "300 s")
+        let track = HTMLReport.Track(service: "api", points: [.init(time: 0, score: 0.2), .init(time: 6_000, score: 0.3)],
+                                     changes: [.init(time: 600, state: .unhealthy), .init(time: 900, state: .critical, escalation: escalation),
+                                               .init(time: 3_000, state: .healthy)])
+        let html = HTMLReport(title: "t", sources: ["e.jsonl"], generated: 0, tracks: [track], recommendations: [],
+                              fromQueue: false).render()
+        #expect(html.contains("■ critical") && html.contains("fill=\"#6b0f1a\""))
+        #expect(html.contains("<tr><th>critical escalations</th><td>1</td></tr>"))
+        #expect(html.contains("<td>1970-01-01T00:15:00Z</td><td>api</td><td>heartbeat_lost</td><td>400 s</td><td>300 s</td>"))
+        // Critical keeps the outage open: one incident, 600 → 3 000 s.
+        #expect(HTMLReport.outages(track).map { [$0.start, $0.end] } == [[600, 3_000]])
+        let quiet = HTMLReport(title: "t", sources: [], generated: 0, tracks: [], recommendations: [], fromQueue: false).render()
+        #expect(quiet.contains("<h2>Critical escalations</h2>") && quiet.contains("<p class=\"muted\">none</p>"))
+    }
 }

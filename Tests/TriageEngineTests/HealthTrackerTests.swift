@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import TriageEngine
 
@@ -37,5 +38,35 @@ import Testing
         var settings = HealthTracker.Settings()
         settings.recoverAfter = 0
         #expect(throws: EngineError.self) { try settings.validate() }
+    }
+
+    /// The fourth level: only an open incident escalates; critical stays critical through
+    /// anomalous rows, ends by the recovery rule of unhealthy, and never drops back to unhealthy.
+    @Test func criticalIsEnteredByEscalationAndLeftByRecovery() throws {
+        var tracker = HealthTracker()
+        #expect(tracker.escalate() == nil && tracker.state == .healthy)
+        _ = tracker.observe(anomalous: true)
+        #expect(tracker.escalate() == nil && tracker.state == .degraded)
+        _ = tracker.observe(anomalous: true)
+        _ = tracker.observe(anomalous: true)
+        #expect(tracker.state == .unhealthy)
+        #expect(tracker.escalate() == .critical && tracker.state == .critical)
+        #expect(tracker.escalate() == nil)
+        var changes = [HealthState]()
+        for flag in "x....x....." {
+            if let next = tracker.observe(anomalous: flag == "x") { changes.append(next) }
+        }
+        // Four normal rows are not enough (recoverAfter 5), the fifth in a row closes it.
+        #expect(changes == [.healthy])
+        #expect(tracker.state == .healthy)
+    }
+
+    /// A checkpointed tracker of an older version (three levels) restores as it was.
+    @Test func aTrackerStoredBeforeCriticalExistedDecodes() throws {
+        let old = #"{"settings":{"unhealthyAfter":3,"clearDegradedAfter":2,"recoverAfter":5},"state":"unhealthy","anomalousRun":4,"normalRun":0}"#
+        let tracker = try JSONDecoder().decode(HealthTracker.self, from: Data(old.utf8))
+        #expect(tracker.state == .unhealthy && tracker.anomalousRun == 4)
+        #expect(HealthState.allCases == [.healthy, .degraded, .unhealthy, .critical])
+        #expect(HealthState.critical.isIncident && HealthState.unhealthy.isIncident && !HealthState.degraded.isIncident)
     }
 }

@@ -51,7 +51,7 @@ import Testing
         #expect(!events.contains { $0.type == "state" || $0.type == "recommendation" })
         try feed(failing, 20)
         let states = events.compactMap { event -> HealthState? in
-            if case .state(_, _, _, let to) = event { return to } else { return nil }
+            if case .state(_, _, _, let to, _) = event { return to } else { return nil }
         }
         #expect(states == [.degraded, .unhealthy])
         let raised = events.compactMap { event -> Recommendation? in
@@ -209,15 +209,18 @@ import Testing
         #expect(unknown.map(\.type) == ["unknown_service"])
     }
 
+    /// `scale_up`'s count now comes from the HPA rule (RemediationEngineScalingTests has the
+    /// rule's cases): with utilisation far below target the rule asks for fewer, yet the policy
+    /// chose to add capacity, so it is one more (it was "half as many again" before the rule).
     @Test func parametersAndSettings() throws {
+        let engine = try Self.engine(queue: nil)
         var values = [Double](repeating: 1, count: ServiceMetric.allCases.count)
         values[ServiceMetric.replicas.rawValue] = 4
-        #expect(RemediationEngine.parameters(for: .scaleUp, values: values) == ["replicas": 6])
+        #expect(engine.scaleUpParameters(service: "svc-01", values: values)?.parameters == ["replicas": 5])
         values[ServiceMetric.replicas.rawValue] = 1
-        #expect(RemediationEngine.parameters(for: .scaleUp, values: values) == ["replicas": 2])
-        #expect(RemediationEngine.parameters(for: .restart, values: values).isEmpty)
+        #expect(engine.scaleUpParameters(service: "svc-01", values: values)?.parameters == ["replicas": 2])
         values[ServiceMetric.replicas.rawValue] = .nan
-        #expect(RemediationEngine.parameters(for: .scaleUp, values: values).isEmpty)
+        #expect(engine.scaleUpParameters(service: "svc-01", values: values) == nil)
         var settings = RemediationEngine.Settings()
         settings.ttlSeconds = 0
         #expect(throws: EngineError.self) { try Self.engine(queue: nil, settings: settings) }
@@ -238,5 +241,25 @@ import Testing
         #expect(throws: EngineError.self) {
             try RemediationEngine(detectors: detectors, policy: policy, policySource: "test", queue: nil, now: 1_000)
         }
+    }
+
+    /// Regression: a damaged value of 1e300 (a heartbeat age, say) reached `format` through the
+    /// reasons and trapped in `Int(_:)`; it is now written as a Double.
+    @Test func hugeValuesInReasonsDoNotTrap() throws {
+        #expect(RemediationEngine.format(1e300) == "1e+300" && RemediationEngine.format(-2e19) == "-2e+19")
+        #expect(RemediationEngine.format(12.4) == "12" && RemediationEngine.format(2.25) == "2.3" && RemediationEngine.format(3) == "3")
+        let engine = try Self.engine(queue: nil)
+        let (normal, plainFailing) = Self.rows(engine, service: "svc-01")
+        var failing = plainFailing
+        failing[ServiceMetric.heartbeatAge.rawValue] = 1e300
+        var time: Int64 = 1_767_225_600
+        var raised = [Recommendation]()
+        for values in Array(repeating: normal, count: 60) + Array(repeating: failing, count: 5) {
+            for case .recommendation(let r) in try engine.process(service: "svc-01", time: time, values: values, now: 2_000) {
+                raised.append(r)
+            }
+            time += 60
+        }
+        #expect(raised.count == 1 && raised[0].reasons.contains { $0.contains("1e+300") })
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import TriageServer
+import TriageEngine
+import TriageRuntime
 
 /// The request metrics keep their handles (one registry lookup per method, route and status,
 /// not per request) and still count every request under the right labels.
@@ -44,5 +46,23 @@ import Testing
     func logDurationHasThreeDecimals(duration: Duration) {
         let milliseconds = Double(duration.components.seconds) * 1e3 + Double(duration.components.attoseconds) / 1e15
         #expect(RequestLogMiddleware.milliseconds(duration) == String(format: "%.3f", milliseconds))
+    }
+
+    /// The state gauge has the fourth level, and a critical service says why.
+    @Test func criticalIsAStateWithItsCause() {
+        let metrics = ServerMetrics()
+        let escalation = CriticalEscalation.Escalation(cause: .incidentLimit, observed: "1800 s", threshold: "1800 s")
+        metrics.refresh(services: [ServiceStatus(service: "api", state: .critical, lastRow: 0, incidentStart: 0, escalation: escalation),
+                                   ServiceStatus(service: "web", state: .healthy, lastRow: 0, incidentStart: nil)],
+                        queueCounts: [:])
+        let text = Self.text(metrics)
+        #expect(text.contains(#"triage_service_state{service="api",state="critical"} 1"#))
+        #expect(text.contains(#"triage_service_state{service="api",state="unhealthy"} 0"#))
+        #expect(text.contains(#"triage_service_critical_cause{service="api",cause="incident_limit"} 1"#))
+        #expect(text.contains(#"triage_service_critical_cause{service="api",cause="heartbeat_lost"} 0"#))
+        #expect(text.contains(#"triage_service_critical_cause{service="web",cause="incident_limit"} 0"#))
+        let json = ServiceStatus(service: "api", state: .critical, lastRow: nil, incidentStart: nil, escalation: escalation).json
+        #expect(json.serialized().contains(#""critical":{"cause":"incident_limit","observed":"1800 s","threshold":"1800 s"}"#))
+        #expect(ServiceStatus(service: "web", state: .healthy, lastRow: nil, incidentStart: nil).json.serialized().contains(#""critical":null"#))
     }
 }

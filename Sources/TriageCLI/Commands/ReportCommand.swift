@@ -43,7 +43,11 @@ struct ReportCommand: ParsableCommand {
                 guard let name = e.text("state"), let state = HealthState(rawValue: name) else {
                     throw DataError(.other("state event without a known 'state'"), file: events, line: e.line)
                 }
-                changes[e.service, default: []].append(.init(time: e.time, state: state))
+                // A change into critical names its cause (events written before it had none).
+                let escalation = e.text("cause").flatMap(CriticalEscalation.Cause.init(rawValue:)).map {
+                    CriticalEscalation.Escalation(cause: $0, observed: e.text("observed") ?? "", threshold: e.text("threshold") ?? "")
+                }
+                changes[e.service, default: []].append(.init(time: e.time, state: state, escalation: escalation))
             case "recommendation":
                 guard db == nil else { continue }
                 let name = try file.text(e, "action")

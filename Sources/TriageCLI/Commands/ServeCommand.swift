@@ -28,6 +28,10 @@ struct Serve: ParsableCommand {
     @Option(help: "Where approved actions are handed off (default: outbox.jsonl beside --db).") var outbox: String?
     @Option(help: "How long a recommendation waits for a decision: 90s, 30m, 2h, 1d or seconds.")
     var ttl = TimeToLive(seconds: 1_800)
+    @Option(help: "Per-service targets and replica bounds of the HPA scaling rule (CSV: service,cpu,request_rate,min_replicas,max_replicas; default: from the bundle's baselines).")
+    var scalingTargets: String?
+    @Option(help: "How long (data time) an incident may stay open before it becomes critical: 30m, 2h or seconds (1m–7d).")
+    var incidentLimit = TimeToLive(seconds: 1_800)
     @Option(help: "Largest request body: bytes, or with KiB, MiB (e.g. 16MiB).") var maxBody = ByteSize(bytes: 16 << 20)
     @Option(help: "Log level: trace, debug, info (one line per request), notice, warning, error.")
     var logLevel = "info"
@@ -39,6 +43,10 @@ struct Serve: ParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got \(logLevel)")
         }
+        guard (60...604_800).contains(incidentLimit.seconds) else {
+            throw ValidationError("--incident-limit must be 1m–7d, got \(incidentLimit)")
+        }
+        if db == nil && scalingTargets != nil { throw ValidationError("--scaling-targets needs --db: only the engine scales services") }
         if db == nil && (approvers != nil || outbox != nil) {
             throw ValidationError("--approvers and --outbox need --db: they belong to the approval queue")
         }
@@ -49,6 +57,7 @@ struct Serve: ParsableCommand {
         files.inputFolder("--model", model)
         files.input("--token-file", tokenFile)
         files.input("--approvers", approvers)
+        files.input("--scaling-targets", scalingTargets)
         files.output("--db", db)
         files.output("--outbox", outbox)
         try files.check()
@@ -60,6 +69,8 @@ struct Serve: ParsableCommand {
         settings.approvers = approvers
         settings.outbox = outbox
         settings.ttlSeconds = ttl.seconds
+        settings.scalingTargets = scalingTargets
+        settings.incidentLimitSeconds = incidentLimit.seconds
         settings.maxBodyBytes = maxBody.bytes
         settings.secureCookies = secureCookies
         var logger = Logger(label: "triage.serve")

@@ -42,6 +42,10 @@ struct Watch: ParsableCommand {
     var ttl = TimeToLive(seconds: 1_800)
     @Option(help: "With --model --follow: seconds between heartbeat events while waiting for data (0: none).")
     var heartbeat = 60
+    @Option(help: "With --model: per-service targets and replica bounds of the HPA scaling rule (CSV: service,cpu,request_rate,min_replicas,max_replicas; default: from the bundle's baselines).")
+    var scalingTargets: String?
+    @Option(help: "With --model: how long (data time) an incident may stay open before it becomes critical: 30m, 2h or seconds (1m–7d).")
+    var incidentLimit = TimeToLive(seconds: 1_800)
     @Flag(help: "Print the summary as one JSON object (on standard error).") var json = false
     @Flag(help: "No summary or warnings on standard error.") var quiet = false
 
@@ -54,6 +58,10 @@ struct Watch: ParsableCommand {
         guard (0...86_400).contains(heartbeat) else { throw ValidationError("--heartbeat must be 0–86400 seconds, got \(heartbeat)") }
         if model == nil && db != nil { throw ValidationError("--db needs --model: the queue holds the recommendations of a bundle") }
         if model != nil && state != nil { throw ValidationError("--state is for the model-free detector; with --model, --db keeps the position") }
+        if model == nil && scalingTargets != nil { throw ValidationError("--scaling-targets needs --model: the engine scales services of a bundle") }
+        guard (60...604_800).contains(incidentLimit.seconds) else {
+            throw ValidationError("--incident-limit must be 1m–7d, got \(incidentLimit)")
+        }
     }
 
     func run() throws {
@@ -62,6 +70,7 @@ struct Watch: ParsableCommand {
         var files = FileRoles()
         files.input("METRICS", metrics)
         files.inputFolder("--model", model)
+        files.input("--scaling-targets", scalingTargets)
         files.output("--db", db)
         // Without --model, scores go to standard output unless --scores says otherwise.
         files.output(scores == nil ? "the scores (standard output without --scores)" : "--scores",
@@ -112,6 +121,8 @@ struct Watch: ParsableCommand {
         configuration.state = engine ? nil : state
         configuration.database = engine ? db : nil
         configuration.ttlSeconds = ttl.seconds
+        configuration.scalingTargets = scalingTargets
+        configuration.incidentLimitSeconds = incidentLimit.seconds
         configuration.heartbeatSeconds = heartbeat
         return configuration
     }

@@ -126,7 +126,7 @@ public struct QLearning: Codable, Sendable, Equatable {
         values = try c.decode([[Double]].self, forKey: .values)
         visits = try c.decode([[Int]].self, forKey: .visits)
         endings = try c.decode([[Int]].self, forKey: .endings)
-        let width = RemediationAction.allCases.count
+        let width = RemediationAction.incidentActions.count
         guard prior.count == width, values.count == states.count, visits.count == states.count,
               endings.count == states.count, values.allSatisfy({ $0.count == width }),
               visits.allSatisfy({ $0.count == width }), endings.allSatisfy({ $0.count == width }) else {
@@ -190,7 +190,7 @@ public struct QLearning: Codable, Sendable, Equatable {
     /// An empty table (every value is the prior) to be filled online.
     public init(prior: [Double], parameters: Parameters = Parameters()) throws(EstimatorError) {
         try parameters.validate()
-        guard prior.count == RemediationAction.allCases.count, prior.allSatisfy(\.isFinite) else {
+        guard prior.count == RemediationAction.incidentActions.count, prior.allSatisfy(\.isFinite) else {
             throw .invalidParameter(name: "prior", value: "\(prior)", expected: "one finite value per action")
         }
         self.parameters = parameters
@@ -216,6 +216,9 @@ public struct QLearning: Codable, Sendable, Equatable {
             guard !t.state.tried.contains(t.action) else {
                 throw .invalidTarget("transition repeats action '\(t.action.name)' already tried in its state")
             }
+            guard t.action.isIncidentAction else {
+                throw .invalidTarget("action '\(t.action.name)' is not an incident action the learner chooses among")
+            }
         }
         var all = Set<State>()
         for t in transitions {
@@ -224,7 +227,7 @@ public struct QLearning: Codable, Sendable, Equatable {
         }
         table.states = all.sorted()
         table.index = Dictionary(uniqueKeysWithValues: table.states.enumerated().map { ($1, $0) })
-        let width = RemediationAction.allCases.count
+        let width = RemediationAction.incidentActions.count
         table.values = Array(repeating: prior, count: table.states.count)
         table.visits = Array(repeating: [Int](repeating: 0, count: width), count: table.states.count)
         table.endings = table.visits
@@ -296,6 +299,12 @@ public struct QLearning: Codable, Sendable, Equatable {
         return Double(endings[s][action.rawValue]) / (Double(visits[s][action.rawValue]) + parameters.priorWeight)
     }
 
+    /// Logged attempts of `action` in `state` (0 for a state never seen).
+    public func visitCount(_ state: State, _ action: RemediationAction) -> Int {
+        guard action.isIncidentAction, let s = index[state] else { return 0 }
+        return visits[s][action.rawValue]
+    }
+
     /// Total logged visits of a state.
     public func visitCount(_ state: State) -> Int { index[state].map { visits[$0].reduce(0, +) } ?? 0 }
 
@@ -309,7 +318,8 @@ public struct QLearning: Codable, Sendable, Equatable {
     /// The greedy action among `allowed` minus the tried ones (lowest index on ties), or nil
     /// when nothing is allowed (the caller's `none`).
     public func greedyAction(_ state: State, allowed: ActionSet = .all) -> RemediationAction? {
-        let candidates = allowed.subtracting(state.tried).actions
+        // Only the table's columns: an action outside the incident actions has no Q-value.
+        let candidates = allowed.intersection(.all).subtracting(state.tried).actions
         let q = actionValues(state)
         var best: RemediationAction?
         for a in candidates where best == nil || q[a.rawValue] > q[best!.rawValue] { best = a }
@@ -318,7 +328,7 @@ public struct QLearning: Codable, Sendable, Equatable {
 
     /// ε-greedy exploration restricted to `allowed` (never an action outside it or already tried).
     public func explore(_ state: State, allowed: ActionSet, random: inout RandomSource) -> RemediationAction? {
-        let candidates = allowed.subtracting(state.tried).actions
+        let candidates = allowed.intersection(.all).subtracting(state.tried).actions
         guard !candidates.isEmpty else { return nil }
         if random.bernoulli(parameters.explorationRate) {
             return candidates[random.integer(below: candidates.count)]
@@ -334,6 +344,10 @@ public struct QLearning: Codable, Sendable, Equatable {
         }
         guard !t.state.tried.contains(t.action) else {
             throw .invalidTarget("action '\(t.action.name)' was already tried in this incident")
+        }
+        // `scale_down` is a rule outside incidents: it has no column to learn into.
+        guard t.action.isIncidentAction else {
+            throw .invalidTarget("action '\(t.action.name)' is not an incident action the learner chooses among")
         }
         let s = insert(t.state)
         if let next = t.next { _ = insert(next) }
@@ -351,8 +365,8 @@ public struct QLearning: Codable, Sendable, Equatable {
         let position = states.firstIndex { state < $0 } ?? states.count
         states.insert(state, at: position)
         values.insert(prior, at: position)
-        visits.insert([Int](repeating: 0, count: RemediationAction.allCases.count), at: position)
-        endings.insert([Int](repeating: 0, count: RemediationAction.allCases.count), at: position)
+        visits.insert([Int](repeating: 0, count: RemediationAction.incidentActions.count), at: position)
+        endings.insert([Int](repeating: 0, count: RemediationAction.incidentActions.count), at: position)
         index = Dictionary(uniqueKeysWithValues: states.enumerated().map { ($1, $0) })
         return position
     }

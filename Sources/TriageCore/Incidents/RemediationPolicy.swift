@@ -29,13 +29,17 @@ public struct RemediationPolicy: Codable, Sendable, Equatable {
     public static func train(_ episodes: [Episode], extractor: SymptomExtractor = SymptomExtractor(),
                              costs: [Double] = RemediationAction.defaultCosts,
                              parameters: QLearning.Parameters = QLearning.Parameters()) throws(EstimatorError) -> RemediationPolicy {
-        guard costs.count == RemediationAction.allCases.count, costs.allSatisfy({ (0...maximumCost).contains($0) }) else {
+        guard costs.count == RemediationAction.incidentActions.count, costs.allSatisfy({ (0...maximumCost).contains($0) }) else {
             throw .invalidParameter(name: "costs", value: "\(costs)", expected: "one cost per action in 0…1e9 seconds")
         }
         var transitions = [QLearning.Transition]()
         var alertReturns = [Double](), failedSeconds = [Double]()
         var downtime = 0.0, reward = 0.0
         for episode in episodes {
+            if let outside = episode.attempts.first(where: { !$0.action.isIncidentAction }) {
+                throw .invalidParameter(name: "episode action", value: outside.action.name,
+                                        expected: "an incident action (\(RemediationAction.incidentNames.joined(separator: ", ")))")
+            }
             var tried = ActionSet()
             let observation = episode.symptoms.code
             for (k, attempt) in episode.attempts.enumerated() {
@@ -56,7 +60,7 @@ public struct RemediationPolicy: Codable, Sendable, Equatable {
         // Without logged alerts, assume a person needs 40 minutes (a common paging-to-fix time).
         let escalation = alertReturns.isEmpty ? -2400 - costs[RemediationAction.alert.rawValue] : mean(alertReturns)
         let wasted = failedSeconds.isEmpty ? 300 : mean(failedSeconds)
-        let prior = RemediationAction.allCases.map { a in
+        let prior = RemediationAction.incidentActions.map { a in
             a == .alert ? escalation : -costs[a.rawValue] - wasted + escalation
         }
         let learner = try QLearning.fit(transitions, prior: prior, parameters: parameters)
@@ -95,6 +99,8 @@ public struct RemediationPolicy: Codable, Sendable, Equatable {
         public var expectedReward: Double
         /// Logged attempts behind the state the decision used.
         public var evidence: Int
+        /// Logged attempts of this action in that state (what "strong evidence" counts).
+        public var attempts: Int
         /// Whether the symptom pattern was seen in training (else the nearest one was used).
         public var exactMatch: Bool
     }
@@ -105,7 +111,8 @@ public struct RemediationPolicy: Codable, Sendable, Equatable {
         guard let action = learner.greedyAction(state, allowed: allowed) else { return nil }
         return Recommendation(action: action, confidence: learner.endingRate(state, action),
                               expectedReward: learner.actionValues(state)[action.rawValue],
-                              evidence: learner.visitCount(state), exactMatch: state.observation == symptoms.code)
+                              evidence: learner.visitCount(state), attempts: learner.visitCount(state, action),
+                              exactMatch: state.observation == symptoms.code)
     }
 
     /// The longest time one remediation attempt may be charged when learning online: 7 days.
@@ -124,7 +131,7 @@ public struct RemediationPolicy: Codable, Sendable, Equatable {
     /// The checks a policy from a file or database must pass before it recommends or learns
     /// (one cost per action, finite and non-negative; a valid symptom extractor and Q-table).
     public func validate() throws(EstimatorError) {
-        guard costs.count == RemediationAction.allCases.count, costs.allSatisfy({ (0...Self.maximumCost).contains($0) }) else {
+        guard costs.count == RemediationAction.incidentActions.count, costs.allSatisfy({ (0...Self.maximumCost).contains($0) }) else {
             throw .invalidParameter(name: "costs", value: "\(costs)", expected: "one cost per action in 0…1e9 seconds")
         }
         try extractor.validate()
@@ -140,6 +147,10 @@ public struct RemediationPolicy: Codable, Sendable, Equatable {
                                     expected: "a finite number of seconds in 0…\(Int(Self.maximumRecoverySeconds)) (7 days)")
         }
         try validate()
+        guard action.isIncidentAction else {
+            throw .invalidParameter(name: "action", value: action.name,
+                                    expected: "an incident action (\(RemediationAction.incidentNames.joined(separator: ", ")))")
+        }
         let state = QLearning.State(observation: symptoms.code, tried: tried)
         let next = succeeded ? nil : QLearning.State(observation: symptoms.code, tried: tried.adding(action))
         try learner.update(QLearning.Transition(state: state, action: action, reward: -seconds - costs[action.rawValue],

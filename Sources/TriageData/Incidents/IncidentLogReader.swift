@@ -54,8 +54,11 @@ public enum IncidentLogReader {
                 throw fail("end \(DataError.quote(end.values[row])) is before start \(DataError.quote(start.values[row]))", end, "end")
             }
             let actionName = action.values[row].trimmingCharacters(in: .whitespaces)
-            guard let remediation = RemediationAction(name: actionName) else {
-                throw fail("unknown action \(DataError.quote(actionName)); expected one of \(RemediationAction.names.joined(separator: ", "))", action, "action")
+            // An incident log holds attempts during incidents: `scale_down` is a rule applied
+            // outside them (the learner has no column for it), so it is refused here by name.
+            guard let remediation = RemediationAction(name: actionName), remediation.isIncidentAction else {
+                let what = RemediationAction(name: actionName) == nil ? "unknown action" : "not an incident action:"
+                throw fail("\(what) \(DataError.quote(actionName)); expected one of \(RemediationAction.incidentNames.joined(separator: ", "))", action, "action")
             }
             let result = outcome.values[row].trimmingCharacters(in: .whitespaces).lowercased()
             guard result == "success" || result == "failure" else {

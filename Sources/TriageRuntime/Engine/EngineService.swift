@@ -25,12 +25,26 @@ public struct ServiceStatus: Sendable, Equatable {
     public var lastRow: Int64?
     /// Data time at which its open incident began.
     public var incidentStart: Int64?
+    /// Why it is critical (nil unless `state` is critical).
+    public var escalation: CriticalEscalation.Escalation?
+
+    public init(service: String, state: HealthState, lastRow: Int64?, incidentStart: Int64?,
+                escalation: CriticalEscalation.Escalation? = nil) {
+        self.service = service
+        self.state = state
+        self.lastRow = lastRow
+        self.incidentStart = incidentStart
+        self.escalation = escalation
+    }
 
     public var json: JSONValue {
         .object([
             "service": .string(service), "state": .string(state.rawValue),
             "last_row": lastRow.map { .string(Timestamp.iso($0)) } ?? .null,
             "open_incident": incidentStart.map { .string("since " + Timestamp.iso($0)) } ?? .null,
+            "critical": escalation.map {
+                .object(["cause": .string($0.cause.rawValue), "observed": .string($0.observed), "threshold": .string($0.threshold)])
+            } ?? .null,
         ])
     }
 }
@@ -155,8 +169,10 @@ public actor EngineService {
     /// Each service's state, by name.
     public func services() -> [ServiceStatus] {
         let states = engine.states, last = engine.lastRowTimes, incidents = engine.openIncidents
+        let escalations = engine.escalations
         return states.keys.sorted().map {
-            ServiceStatus(service: $0, state: states[$0]!, lastRow: last[$0], incidentStart: incidents[$0])
+            ServiceStatus(service: $0, state: states[$0]!, lastRow: last[$0], incidentStart: incidents[$0],
+                          escalation: escalations[$0])
         }
     }
 

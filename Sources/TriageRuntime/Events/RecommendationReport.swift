@@ -28,6 +28,8 @@ public enum RecommendationReport {
             throw UnknownInterval(events: path)
         }
         let result = RecommendationEvaluation(faults: faults, raised: raised, interval: spacing)
+        // Not scored (raised by the HPA rule outside incidents, `RecommendationEvaluation`): counted apart.
+        let scaleDowns = raised.filter { $0.action == RemediationAction.scaleDown.name }.count
         func optional(_ x: Double?) -> JSONValue { x.map(JSONValue.number) ?? .null }
         func fixed(_ x: Double?) -> String { x.map { String(format: "%.2f", $0) } ?? "-" }
         return Report(
@@ -36,8 +38,10 @@ public enum RecommendationReport {
                    "median_delay_intervals": optional(result.medianDelayIntervals),
                    "p90_delay_intervals": optional(result.p90DelayIntervals),
                    "faults": .integer(result.faults), "recommendations": .integer(result.recommendations),
+                   "scale_down_recommendations": .integer(scaleDowns),
                    "interval_seconds": .integer(Int(spacing))],
-            lines: ["faults: \(result.faults), recommendations: \(result.recommendations) (interval \(spacing) s)",
+            lines: ["faults: \(result.faults), recommendations: \(result.recommendations) (interval \(spacing) s)"
+                        + (scaleDowns > 0 ? "; \(scaleDowns) scale_down not scored" : ""),
                     String(format: "recall %.3f  precision %.3f  action accuracy %.3f", result.recall, result.precision,
                            result.actionAccuracy),
                     "delay (intervals): median \(fixed(result.medianDelayIntervals)), p90 \(fixed(result.p90DelayIntervals))"])

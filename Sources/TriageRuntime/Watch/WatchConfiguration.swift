@@ -47,6 +47,11 @@ public struct WatchConfiguration: Sendable, Equatable {
     public var database: String?
     /// Engine: how long a recommendation waits for a decision.
     public var ttlSeconds: Int64 = 1_800
+    /// Engine: per-service targets and replica bounds of the HPA rule (`ScalingTargets`), or
+    /// nil for targets from the bundle's baselines.
+    public var scalingTargets: String?
+    /// Engine: data time an incident may stay open before it becomes critical.
+    public var incidentLimitSeconds: Int64 = 1_800
     /// Engine, while following: seconds of wall time between heartbeat events (0: none).
     public var heartbeatSeconds = 60
 

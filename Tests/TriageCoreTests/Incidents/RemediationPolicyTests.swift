@@ -99,3 +99,30 @@ private func record(_ id: String, _ service: String, _ start: Int64, _ end: Int6
         try RemediationPolicy.train([.init(symptoms: a, attempts: [(.restart, 100, true)])], costs: wrongCosts.costs)
     }
 }
+
+/// `scale_down` is an action Triage names but the learner never chooses: the Q-table, costs and
+/// priors keep five columns, "every action" means the five incident actions, and neither
+/// training nor online learning accepts it.
+@Test func scaleDownIsOutsideTheLearnersActionSpace() throws {
+    #expect(RemediationAction(name: "scale_down") == .scaleDown && RemediationAction.scaleDown.rawValue == 5)
+    #expect(RemediationAction.incidentActions.map(\.name) == ["restart", "scale_up", "rollback", "failover", "alert"])
+    #expect(RemediationAction.names.last == "scale_down" && RemediationAction.incidentNames.count == 5)
+    #expect(!ActionSet.all.contains(.scaleDown) && ActionSet.all.count == 5)
+    let a = Symptoms(features: [], levels: [1, 1, 0, 0, 1, 0, 0])
+    #expect(throws: EstimatorError.self) {
+        _ = try RemediationPolicy.train([.init(symptoms: a, attempts: [(.scaleDown, 60, true)])])
+    }
+    var policy = try RemediationPolicy.train([.init(symptoms: a, attempts: [(.restart, 60, true)])])
+    #expect(policy.learner.prior.count == 5 && policy.costs.count == 5)
+    #expect(throws: EstimatorError.self) { try policy.learn(a, tried: [], action: .scaleDown, seconds: 60, succeeded: true) }
+    var table = policy.learner
+    #expect(throws: EstimatorError.self) {
+        try table.update(QLearning.Transition(state: .init(observation: a.code, tried: []), action: .scaleDown, reward: -1, next: nil))
+    }
+    // Allowed everything, including scale_down: the greedy choice stays among the five, and
+    // allowed only scale_down, nothing (the caller's `none`), not a trap on a missing column.
+    let state = QLearning.State(observation: a.code, tried: [])
+    #expect(policy.learner.greedyAction(state, allowed: ActionSet(RemediationAction.allCases)) == .restart)
+    #expect(policy.learner.greedyAction(state, allowed: ActionSet(.scaleDown)) == nil)
+    #expect(policy.learner.visitCount(state, .restart) == 1 && policy.learner.visitCount(state, .scaleDown) == 0)
+}

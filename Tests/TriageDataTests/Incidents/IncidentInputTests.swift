@@ -98,3 +98,12 @@ private func message(_ body: () throws -> Void) -> String {
     let missing = message { _ = try IncidentLogReader.read(write("incident_id,service\n", "cols.csv", in: folder), services: [], metricsFile: "m") }
     #expect(missing.contains("'start'"))
 }
+
+/// `scale_down` is an action name Triage knows, but not one an incident may hold: the learner
+/// has no column for it. Refused with its location, not trapped on in training.
+@Test func anIncidentLogMayNotHoldScaleDown() {
+    let row = "2026-01-05T00:00:00Z,2026-01-05T00:05:00Z,memory_leak"
+    let refused = message { _ = try readLog("A,svc-01,\(row),scale_down,success,300\n") }
+    #expect(refused.contains("incidents.csv:2:6:") && refused.contains("not an incident action: \"scale_down\"")
+            && refused.contains("restart, scale_up, rollback, failover, alert") && !refused.contains("alert, scale_down"))
+}
