@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 @testable import TriageCore
 @testable import TriageEngine
@@ -195,5 +196,61 @@ import Testing
         try database.close()
         let queue = try ApprovalQueue(path: w.database, access: .readOnly)
         #expect(try queue.handoff("rec-000001") == nil && queue.unfinishedHandoffs().isEmpty)
+    }
+}
+
+/// The background runner of `serve --exec`: hand-offs off the caller's thread, and a shutdown
+/// that leaves an unfinished one recorded as started for the next start.
+@Suite struct HandoffWorkersTests {
+    /// Polls `condition` for up to 30 s (a guard against a hang, not a timing assertion).
+    static func eventually(_ condition: () throws -> Bool) rethrows -> Bool {
+        for _ in 0..<3_000 {
+            if try condition() { return true }
+            usleep(10_000)
+        }
+        return try condition()
+    }
+
+    @Test func startReturnsAtOnceAndTheHandoffRunsInTheBackground() throws {
+        let (w, queue, record) = try HandoffRunnerTests.approved()
+        let gate = w.folder + "/gate"
+        let runner = try HandoffRunnerTests.runner(queue, HandoffRunnerTests.settings("while [ ! -e '\(gate)' ]; do sleep 0.01; done"))
+        let reports = Mutex<[HandoffRunner.Result]>([])
+        let workers = HandoffWorkers(runner: runner) { result, _ in
+            if case .success(let r) = result { reports.withLock { $0.append(r) } }
+        }
+        workers.start(record.id)
+        workers.start(record.id)  // already running here: not started twice
+        // The command waits for the gate, which only this thread opens: had `start` waited for
+        // it, this line would never be reached.
+        #expect(try Self.eventually { try queue.handoff(record.id)?.state == .started })
+        #expect(workers.inFlight == 1)
+        FileManager.default.createFile(atPath: gate, contents: nil)
+        #expect(try Self.eventually { try queue.handoff(record.id)?.state == .succeeded })
+        #expect(Self.eventually { workers.inFlight == 0 })
+        #expect(reports.withLock { $0.count } == 1)
+        #expect(try queue.handoff(record.id)?.attempts.count == 1)
+    }
+
+    @Test func shutdownLeavesAnUnfinishedHandoffStartedForTheNextStart() throws {
+        let (w, queue, record) = try HandoffRunnerTests.approved()
+        let log = w.folder + "/keys.log"
+        let runner = try HandoffRunnerTests.runner(queue, HandoffRunnerTests.settings("echo \"$TRIAGE_IDEMPOTENCY_KEY\" >> '\(log)'; sleep 60"))
+        let workers = HandoffWorkers(runner: runner) { _, _ in }
+        workers.start(record.id)
+        #expect(Self.eventually { HandoffRunnerTests.lines(log).count == 1 })
+        workers.shutdown(grace: .milliseconds(50))
+        #expect(workers.inFlight == 0)
+        let left = try #require(try queue.handoff(record.id))
+        #expect(left.state == .started && left.attempts.count == 1 && left.attempts[0].finishedAt == nil)
+        // A stopped runner starts nothing new.
+        workers.start(record.id)
+        #expect(workers.inFlight == 0)
+        // The next start resumes it with the same key.
+        let next = try HandoffRunnerTests.runner(queue, HandoffRunnerTests.settings("echo \"$TRIAGE_IDEMPOTENCY_KEY\" >> '\(log)'"))
+        let resumed = HandoffWorkers(runner: next) { _, _ in }
+        resumed.resumeUnfinished()
+        #expect(try Self.eventually { try queue.handoff(record.id)?.state == .succeeded })
+        #expect(HandoffRunnerTests.lines(log) == [record.idempotencyKey, record.idempotencyKey])
     }
 }
