@@ -88,9 +88,8 @@ public struct HandoffRunner: Sendable {
             }
             if stop.isSet { return .interrupted(current) }
             let record = try queue.recommendation(id, now: now())
-            guard let (started, attempt) = try queue.beginHandoffAttempt(id, command: settings.command, now: now()) else {
-                continue
-            }
+            guard let begun = try queue.beginHandoffAttempt(id, command: settings.command, now: now()) else { continue }
+            let started = begun.handoff, attempt = begun.attempt
             let run = HookProcess.run(
                 command: settings.command, input: Array((Outbox.line(for: record) + "\n").utf8),
                 environment: ["TRIAGE_IDEMPOTENCY_KEY": started.idempotencyKey, "TRIAGE_RECOMMENDATION_ID": id,

@@ -56,9 +56,16 @@ public enum HookProcess {
     /// `timeout` passes or `stop` is set (checked every 50 ms): call it off any event loop.
     public static func run(command: String, input: [UInt8], environment: [String: String], timeout: Duration,
                            outputLimit: Int = 1_024, stop: StopSignal? = nil) -> Run {
-        var run = Run()
         let started = ContinuousClock.now
-        defer { run.durationMilliseconds = milliseconds(ContinuousClock.now - started) }
+        var run = execute(command: command, input: input, environment: environment, deadline: started + timeout,
+                          outputLimit: outputLimit, stop: stop)
+        run.durationMilliseconds = milliseconds(ContinuousClock.now - started)
+        return run
+    }
+
+    private static func execute(command: String, input: [UInt8], environment: [String: String], deadline: ContinuousClock.Instant,
+                                outputLimit: Int, stop: StopSignal?) -> Run {
+        var run = Run()
 
         // Standard input: an unlinked temporary file holding `input`, so writing it can never
         // block on a child that does not read (a pipe would, past its 64 KiB).
@@ -71,28 +78,33 @@ public enum HookProcess {
         }
         defer { close(inputFD) }
         var pipeFDs: [Int32] = [-1, -1]
-        guard pipe2(&pipeFDs, O_CLOEXEC) == 0 else {
-            run.startError = "cannot create a pipe: \(String(cString: strerror(errno)))"
-            return run
+        // The pipe is made close-on-exec and the child spawned under one lock: Swift's Glibc
+        // module exports neither `pipe2` nor `posix_spawn_file_actions_addclosefrom_np`, so
+        // without the lock a hand-off spawned by another thread between `pipe` and `fcntl` could
+        // inherit this pipe's write end and hold its end-of-file back until it exits.
+        let spawned: Result<pid_t, TextFailure> = spawnLock.withLock { _ in
+            guard pipe(&pipeFDs) == 0 else {
+                return .failure(TextFailure("cannot create a pipe: \(String(cString: strerror(errno)))"))
+            }
+            _ = fcntl(pipeFDs[0], F_SETFD, FD_CLOEXEC)
+            _ = fcntl(pipeFDs[1], F_SETFD, FD_CLOEXEC)
+            return spawn(command: command, input: inputFD, output: pipeFDs[1], environment: environment)
         }
         var readFD = pipeFDs[0]
         defer { if readFD >= 0 { close(readFD) } }
-
-        let spawned = spawn(command: command, input: inputFD, output: pipeFDs[1], environment: environment)
         // Our copy of the write end goes now, so the pipe reaches end-of-file when the child's
         // copies are closed.
-        close(pipeFDs[1])
+        if pipeFDs[1] >= 0 { close(pipeFDs[1]) }
         let pid: pid_t
         switch spawned {
         case .success(let child):
             pid = child
             run.processID = child
-        case .failure(let reason):
-            run.startError = reason
+        case .failure(let failure):
+            run.startError = failure.reason
             return run
         }
 
-        let deadline = started + timeout
         var status: Int32?
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
         run.output.reserveCapacity(outputLimit)
@@ -174,10 +186,10 @@ public enum HookProcess {
     }
 
     private static func temporaryInput(_ input: [UInt8]) -> Result<Int32, TextFailure> {
-        var template = Array((NSTemporaryDirectory() + "/triage-handoff-XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkostemp($0.baseAddress!, O_CLOEXEC) }
-        guard fd >= 0 else { return .failure(TextFailure(String(cString: strerror(errno)))) }
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        let path = NSTemporaryDirectory() + "/triage-handoff-" + UUID().uuidString
+        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return .failure(TextFailure("\(path): \(String(cString: strerror(errno)))")) }
+        unlink(path)
         let failure = input.withUnsafeBytes { AtomicFile.writeAll(fd, $0) }
         guard failure == 0, lseek(fd, 0, SEEK_SET) == 0 else {
             let reason = String(cString: strerror(failure != 0 ? failure : errno))
@@ -191,6 +203,9 @@ public enum HookProcess {
         let reason: String
         init(_ reason: String) { self.reason = reason }
     }
+
+    /// Held while a pipe is made close-on-exec and a child spawned (see `run`).
+    private static let spawnLock = Mutex(())
 
     /// Signals whose disposition the child gets back to the default.
     private static let resetSignals: [Int32] = [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2]
@@ -220,8 +235,9 @@ public enum HookProcess {
 
         var merged = ProcessInfo.processInfo.environment
         for (name, value) in environment { merged[name] = value }
-        let argv = ["/bin/sh", "-c", command].map { strdup($0) } + [nil]
-        let envp = merged.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let arguments: [String] = ["/bin/sh", "-c", command]
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = merged.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             for pointer in argv { free(pointer) }
             for pointer in envp { free(pointer) }

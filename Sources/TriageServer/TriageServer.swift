@@ -64,7 +64,8 @@ public final class TriageServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         tokens = try configuration.tokenFile.map { path throws in try TokenFile.load(path) }
-        served = try ServedModel.open(configuration)
+        let served = try ServedModel.open(configuration)
+        self.served = served
         handoffs = try Self.handoffWorkers(configuration, queue: served.queue, logger: logger)
     }
 

@@ -205,7 +205,8 @@ struct ApprovalsApprove: ParsableCommand {
         let store = try queue.open(.readWrite)
         let target = Outbox(path: outbox ?? Outbox.defaultPath(forDatabase: queue.db))
         // The runner first: settings out of range are refused before anything is approved.
-        let runner = try handoff.settings.map { settings throws(EngineError) in try HandoffRunner(queue: store, settings: settings) }
+        var runner: HandoffRunner?
+        if let settings = handoff.settings { runner = try HandoffRunner(queue: store, settings: settings) }
         switch try store.approve(id, by: decider, comment: comment, approvers: approvers, outbox: target,
                                  handOff: runner != nil, now: QueueOptions.now) {
         case .approved(let r):
