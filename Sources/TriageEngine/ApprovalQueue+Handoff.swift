@@ -139,7 +139,7 @@ extension ApprovalQueue {
                 UPDATE handoff_attempt SET finished_at = ?, exit_code = ?, signal = ?, timed_out = ?, duration_ms = ?,
                     output = ?, output_bytes = ?, error = ?
                 WHERE recommendation_id = ? AND attempt = ?
-                """, arguments: [now, run.exitCode.map(Int.init), run.signal.map(Int.init), run.timedOut,
+                """, arguments: [now, run.exitCode.map { Int($0) }, run.signal.map { Int($0) }, run.timedOut,
                                  run.durationMilliseconds, output, run.outputBytes, run.startError, id, attempt])
             guard let updated = try Self.handoff(db, id) else { throw EngineError.notFound(id: id) }
             let state: Handoff.State = run.succeeded ? .succeeded : (updated.failures >= tries ? .failed : .started)

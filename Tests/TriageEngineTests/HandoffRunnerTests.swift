@@ -153,7 +153,8 @@ import Testing
     /// Another process (here: another descriptor) running the hand-off: skipped, not run twice.
     @Test func aHandoffRunningElsewhereIsSkipped() throws {
         let (w, queue, record) = try Self.approved()
-        let lock = try #require(try HandoffLock.acquire(databasePath: queue.path, slot: try #require(try queue.rowNumber(record.id))))
+        let slot = try #require(try queue.rowNumber(record.id))
+        let lock = try #require(try HandoffLock.acquire(databasePath: queue.path, slot: slot))
         let runner = try Self.runner(queue, Self.settings("touch '\(w.folder)/ran'"))
         #expect(try runner.handOff(record.id) == .busy(id: record.id))
         lock.release()
@@ -225,7 +226,7 @@ import Testing
         // it, this line would never be reached.
         #expect(try Self.eventually { try queue.handoff(record.id)?.state == .started })
         #expect(workers.inFlight == 1)
-        FileManager.default.createFile(atPath: gate, contents: nil)
+        _ = FileManager.default.createFile(atPath: gate, contents: nil)
         #expect(try Self.eventually { try queue.handoff(record.id)?.state == .succeeded })
         #expect(Self.eventually { workers.inFlight == 0 })
         #expect(reports.withLock { $0.count } == 1)

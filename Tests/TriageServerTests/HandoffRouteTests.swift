@@ -40,7 +40,7 @@ import TriageEngine
             #expect(handoff["idempotency_key"] as? String == approve.object["idempotency_key"] as? String)
             // Other requests are answered meanwhile.
             #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
-            FileManager.default.createFile(atPath: gate, contents: nil)
+            _ = FileManager.default.createFile(atPath: gate, contents: nil)
             let done = try await Self.eventually {
                 let shown = try await client.execute(uri: "/v1/recommendations/\(id)", method: .get)
                 return (shown.object["handoff"] as? [String: Any])?["state"] as? String == "succeeded"
