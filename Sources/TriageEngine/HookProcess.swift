@@ -204,6 +204,23 @@ public enum HookProcess {
         init(_ reason: String) { self.reason = reason }
     }
 
+    private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later; the child closes every
+    /// descriptor from N up in one `close_range`), looked up at run time: Swift's Glibc module
+    /// does not export it.
+    private static func closeFromAction() -> CloseFrom? {
+        guard let handle = dlopen(nil, RTLD_NOW),
+              let symbol = dlsym(handle, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: CloseFrom.self)
+    }
+
+    /// This process's open descriptors (`/proc/self/fd`), for a C library without closefrom.
+    /// One closed meanwhile is harmless: glibc ignores a close action on a descriptor not open.
+    private static func openDescriptors() -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
+    }
+
     /// Held while a pipe is made close-on-exec and a child spawned (see `run`).
     private static let spawnLock = Mutex(())
 
@@ -218,6 +235,16 @@ public enum HookProcess {
         posix_spawn_file_actions_adddup2(&actions, input, 0)
         posix_spawn_file_actions_adddup2(&actions, output, 1)
         posix_spawn_file_actions_adddup2(&actions, output, 2)
+        // Nothing else of ours reaches the command: a descriptor this process inherited without
+        // close-on-exec (a test runner's, a supervisor's) would otherwise live on in the command
+        // and in what it leaves behind, holding a pipe of our parent open after we die.
+        if let closeFrom = closeFromAction() {
+            _ = closeFrom(&actions, 3)
+        } else {
+            for descriptor in openDescriptors() where descriptor >= 3 {
+                posix_spawn_file_actions_addclose(&actions, descriptor)
+            }
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -96,6 +96,21 @@ import Glibc
         #expect(!Self.exists(try #require(run.processID)))
     }
 
+    /// A descriptor this process holds without close-on-exec does not reach the command (it
+    /// would keep a pipe of our parent open after we die: seen as a test waiting for a killed
+    /// `triage` until its hook's `sleep` ended).
+    @Test func theCommandInheritsNoDescriptorOfOurs() throws {
+        let path = NSTemporaryDirectory() + "triage-hook-fd-" + UUID().uuidString
+        let fd = open(path, O_RDWR | O_CREAT, 0o600)
+        #expect(fd >= 3)
+        defer {
+            close(fd)
+            unlink(path)
+        }
+        let run = Self.run("if [ -e /proc/$$/fd/\(fd) ]; then echo inherited; else echo clean; fi")
+        #expect(String(decoding: run.output, as: UTF8.self) == "clean\n")
+    }
+
     /// Signals the server ignores (SIGPIPE) are back to their defaults in the command.
     @Test func theCommandHasDefaultSignalDispositions() {
         let previous = signal(SIGPIPE, SIG_IGN)
