@@ -173,7 +173,7 @@ struct ApprovalPage: Sendable {
         let what = "\(record.action.name) on \(record.service)"
         switch record.status {
         case .approved where handedOff:
-            return "Approved \(record.id) (\(what)); it is in the outbox and its hand-off command has started."
+            return "Approved \(record.id) (\(what)); it is in the outbox, and its hand-off command runs in the background."
         case .approved: return "Approved \(record.id) (\(what)); it is in the outbox for the remediation layer."
         case .rejected: return "Rejected \(record.id) (\(what))."
         default: return "\(record.id) (\(what)) is \(record.status.rawValue)."

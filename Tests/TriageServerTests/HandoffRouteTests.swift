@@ -66,6 +66,26 @@ import TriageEngine
         }
     }
 
+    /// The approval page's approve form goes through the same path: the hook runs, the message
+    /// says so.
+    @Test func approvingOnThePageRunsTheHook() async throws {
+        let folder = temporaryFolder()
+        let log = folder + "/keys.log"
+        let fixture = try PageFixture(handoff: HandoffSettings(command: "echo \"$TRIAGE_IDEMPOTENCY_KEY\" >> '\(log)'"))
+        let raised = try fixture.raise()
+        try await fixture.test { client in
+            let cookie = try await client.signIn()
+            let csrf = try #require(try await client.get("/", cookie: cookie).csrf)
+            let answer = try await client.post("/ui/recommendations/\(raised.id)/approve", form: [("csrf", csrf)], cookie: cookie)
+            #expect(answer.status == .seeOther)
+            let after = try await client.get("/", cookie: cookie)
+            #expect(after.body.contains("its hand-off command runs in the background"))
+        }
+        let done = try await Self.eventually { try fixture.queue.handoff(raised.id)?.state == .succeeded }
+        #expect(done)
+        #expect(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "") == raised.idempotencyKey + "\n")
+    }
+
     @Test func aHookNeedsTheApprovalQueue() throws {
         #expect(throws: ServerSetupError.self) {
             _ = try ServerSetup(database: false, configure: { $0.handoff = HandoffSettings(command: "true") })
