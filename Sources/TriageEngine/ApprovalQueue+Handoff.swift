@@ -45,7 +45,7 @@ extension ApprovalQueue {
     }
 
     /// What an attempt without a result says once a later attempt supersedes it.
-    static let noResultRecorded = "no result recorded: the process running it stopped (crash, kill or shutdown); "
+    public static let noResultRecorded = "no result recorded: the process running it stopped (crash, kill or shutdown); "
         + "retried with the same idempotency key"
 
     /// Queues the hand-off of a just-approved record, inside the approval's transaction: a crash

@@ -106,6 +106,11 @@ public enum HookProcess {
         }
 
         var status: Int32?
+        // The wait between looks once the output is closed but the exit not yet seen: short
+        // at first (end-of-file usually comes a moment before the exit can be reaped; a fixed
+        // 10 ms made a `true` hand-off take 10–20 ms), doubling to 20 ms for a command that
+        // closes its output and keeps running.
+        var quietWait: UInt32 = 500
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
         run.output.reserveCapacity(outputLimit)
         while true {
@@ -123,7 +128,8 @@ public enum HookProcess {
             let waitMilliseconds = Int32(max(1, min(50, milliseconds(remaining))))
             guard readFD >= 0 else {
                 // Output closed, the command still running: look again shortly.
-                usleep(UInt32(min(waitMilliseconds, 10)) * 1_000)
+                usleep(min(quietWait, UInt32(waitMilliseconds) * 1_000))
+                quietWait = min(quietWait * 2, 20_000)
                 continue
             }
             var poller = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)

@@ -187,3 +187,71 @@ import Glibc
         #expect(try Self.handoff(ids[0], db: db)["state"] as? String == "succeeded")
     }
 }
+
+/// `serve --exec` as a process: at start it resumes a hand-off a killed run left without a
+/// result; SIGTERM stops a hand-off in flight and leaves it started; the next start finishes it,
+/// every time with the same key.
+@Suite struct ServeHandoffTests {
+    static func startServer(db: String, exec: String, folder: String, log name: String) throws -> Process {
+        let errPath = folder + "/" + name
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        let server = Process()
+        server.executableURL = CLIRunner.binary
+        server.arguments = ["serve", "--model", ServeCommandTests.bundle, "--db", db, "--port", "0", "--log-level", "notice",
+                            "--exec", exec, "--exec-backoff", "1ms"]
+        server.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        server.standardOutput = FileHandle.nullDevice
+        try server.run()
+        return server
+    }
+
+    static func waitFor(_ condition: () throws -> Bool) rethrows -> Bool {
+        for _ in 0..<3_000 {
+            if try condition() { return true }
+            usleep(10_000)
+        }
+        return try condition()
+    }
+
+    static func handoff(_ db: String, _ id: String) throws -> Handoff? {
+        try ApprovalQueue(path: db, access: .readOnly).handoff(id)
+    }
+
+    @Test func serveResumesAtStartAndLeavesAStoppedHandoffForTheNextStart() throws {
+        let (folder, db, ids) = try ApprovalCommandsTests.queue()
+        let id = ids[0], log = folder + "/keys.log"
+        // A run killed after starting the hand-off: approved for hand-off, one attempt without a result.
+        do {
+            let queue = try ApprovalQueue(path: db)
+            let now = Int64(Date().timeIntervalSince1970)
+            _ = try queue.approve(id, by: .commandLine(name: "alice", account: ApprovalCommandsTests.account), comment: nil,
+                                  approvers: try Approvers.load(folder + "/approvers.txt"),
+                                  outbox: Outbox(path: folder + "/outbox.jsonl"), handOff: true, now: now)
+            _ = try queue.beginHandoffAttempt(id, command: "killed", now: now)
+        }
+        let key = try #require(try Self.handoff(db, id)?.idempotencyKey)
+
+        // First start: the hand-off is resumed, and hangs; SIGTERM stops it.
+        let first = try Self.startServer(db: db, exec: "echo \"$TRIAGE_IDEMPOTENCY_KEY\" >> '\(log)'; exec sleep 60",
+                                         folder: folder, log: "first.err")
+        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
+        #expect(Self.waitFor { HandoffCommandTests.lines(log).count == 1 }, "not resumed at start")
+        kill(first.processIdentifier, SIGTERM)
+        #expect(FileSafetyTests.finishes(first, within: 30))
+        #expect(first.terminationReason == .exit && first.terminationStatus == 0,
+                "\((try? String(contentsOfFile: folder + "/first.err", encoding: .utf8)) ?? "")")
+        let stopped = try #require(try Self.handoff(db, id))
+        #expect(stopped.state == .started && stopped.attempts.count == 2 && stopped.attempts.allSatisfy { $0.finishedAt == nil })
+
+        // Second start: finished with the same key.
+        let second = try Self.startServer(db: db, exec: "echo \"$TRIAGE_IDEMPOTENCY_KEY\" >> '\(log)'", folder: folder, log: "second.err")
+        defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
+        #expect(try Self.waitFor { try Self.handoff(db, id)?.state == .succeeded })
+        kill(second.processIdentifier, SIGTERM)
+        #expect(FileSafetyTests.finishes(second, within: 30))
+        #expect(HandoffCommandTests.lines(log) == [key, key])
+        let done = try #require(try Self.handoff(db, id))
+        #expect(done.attempts.count == 3 && done.attempts.last?.exitCode == 0)
+        #expect(done.attempts.dropLast().allSatisfy { $0.error == ApprovalQueue.noResultRecorded })
+    }
+}
