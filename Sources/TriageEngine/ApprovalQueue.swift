@@ -111,6 +111,7 @@ public final class ApprovalQueue: Sendable {
             // without the index every page sorted the whole table.
             try db.create(index: "recommendation_list_order", on: "recommendation", columns: ["raised_at", "id"])
         }
+        registerHandoff(&migrator)
         return migrator
     }
 
@@ -118,7 +119,7 @@ public final class ApprovalQueue: Sendable {
     /// nullable columns that `Recommendation` decodes as nil when absent, a table a reader does
     /// not read, or an index. A reader never migrates,
     /// so without this `approvals list` could not read a queue of the previous release.
-    static let migrationsReadersMaySkip: Set<String> = ["v2-decider", "v3-events", "v4-list-order"]
+    static let migrationsReadersMaySkip: Set<String> = ["v2-decider", "v3-events", "v4-list-order", "v6-handoff"]
 
     // MARK: Raising
 
@@ -284,9 +285,10 @@ public final class ApprovalQueue: Sendable {
     /// id; an error for a rejected or expired one, for an unknown id and for a decider
     /// `approvers` refuses (`Approvers.check(_:)`: a name not listed, or on the command line an OS
     /// account not allowed to act as that name). The audit keeps the decider's name, account and
-    /// channel.
+    /// channel. With `handOff`, a newly approved action is also queued, in the same transaction,
+    /// for the operator's command (`HandoffRunner`).
     public func approve(_ id: String, by decider: Decider, comment: String?, approvers: Approvers, outbox: Outbox,
-                        now: Int64) throws(EngineError) -> Approval {
+                        handOff: Bool = false, now: Int64) throws(EngineError) -> Approval {
         try approvers.check(decider)
         try outbox.checkSeparate(fromDatabase: path, allowlist: approvers.path)
         try expireOverdue(now: now)
@@ -302,6 +304,7 @@ public final class ApprovalQueue: Sendable {
                 record.outboxWritten = false
                 try record.update(db)
                 try Self.journal(db, "approved", record, now: now)
+                if handOff { try Self.queueHandoff(db, record, now: now) }
                 return .approved(record)
             }
         }

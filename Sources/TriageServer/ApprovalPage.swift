@@ -148,7 +148,7 @@ struct ApprovalPage: Sendable {
                 let approvers = try approversOrRefusal()
                 let record = try server.recordDecision(id, approve: approve, by: session.name, comment: comment,
                                                        approvers: approvers)
-                flash = PageFlash(success: Self.decided(record))
+                flash = PageFlash(success: Self.decided(record, handedOff: server.handoffs != nil))
             } catch let error as APIError {
                 flash = PageFlash(error: "\(id) was not \(approve ? "approved" : "rejected"): \(error.message)")
             }
@@ -169,9 +169,11 @@ struct ApprovalPage: Sendable {
         do { return try Approvers.load(path) } catch { throw TriageServer.map(error) }
     }
 
-    static func decided(_ record: Recommendation) -> String {
+    static func decided(_ record: Recommendation, handedOff: Bool = false) -> String {
         let what = "\(record.action.name) on \(record.service)"
         switch record.status {
+        case .approved where handedOff:
+            return "Approved \(record.id) (\(what)); it is in the outbox, and its hand-off command runs in the background."
         case .approved: return "Approved \(record.id) (\(what)); it is in the outbox for the remediation layer."
         case .rejected: return "Rejected \(record.id) (\(what))."
         default: return "\(record.id) (\(what)) is \(record.status.rawValue)."

@@ -30,6 +30,8 @@ public struct ServerConfiguration: Sendable {
     /// through HTTPS (a TLS proxy in front); over plain HTTP to another host a browser would then
     /// never send the cookie back.
     public var secureCookies = false
+    /// The hand-off hook (`--exec`): approved actions are run through it in the background.
+    public var handoff: HandoffSettings?
 
     public init(model: String) { self.model = model }
 

@@ -20,9 +20,11 @@ extension TriageServer {
         return try Self.answering { () throws(EngineError) -> Recommendation in
             if approve {
                 switch try queue.approve(id, by: .http(tokenName: name), comment: comment, approvers: approvers, outbox: Outbox(path: outboxPath),
-                                         now: Self.now) {
+                                         handOff: handoffs != nil, now: Self.now) {
                 case .approved(let r):
                     metrics.decision("approved")
+                    // After the commit, on a thread of its own: the answer does not wait for it.
+                    handoffs?.start(r.id)
                     return r
                 case .alreadyApproved(let r): return r
                 }

@@ -57,12 +57,16 @@ public final class TriageServer: Sendable {
     let inFlight = InFlight()
     /// Event streams end once caught up (tests read a stream to its end this way).
     let streamsEndWhenCaughtUp = StopFlag()
+    /// Runs approved actions through the `--exec` hook off the request path (nil without one).
+    let handoffs: HandoffWorkers?
 
     public init(configuration: ServerConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
         tokens = try configuration.tokenFile.map { path throws in try TokenFile.load(path) }
-        served = try ServedModel.open(configuration)
+        let served = try ServedModel.open(configuration)
+        self.served = served
+        handoffs = try Self.handoffWorkers(configuration, queue: served.queue, logger: logger)
     }
 
     /// The Hummingbird application: routes, middleware and the services that run with it.
@@ -94,6 +98,8 @@ public final class TriageServer: Sendable {
         // they come from the heap instead, which fragments: under the mixed load of
         // benchmarks/server_load.sh resident memory then grew about 100 KiB/s (BENCHMARKS.md).
         _ = triage_fix_mmap_threshold(128 * 1024)
+        // Hand-offs a previous run left queued or without a result, with their original keys.
+        handoffs?.resumeUnfinished()
         let app = application()
         // Shut down in reverse order: the watcher first (open event streams end), then the server
         // (stops accepting, finishes requests in flight); past 8 s what is left is cancelled, so the
@@ -107,9 +113,11 @@ public final class TriageServer: Sendable {
         do {
             try await group.run()
         } catch {
+            await stopHandoffs()
             try? await served.engine?.close()
             throw error
         }
+        await stopHandoffs()
         try await served.engine?.close()
         logger.info("stopped; engine checkpoint saved")
     }
@@ -274,7 +282,9 @@ public final class TriageServer: Sendable {
 
     func showRecommendation(_ id: String) throws -> Response {
         let queue = try queue()
-        return JSONResponse.make(json: try Self.answering { () throws(EngineError) in try queue.recommendation(id, now: Self.now) }.json)
+        return JSONResponse.make(json: try Self.answering { () throws(EngineError) in
+            try queue.jsonWithHandoff(try queue.recommendation(id, now: Self.now))
+        })
     }
 
     /// The name of the request's token: 401 without a token file (read-only server), without
@@ -321,7 +331,9 @@ public final class TriageServer: Sendable {
         default: throw APIError.badRequest("expected a string", field: "comment")
         }
         let record = try recordDecision(id, approve: approve, by: name, comment: comment, approvers: approvers)
-        return JSONResponse.make(json: record.json)
+        // With a hook, the answer carries the hand-off as queued or started (it runs after this).
+        let queue = try queue()
+        return JSONResponse.make(json: (try? queue.jsonWithHandoff(record)) ?? record.json)
     }
 
     /// Runs a queue operation, answering its error with the status it deserves.

@@ -172,6 +172,10 @@ extension ApprovalDatabaseCommandsTests {
             // Nor the index lists are paged by.
             try db.execute(sql: "DROP INDEX recommendation_list_order")
             try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v4-list-order'")
+            // Nor the hand-off audit (v6-handoff, issue 16).
+            try db.execute(sql: "DROP TABLE handoff")
+            try db.execute(sql: "DROP TABLE handoff_attempt")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v6-handoff'")
             try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
         }
         let before = try #require(FileManager.default.contents(atPath: db))

@@ -22,13 +22,14 @@ struct PageFixture {
     var queue: ApprovalQueue { server.served.queue! }
     var outboxPath: String { folder + "/outbox.jsonl" }
 
-    init(tokens: Bool = true, secureCookies: Bool = false) throws {
+    init(tokens: Bool = true, secureCookies: Bool = false, handoff: HandoffSettings? = nil) throws {
         folder = NSTemporaryDirectory() + "triage-page-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var configuration = ServerConfiguration(model: Self.shippedBundle)
         configuration.database = folder + "/queue.sqlite"
         configuration.port = 0
         configuration.secureCookies = secureCookies
+        configuration.handoff = handoff
         if tokens {
             let path = folder + "/tokens"
             try "\(Self.aliceToken) alice\n\(Self.bobToken) bob\n".write(toFile: path, atomically: true, encoding: .utf8)

@@ -8,7 +8,8 @@ import TriageEngine
 struct Approvals: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List, show, approve or reject recommendations waiting in the approval queue.",
-        subcommands: [ApprovalsList.self, ApprovalsShow.self, ApprovalsApprove.self, ApprovalsReject.self])
+        subcommands: [ApprovalsList.self, ApprovalsShow.self, ApprovalsApprove.self, ApprovalsReject.self,
+                      ApprovalsHandoff.self])
 }
 
 /// The queue database named by `--db`; it must exist (`watch --model … --db` creates it).
@@ -130,9 +131,10 @@ struct ApprovalsShow: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
-        let r = try queue.open(.readOnly).recommendation(id, now: QueueOptions.now)
+        let store = try queue.open(.readOnly)
+        let r = try store.recommendation(id, now: QueueOptions.now)
         if json {
-            try StandardOutput.write(r.json.serialized() + "\n")
+            try StandardOutput.write(try store.jsonWithHandoff(r).serialized() + "\n")
             return
         }
         var lines = [
@@ -156,11 +158,21 @@ struct ApprovalsShow: ParsableCommand {
         if let outcome = r.outcome {
             lines.append("outcome: \(outcome.rawValue)" + (r.recoverySeconds.map { " after \(JSONValue.number($0).serialized()) s" } ?? ""))
         }
+        if let handoff = try store.handoff(r.id) {
+            lines.append("hand-off: \(handoff.state.rawValue) (key \(handoff.idempotencyKey.shown))")
+            for attempt in handoff.attempts {
+                lines.append("  attempt \(attempt.number) at \(Timestamp.iso(attempt.startedAt)): \(attempt.summary.shown)")
+                if let output = attempt.output, !output.isEmpty {
+                    let more = (attempt.outputBytes ?? 0) > output.utf8.count ? " (first \(output.utf8.count) of \(attempt.outputBytes!) bytes)" : ""
+                    lines.append("    output\(more): " + output.trimmingCharacters(in: .whitespacesAndNewlines).shown)
+                }
+            }
+        }
         try StandardOutput.write(lines.joined(separator: "\n") + "\n")
     }
 }
 
-/// `triage approvals approve ID --by NAME --db DB [--comment TEXT] [--outbox FILE]`.
+/// `triage approvals approve ID --by NAME --db DB [--comment TEXT] [--outbox FILE] [--exec CMD …]`.
 struct ApprovalsApprove: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "approve",
@@ -168,7 +180,8 @@ struct ApprovalsApprove: ParsableCommand {
         discussion: """
             Approving an already approved id prints so and exits 0 without a second outbox line; \
             approving a rejected or expired id exits 1. Without an approver allowlist every \
-            approval is refused.
+            approval is refused. With --exec the command runs after the approval commits; a hand-off \
+            that fails after all its tries is recorded as a failed outcome and exits 1.
             """)
 
     @Argument(help: "Recommendation id (rec-NNNNNN).") var id: String
@@ -176,6 +189,7 @@ struct ApprovalsApprove: ParsableCommand {
     @OptionGroup var decision: DecisionOptions
     @Option(help: "A note kept with the approval and sent in the outbox line.") var comment: String?
     @Option(help: "JSON-lines outbox for approved actions (default: outbox.jsonl beside the db).") var outbox: String?
+    @OptionGroup var handoff: HandoffOptions
 
     func run() throws {
         var files = FileRoles()
@@ -190,14 +204,22 @@ struct ApprovalsApprove: ParsableCommand {
         try decision.authorize(decider, in: approvers)
         let store = try queue.open(.readWrite)
         let target = Outbox(path: outbox ?? Outbox.defaultPath(forDatabase: queue.db))
+        // The runner first: settings out of range are refused before anything is approved.
+        var runner: HandoffRunner?
+        if let settings = handoff.settings { runner = try HandoffRunner(queue: store, settings: settings) }
         switch try store.approve(id, by: decider, comment: comment, approvers: approvers, outbox: target,
-                                 now: QueueOptions.now) {
+                                 handOff: runner != nil, now: QueueOptions.now) {
         case .approved(let r):
             try StandardOutput.write("approved \(r.id.shown): \(r.action.name) on \(r.service.shown); handed off in \(target.path.shown)\n")
         case .alreadyApproved(let r):
             let when = r.decidedAt.map(Timestamp.iso) ?? "?"
             try StandardOutput.write("\(r.id.shown) was already approved by \((r.decidedBy ?? "?").shown) at \(when); nothing sent again\n")
         }
+        // Also for an id approved before: its hand-off may be unfinished (a success is never rerun).
+        guard let runner else { return }
+        let (line, failed) = HandoffOptions.describe(try runner.handOff(id))
+        guard !failed else { throw CLIFailure.failed(line) }
+        try StandardOutput.write(line + "\n")
     }
 }
 

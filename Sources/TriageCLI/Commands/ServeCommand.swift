@@ -15,7 +15,9 @@ struct Serve: ParsableCommand {
             (triage train), it scores raw metric rows; with --db the bundle's engine also takes \
             POST /v1/metrics, raises recommendations into the queue, and the approval routes, the \
             event stream and the approval page at / work on that queue. Without --token-file the \
-            server is read-only. See openapi/triage.yaml for every route.
+            server is read-only. With --exec each approved action is also run through CMD in the \
+            background (hand-offs a previous run left unfinished are resumed at start). See \
+            openapi/triage.yaml for every route.
             """)
 
     @Option(help: "Model file from 'triage fit' or bundle folder from 'triage train'.") var model: String
@@ -37,6 +39,7 @@ struct Serve: ParsableCommand {
     var logLevel = "info"
     @Flag(help: "Mark the approval page's session cookie Secure (when browsers reach the server through HTTPS).")
     var secureCookies = false
+    @OptionGroup var handoff: HandoffOptions
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0–65535, got \(port)") }
@@ -49,6 +52,9 @@ struct Serve: ParsableCommand {
         if db == nil && scalingTargets != nil { throw ValidationError("--scaling-targets needs --db: only the engine scales services") }
         if db == nil && (approvers != nil || outbox != nil) {
             throw ValidationError("--approvers and --outbox need --db: they belong to the approval queue")
+        }
+        if db == nil && handoff.exec != nil {
+            throw ValidationError("--exec needs --db: it hands off actions approved in the approval queue")
         }
     }
 
@@ -73,6 +79,7 @@ struct Serve: ParsableCommand {
         settings.incidentLimitSeconds = incidentLimit.seconds
         settings.maxBodyBytes = maxBody.bytes
         settings.secureCookies = secureCookies
+        settings.handoff = handoff.settings
         var logger = Logger(label: "triage.serve")
         logger.logLevel = Logger.Level(rawValue: logLevel)!
         let server: TriageServer
