@@ -13,11 +13,14 @@ public final class RemediationEngine {
         /// Rows an incident may stay unhealthy after its last recommendation was decided (or
         /// expired) before the next one is raised, with the approved actions counted as tried.
         public var escalateAfterRows = 10
+        /// Circuit breakers, cooldown and rate caps (`RemediationGuards`); installed in the queue.
+        public var guards = RemediationGuards.Settings()
 
         public init() {}
 
         public func validate() throws(EngineError) {
             try health.validate()
+            try guards.validate()
             guard (1...31_536_000).contains(ttlSeconds) else {
                 throw .outOfRange(field: "ttl (time to decide)", value: "\(ttlSeconds) s", expected: "1 s to 365 days")
             }
@@ -43,6 +46,10 @@ public final class RemediationEngine {
     /// Whether the copies were checked against the queue during the current call: a batch
     /// checks once, at its first row that needs them, and so sees decisions taken up to then.
     var queueCopiesChecked = false
+    /// What the guards know of each service (`ApprovalQueue.guardFacts`), valid like
+    /// `decisionCopies` while the journal has not moved (outcomes, approvals and breaker
+    /// transitions all journal an event).
+    var guardFactsCopies: [String: RemediationGuards.Facts] = [:]
 
     /// - Parameters:
     ///   - policySource: identifies the policy (e.g. its file's SHA-256): the queue keeps what it
@@ -62,6 +69,8 @@ public final class RemediationEngine {
         self.settings = settings
         self.queue = queue
         self.policy = policy
+        // The commands that decide and record outcomes have no engine: they apply these.
+        try queue?.installGuards(settings.guards)
         if let policy, let queue {
             try queue.installPolicy(policy, source: policySource, now: now)
             self.policy = try queue.policy()?.policy ?? policy
@@ -215,6 +224,7 @@ public final class RemediationEngine {
         let stamp = try queue.changeStamp()
         if stamp.lastEventID != decisionCopiesAsOf {
             decisionCopies.removeAll(keepingCapacity: true)
+            guardFactsCopies.removeAll(keepingCapacity: true)
             decisionCopiesAsOf = stamp.lastEventID
         }
         // Outcomes recorded meanwhile (`triage outcome`, another process) have taught it; the
@@ -223,6 +233,21 @@ public final class RemediationEngine {
             policy = stored.policy
             policyRevision = stamp.policyRevision
         }
+    }
+
+    /// The guards' facts of `service`, from the copy while it is valid. A copy whose breakers the
+    /// clock has moved on (a wait over, or a clock gone back) is read again, so the queue
+    /// stores that change.
+    func guardFacts(_ queue: ApprovalQueue, service: String, now: Int64) throws(EngineError) -> RemediationGuards.Facts {
+        if let copy = guardFactsCopies[service], !copy.breakers.contains(where: { facts in
+            var breaker = facts.breaker
+            return breaker.advance(to: now, settings: settings.guards.breaker).changed
+        }) {
+            return copy
+        }
+        let facts = try queue.guardFacts(service: service, now: now)
+        guardFactsCopies[service] = facts
+        return facts
     }
 
     /// Raises the next recommendation of the open incident when one is due.
@@ -254,7 +279,15 @@ public final class RemediationEngine {
             return nil
         }
         guard let policy = self.policy else { return nil }
-        let allowed = ActionSet(rawValue: ActionSet.all.rawValue & ~refused.rawValue & ~tried.rawValue)
+        var allowed = ActionSet(rawValue: ActionSet.all.rawValue & ~refused.rawValue & ~tried.rawValue)
+        var guardReasons = [String]()
+        if let queue {
+            // Open breakers and the cooldown narrow the choice; the policy picks among the rest.
+            let verdict = RemediationGuards.verdict(try guardFacts(queue, service: service, now: now), service: service,
+                                                    candidates: allowed, time: time, now: now, settings: settings.guards)
+            allowed = ActionSet(rawValue: allowed.rawValue & ~verdict.blocked.rawValue)
+            guardReasons = verdict.reasons
+        }
         let baseline = detectors.baselines[service]
         guard let symptoms = policy.extractor.symptoms(monitor.series, startRow: monitor.series.count - 1, baseline: baseline),
               let choice = policy.recommendation(symptoms, tried: tried, allowed: allowed) else { return nil }
@@ -265,7 +298,7 @@ public final class RemediationEngine {
         let recommendation = Recommendation(
             service: service, action: choice.action, confidence: min(1, max(0, choice.confidence)), created: time,
             raisedAt: now, expires: now + settings.ttlSeconds,
-            reasons: Self.reasons(score: score, symptoms: symptoms, choice: choice, tried: tried),
+            reasons: Self.reasons(score: score, symptoms: symptoms, choice: choice, tried: tried, guards: guardReasons),
             parameters: Self.parameters(for: choice.action, values: monitor.lastValues),
             scores: scores, symptoms: symptoms, tried: tried)
         guard let queue else {
@@ -273,6 +306,8 @@ public final class RemediationEngine {
             return recommendation
         }
         let raised = try queue.raise(recommendation).recommendation
+        // Raising may have taken a half-open breaker's trial.
+        guardFactsCopies[service] = nil
         decisionCopies[raised.id] = ApprovalQueue.Decision(status: raised.status, action: raised.action, expires: raised.expires)
         // Already in the queue for this row (`isNew` false): the row is replayed after a crash or a
         // failed run, from the last committed position, whose events never covered this row; it
@@ -286,7 +321,7 @@ public final class RemediationEngine {
     /// What an approver reads: the detector features furthest from the service's baseline, the
     /// symptom levels that are not normal, and the policy's support.
     static func reasons(score: BundleDetectors.RowScore, symptoms: Symptoms, choice: RemediationPolicy.Recommendation,
-                        tried: ActionSet) -> [String] {
+                        tried: ActionSet, guards: [String] = []) -> [String] {
         var reasons = [String]()
         let names = ServiceFeatureExtractor.featureNames
         let ranked = score.features.indices.sorted { abs(score.features[$0]) > abs(score.features[$1]) }
@@ -306,6 +341,7 @@ public final class RemediationEngine {
         if l[5] > 0 { reasons.append("heartbeat \(format(f[5])) s old") }
         if l[6] > 0 { reasons.append("a deploy just happened") }
         if !tried.actions.isEmpty { reasons.append("already tried: " + tried.actions.map(\.name).joined(separator: ", ")) }
+        reasons += guards
         let match = choice.exactMatch ? "these symptoms" : "the nearest symptom pattern seen"
         reasons.append("policy: \(choice.action.name) ends about \(Int((choice.confidence * 100).rounded())) % of incidents with \(match) (\(choice.evidence) logged attempts)")
         return reasons

@@ -56,6 +56,7 @@ final class ServedModel: @unchecked Sendable {
         }
         var settings = RemediationEngine.Settings()
         settings.ttlSeconds = configuration.ttlSeconds
+        settings.guards = configuration.guards
         let setup = try EngineSetup(bundle: bundle, path: configuration.model, database: database, settings: settings)
         let detectors = setup.detectors, queue = setup.queue
         let engine = try EngineService(setup: setup)

@@ -17,6 +17,8 @@ public struct ServerConfiguration: Sendable {
     public var outbox: String?
     /// How long a recommendation waits for a decision.
     public var ttlSeconds: Int64 = 1_800
+    /// Circuit breakers, cooldown and rate caps of the engine and the approval routes.
+    public var guards = RemediationGuards.Settings()
     /// Largest request body accepted.
     public var maxBodyBytes = 16 << 20
     /// Most rows in one request.

@@ -44,6 +44,7 @@ struct Watch: ParsableCommand {
     var heartbeat = 60
     @Flag(help: "Print the summary as one JSON object (on standard error).") var json = false
     @Flag(help: "No summary or warnings on standard error.") var quiet = false
+    @OptionGroup(title: "Remediation guards (with --model --db)") var guards: GuardOptions
 
     func validate() throws {
         guard pollInterval > 0 && pollInterval <= 3600 else {
@@ -113,6 +114,7 @@ struct Watch: ParsableCommand {
         configuration.database = engine ? db : nil
         configuration.ttlSeconds = ttl.seconds
         configuration.heartbeatSeconds = heartbeat
+        configuration.guards = guards.settings
         return configuration
     }
 

@@ -63,6 +63,7 @@ public final class EngineWatch: FollowLoopHandler {
         try Self.checkHeaderFirst(configuration)
         var settings = RemediationEngine.Settings()
         settings.ttlSeconds = configuration.ttlSeconds
+        settings.guards = configuration.guards
         let setup = try EngineSetup(bundle: opened, path: bundle, database: configuration.database, settings: settings)
         queue = setup.queue
         engine = try setup.makeEngine(now: WatchClock.wall)

@@ -1,0 +1,38 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+import TriageCore
+import TriageData
+import TriageEngine
+@testable import TriageServer
+
+/// The approve route obeys the rate caps `serve` was started with: past a cap it answers 409 with
+/// the reason, and nothing is handed off.
+@Suite struct GuardRouteTests {
+    @Test func anApprovalPastTheCapIsAConflictWithTheReason() async throws {
+        let setup = try ServerSetup(configure: {
+            $0.ttlSeconds = 365 * 86_400
+            $0.guards.approvalsPerHour = 1
+        })
+        try await setup.test { client in
+            try await ingestFixture(client)
+            let list = try await client.execute(uri: "/v1/recommendations", method: .get)
+            let automated = (list.object["recommendations"] as? [[String: Any]] ?? [])
+                .filter { $0["action"] as? String != "alert" }.compactMap { $0["id"] as? String }
+            try #require(automated.count >= 2, "the fixture should raise two automated recommendations")
+            let first = try await client.execute(uri: "/v1/recommendations/\(automated[0])/approve", method: .post,
+                                                 headers: json(aliceToken))
+            #expect(first.status == .ok)
+            let second = try await client.execute(uri: "/v1/recommendations/\(automated[1])/approve", method: .post,
+                                                  headers: json(aliceToken))
+            #expect(second.status == .conflict)
+            #expect(second.text.contains("rate cap") && second.text.contains("held"), "\(second.text)")
+            let lines = ((try? String(contentsOfFile: setup.outbox, encoding: .utf8)) ?? "").split(separator: "\n")
+            #expect(lines.count == 1)
+            let shown = try await client.execute(uri: "/v1/recommendations/\(automated[1])", method: .get)
+            #expect(shown.object["status"] as? String == "pending")
+        }
+    }
+}
