@@ -213,7 +213,8 @@ extension ApprovalQueue {
                 WHERE service = ? AND status = 'approved' AND action != 'alert' ORDER BY created DESC LIMIT 1
                 """), arguments: [service]),
                let action = RemediationAction(name: try row.decode(forColumn: "action")) {
-                facts.lastApproval = (action, try row.decode(forColumn: "created"))
+                let created: Int64 = try row.decode(forColumn: "created")
+                facts.lastApproval = (action, created)
             }
             return (facts, changed)
         }

@@ -58,7 +58,8 @@ import Testing
 
     @Test func aFailedTrialOpensAgainForAWholeWait() {
         var b = opened(at: 1_000)
-        #expect(b.advance(to: 1_600, settings: settings) == (true, .init(from: .open, to: .halfOpen)))
+        let step = b.advance(to: 1_600, settings: settings)
+        #expect(step.changed && step.transition == CircuitBreaker.Transition(from: .open, to: .halfOpen))
         #expect(b.storedState == .halfOpen)
         #expect(b.record(failure: true, at: 1_650, settings: settings) == [.init(from: .halfOpen, to: .open)])
         #expect(b.state(at: 1_650) == .open && b.openedAt == 1_650 && b.retryAt == 2_250)
@@ -78,17 +79,23 @@ import Testing
         var b = opened(at: 10 * year)
         let back = 9 * year
         #expect(b.state(at: back) == .open)
-        #expect(b.advance(to: back, settings: settings) == (true, nil))
+        let step = b.advance(to: back, settings: settings)
+        #expect(step.changed && step.transition == nil)
         #expect(b.openedAt == back && b.retryAt == back + 600)
         #expect(b.state(at: back + 599) == .open && b.state(at: back + 600) == .halfOpen)
         // Re-anchoring again at the same reading changes nothing.
         #expect(b.advance(to: back + 10, settings: settings).changed == false)
 
-        // Back by 100 s, within the wait: the wait still ends at the original retry time.
+        // Back, but not before it opened (5 000 → 5 100 after being at 5 300): the wait still
+        // ends at the original retry time, so it is not out early by the clock's reading.
         var c = opened(at: 5_000)
-        #expect(c.advance(to: 4_900, settings: settings).changed == false)
+        #expect(c.advance(to: 5_100, settings: settings).changed == false)
         #expect(c.retryAt == 5_600 && c.state(at: 5_599) == .open)
-        // Never out early: a backwards jump does not make it half-open.
+        // Back before it opened: re-anchored to a whole wait from the new reading (5 500), so at
+        // least a whole wait of real time passes between opening and the trial.
+        #expect(c.advance(to: 4_900, settings: settings).changed)
+        #expect(c.retryAt == 5_500 && c.state(at: 5_499) == .open && c.state(at: 5_500) == .halfOpen)
+        // Never out early: a backwards jump alone does not make it half-open.
         #expect(c.state(at: 100) == .open)
     }
 
