@@ -15,7 +15,9 @@ import TriageData
 extension ApprovalQueue {
     static func registerGuards(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v5-guards") { db in
-            try db.create(table: "breaker") { t in
+            // Without rowid: the (service, action) key is the table, one b-tree instead of a table
+            // and its key index (each page counts in a queue kept small, see EngineWatchRecoveryTests).
+            try db.create(table: "breaker", options: [.withoutRowID]) { t in
                 t.column("service", .text).notNull()
                 t.column("action", .text).notNull()
                 t.column("state", .text).notNull()
@@ -33,8 +35,8 @@ extension ApprovalQueue {
                 t.add(column: "held_reason", .text)
                 t.add(column: "held_until", .integer)
             }
-            // The caps count the approvals of the last hour on every raise and approval.
-            try db.create(index: "recommendation_decided", on: "recommendation", columns: ["status", "decided_at"])
+            // No index for the caps' count of the last hour's approvals: the status index finds the
+            // approved ones, few beside the rest, and every page of a new index costs each queue.
         }
     }
 

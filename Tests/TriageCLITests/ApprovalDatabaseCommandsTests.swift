@@ -172,6 +172,11 @@ extension ApprovalDatabaseCommandsTests {
             // Nor the index lists are paged by.
             try db.execute(sql: "DROP INDEX recommendation_list_order")
             try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v4-list-order'")
+            // Nor the guards' breakers and held marks (v5-guards).
+            try db.execute(sql: "DROP TABLE breaker")
+            try db.execute(sql: "ALTER TABLE recommendation DROP COLUMN held_reason")
+            try db.execute(sql: "ALTER TABLE recommendation DROP COLUMN held_until")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v5-guards'")
             try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
         }
         let before = try #require(FileManager.default.contents(atPath: db))
