@@ -2,7 +2,7 @@
 # Issue 16, "Overhead": `triage watch METRICS.csv --model BUNDLE --db q.sqlite --scores /dev/null`
 # over 30 days x 8 services at 1 min (345 600 rows, `simulate --seed 7`, as in BENCHMARKS.md
 # "Engine loop"), main's release build and this branch's side by side, alternating, RUNS times
-# each with a fresh queue; prints each run's wall and user CPU seconds and the medians.
+# each with a fresh queue (alternating which goes first); prints each run's wall and user CPU seconds and the medians.
 #   usage: TRIAGE=… TRIAGE_MAIN=… benchmarks/guards_overhead.sh [RUNS]   (default 5)
 # The bundle is the shipped models/simulated (the section above trained one on seed 0; any
 # bundle serves an A/B comparison as long as both builds use the same).
@@ -18,7 +18,9 @@ echo "machine: $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg); $(date -u 
 echo "rows: $(( $(wc -l < "$W/month/metrics.csv") - 1 ))"
 : > "$W/times.txt"
 for run in $(seq 1 "$RUNS"); do
-  for build in main guards; do
+  # The order alternates, so a load that rises or falls during the runs favours neither build.
+  order="main guards"; [ $((run % 2)) -eq 0 ] && order="guards main"
+  for build in $order; do
     bin=$TRIAGE; [ "$build" = main ] && bin=$TRIAGE_MAIN
     rm -f "$W/q.sqlite" "$W/q.sqlite-wal" "$W/q.sqlite-shm"
     /usr/bin/time -f "%e %U" -o "$W/t" "$bin" watch "$W/month/metrics.csv" --model "$BUNDLE" --db "$W/q.sqlite" \

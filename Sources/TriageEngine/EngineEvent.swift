@@ -15,7 +15,10 @@ public struct ScoreEvent: Sendable {
 public enum EngineEvent: Sendable {
     case score(ScoreEvent)
     case state(service: String, time: Int64, from: HealthState, to: HealthState)
-    case recommendation(Recommendation)
+    /// Boxed: a recommendation is many times the size of the other payloads, and an unboxed one
+    /// made every event (one `score` event a row) that large to copy — the guards' two fields
+    /// added 3 % to the engine loop's instructions until it was boxed (BENCHMARKS.md, guards).
+    indirect case recommendation(Recommendation)
     /// A row of a service the bundle has no baseline for: not scored.
     case unknownService(service: String, time: Int64)
 
