@@ -272,6 +272,8 @@ public final class ApprovalQueue: Sendable {
                 record.status = .expired
                 try Self.journal(db, "expired", record, now: now)
             }
+            // An expired half-open trial frees its breaker's slot.
+            try Self.bumpGuardRevision(db)
             return overdue.count
         }
     }
@@ -307,6 +309,7 @@ public final class ApprovalQueue: Sendable {
                 record.outboxWritten = false
                 try record.update(db)
                 try Self.journal(db, "approved", record, now: now)
+                try Self.bumpGuardRevision(db)
                 return .approved(record)
             }
         }
@@ -336,6 +339,7 @@ public final class ApprovalQueue: Sendable {
                 record.decisionNote = reason
                 try record.update(db)
                 try Self.journal(db, "rejected", record, now: now)
+                try Self.bumpGuardRevision(db)
                 return record
             }
         }

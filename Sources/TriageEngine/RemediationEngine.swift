@@ -46,10 +46,11 @@ public final class RemediationEngine {
     /// Whether the copies were checked against the queue during the current call: a batch
     /// checks once, at its first row that needs them, and so sees decisions taken up to then.
     var queueCopiesChecked = false
-    /// What the guards know of each service (`ApprovalQueue.guardFacts`), valid like
-    /// `decisionCopies` while the journal has not moved (outcomes, approvals and breaker
-    /// transitions all journal an event).
+    /// What the guards know of each service (`ApprovalQueue.guardFacts`), valid while the
+    /// queue's guard revision stays `guardFactsAsOf` (approvals, rejections, expiries and breaker
+    /// changes move it; a service's copy is dropped when the engine raises for it).
     var guardFactsCopies: [String: RemediationGuards.Facts] = [:]
+    var guardFactsAsOf: Int64 = -1
 
     /// - Parameters:
     ///   - policySource: identifies the policy (e.g. its file's SHA-256): the queue keeps what it
@@ -224,8 +225,11 @@ public final class RemediationEngine {
         let stamp = try queue.changeStamp()
         if stamp.lastEventID != decisionCopiesAsOf {
             decisionCopies.removeAll(keepingCapacity: true)
-            guardFactsCopies.removeAll(keepingCapacity: true)
             decisionCopiesAsOf = stamp.lastEventID
+        }
+        if stamp.guardRevision != guardFactsAsOf {
+            guardFactsCopies.removeAll(keepingCapacity: true)
+            guardFactsAsOf = stamp.guardRevision
         }
         // Outcomes recorded meanwhile (`triage outcome`, another process) have taught it; the
         // policy is decoded again only when its stored revision changed.

@@ -56,6 +56,9 @@ public enum RemediationGuards {
         /// The trial recommendation raised while half-open, when it still waits for a decision
         /// or for its outcome.
         public var pendingTrial: String?
+        /// When that trial expires while it still waits for a decision (nil once approved): an
+        /// expired trial never ran and frees the slot.
+        public var pendingTrialExpires: Int64?
     }
 
     /// What the guards need to know of one service.
@@ -97,7 +100,7 @@ public enum RemediationGuards {
                                            + "last \(b.breaker.outcomes) outcomes failed) until \(until): \(b.action.name) is not recommended")
                 }
             case .halfOpen:
-                if let trial = b.pendingTrial {
+                if let trial = b.pendingTrial, (b.pendingTrialExpires ?? .max) > now {
                     verdict.blocked = verdict.blocked.adding(b.action)
                     if candidates.contains(b.action) {
                         verdict.reasons.append("circuit breaker \(service)/\(b.action.name) is half-open and its one trial "
