@@ -284,13 +284,14 @@ public final class RemediationEngine {
         }
         guard let policy = self.policy else { return nil }
         var allowed = ActionSet(rawValue: ActionSet.all.rawValue & ~refused.rawValue & ~tried.rawValue)
-        var guardReasons = [String]()
+        var guardReasons = [String](), trialActions = ActionSet()
         if let queue {
             // Open breakers and the cooldown narrow the choice; the policy picks among the rest.
             let verdict = RemediationGuards.verdict(try guardFacts(queue, service: service, now: now), service: service,
                                                     candidates: allowed, time: time, now: now, settings: settings.guards)
             allowed = ActionSet(rawValue: allowed.rawValue & ~verdict.blocked.rawValue)
             guardReasons = verdict.reasons
+            trialActions = verdict.trials
         }
         let baseline = detectors.baselines[service]
         guard let symptoms = policy.extractor.symptoms(monitor.series, startRow: monitor.series.count - 1, baseline: baseline),
@@ -310,8 +311,14 @@ public final class RemediationEngine {
             return recommendation
         }
         let raised = try queue.raise(recommendation).recommendation
-        // Raising may have taken a half-open breaker's trial.
-        guardFactsCopies[service] = nil
+        // Raising a half-open breaker's action took its trial (`ApprovalQueue.takeTrial`): the copy
+        // says so, as a read would, instead of being read again after every raise.
+        if trialActions.contains(raised.action), var facts = guardFactsCopies[service],
+           let k = facts.breakers.firstIndex(where: { $0.action == raised.action }) {
+            facts.breakers[k].pendingTrial = raised.id
+            facts.breakers[k].pendingTrialExpires = raised.expires
+            guardFactsCopies[service] = facts
+        }
         decisionCopies[raised.id] = ApprovalQueue.Decision(status: raised.status, action: raised.action, expires: raised.expires)
         // Already in the queue for this row (`isNew` false): the row is replayed after a crash or a
         // failed run, from the last committed position, whose events never covered this row; it
