@@ -109,6 +109,28 @@ import Testing
         }
     }
 
+    /// Past a rate cap the engine still raises the recommendation, held with the reason, and
+    /// approving it is refused (fail closed).
+    @Test func aRecommendationRaisedPastACapIsHeld() throws {
+        let w = Workspace()
+        let queue = try ApprovalQueue(path: w.database)
+        var settings = RemediationEngine.Settings()
+        settings.guards.approvalsPerServicePerHour = 1
+        let engine = try RemediationEngineTests.engine(queue: queue, settings: settings)
+        let approvers = try Approvers.load(w.allowlist)
+        // An approval on svc-01 a minute of wall time before, for a row long before the incident
+        // (so no cooldown applies).
+        let earlier = try queue.raise(proposal("svc-01", at: 100, raisedAt: 1_900)).recommendation
+        _ = try queue.approve(earlier.id, by: .http(tokenName: "alice"), comment: nil, approvers: approvers, outbox: w.outbox, now: 1_940)
+        let raised = try #require(try Self.incident(engine, service: "svc-01", now: 2_000).first)
+        try #require(raised.action != .alert, "alerts are exempt from the caps: this check needs an automated action")
+        #expect(raised.heldReason?.contains("cap 1 per service") == true && raised.heldUntil == 1_940 + 3_600)
+        #expect(raised.reasons.contains { $0.hasPrefix("held: rate cap") })
+        #expect(throws: EngineError.self) {
+            _ = try queue.approve(raised.id, by: .http(tokenName: "alice"), comment: nil, approvers: approvers, outbox: w.outbox, now: 2_010)
+        }
+    }
+
     @Test func theEngineInstallsItsGuardSettingsAndRefusesBadOnes() throws {
         let w = Workspace()
         let queue = try ApprovalQueue(path: w.database)
