@@ -35,4 +35,31 @@ import TriageEngine
             #expect(shown.object["status"] as? String == "pending")
         }
     }
+
+    /// A failed outcome over HTTP counts in its breaker in the same transaction; the transition
+    /// reaches the event stream as a `breaker` event.
+    @Test func anOutcomeOpensTheBreakerAndTheStreamSaysSo() async throws {
+        let setup = try ServerSetup(configure: {
+            $0.ttlSeconds = 365 * 86_400
+            $0.guards.breaker.windowSize = 1
+            $0.guards.breaker.minimumOutcomes = 1
+        })
+        setup.server.streamsEndWhenCaughtUp.set()
+        try await setup.test { client in
+            try await ingestFixture(client)
+            let list = try await client.execute(uri: "/v1/recommendations", method: .get)
+            let first = try #require((list.object["recommendations"] as? [[String: Any]])?.first)
+            let id = try #require(first["id"] as? String)
+            let approve = try await client.execute(uri: "/v1/recommendations/\(id)/approve", method: .post, headers: json(aliceToken))
+            #expect(approve.status == .ok)
+            let outcome = try await client.execute(uri: "/v1/recommendations/\(id)/outcome", method: .post, headers: json(aliceToken),
+                                                   body: buffer(#"{"result": "failure", "recovery_seconds": 60}"#))
+            #expect(outcome.status == .ok, "\(outcome.text)")
+            let events = try await client.execute(uri: "/v1/events", method: .get)
+            let breaker = events.text.components(separatedBy: "\n\n").first { $0.contains("event: breaker") }
+            let text = try #require(breaker, "no breaker event in the stream")
+            #expect(text.contains("\"from\":\"closed\"") && text.contains("\"to\":\"open\"") && text.contains("\"cause\":\"\(id)\""))
+            #expect(text.contains("\"service\":\"\(first["service"] as? String ?? "")\""))
+        }
+    }
 }
