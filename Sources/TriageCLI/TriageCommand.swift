@@ -15,7 +15,7 @@ public struct TriageCommand: ParsableCommand {
         abstract: "Anomaly detection and remediation recommendations for microservices.",
         version: TriageVersion.string,
         subcommands: [Fit.self, Score.self, Evaluate.self, Inspect.self, Watch.self, Simulate.self, Train.self, Policy.self, Features.self,
-                      Approvals.self, Outcome.self, ReportCommand.self, Demo.self, Serve.self, Canary.self]
+                      Approvals.self, Outcome.self, Breakers.self, ReportCommand.self, Demo.self, Serve.self, Canary.self]
     )
     public init() {}
 

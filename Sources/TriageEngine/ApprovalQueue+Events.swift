@@ -173,11 +173,12 @@ extension ApprovalQueue {
 
     /// What tells a reader that its copies of the queue may be stale, in one read: the newest
     /// journal event (every decision, expiry, outcome and new recommendation journals one in
-    /// the transaction that makes it) and the stored policy's revision.
-    public func changeStamp() throws(EngineError) -> (lastEventID: Int64, policyRevision: Int64?) {
+    /// the transaction that makes it), the stored policy's revision and the guards' revision
+    /// (`guardRevision`: what the guards know changed; new recommendations do not count).
+    public func changeStamp() throws(EngineError) -> (lastEventID: Int64, policyRevision: Int64?, guardRevision: Int64) {
         try read { db in
             let last = try Int64.fetchOne(try db.cachedStatement(sql: "SELECT COALESCE(MAX(id), 0) FROM event")) ?? 0
-            return (last, try Self.policyRevision(db))
+            return (last, try Self.policyRevision(db), try Self.guardRevision(db))
         }
     }
 

@@ -111,6 +111,7 @@ public final class ApprovalQueue: Sendable {
             // without the index every page sorted the whole table.
             try db.create(index: "recommendation_list_order", on: "recommendation", columns: ["raised_at", "id"])
         }
+        registerGuards(&migrator)
         registerHandoff(&migrator)
         return migrator
     }
@@ -119,7 +120,7 @@ public final class ApprovalQueue: Sendable {
     /// nullable columns that `Recommendation` decodes as nil when absent, a table a reader does
     /// not read, or an index. A reader never migrates,
     /// so without this `approvals list` could not read a queue of the previous release.
-    static let migrationsReadersMaySkip: Set<String> = ["v2-decider", "v3-events", "v4-list-order", "v6-handoff"]
+    static let migrationsReadersMaySkip: Set<String> = ["v2-decider", "v3-events", "v4-list-order", "v5-guards", "v6-handoff"]
 
     // MARK: Raising
 
@@ -157,6 +158,9 @@ public final class ApprovalQueue: Sendable {
             record.outcome = nil
             record.recoverySeconds = nil
             record.outcomeAt = nil
+            record.heldReason = nil
+            record.heldUntil = nil
+            try Self.applyGuards(to: &record, in: db)
             try record.insert(db)
             try Self.journal(db, "recommendation", record, now: record.raisedAt)
             return (record, true)
@@ -269,6 +273,8 @@ public final class ApprovalQueue: Sendable {
                 record.status = .expired
                 try Self.journal(db, "expired", record, now: now)
             }
+            // An expired half-open trial frees its breaker's slot.
+            try Self.bumpGuardRevision(db)
             return overdue.count
         }
     }
@@ -298,6 +304,7 @@ public final class ApprovalQueue: Sendable {
             case .approved: return .alreadyApproved(record)
             case .rejected, .expired: throw EngineError.notPending(id: id, status: record.status)
             case .pending:
+                try Self.checkCaps(record, now: now, in: db)
                 record.status = .approved
                 record.record(decider, at: now)
                 record.decisionNote = comment
@@ -305,6 +312,7 @@ public final class ApprovalQueue: Sendable {
                 try record.update(db)
                 try Self.journal(db, "approved", record, now: now)
                 if handOff { try Self.queueHandoff(db, record, now: now) }
+                try Self.bumpGuardRevision(db)
                 return .approved(record)
             }
         }
@@ -334,6 +342,7 @@ public final class ApprovalQueue: Sendable {
                 record.decisionNote = reason
                 try record.update(db)
                 try Self.journal(db, "rejected", record, now: now)
+                try Self.bumpGuardRevision(db)
                 return record
             }
         }
@@ -424,6 +433,7 @@ public final class ApprovalQueue: Sendable {
             record.outcomeAt = now
             try record.update(db)
             try Self.journal(db, "outcome", record, now: now)
+            try Self.countOutcome(of: record, now: now, in: db)
             var learned = false
             // A recommendation the policy did not choose (a failed canary's rollback) has no
             // symptoms: learning from it would credit the action to the all-normal pattern.

@@ -35,6 +35,9 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     case outcomeNotAllowed(id: String, status: Recommendation.Status)
     case outcomeAlreadyRecorded(id: String, result: Recommendation.OutcomeResult)
     case outbox(path: String, reason: String)
+    /// Approving would pass a rate cap (fail closed): `reason` says which, `until` is the wall
+    /// time from which the cap's window allows it.
+    case held(id: String, reason: String, until: Int64)
     case invalid(String)
 
     public var description: String {
@@ -75,6 +78,7 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         case .outcomeAlreadyRecorded(let id, let result):
             return "recommendation \(shown(id)) already has an outcome (\(result.rawValue))"
         case .outbox(let path, let reason): return "\(shown(path)): cannot write the outbox: \(shown(reason))"
+        case .held(let id, let reason, _): return "recommendation \(shown(id)) is held, not approved: \(shown(reason))"
         case .invalid(let message): return shown(message)
         }
     }

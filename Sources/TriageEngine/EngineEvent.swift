@@ -17,7 +17,10 @@ public enum EngineEvent: Sendable {
     /// A change of health state; one into `critical` carries why (cause, what was seen, the
     /// threshold crossed).
     case state(service: String, time: Int64, from: HealthState, to: HealthState, escalation: CriticalEscalation.Escalation? = nil)
-    case recommendation(Recommendation)
+    /// Boxed: a recommendation is many times the size of the other payloads, and an unboxed one
+    /// made every event (one `score` event a row) that large to copy — the guards' two fields
+    /// added 3 % to the engine loop's instructions until it was boxed (BENCHMARKS.md, guards).
+    indirect case recommendation(Recommendation)
     /// A row of a service the bundle has no baseline for: not scored.
     case unknownService(service: String, time: Int64)
 

@@ -58,6 +58,11 @@ public struct Recommendation: Codable, Sendable, Equatable, FetchableRecord, Per
     public var outcome: OutcomeResult?
     public var recoverySeconds: Double?
     public var outcomeAt: Int64?
+    /// Why approving it was refused when it was raised (a rate cap reached), or nil. The
+    /// approval itself checks the caps again, as of its own time.
+    public var heldReason: String?
+    /// Wall time from which the cap's window allowed an approval, as seen when it was raised.
+    public var heldUntil: Int64?
 
     public static let databaseTableName = "recommendation"
 
@@ -109,6 +114,8 @@ public struct Recommendation: Codable, Sendable, Equatable, FetchableRecord, Per
         container[CodingKeys.outcome] = outcome?.rawValue
         container[CodingKeys.recoverySeconds] = recoverySeconds
         container[CodingKeys.outcomeAt] = outcomeAt
+        container[CodingKeys.heldReason] = heldReason
+        container[CodingKeys.heldUntil] = heldUntil
     }
 
     enum CodingKeys: String, CodingKey, ColumnExpression {
@@ -124,6 +131,8 @@ public struct Recommendation: Codable, Sendable, Equatable, FetchableRecord, Per
         case outboxWritten = "outbox_written"
         case recoverySeconds = "recovery_seconds"
         case outcomeAt = "outcome_at"
+        case heldReason = "held_reason"
+        case heldUntil = "held_until"
     }
 
     public init(id: String = "", service: String, action: RemediationAction, confidence: Double, created: Int64,
@@ -196,6 +205,10 @@ extension Recommendation {
             "outcome": outcome.map { .string($0.rawValue) } ?? .null,
             "recovery_seconds": recoverySeconds.map(JSONValue.number) ?? .null,
             "parameters": .object(parameters.mapValues(JSONValue.integer)),
+            // Held: raised at a rate cap, pending; `approve` is refused until the window allows.
+            "held": .bool(status == .pending && heldReason != nil),
+            "held_reason": heldReason.map(JSONValue.string) ?? .null,
+            "held_until": heldUntil.map { .string(Timestamp.iso($0)) } ?? .null,
         ]
         for (name, value) in parameters where fields[name] == nil { fields[name] = .integer(value) }
         return .object(fields)

@@ -67,6 +67,15 @@ extension RemediationEngine {
         }
         guard let replicas = monitor.scaleDown.observe(time: time, healthy: healthy, proposal: proposal, window: window),
               let proposal else { return nil }
+        if let queue {
+            // The guards hold for scale_down as for incident actions: an open breaker or the
+            // cooldown after an approved action leaves it out, and it is asked again on a later
+            // row (the stabilisation window stays satisfied while the signal stays low).
+            let verdict = RemediationGuards.verdict(try guardFacts(queue, service: service, now: now), service: service,
+                                                    candidates: ActionSet(.scaleDown), time: time, now: now,
+                                                    settings: settings.guards)
+            if verdict.blocked.contains(.scaleDown) { return nil }
+        }
         let bounds = scalingTargets(&monitor, service: service).bounds
         let reasons = [
             "scaling: " + Self.describe(proposal, bounds: bounds, wanted: replicas),

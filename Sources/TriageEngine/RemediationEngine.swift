@@ -19,6 +19,8 @@ public final class RemediationEngine {
         public var scalingTargets = ScalingTargets()
         /// When an incident becomes `critical`, and what a critical service gets.
         public var critical = CriticalEscalation()
+        /// Circuit breakers, cooldown and rate caps (`RemediationGuards`); installed in the queue.
+        public var guards = RemediationGuards.Settings()
 
         public init() {}
 
@@ -26,6 +28,7 @@ public final class RemediationEngine {
             try health.validate()
             try scaling.validate()
             try critical.validate()
+            try guards.validate()
             guard (1...31_536_000).contains(ttlSeconds) else {
                 throw .outOfRange(field: "ttl (time to decide)", value: "\(ttlSeconds) s", expected: "1 s to 365 days")
             }
@@ -56,6 +59,11 @@ public final class RemediationEngine {
     /// Whether the copies were checked against the queue during the current call: a batch
     /// checks once, at its first row that needs them, and so sees decisions taken up to then.
     var queueCopiesChecked = false
+    /// What the guards know of each service (`ApprovalQueue.guardFacts`), valid while the
+    /// queue's guard revision stays `guardFactsAsOf` (approvals, rejections, expiries and breaker
+    /// changes move it; a service's copy is dropped when the engine raises for it).
+    var guardFactsCopies: [String: RemediationGuards.Facts] = [:]
+    var guardFactsAsOf: Int64 = -1
 
     /// - Parameters:
     ///   - policySource: identifies the policy (e.g. its file's SHA-256): the queue keeps what it
@@ -76,6 +84,8 @@ public final class RemediationEngine {
         self.queue = queue
         self.policy = policy
         hasPolicy = policy != nil
+        // The commands that decide and record outcomes have no engine: they apply these.
+        try queue?.installGuards(settings.guards)
         if let policy, let queue {
             try queue.installPolicy(policy, source: policySource, now: now)
             self.policy = try queue.policy()?.policy ?? policy
@@ -241,12 +251,31 @@ public final class RemediationEngine {
             decisionCopies.removeAll(keepingCapacity: true)
             decisionCopiesAsOf = stamp.lastEventID
         }
+        if stamp.guardRevision != guardFactsAsOf {
+            guardFactsCopies.removeAll(keepingCapacity: true)
+            guardFactsAsOf = stamp.guardRevision
+        }
         // Outcomes recorded meanwhile (`triage outcome`, another process) have taught it; the
         // policy is decoded again only when its stored revision changed.
         if stamp.policyRevision != policyRevision, let stored = try queue.policy() {
             policy = stored.policy
             policyRevision = stamp.policyRevision
         }
+    }
+
+    /// The guards' facts of `service`, from the copy while it is valid. A copy whose breakers the
+    /// clock has moved on (a wait over, or a clock gone back) is read again, so the queue
+    /// stores that change.
+    func guardFacts(_ queue: ApprovalQueue, service: String, now: Int64) throws(EngineError) -> RemediationGuards.Facts {
+        if let copy = guardFactsCopies[service], !copy.breakers.contains(where: { facts in
+            var breaker = facts.breaker
+            return breaker.advance(to: now, settings: settings.guards.breaker).changed
+        }) {
+            return copy
+        }
+        let facts = try queue.guardFacts(service: service, now: now)
+        guardFactsCopies[service] = facts
+        return facts
     }
 
     /// Raises the next recommendation of the open incident when one is due.
@@ -274,7 +303,16 @@ public final class RemediationEngine {
             return nil
         }
         guard let policy = self.policy else { return nil }
-        let allowed = ActionSet(rawValue: ActionSet.all.rawValue & ~refused.rawValue & ~tried.rawValue)
+        var allowed = ActionSet(rawValue: ActionSet.all.rawValue & ~refused.rawValue & ~tried.rawValue)
+        var guardReasons = [String](), trialActions = ActionSet()
+        if let queue {
+            // Open breakers and the cooldown narrow the choice; the policy picks among the rest.
+            let verdict = RemediationGuards.verdict(try guardFacts(queue, service: service, now: now), service: service,
+                                                    candidates: allowed, time: time, now: now, settings: settings.guards)
+            allowed = ActionSet(rawValue: allowed.rawValue & ~verdict.blocked.rawValue)
+            guardReasons = verdict.reasons
+            trialActions = verdict.trials
+        }
         let baseline = detectors.baselines[service]
         guard let symptoms = policy.extractor.symptoms(monitor.series, startRow: monitor.series.count - 1, baseline: baseline),
               var choice = policy.recommendation(symptoms, tried: tried, allowed: allowed) else { return nil }
@@ -292,7 +330,7 @@ public final class RemediationEngine {
         }
         monitor.rowsSinceRecommendation = 0
         let scaling = choice.action == .scaleUp ? scaleUpParameters(service: service, values: monitor.lastValues) : nil
-        var reasons = Self.reasons(score: score, symptoms: symptoms, choice: choice, tried: tried)
+        var reasons = Self.reasons(score: score, symptoms: symptoms, choice: choice, tried: tried, guards: guardReasons)
         if let escalationReason { reasons.insert(escalationReason, at: 0) }
         if let scaling { reasons.append(scaling.reason) }
         let recommendation = Recommendation(
@@ -304,6 +342,14 @@ public final class RemediationEngine {
             return recommendation
         }
         let raised = try queue.raise(recommendation).recommendation
+        // Raising a half-open breaker's action took its trial (`ApprovalQueue.takeTrial`): the copy
+        // says so, as a read would, instead of being read again after every raise.
+        if trialActions.contains(raised.action), var facts = guardFactsCopies[service],
+           let k = facts.breakers.firstIndex(where: { $0.action == raised.action }) {
+            facts.breakers[k].pendingTrial = raised.id
+            facts.breakers[k].pendingTrialExpires = raised.expires
+            guardFactsCopies[service] = facts
+        }
         decisionCopies[raised.id] = ApprovalQueue.Decision(status: raised.status, action: raised.action, expires: raised.expires,
                                                            outcome: raised.outcome)
         // Already in the queue for this row (`isNew` false): the row is replayed after a crash or a
@@ -318,7 +364,7 @@ public final class RemediationEngine {
     /// What an approver reads: the detector features furthest from the service's baseline, the
     /// symptom levels that are not normal, and the policy's support.
     static func reasons(score: BundleDetectors.RowScore, symptoms: Symptoms, choice: RemediationPolicy.Recommendation,
-                        tried: ActionSet) -> [String] {
+                        tried: ActionSet, guards: [String] = []) -> [String] {
         var reasons = [String]()
         let names = ServiceFeatureExtractor.featureNames
         let ranked = score.features.indices.sorted { abs(score.features[$0]) > abs(score.features[$1]) }
@@ -338,6 +384,7 @@ public final class RemediationEngine {
         if l[5] > 0 { reasons.append("heartbeat \(format(f[5])) s old") }
         if l[6] > 0 { reasons.append("a deploy just happened") }
         if !tried.actions.isEmpty { reasons.append("already tried: " + tried.actions.map(\.name).joined(separator: ", ")) }
+        reasons += guards
         let match = choice.exactMatch ? "these symptoms" : "the nearest symptom pattern seen"
         reasons.append("policy: \(choice.action.name) ends about \(Int((choice.confidence * 100).rounded())) % of incidents with \(match) (\(choice.evidence) logged attempts)")
         return reasons

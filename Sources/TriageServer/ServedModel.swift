@@ -59,6 +59,7 @@ final class ServedModel: @unchecked Sendable {
         settings.critical.incidentLimitSeconds = configuration.incidentLimitSeconds
         // Read before the queue is opened: a bad targets file leaves nothing created or written.
         if let path = configuration.scalingTargets { settings.scalingTargets = try ScalingTargets.load(path) }
+        settings.guards = configuration.guards
         let setup = try EngineSetup(bundle: bundle, path: configuration.model, database: database, settings: settings)
         let detectors = setup.detectors, queue = setup.queue
         let engine = try EngineService(setup: setup)

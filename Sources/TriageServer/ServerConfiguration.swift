@@ -22,6 +22,8 @@ public struct ServerConfiguration: Sendable {
     public var scalingTargets: String?
     /// Data time an incident may stay open before it becomes critical.
     public var incidentLimitSeconds: Int64 = 1_800
+    /// Circuit breakers, cooldown and rate caps of the engine and the approval routes.
+    public var guards = RemediationGuards.Settings()
     /// Largest request body accepted.
     public var maxBodyBytes = 16 << 20
     /// Most rows in one request.

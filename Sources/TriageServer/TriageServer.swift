@@ -403,7 +403,7 @@ public final class TriageServer: Sendable {
         }
         switch error {
         case .notFound: return APIError(.notFound, error.description, field: "id")
-        case .notPending, .outcomeNotAllowed, .outcomeAlreadyRecorded: return APIError(.conflict, error.description)
+        case .notPending, .outcomeNotAllowed, .outcomeAlreadyRecorded, .held: return APIError(.conflict, error.description)
         case .notAnApprover, .noAllowlist, .notAllowedAs, .invalidAllowlist: return APIError(.forbidden, error.description)
         case .outOfRange(let field, _, _):
             return APIError.badRequest(error.description, field: field == "recovery seconds" ? "recovery_seconds" : field)

@@ -176,6 +176,11 @@ extension ApprovalDatabaseCommandsTests {
             try db.execute(sql: "DROP TABLE handoff")
             try db.execute(sql: "DROP TABLE handoff_attempt")
             try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v6-handoff'")
+            // Nor the guards' breakers and held marks (v5-guards).
+            try db.execute(sql: "DROP TABLE breaker")
+            try db.execute(sql: "ALTER TABLE recommendation DROP COLUMN held_reason")
+            try db.execute(sql: "ALTER TABLE recommendation DROP COLUMN held_until")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v5-guards'")
             try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
         }
         let before = try #require(FileManager.default.contents(atPath: db))

@@ -148,6 +148,9 @@ struct ApprovalsShow: ParsableCommand {
         if !r.scores.isEmpty {
             lines.append("scores: " + r.scores.sorted { $0.key < $1.key }.map { "\($0.key.shown) \(String(format: "%.3f", $0.value))" }.joined(separator: ", "))
         }
+        if r.status == .pending, let held = r.heldReason {
+            lines.append("held when raised (approval refused while a cap is reached): \(held.shown)")
+        }
         lines.append("reasons:")
         lines += r.reasons.map { "  - \($0.shown)" }
         if let by = r.decidedBy, let at = r.decidedAt {
@@ -180,8 +183,11 @@ struct ApprovalsApprove: ParsableCommand {
         discussion: """
             Approving an already approved id prints so and exits 0 without a second outbox line; \
             approving a rejected or expired id exits 1. Without an approver allowlist every \
-            approval is refused. With --exec the command runs after the approval commits; a hand-off \
-            that fails after all its tries is recorded as a failed outcome and exits 1.
+            approval is refused. An approval that would pass a rate cap of the engine \
+            (--max-approvals-per-hour, --max-approvals-per-service-per-hour of watch/serve) is \
+            refused (exit 1) until the hour's window allows it. With --exec the command runs after \
+            the approval commits; a hand-off that fails after all its tries is recorded as a failed \
+            outcome and exits 1.
             """)
 
     @Argument(help: "Recommendation id (rec-NNNNNN).") var id: String

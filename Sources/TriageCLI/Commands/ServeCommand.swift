@@ -4,6 +4,7 @@ import Dispatch
 import Logging
 import Synchronization
 import TriageData
+import TriageEngine
 import TriageServer
 
 /// `triage serve --model MODEL|BUNDLE [--db DB] …`: the HTTP service (../shared/CLI.md "HTTP").
@@ -40,6 +41,7 @@ struct Serve: ParsableCommand {
     @Flag(help: "Mark the approval page's session cookie Secure (when browsers reach the server through HTTPS).")
     var secureCookies = false
     @OptionGroup var handoff: HandoffOptions
+    @OptionGroup(title: "Remediation guards (with a bundle and --db)") var guards: GuardOptions
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0–65535, got \(port)") }
@@ -80,6 +82,7 @@ struct Serve: ParsableCommand {
         settings.maxBodyBytes = maxBody.bytes
         settings.secureCookies = secureCookies
         settings.handoff = handoff.settings
+        settings.guards = guards.settings
         var logger = Logger(label: "triage.serve")
         logger.logLevel = Logger.Level(rawValue: logLevel)!
         let server: TriageServer

@@ -48,6 +48,7 @@ struct Watch: ParsableCommand {
     var incidentLimit = TimeToLive(seconds: 1_800)
     @Flag(help: "Print the summary as one JSON object (on standard error).") var json = false
     @Flag(help: "No summary or warnings on standard error.") var quiet = false
+    @OptionGroup(title: "Remediation guards (with --model --db)") var guards: GuardOptions
 
     func validate() throws {
         guard pollInterval > 0 && pollInterval <= 3600 else {
@@ -124,6 +125,7 @@ struct Watch: ParsableCommand {
         configuration.scalingTargets = scalingTargets
         configuration.incidentLimitSeconds = incidentLimit.seconds
         configuration.heartbeatSeconds = heartbeat
+        configuration.guards = guards.settings
         return configuration
     }
 

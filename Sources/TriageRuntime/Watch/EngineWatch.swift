@@ -66,6 +66,7 @@ public final class EngineWatch: FollowLoopHandler {
         settings.critical.incidentLimitSeconds = configuration.incidentLimitSeconds
         // Read before the queue is opened: a bad targets file leaves nothing created or written.
         if let path = configuration.scalingTargets { settings.scalingTargets = try ScalingTargets.load(path) }
+        settings.guards = configuration.guards
         let setup = try EngineSetup(bundle: opened, path: bundle, database: configuration.database, settings: settings)
         queue = setup.queue
         engine = try setup.makeEngine(now: WatchClock.wall)

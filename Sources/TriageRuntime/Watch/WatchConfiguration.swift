@@ -1,4 +1,5 @@
 import TriageData
+import TriageEngine
 
 /// The settings of a watch run, whichever front door asks (the CLI maps its flags here).
 /// Errors and warnings name these settings (`maxLineBytesSetting`), never a flag.
@@ -54,6 +55,8 @@ public struct WatchConfiguration: Sendable, Equatable {
     public var incidentLimitSeconds: Int64 = 1_800
     /// Engine, while following: seconds of wall time between heartbeat events (0: none).
     public var heartbeatSeconds = 60
+    /// Engine: circuit breakers, cooldown and rate caps.
+    public var guards = RemediationGuards.Settings()
 
     public init(metrics: String, scores: Output) {
         self.metrics = metrics
