@@ -71,6 +71,24 @@ import Testing
         #expect(!learned)
     }
 
+    /// The guards hold for `scale_down` too: with its breaker open nothing is raised, however
+    /// long the window has held; once the wait is over it comes back (as the breaker's trial).
+    @Test func anOpenBreakerOnScaleDownHoldsItBack() throws {
+        let w = Workspace()
+        let queue = try ApprovalQueue(path: w.database)
+        let engine = try RemediationEngineTests.engine(queue: queue)
+        try RemediationEngineGuardsTests.forceOpen(queue, service: Self.service, action: .scaleDown, now: 1_990)
+        let feed = Feed(engine)
+        try feed(engine.detectors.baselines[Self.service]!.median, 30)
+        let quiet = Self.quiet(engine, share: 0.6)
+        try feed(quiet, 20)
+        #expect(engine.states[Self.service] == .healthy)
+        #expect(feed.raised.isEmpty, "\(feed.raised.map(\.action))")
+        // Wall time past the retry time (1 990 + 600): the window still holds, so it is raised.
+        try feed(quiet, 1, now: 2_700)
+        #expect(feed.raised.map(\.action) == [.scaleDown])
+    }
+
     @Test func neverDuringAnIncidentAndTheWindowRestartsAfterIt() throws {
         let engine = try RemediationEngineTests.engine(queue: nil)
         let feed = Feed(engine)
