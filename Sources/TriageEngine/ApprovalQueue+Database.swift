@@ -77,24 +77,31 @@ extension ApprovalQueue {
                 return .commit
             }
         }
-        var attempts = 0
+        // Several processes may open one new file at once (watch and a person at a terminal).
+        // GRDB lists the migrations to run before it takes the write lock for the first of them,
+        // so a second opener can wait out the first one's transaction and then run the same
+        // migration again ("table meta already exists"), or read the migrations table while it
+        // is being created; and SQLite answers BUSY at once, without the busy timeout, when a
+        // reading transaction would have to become a writing one. Each of these is a race with
+        // another opener that is making progress: try again from where it got, every 25 ms (up
+        // to about 10 s, the busy timeout). An error that repeats three times while no migration
+        // lands is not a race: it is thrown.
+        func applied() -> Set<String>? { try? setup.read { db in try migrator.appliedIdentifiers(db) } }
+        var attempts = 0, attemptsWithoutProgress = 0
+        var appliedBefore = applied()
         while true {
             do {
                 try migrator.migrate(setup)
                 break
             } catch {
-                // Another process ran the same migrations first: fine if nothing is left to do.
-                if try setup.read({ db in try migrator.hasCompletedMigrations(db) }) { break }
-                // Another process is migrating right now. SQLite answers BUSY at once, without the
-                // busy timeout, when a reading transaction would have to become a writing one, so
-                // wait a little and try again (up to about 10 s, the busy timeout).
-                if let sqlite = error as? DatabaseError, [.SQLITE_BUSY, .SQLITE_LOCKED].contains(sqlite.resultCode),
-                   attempts < 400 {
-                    attempts += 1
-                    usleep(25_000)
-                    continue
-                }
-                throw error
+                if (try? setup.read({ db in try migrator.hasCompletedMigrations(db) })) == true { break }
+                let appliedNow = applied()
+                let busy = (error as? DatabaseError).map { [.SQLITE_BUSY, .SQLITE_LOCKED].contains($0.resultCode) } ?? false
+                attemptsWithoutProgress = busy || appliedNow != appliedBefore ? 0 : attemptsWithoutProgress + 1
+                appliedBefore = appliedNow
+                guard attempts < 400, attemptsWithoutProgress < 3 else { throw error }
+                attempts += 1
+                usleep(25_000)
             }
         }
         try setup.read { db in try checkSchema(db, path: path) }
