@@ -46,7 +46,8 @@ step "engine loop: watch the unseen days with the bundle, recommendations into t
 "$TRIAGE" watch "$OUT/live/metrics.csv" --model "$OUT/bundle" --db "$OUT/triage.sqlite" --events "$OUT/engine-events.jsonl" --ttl 1d
 "$TRIAGE" evaluate --events "$OUT/engine-events.jsonl" --truth "$OUT/live/truth.json"
 "$TRIAGE" approvals list --db "$OUT/triage.sqlite" | head -6
-FIRST=$("$TRIAGE" approvals list --db "$OUT/triage.sqlite" --json | python3 -c 'import json,sys; q=json.load(sys.stdin); print(q[0]["id"] if q else "")')
+# The first incident recommendation (a scale_down's outcome teaches the policy nothing).
+FIRST=$("$TRIAGE" approvals list --db "$OUT/triage.sqlite" --json | python3 -c 'import json,sys; q=json.load(sys.stdin); print(next((r["id"] for r in q if r["action"] != "scale_down"), ""))')
 if [ -n "$FIRST" ]; then
   step "a person approves $FIRST; the action reaches the outbox; its outcome teaches the policy"
   "$TRIAGE" approvals show "$FIRST" --db "$OUT/triage.sqlite"

@@ -10,7 +10,12 @@ import TriageCore
 /// - `heartbeat_lost`: the row's heartbeat age reached `heartbeatLostSeconds` (default 300 s:
 ///   twenty missed 15 s beats; the `heartbeat_peak_s.stale` symptom fires at 45 s, three
 ///   beats, and 300 s is Kubernetes' default pod-eviction timeout, after which it gives up on
-///   a node that stopped reporting);
+///   a node that stopped reporting), once the incident has had its first recommendation. A
+///   service found already silent (slow sampling or a late detection can put its first
+///   unhealthy row past 300 s) gets the loop's first answer, as a dead process gets a restart
+///   from Kubernetes' liveness probe before anyone is paged; still silent after it, a person.
+///   (Escalating the first answer cost the demo's unseen days, sampled every 2 min, 4 of 60
+///   right actions: restart became alert.)
 /// - `incident_limit`: the incident has been open `incidentLimitSeconds` of data time (default
 ///   30 min: about the paging-to-fix time the policy assumes for a person, `RemediationPolicy`
 ///   prior's 40 min, less a margin: by then a person should be looking anyway).
@@ -77,12 +82,14 @@ public struct CriticalEscalation: Codable, Sendable, Equatable {
     /// - Parameters:
     ///   - failedAction: an action approved in this incident whose outcome was a failure.
     ///   - heartbeatAge: the row's heartbeat age, s (NaN: not reported; never "lost" by itself).
+    ///   - recommended: whether the incident has had its first recommendation (heartbeat loss
+    ///     escalates only after it).
     public func escalation(incidentStart: Int64, time: Int64, heartbeatAge: Double,
-                           failedAction: RemediationAction?) -> Escalation? {
+                           failedAction: RemediationAction?, recommended: Bool = true) -> Escalation? {
         if let failedAction {
             return Escalation(cause: .outcomeFailed, observed: failedAction.name, threshold: "a failed outcome")
         }
-        if heartbeatAge.isFinite, heartbeatAge >= heartbeatLostSeconds {
+        if recommended, heartbeatAge.isFinite, heartbeatAge >= heartbeatLostSeconds {
             return Escalation(cause: .heartbeatLost, observed: "\(Self.seconds(heartbeatAge))",
                               threshold: "\(Self.seconds(heartbeatLostSeconds))")
         }

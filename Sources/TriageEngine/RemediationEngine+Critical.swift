@@ -38,7 +38,8 @@ extension RemediationEngine {
             }
         }
         return settings.critical.escalation(incidentStart: start, time: time,
-                                            heartbeatAge: values[ServiceMetric.heartbeatAge.rawValue], failedAction: failed)
+                                            heartbeatAge: values[ServiceMetric.heartbeatAge.rawValue], failedAction: failed,
+                                            recommended: !monitor.incidentRecommendations.isEmpty || monitor.raisedWithoutQueue)
     }
 
     /// What a critical service gets instead of the policy's `choice`: `alert` (a person) unless

@@ -53,9 +53,13 @@ import Testing
         #expect(feed.changes.map(\.to) == [.degraded, .unhealthy, .critical])
         let critical = try #require(feed.changes.last)
         #expect(critical.from == .unhealthy && critical.escalation == .init(cause: .heartbeatLost, observed: "400 s", threshold: "300 s"))
-        // The same row: the incident opens and escalates; the first recommendation is a person's.
-        let r = try #require(feed.raised.first)
-        #expect(feed.raised.count == 1 && r.action == .alert)
+        // The incident's first recommendation is the loop's own answer, not escalated though the
+        // heartbeat was already lost on its row; still lost on the next row, a person is asked.
+        #expect(feed.raised.count == 2)
+        let first = try #require(feed.raised.first)
+        #expect(first.action != .alert && !first.reasons[0].hasPrefix("critical:"))
+        let r = try #require(feed.raised.last)
+        #expect(r.action == .alert && r.created == first.created + 60)
         #expect(r.reasons[0].hasPrefix("critical: heartbeat lost (400 s old, limit 300 s); escalated to a person (alert)"))
         // The event carries the cause and the threshold crossed.
         let event = try #require(feed.events.first { if case .state(_, _, _, .critical, _) = $0 { true } else { false } })
@@ -121,8 +125,11 @@ import Testing
         var failing = plainFailing
         failing[ServiceMetric.heartbeatAge.rawValue] = 400
         try feed(normal, 60)
-        try feed(failing, 3)
-        let r = try #require(feed.raised.first)
+        try feed(failing, 4)
+        // The incident opens on the third failing row; the heartbeat escalates after its first
+        // recommendation, on the fourth.
+        #expect(feed.raised.count == 2)
+        let r = try #require(feed.raised.last)
         #expect(engine.states[Self.service] == .critical)
         if r.action != .alert {
             #expect(r.reasons[0].contains("kept: strong evidence"))
@@ -157,6 +164,9 @@ import Testing
         // A missing heartbeat is not a lost one; a huge one is (and prints without trapping).
         #expect(rule.escalation(incidentStart: 0, time: 60, heartbeatAge: .nan, failedAction: nil) == nil)
         #expect(rule.escalation(incidentStart: 0, time: 60, heartbeatAge: 1e300, failedAction: nil)?.cause == .heartbeatLost)
+        // Not before the incident's first recommendation; the incident limit still applies.
+        #expect(rule.escalation(incidentStart: 0, time: 60, heartbeatAge: 400, failedAction: nil, recommended: false) == nil)
+        #expect(rule.escalation(incidentStart: 0, time: 1_800, heartbeatAge: 400, failedAction: nil, recommended: false)?.cause == .incidentLimit)
         // The first cause in order wins.
         #expect(rule.escalation(incidentStart: 0, time: 7_200, heartbeatAge: 900, failedAction: .restart)?.cause == .outcomeFailed)
     }
