@@ -31,6 +31,8 @@ RULES = {  # direction, absolute floor (CanaryMetricRule.standard)
     "memory": ("increase", 1.0), "heartbeat_age_s": ("increase", 15.0), "request_rate": ("decrease", 1.0),
     "replicas": ("either", 1.0),
 }
+# A critical metric that fails fails the canary whatever the score (CanaryMetricRule.critical).
+CRITICAL = {"error_rate", "latency_p99_ms"}
 CONFIDENCE, RELATIVE = 0.98, 0.10
 
 
@@ -121,6 +123,8 @@ def judge(folder, metrics, relative=RELATIVE):
         results = [classify(m, base[:, 1 + COLUMNS.index(m)], canary[:, 1 + COLUMNS.index(m)], relative) for m in names]
         score = 100 * sum(r[0] == "pass" for r in results) / len(results)
         verdict = "pass" if score >= 95 else "marginal" if score >= 75 else "fail"
+        if any(m in CRITICAL and r[0] != "pass" for m, r in zip(names, results)):
+            verdict = "fail"
         print(json.dumps({"pair": pair["pair"], "kind": pair["kind"], "score": score, "verdict": verdict,
                           "classes": [r[0] for r in results], "p": [r[1] for r in results]}))
 

@@ -6,7 +6,8 @@ import Testing
 struct CanaryCommandTests {
     /// One hour at one minute of a service with seeded noise; `latency` and `errors` scale and
     /// shift the canary's signals.
-    static func metrics(seed: UInt64, rows: Int = 60, latency: Double = 1, errors: Double = 0, nanAt: Int? = nil) -> String {
+    static func metrics(seed: UInt64, rows: Int = 60, latency: Double = 1, errors: Double = 0, cpu: Double = 1,
+                        nanAt: Int? = nil) -> String {
         var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
         func uniform() -> Double { // xorshift: deterministic, independent of the library under test
             state ^= state << 13; state ^= state >> 7; state ^= state << 17
@@ -16,7 +17,7 @@ struct CanaryCommandTests {
         for i in 0..<rows {
             let p99 = i == nanAt ? "NaN" : String(format: "%.1f", 80 * (0.9 + 0.2 * uniform()) * latency)
             text += String(format: "2026-01-05T10:%02d:00Z,svc-01,%.1f,%.1f,%@,%.4f,%.1f,3,%.1f\n", i,
-                           45 * (0.95 + 0.1 * uniform()), 50 + uniform(), p99, 0.003 * (0.8 + 0.4 * uniform()) + errors,
+                           45 * (0.95 + 0.1 * uniform()) * cpu, 50 + uniform(), p99, 0.003 * (0.8 + 0.4 * uniform()) + errors,
                            200 * (0.97 + 0.06 * uniform()), 15 * uniform())
         }
         return text
@@ -38,7 +39,8 @@ struct CanaryCommandTests {
         // Every metric but replicas, in file order.
         #expect(metrics.map { $0["name"] as? String } == ["cpu", "memory", "latency_p99_ms", "error_rate", "request_rate", "heartbeat_age_s"])
         for m in metrics {
-            #expect(Set(m.keys) == ["name", "baseline_median", "canary_median", "effect", "p_value", "classification"])
+            #expect(Set(m.keys) == ["name", "baseline_median", "canary_median", "effect", "p_value", "classification", "critical"])
+            #expect(m["critical"] as? Bool == ["latency_p99_ms", "error_rate"].contains(m["name"] as? String ?? ""))
         }
         let text = try CLIRunner.run(["canary", "--baseline", files.base, "--canary", files.canary])
         #expect(text.status == 0 && text.stdout.contains("latency_p99_ms") && text.stdout.contains("score 100.0"))
@@ -51,9 +53,14 @@ struct CanaryCommandTests {
         #expect(failed.status == 3, "\(failed.stderr)")
         #expect(failed.stdout.contains("\"verdict\":\"fail\"") && failed.stdout.contains("\"classification\":\"high\""))
         #expect(failed.stderr.isEmpty)
-        // Six metrics, one failing: 83.3, marginal.
-        let marginal = try CLIRunner.run(["canary", "--baseline", slow.base, "--canary", slow.canary])
-        #expect(marginal.status == 2 && marginal.stdout.contains("marginal"))
+        // Six metrics, one failing: 83.3. A critical one (p99) fails the canary whatever the score …
+        let critical = try CLIRunner.run(["canary", "--baseline", slow.base, "--canary", slow.canary])
+        #expect(critical.status == 3 && critical.stdout.contains("score 83.3 (5 of 6 metrics pass): fail; critical metric latency_p99_ms failed"),
+                "\(critical.stdout)")
+        // … a non-critical one (CPU 30 % up for the same traffic) leaves it marginal.
+        let hungry = Self.pair(Self.metrics(seed: 3, cpu: 1.3))
+        let marginal = try CLIRunner.run(["canary", "--baseline", hungry.base, "--canary", hungry.canary])
+        #expect(marginal.status == 2 && marginal.stdout.contains("score 83.3 (5 of 6 metrics pass): marginal"), "\(marginal.stdout)")
         let errors = Self.pair(Self.metrics(seed: 4, errors: 0.03))
         #expect(try CLIRunner.run(["canary", "--baseline", errors.base, "--canary", errors.canary] + two).status == 3)
         // A large enough --min-effect lets the slower canary through.

@@ -17,7 +17,8 @@ struct Canary: ParsableCommand {
             floor), and in the direction that hurts: error_rate, latency_p99_ms, cpu, memory and \
             heartbeat_age_s fail when high, request_rate when low, other metrics either way. \
             Score = 100 x the share of metrics that pass; verdict pass (>= 95), marginal (>= 75), \
-            fail. Exit 0 pass, 2 marginal, 3 fail, 1 bad input, 64 usage. With --db and --service, \
+            fail; and fail whatever the score when a critical metric (error_rate, latency_p99_ms) \
+            fails. Exit 0 pass, 2 marginal, 3 fail, 1 bad input, 64 usage. With --db and --service, \
             a failed canary raises a 'rollback' recommendation into the approval queue.
             """)
 

@@ -3,7 +3,9 @@
 /// The score is the share of judged metrics that pass, 0–100 (Kayenta's `WeightedSumScorer`
 /// with one group and no weights: numPass / numTotal · 100). The verdict follows the usual
 /// Spinnaker canary thresholds: `pass` at 95 or more ("pass" threshold), `marginal` at 75 or
-/// more ("marginal" threshold), `fail` below.
+/// more ("marginal" threshold), `fail` below; and `fail` whatever the score when a critical
+/// metric fails (Kayenta's critical metrics; `CanaryMetricRule.critical`: errors and p99
+/// latency by default).
 ///
 /// Settings (defaults and why):
 /// - `confidence` 0.98: Kayenta's judge runs the Mann–Whitney test at 98 %.
@@ -73,7 +75,13 @@ public struct CanaryAnalysis: Sendable, Equatable {
         }
         let passing = results.filter { $0.classification == .pass }.count
         let score = 100 * Double(passing) / Double(results.count)
-        return CanaryAnalysis(metrics: results, score: score, verdict: verdict(score: score))
+        let criticalFailed = results.contains { $0.critical && $0.classification != .pass }
+        return CanaryAnalysis(metrics: results, score: score, verdict: criticalFailed ? .fail : verdict(score: score))
+    }
+
+    /// The critical metrics that failed (each one alone makes the verdict `fail`).
+    public var failedCriticalMetrics: [String] {
+        metrics.filter { $0.critical && $0.classification != .pass }.map(\.name)
     }
 
     /// `pass` ≥ 95, `marginal` ≥ 75, else `fail`.

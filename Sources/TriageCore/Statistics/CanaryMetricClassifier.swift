@@ -18,19 +18,26 @@ public struct CanaryMetricRule: Codable, Sendable, Equatable {
     /// near-zero baselines (error rates of 0.2 %) from turning a shift of a few hundredths of a
     /// point into a failure, where the relative minimum alone would be almost nothing.
     public var absoluteFloor: Double
+    /// A critical metric that fails fails the whole canary, whatever the score (Kayenta's
+    /// critical metrics): with the score alone, one regressed signal among six scores 83.3,
+    /// `marginal`, so a bad deploy that only raises errors would never be a `fail`.
+    public var critical: Bool
 
-    public init(direction: MetricDirection, absoluteFloor: Double = 0) {
+    public init(direction: MetricDirection, absoluteFloor: Double = 0, critical: Bool = false) {
         self.direction = direction
         self.absoluteFloor = absoluteFloor
+        self.critical = critical
     }
 
     /// The rule for a metric named as `triage simulate` names them; any other name is judged
     /// both ways with no floor.
     ///
-    /// - `error_rate` (a fraction 0…1): increase; floor 0.005, half a percentage point — the
+    /// - `error_rate` (a fraction 0…1): increase, critical; floor 0.005, half a percentage point — the
     ///   simulated services' base rates are 0.1–0.5 % and vary by 20 % row to row, so a smaller
     ///   shift is within what a healthy build shows, while a bad deploy adds whole points.
-    /// - `latency_p99_ms`: increase; floor 1 ms, below which a p99 shift is measurement grain.
+    /// - `latency_p99_ms`: increase, critical; floor 1 ms, below which a p99 shift is measurement
+    ///   grain. Errors and latency are what users see of a bad deploy (the golden signals), so
+    ///   either one failing fails the canary.
     /// - `cpu`, `memory` (percent): increase; floor 1 point. A build that needs more CPU or
     ///   memory for the same traffic costs capacity (Kayenta's canary configs judge both); one
     ///   that needs less is no regression.
@@ -43,8 +50,8 @@ public struct CanaryMetricRule: Codable, Sendable, Equatable {
     ///   judged only when asked for (`CanaryAnalysis.defaultExcludedMetrics`).
     public static func standard(for name: String) -> CanaryMetricRule {
         switch name {
-        case "error_rate": return CanaryMetricRule(direction: .increase, absoluteFloor: 0.005)
-        case "latency_p99_ms": return CanaryMetricRule(direction: .increase, absoluteFloor: 1)
+        case "error_rate": return CanaryMetricRule(direction: .increase, absoluteFloor: 0.005, critical: true)
+        case "latency_p99_ms": return CanaryMetricRule(direction: .increase, absoluteFloor: 1, critical: true)
         case "cpu", "memory": return CanaryMetricRule(direction: .increase, absoluteFloor: 1)
         case "heartbeat_age_s": return CanaryMetricRule(direction: .increase, absoluteFloor: 15)
         case "request_rate": return CanaryMetricRule(direction: .decrease, absoluteFloor: 1)
@@ -73,6 +80,8 @@ public struct CanaryMetricResult: Sendable, Equatable {
     public var minimumEffect: Double
     public var direction: MetricDirection
     public var classification: CanaryClassification
+    /// Whether its failure fails the canary whatever the score (`CanaryMetricRule.critical`).
+    public var critical = false
 }
 
 /// Classifies one metric of a canary against its baseline: the rule of Netflix's Kayenta
@@ -113,7 +122,7 @@ public enum CanaryMetricClassifier {
         }
         return CanaryMetricResult(name: name, baselineMedian: baselineMedian, canaryMedian: canaryMedian,
                                   effect: effect, pValue: test.pValue, minimumEffect: minimum,
-                                  direction: rule.direction, classification: classification)
+                                  direction: rule.direction, classification: classification, critical: rule.critical)
     }
 
     /// The median, the mean of the two middle values for an even count (as `numpy.median`).

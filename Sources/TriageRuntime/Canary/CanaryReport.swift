@@ -11,13 +11,14 @@ extension CanaryAnalysis {
         let rows = metrics.map { m -> JSONValue in
             .object(["name": .string(m.name), "baseline_median": .number(m.baselineMedian),
                      "canary_median": .number(m.canaryMedian), "effect": .number(m.effect),
-                     "p_value": .number(m.pValue), "classification": .string(m.classification.rawValue)])
+                     "p_value": .number(m.pValue), "classification": .string(m.classification.rawValue),
+                     "critical": .bool(m.critical)])
         }
-        let header = ["metric", "baseline_median", "canary_median", "effect", "min_effect", "p_value", "fails_when", "result"]
+        let header = ["metric", "baseline_median", "canary_median", "effect", "min_effect", "p_value", "fails_when", "result", "critical"]
         let cells = metrics.map { m in
             [m.name, Self.number(m.baselineMedian), Self.number(m.canaryMedian), Self.signed(m.effect),
              Self.number(m.minimumEffect), String(format: "%.3g", m.pValue), Self.failsWhen(m.direction),
-             m.classification.rawValue]
+             m.classification.rawValue, m.critical ? "yes" : "no"]
         }
         let widths = header.indices.map { j in ([header[j]] + cells.map { $0[j] }).map(\.count).max()! }
         func line(_ fields: [String]) -> String {
@@ -30,7 +31,14 @@ extension CanaryAnalysis {
         return Report(json: ["score": .number(score), "verdict": .string(verdict.rawValue), "metrics": .array(rows)],
                       lines: [line(header)] + cells.map(line)
                           + [String(format: "score %.1f (%d of %d metrics pass): %@", score, passing, metrics.count,
-                                    verdict.rawValue)])
+                                    verdict.rawValue) + criticalNote])
+    }
+
+    /// "; critical metric error_rate failed" when one decided the verdict.
+    var criticalNote: String {
+        let failed = failedCriticalMetrics
+        guard !failed.isEmpty else { return "" }
+        return "; critical metric\(failed.count == 1 ? "" : "s") \(failed.joined(separator: ", ")) failed"
     }
 
     static func failsWhen(_ direction: MetricDirection) -> String {
@@ -53,7 +61,7 @@ extension CanaryAnalysis {
     public func rollbackRecommendation(service: String, baselineFile: String, canaryFile: String, created: Int64,
                                        now: Int64, ttlSeconds: Int64) -> Recommendation {
         var reasons = [String(format: "canary analysis: score %.1f (%@) of %@ against baseline %@", score, verdict.rawValue,
-                              canaryFile, baselineFile)]
+                              canaryFile, baselineFile) + criticalNote]
         for m in metrics where m.classification != .pass {
             reasons.append("\(m.name) \(m.classification.rawValue): median \(Self.number(m.baselineMedian)) → "
                            + "\(Self.number(m.canaryMedian)), shift \(Self.signed(m.effect)) "

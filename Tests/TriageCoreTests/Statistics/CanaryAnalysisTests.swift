@@ -70,13 +70,25 @@ struct CanaryAnalysisTests {
         let baseline = Dictionary(uniqueKeysWithValues: names.map { ($0, base) })
         var canary = Dictionary(uniqueKeysWithValues: names.map { ($0, same) })
         #expect(try CanaryAnalysis.run(names: names, baseline: baseline, canary: canary).verdict == .pass)
-        canary["latency_p99_ms"] = worse
+        canary["cpu"] = worse
         let one = try CanaryAnalysis.run(names: names, baseline: baseline, canary: canary)
         #expect(one.score == 75)
-        #expect(one.verdict == .marginal)
-        canary["cpu"] = worse
+        #expect(one.verdict == .marginal && one.failedCriticalMetrics.isEmpty)
+        canary["memory"] = worse
         let two = try CanaryAnalysis.run(names: names, baseline: baseline, canary: canary)
         #expect(two.score == 50 && two.verdict == .fail)
+        // A critical metric failing fails the canary at any score: p99 alone is 75, yet `fail`.
+        canary = Dictionary(uniqueKeysWithValues: names.map { ($0, same) })
+        canary["latency_p99_ms"] = worse
+        let critical = try CanaryAnalysis.run(names: names, baseline: baseline, canary: canary)
+        #expect(critical.score == 75 && critical.verdict == .fail && critical.failedCriticalMetrics == ["latency_p99_ms"])
+        // The same with the rule's critical flag off: marginal by the score.
+        let plain = try CanaryAnalysis.run(names: names, baseline: baseline, canary: canary, rules: { name in
+            var rule = CanaryMetricRule.standard(for: name)
+            rule.critical = false
+            return rule
+        })
+        #expect(plain.score == 75 && plain.verdict == .marginal)
         #expect(two.metrics.map(\.name) == names)
         #expect(CanaryAnalysis.verdict(score: 95) == .pass)
         #expect(CanaryAnalysis.verdict(score: 94.9) == .marginal)
