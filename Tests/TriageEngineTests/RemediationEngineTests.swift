@@ -260,6 +260,8 @@ import Testing
             }
             time += 60
         }
-        #expect(raised.count == 1 && raised[0].reasons.contains { $0.contains("1e+300") })
+        // The incident's first recommendation, then (the heartbeat still lost) the escalation's.
+        #expect(raised.count == 2 && raised.allSatisfy { r in r.reasons.contains { $0.contains("1e+300") } })
+        #expect(raised.last?.reasons.first?.hasPrefix("critical: heartbeat lost (1e+300 s old") == true)
     }
 }
