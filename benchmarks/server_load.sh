@@ -143,8 +143,12 @@ for form in json csv; do
 done
 
 log "mixed load, $MIXED_SECONDS s: wrk one-row scores (8 connections) + ingest (5 000 rows/s), list, approve, /metrics, 4 SSE subscribers"
+# The approver here approves every pending recommendation at once, far beyond the default rate
+# caps (20 an hour in all, 3 per service: past them an approval is refused with 409 `held`, the
+# guards failing closed, issue 16); the caps are raised so every approval is a valid request.
 start_server "$WORK/serve-mixed.log" "$URL" "$TRIAGE" serve --model "$WORK/bundle" --db "$WORK/mixed.sqlite" \
-  --token-file "$WORK/tokens" --approvers "$WORK/approvers.txt" --port "$PORT" --log-level warning
+  --token-file "$WORK/tokens" --approvers "$WORK/approvers.txt" --port "$PORT" --log-level warning \
+  --max-approvals-per-hour 100000 --max-approvals-per-service-per-hour 100000
 (BODY=$WORK/one_metric.json CONTENT_TYPE=application/json wrk -t 1 -c 8 -d "${MIXED_SECONDS}s" --latency \
    -s "$HERE/post.lua" "$URL/v1/score" >"$WORK/wrk-mixed.txt") &
 WRK_PID=$!
