@@ -168,15 +168,18 @@ public struct RandomForest: Classifier, SummarizableModel {
     /// OOB accuracy: each row's class probabilities summed over the trees that did not see it.
     func outOfBagAccuracy(_ data: Matrix<Float>, labels: [Int], inBag: [[Bool]], threads: Int) -> Double? {
         let rows = data.rows, k = classCount, predictor = self.predictor
-        let blocks = Parallel.ranges(rows, chunks: max(1, rows / 1024))
+        // Few large blocks (4 per thread): every block walks every tree, so each block reads all
+        // the forest's nodes once; with blocks of 1 024 rows that was 146 reads of the whole forest
+        // (48 MB) for 150 000 rows, ~1.2 s of a 8.8 s `fit forest` (BENCHMARKS.md, trees speed).
+        let blocks = Parallel.ranges(rows, chunks: max(1, min(rows / 1024, 4 * threads)))
         let perBlock = Parallel.map(blocks.count, threads: threads) { b -> (correct: Int, counted: Int) in
             let block = blocks[b]
             var sums = [Float](repeating: 0, count: block.count * k)
             var voted = [Bool](repeating: false, count: block.count)
-            // Tree by tree over the block's rows, so one tree's nodes stay cached across ~1 000
-            // walks (row by row, each row visited its ≈ 37 % of the trees: a cache miss per
-            // level; this pass was a quarter of `fit forest`, BENCHMARKS.md). Each row still
-            // adds its trees' outputs in tree order: the same sums, bit for bit.
+            // Tree by tree over the block's rows, so one tree's nodes stay cached across the
+            // block's walks (row by row, each row visited its ≈ 37 % of the trees: a cache miss
+            // per level; this pass was a quarter of `fit forest`, BENCHMARKS.md). Each row still
+            // adds its trees' outputs in tree order: the same sums, bit for bit, whatever the blocks.
             for t in 0..<inBag.count {
                 let bag = inBag[t]
                 for i in block where !bag[i] {
