@@ -23,28 +23,9 @@ import Testing
         return settings
     }
 
-    final class Feed {
-        let engine: RemediationEngine
-        var time: Int64 = 1_767_225_600
-        var events = [EngineEvent]()
-        init(_ engine: RemediationEngine) { self.engine = engine }
-        func callAsFunction(_ values: [Double], _ count: Int, now: Int64 = 2_000) throws {
-            for _ in 0..<count {
-                events += try engine.process(service: RemediationEngineCriticalTests.service, time: time, values: values, now: now)
-                time += 60
-            }
-        }
-        var raised: [Recommendation] {
-            events.compactMap { if case .recommendation(let r) = $0 { return r } else { return nil } }
-        }
-        var changes: [(from: HealthState, to: HealthState, escalation: CriticalEscalation.Escalation?)] {
-            events.compactMap { if case .state(_, _, let from, let to, let e) = $0 { return (from, to, e) } else { return nil } }
-        }
-    }
-
     @Test func aLostHeartbeatEscalatesAndAPersonIsAsked() throws {
         let engine = try RemediationEngineTests.engine(queue: nil, settings: Self.settings())
-        let feed = Feed(engine)
+        let feed = EngineFeed(engine, service: Self.service)
         let (normal, plainFailing) = RemediationEngineTests.rows(engine, service: Self.service)
         var failing = plainFailing
         failing[ServiceMetric.heartbeatAge.rawValue] = 400
@@ -76,7 +57,7 @@ import Testing
 
     @Test func anIncidentOutlivingItsLimitEscalates() throws {
         let engine = try RemediationEngineTests.engine(queue: nil, settings: Self.settings(incidentLimit: 600))
-        let feed = Feed(engine)
+        let feed = EngineFeed(engine, service: Self.service)
         let (normal, failing) = RemediationEngineTests.rows(engine, service: Self.service)
         try feed(normal, 60)
         try feed(failing, 12)
@@ -96,7 +77,7 @@ import Testing
         let w = Workspace()
         let queue = try ApprovalQueue(path: w.database)
         let engine = try RemediationEngineTests.engine(queue: queue, settings: Self.settings())
-        let feed = Feed(engine)
+        let feed = EngineFeed(engine, service: Self.service)
         let (normal, failing) = RemediationEngineTests.rows(engine, service: Self.service)
         try feed(normal, 60)
         try feed(failing, 5)
@@ -120,7 +101,7 @@ import Testing
 
     @Test func strongEvidenceKeepsThePolicysChoice() throws {
         let engine = try RemediationEngineTests.engine(queue: nil, settings: Self.settings(strongAlways: true))
-        let feed = Feed(engine)
+        let feed = EngineFeed(engine, service: Self.service)
         let (normal, plainFailing) = RemediationEngineTests.rows(engine, service: Self.service)
         var failing = plainFailing
         failing[ServiceMetric.heartbeatAge.rawValue] = 400
@@ -140,7 +121,7 @@ import Testing
         var never = RemediationEngine.Settings()
         never.critical.heartbeatLostSeconds = 86_400
         let plain = try RemediationEngineTests.engine(queue: nil, settings: never)
-        let plainFeed = Feed(plain)
+        let plainFeed = EngineFeed(plain, service: Self.service)
         try plainFeed(normal, 60)
         try plainFeed(failing, 3)
         #expect(plain.states[Self.service] == .unhealthy)
@@ -175,7 +156,7 @@ import Testing
     /// restored engine carries on (escalating the still-open incident).
     @Test func aCheckpointOfThePreviousVersionRestores() throws {
         let engine = try RemediationEngineTests.engine(queue: nil, settings: Self.settings(incidentLimit: 600))
-        let feed = Feed(engine)
+        let feed = EngineFeed(engine, service: Self.service)
         let (normal, failing) = RemediationEngineTests.rows(engine, service: Self.service)
         try feed(normal, 60)
         try feed(failing, 5)
@@ -189,7 +170,7 @@ import Testing
         let restored = try RemediationEngineTests.engine(queue: nil, settings: Self.settings(incidentLimit: 600))
         try restored.restore(try JSONSerialization.data(withJSONObject: object))
         #expect(restored.states[Self.service] == .unhealthy && restored.escalations.isEmpty)
-        let resumed = Feed(restored)
+        let resumed = EngineFeed(restored, service: Self.service)
         resumed.time = feed.time
         try resumed(failing, 10)
         #expect(restored.states[Self.service] == .critical)

@@ -18,27 +18,11 @@ import Testing
         return row
     }
 
-    final class Feed {
-        let engine: RemediationEngine
-        var time: Int64 = 1_767_225_600
-        var events = [EngineEvent]()
-        init(_ engine: RemediationEngine) { self.engine = engine }
-        func callAsFunction(_ values: [Double], _ count: Int, now: Int64 = 2_000) throws {
-            for _ in 0..<count {
-                events += try engine.process(service: RemediationEngineScalingTests.service, time: time, values: values, now: now)
-                time += 60
-            }
-        }
-        var raised: [Recommendation] {
-            events.compactMap { if case .recommendation(let r) = $0 { return r } else { return nil } }
-        }
-    }
-
     @Test func scaleDownComesAfterTheWindowOnceAndWaitsAnotherAfterItsDecision() throws {
         let w = Workspace()
         let queue = try ApprovalQueue(path: w.database)
         let engine = try RemediationEngineTests.engine(queue: queue)
-        let feed = Feed(engine)
+        let feed = EngineFeed(engine, service: Self.service)
         let normal = engine.detectors.baselines[Self.service]!.median
         try feed(normal, 30)
         #expect(feed.raised.isEmpty) // at the baseline the rule asks for no change
@@ -78,7 +62,7 @@ import Testing
         let queue = try ApprovalQueue(path: w.database)
         let engine = try RemediationEngineTests.engine(queue: queue)
         try RemediationEngineGuardsTests.forceOpen(queue, service: Self.service, action: .scaleDown, now: 1_990)
-        let feed = Feed(engine)
+        let feed = EngineFeed(engine, service: Self.service)
         try feed(engine.detectors.baselines[Self.service]!.median, 30)
         let quiet = Self.quiet(engine, share: 0.6)
         try feed(quiet, 20)
@@ -91,7 +75,7 @@ import Testing
 
     @Test func neverDuringAnIncidentAndTheWindowRestartsAfterIt() throws {
         let engine = try RemediationEngineTests.engine(queue: nil)
-        let feed = Feed(engine)
+        let feed = EngineFeed(engine, service: Self.service)
         var failingQuiet = Self.quiet(engine, share: 0.6)
         failingQuiet[ServiceMetric.latency.rawValue] *= 40
         failingQuiet[ServiceMetric.errorRate.rawValue] = 0.3

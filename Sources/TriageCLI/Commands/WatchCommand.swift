@@ -142,6 +142,12 @@ struct TimeToLive: ExpressibleByArgument, CustomStringConvertible {
     init(seconds: Int64) { self.seconds = seconds }
 
     init?(argument: String) {
+        guard let seconds = Self.seconds(argument), seconds > 0 else { return nil }
+        self.seconds = seconds
+    }
+
+    /// Seconds of "N" or "N" with s, m, h or d, 0 to 366 days (bounded before multiplying), or nil.
+    static func seconds(_ argument: String) -> Int64? {
         let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400]
         var text = Substring(argument)
         var unit: Int64 = 1
@@ -149,8 +155,8 @@ struct TimeToLive: ExpressibleByArgument, CustomStringConvertible {
             unit = u
             text = text.dropLast()
         }
-        guard let n = Int64(text), n > 0, n <= 366 * 86_400 / unit else { return nil }
-        seconds = n * unit
+        guard let n = Int64(text), n >= 0, n <= 366 * 86_400 / unit else { return nil }
+        return n * unit
     }
 
     var description: String { seconds % 60 == 0 ? "\(seconds / 60)m" : "\(seconds)s" }

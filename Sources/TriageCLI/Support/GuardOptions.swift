@@ -59,16 +59,9 @@ struct GuardDuration: ExpressibleByArgument, CustomStringConvertible {
     init(seconds: Int64) { self.seconds = seconds }
 
     init?(argument: String) {
-        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400]
-        var text = Substring(argument)
-        var unit: Int64 = 1
-        if let last = text.last, let u = units[last] {
-            unit = u
-            text = text.dropLast()
-        }
-        // Bounded before multiplying: the settings' own check gives the range in its message.
-        guard let n = Int64(text), n >= 0, n <= 366 * 86_400 / unit else { return nil }
-        seconds = n * unit
+        // The settings' own check gives the range in its message.
+        guard let seconds = TimeToLive.seconds(argument) else { return nil }
+        self.seconds = seconds
     }
 
     var description: String { seconds % 60 == 0 && seconds > 0 ? "\(seconds / 60)m" : "\(seconds)s" }
