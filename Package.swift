@@ -6,6 +6,8 @@ import PackageDescription
 //   TriageCore ← TriageData (CSV, model files, atomic writes)
 //   TriageCore ← TriageSim (incident simulator and its true remediation model)
 //   TriageCore, TriageData ← TriageEngine (approval queue in SQLite via GRDB, outbox, approvers)
+//   TriageEngine ← TriageStorePostgres (the same store protocol on PostgreSQL through postgres-nio;
+//     nothing below it depends on it, so the numeric and SQLite layers build without PostgreSQL)
 //   TriageCore, TriageData, TriageEngine ← TriageRuntime (what the front doors share: bundle
 //     training, engine set-up, the model registry, the CSV writer, the events reader; no argument
 //     parsing, no terminal, and its errors name settings, not flags)
@@ -28,6 +30,7 @@ let package = Package(
         .library(name: "TriageData", targets: ["TriageData"]),
         .library(name: "TriageEngine", targets: ["TriageEngine"]),
         .library(name: "TriageRuntime", targets: ["TriageRuntime"]),
+        .library(name: "TriageStorePostgres", targets: ["TriageStorePostgres"]),
         .library(name: "TriageServer", targets: ["TriageServer"]),
     ],
     dependencies: [
@@ -43,6 +46,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -72,6 +76,14 @@ let package = Package(
             dependencies: [
                 "TriageCore", "TriageData",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
+            name: "TriageStorePostgres",
+            dependencies: [
+                "TriageCore", "TriageData", "TriageEngine",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -114,6 +126,15 @@ let package = Package(
         .testTarget(name: "TriageRuntimeTests", dependencies: ["TriageRuntime", "TriageCore", "TriageData", "TriageEngine"]),
         .testTarget(name: "TriageCLITests", dependencies: ["TriageCLI", "TriageEngine", "TriageRuntime"]),
         .testTarget(name: "TriageSimTests", dependencies: ["TriageSim"]),
+        // The store conformance suite: one set of tests over SQLite and PostgreSQL.
+        .testTarget(
+            name: "TriageStorePostgresTests",
+            dependencies: [
+                "TriageStorePostgres", "TriageEngine", "TriageCore", "TriageData",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "TriageServerTests",
             dependencies: [

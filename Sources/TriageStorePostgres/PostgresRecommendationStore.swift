@@ -1,0 +1,410 @@
+import Foundation
+import Logging
+import PostgresNIO
+import TriageCore
+import TriageData
+import TriageEngine
+
+/// The store of recommendations in PostgreSQL (issue 18): the same schema, migrations and
+/// behaviour as the SQLite `ApprovalQueue`, checked by one conformance suite.
+///
+/// **Writes are serialised** like SQLite's single writer: every writing transaction first takes a
+/// transaction-scoped advisory lock (`PostgresSchema.writerLockKey`). That keeps the behaviour
+/// the suite checks (a decision taken exactly once, ids `rec-000001`… without gaps) and, above
+/// all, makes journal ids increase in commit order: with concurrent writers an identity column
+/// hands out ids at insert time, and a reader resuming "after id N" could miss an event with a
+/// smaller id that committed later. Spreading writes over services (leases) is the next phase.
+///
+/// A connection pool (postgres-nio's `PostgresClient`) carries the queries, reconnecting after
+/// the server restarts; the store is opened once on a plain connection first, so a wrong host,
+/// port or password is reported at once, naming the server, instead of queries waiting for a
+/// pool that cannot connect. Call `close()` when done.
+public final class PostgresRecommendationStore: RecommendationStore {
+    public let url: PostgresURL
+    public var location: String { url.location }
+    public let instance: String
+    let client: PostgresClient
+    private let runner: Task<Void, Never>
+    let logger: Logger
+
+    private init(url: PostgresURL, instance: String, client: PostgresClient, runner: Task<Void, Never>, logger: Logger) {
+        self.url = url
+        self.instance = instance
+        self.client = client
+        self.runner = runner
+        self.logger = logger
+    }
+
+    /// Opens the store at `urlText`, creating or migrating its schema (see `PostgresSchema`).
+    public static func open(_ urlText: String, logger: Logger = Logger(label: "triage.postgres")) async throws(PostgresStoreError)
+        -> PostgresRecommendationStore {
+        let url = try PostgresURL(urlText)
+        let configuration = try url.connectionConfiguration()
+        let instance: String
+        do {
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+            do {
+                try await PostgresSchema.migrate(connection, location: url.location, logger: logger)
+                let rows = try await connection.query("SELECT value FROM meta WHERE key = 'instance'", logger: logger)
+                var found = ""
+                for try await value in rows.decode(String.self) { found = value }
+                instance = found
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+            try? await connection.close()
+        } catch {
+            throw classify(error, url: url)
+        }
+        // The pool's own log: errors only (its warnings, such as a lease asked for in the moment
+        // before `run()` starts, are noise to a command's user; errors of queries are thrown).
+        var poolLogger = logger
+        poolLogger.logLevel = .error
+        let client = PostgresClient(configuration: url.clientConfiguration(), backgroundLogger: poolLogger)
+        let runner = Task { await client.run() }
+        return PostgresRecommendationStore(url: url, instance: instance, client: client, runner: runner, logger: logger)
+    }
+
+    /// Closes the pool's connections.
+    public func close() async {
+        runner.cancel()
+        await runner.value
+    }
+
+    deinit { runner.cancel() }
+
+    // MARK: Errors
+
+    /// The open error to report: unreachable and refused credentials named with the server.
+    static func classify(_ error: any Error, url: PostgresURL) -> PostgresStoreError {
+        if let store = error as? PostgresStoreError { return store }
+        if let psql = error as? PSQLError {
+            switch psql.code {
+            case .connectionError:
+                return .unreachable(endpoint: url.endpoint, reason: describe(psql.underlying))
+            case .server:
+                let state = psql.serverInfo?[.sqlState] ?? ""
+                let message = psql.serverInfo?[.message] ?? "\(psql)"
+                switch state {
+                // invalid_password, invalid_authorization_specification (no such role, pg_hba refusal)
+                case "28P01", "28000": return .authenticationFailed(endpoint: url.endpoint, user: url.user, reason: message)
+                case "3D000": return .noSuchDatabase(endpoint: url.endpoint, database: url.database)
+                default: return .server(location: url.location, reason: "\(message) (SQLSTATE \(state))")
+                }
+            case .authMechanismRequiresPassword:
+                return .authenticationFailed(endpoint: url.endpoint, user: url.user,
+                                             reason: "the server asks for a password and the URL gives none")
+            case .sslUnsupported:
+                return .unreachable(endpoint: url.endpoint, reason: "the server does not offer TLS and sslmode=\(url.sslMode.rawValue) requires it")
+            case .serverClosedConnection, .uncleanShutdown:
+                return .unreachable(endpoint: url.endpoint, reason: "the server closed the connection (\(describe(psql.underlying)))")
+            default:
+                return .server(location: url.location, reason: "\(psql.code)\(psql.underlying.map { ": \(describe($0))" } ?? "")")
+            }
+        }
+        if error is NIOConnectionError || error is IOError || error is ChannelError {
+            return .unreachable(endpoint: url.endpoint, reason: describe(error))
+        }
+        return .server(location: url.location, reason: "\(error)")
+    }
+
+    /// A connection failure in a few words ("connection refused"), not NIO's whole record.
+    static func describe(_ error: (any Error)?) -> String {
+        guard let error else { return "connection failed" }
+        if let connection = error as? NIOConnectionError {
+            if let first = connection.connectionErrors.first { return describe(first.error) }
+            if let dns = connection.dnsAError ?? connection.dnsAAAAError { return "cannot resolve the host name: \(describe(dns))" }
+            return "connection failed"
+        }
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
+        if let channel = error as? ChannelError, case .connectTimeout = channel {
+            return "no answer within \(PostgresURL.connectTimeoutSeconds) s"
+        }
+        if let psql = error as? PSQLError, let underlying = psql.underlying { return describe(underlying) }
+        return "\(error)"
+    }
+
+    /// An error while serving, as every store reports it: the store's location and the reason.
+    func map(_ error: any Error) -> EngineError {
+        if let engine = error as? EngineError { return engine }
+        if let psql = error as? PSQLError {
+            if psql.code == .server {
+                let message = psql.serverInfo?[.message] ?? "\(psql)"
+                return .database(path: location, reason: "\(message) (SQLSTATE \(psql.serverInfo?[.sqlState] ?? "?"))")
+            }
+            return .database(path: location, reason: "\(psql.code): \(Self.describe(psql.underlying))")
+        }
+        return .database(path: location, reason: "\(error)")
+    }
+
+    // MARK: Transactions
+
+    /// Runs `body` in a transaction on one pooled connection; commits when it returns, rolls back
+    /// when it throws, and rethrows its `EngineError` as it came.
+    func transaction<T: Sendable>(writing: Bool, _ body: (PostgresConnection) async throws -> T) async throws(EngineError) -> T {
+        do {
+            return try await client.withConnection { connection in
+                try await connection.query("BEGIN", logger: self.logger)
+                do {
+                    if writing {
+                        try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.writerLockKey))", logger: self.logger)
+                    }
+                    let value = try await body(connection)
+                    try await connection.query("COMMIT", logger: self.logger)
+                    return value
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                    throw error
+                }
+            }
+        } catch {
+            throw map(error)
+        }
+    }
+
+    @discardableResult
+    func write<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws(EngineError) -> T {
+        try await transaction(writing: true, body)
+    }
+
+    func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws(EngineError) -> T {
+        try await transaction(writing: false, body)
+    }
+
+    func rows(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> [PostgresRandomAccessRow] {
+        try await connection.query(query, logger: logger).collect().map { $0.makeRandomAccess() }
+    }
+
+    // MARK: RecommendationStore
+
+    public func appliedMigrations() async throws(EngineError) -> [String] {
+        let applied = try await read { connection in
+            try await PostgresSchema.appliedIdentifiers(connection, logger: self.logger)
+        }
+        return PostgresSchema.migrations.map(\.identifier).filter(applied.contains)
+    }
+
+    public func raise(_ recommendation: Recommendation) async throws(EngineError) -> (recommendation: Recommendation, isNew: Bool) {
+        guard recommendation.confidence.isFinite, (0...1).contains(recommendation.confidence) else {
+            throw .invalid("confidence must lie in 0...1, got \(recommendation.confidence)")
+        }
+        guard recommendation.expires >= recommendation.raisedAt else {
+            throw .invalid("a recommendation cannot expire before it is raised")
+        }
+        let instance = self.instance
+        return try await write { connection in
+            if let existing = try await self.fetch(
+                where: "service = $1 AND created = $2",
+                binds: { b in b.append(recommendation.service); b.append(recommendation.created) }, on: connection).first {
+                return (existing, false)
+            }
+            let count = try await self.rows("SELECT value FROM meta WHERE key = 'recommendations'", on: connection)
+                .first.flatMap { Int(try $0["value"].decode(String.self)) } ?? 0
+            let record = recommendation.raised(id: Recommendation.id(number: count + 1), instance: instance)
+            try await self.insert(record, on: connection)
+            try await connection.query("UPDATE meta SET value = \(String(count + 1)) WHERE key = 'recommendations'", logger: self.logger)
+            try await self.journal(record, "recommendation", now: record.raisedAt, on: connection)
+            return (record, true)
+        }
+    }
+
+    public func recommendation(_ id: String, now: Int64) async throws(EngineError) -> Recommendation {
+        try await expireOverdue(now: now)
+        let found = try await read { connection in
+            try await self.fetch(where: "id = $1", binds: { $0.append(id) }, on: connection).first
+        }
+        guard let found else { throw .notFound(id: id) }
+        return found.asOf(now)
+    }
+
+    public func list(status: Recommendation.Status?, now: Int64, after cursor: ApprovalQueue.ListCursor?,
+                     limit: Int) async throws(EngineError) -> [Recommendation] {
+        guard limit > 0 else { return [] }
+        return try await read { connection in
+            var conditions = [String]()
+            var binds = PostgresBindings()
+            func bind(_ value: some PostgresDynamicTypeEncodable) -> String {
+                binds.append(value)
+                return "$\(binds.count)"
+            }
+            switch status {
+            case nil: break
+            case .pending?: conditions.append("status = 'pending' AND expires > \(bind(now))")
+            case .expired?: conditions.append("(status = 'expired' OR (status = 'pending' AND expires <= \(bind(now))))")
+            case let other?: conditions.append("status = \(bind(other.rawValue))")
+            }
+            if let cursor {
+                let raisedAt = bind(cursor.raisedAt)
+                conditions.append("(raised_at > \(raisedAt) OR (raised_at = \(raisedAt) AND id > \(bind(cursor.id))))")
+            }
+            let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+            let sql = "SELECT \(Self.columnList) FROM recommendation\(filter) ORDER BY raised_at, id LIMIT \(bind(Int64(limit)))"
+            return try await self.rows(PostgresQuery(unsafeSQL: sql, binds: binds), on: connection).map { row throws(EngineError) in
+                try Self.decode(row).asOf(now)
+            }
+        }
+    }
+
+    @discardableResult
+    public func expireOverdue(now: Int64) async throws(EngineError) -> Int {
+        try await write { connection in
+            let expired = try await self.rows(
+                PostgresQuery(unsafeSQL: "UPDATE recommendation SET status = 'expired' WHERE status = 'pending' AND expires <= $1 RETURNING "
+                              + Self.columnList, binds: { var b = PostgresBindings(); b.append(now); return b }()),
+                on: connection).map { row throws(EngineError) in try Self.decode(row) }
+            guard !expired.isEmpty else { return 0 }
+            // In the order they were raised, as SQLite journals them (rowid order).
+            for record in expired.sorted(by: Self.raisedFirst) {
+                try await self.journal(record, "expired", now: now, on: connection)
+            }
+            try await self.bumpGuardRevision(on: connection)
+            return expired.count
+        }
+    }
+
+    public func approve(_ id: String, by decider: Decider, comment: String?, approvers: Approvers, outbox: Outbox,
+                        now: Int64) async throws(EngineError) -> ApprovalQueue.Approval {
+        try approvers.check(decider)
+        try outbox.checkSeparate(fromDatabase: location, allowlist: approvers.path)
+        try await expireOverdue(now: now)
+        let decided: ApprovalQueue.Approval = try await write { connection in
+            guard var record = try await self.fetch(where: "id = $1", binds: { $0.append(id) }, forUpdate: true, on: connection).first else {
+                throw EngineError.notFound(id: id)
+            }
+            switch record.status {
+            case .approved: return .alreadyApproved(record)
+            case .rejected, .expired: throw EngineError.notPending(id: id, status: record.status)
+            case .pending:
+                record.decide(.approved, by: decider, note: comment, at: now)
+                try await self.update(record, on: connection)
+                try await self.journal(record, "approved", now: now, on: connection)
+                try await self.bumpGuardRevision(on: connection)
+                return .approved(record)
+            }
+        }
+        // After the commit: a crash here leaves it approved but unsent, which flushOutbox repairs.
+        try await flushOutbox(outbox)
+        switch decided {
+        case .approved(let r): return .approved(try await recommendation(r.id, now: now))
+        case .alreadyApproved(let r): return .alreadyApproved(try await recommendation(r.id, now: now))
+        }
+    }
+
+    public func reject(_ id: String, by decider: Decider, reason: String?, approvers: Approvers,
+                       now: Int64) async throws(EngineError) -> Recommendation {
+        try approvers.check(decider)
+        try await expireOverdue(now: now)
+        return try await write { connection in
+            guard var record = try await self.fetch(where: "id = $1", binds: { $0.append(id) }, forUpdate: true, on: connection).first else {
+                throw EngineError.notFound(id: id)
+            }
+            switch record.status {
+            case .rejected: return record
+            case .approved, .expired: throw EngineError.notPending(id: id, status: record.status)
+            case .pending:
+                record.decide(.rejected, by: decider, note: reason, at: now)
+                try await self.update(record, on: connection)
+                try await self.journal(record, "rejected", now: now, on: connection)
+                try await self.bumpGuardRevision(on: connection)
+                return record
+            }
+        }
+    }
+
+    /// Writes the outbox line of every approved recommendation not yet marked as sent (none
+    /// twice: the file is checked for the key under its lock), then marks them; returns how many
+    /// lines it wrote. The same hand-off as `ApprovalQueue.flushOutbox`; a transactional outbox
+    /// table for replicas comes with the next phase.
+    @discardableResult
+    public func flushOutbox(_ outbox: Outbox) async throws(EngineError) -> Int {
+        try outbox.checkSeparate(fromDatabase: location, allowlist: nil)
+        let unsent = try await read { connection in
+            try await self.fetch(where: "status = 'approved' AND outbox_written = false", order: "decided_at, id", on: connection)
+        }
+        guard !unsent.isEmpty else { return 0 }
+        let written = try outbox.withLock { () throws(EngineError) -> Int in
+            var written = 0
+            for record in unsent where !outbox.contains(idempotencyKey: record.idempotencyKey) {
+                try outbox.append(Outbox.line(for: record))
+                written += 1
+            }
+            return written
+        }
+        let ids = unsent.map(\.id)
+        try await write { connection in
+            try await connection.query("UPDATE recommendation SET outbox_written = true WHERE id = ANY(\(ids))", logger: self.logger)
+        }
+        return written
+    }
+
+    public func recordOutcome(_ id: String, result: Recommendation.OutcomeResult, recoverySeconds: Double?,
+                              now: Int64) async throws(EngineError) -> Recommendation {
+        if let seconds = recoverySeconds { try ApprovalQueue.checkRecoverySeconds(seconds, measured: true) }
+        return try await write { connection in
+            guard var record = try await self.fetch(where: "id = $1", binds: { $0.append(id) }, forUpdate: true, on: connection).first else {
+                throw EngineError.notFound(id: id)
+            }
+            guard record.status == .approved else { throw EngineError.outcomeNotAllowed(id: id, status: record.status) }
+            if let previous = record.outcome { throw EngineError.outcomeAlreadyRecorded(id: id, result: previous) }
+            let (delay, overflow) = now.subtractingReportingOverflow(record.decidedAt ?? now)
+            let seconds = recoverySeconds ?? (overflow ? .infinity : Double(max(0, delay)))
+            try ApprovalQueue.checkRecoverySeconds(seconds, measured: recoverySeconds != nil)
+            record.outcome = result
+            record.recoverySeconds = recoverySeconds
+            record.outcomeAt = now
+            try await self.update(record, on: connection)
+            try await self.journal(record, "outcome", now: now, on: connection)
+            return record
+        }
+    }
+
+    public func appendEvents(_ events: [(type: String, json: JSONValue)], now: Int64) async throws(EngineError) {
+        guard !events.isEmpty else { return }
+        let lines = events.map { (type: $0.type, body: $0.json.serialized()) }
+        try await write { connection in
+            for line in lines { try await self.journal(type: line.type, body: line.body, now: now, on: connection) }
+        }
+    }
+
+    public func events(after id: Int64, limit: Int) async throws(EngineError) -> [JournalEvent] {
+        guard limit > 0 else { return [] }
+        return try await read { connection in
+            try await self.rows("SELECT id, type, body FROM event WHERE id > \(id) ORDER BY id LIMIT \(Int64(limit))", on: connection)
+                .map { JournalEvent.stored(id: try $0["id"].decode(Int64.self), type: try $0["type"].decode(String.self),
+                                    json: try $0["body"].decode(String.self)) }
+        }
+    }
+
+    public func lastEventID() async throws(EngineError) -> Int64 {
+        try await read { connection in
+            try await self.rows("SELECT COALESCE(MAX(id), 0) AS last FROM event", on: connection).first?["last"].decode(Int64.self) ?? 0
+        }
+    }
+
+    public func saveReadPosition(_ position: ApprovalQueue.ReadPosition, source: String, now: Int64) async throws(EngineError) {
+        try await write { connection in
+            try await connection.query("""
+                INSERT INTO read_position (source, device, inode, "offset", line, updated_at, engine_state)
+                VALUES (\(source), \(Int64(bitPattern: position.device)), \(Int64(bitPattern: position.inode)),
+                        \(position.offset), \(position.line), \(now), \(position.engineState))
+                ON CONFLICT (source) DO UPDATE SET device = excluded.device, inode = excluded.inode,
+                    "offset" = excluded."offset", line = excluded.line, updated_at = excluded.updated_at,
+                    engine_state = excluded.engine_state
+                """, logger: self.logger)
+        }
+    }
+
+    public func readPosition(source: String) async throws(EngineError) -> ApprovalQueue.ReadPosition? {
+        try await read { connection in
+            try await self.rows("""
+                SELECT device, inode, "offset", line, engine_state FROM read_position WHERE source = \(source)
+                """, on: connection).first.map {
+                ApprovalQueue.ReadPosition(device: UInt64(bitPattern: try $0["device"].decode(Int64.self)),
+                                           inode: UInt64(bitPattern: try $0["inode"].decode(Int64.self)),
+                                           offset: try $0["offset"].decode(Int64.self), line: try $0["line"].decode(Int64.self),
+                                           engineState: try $0["engine_state"].decode(Data?.self))
+            }
+        }
+    }
+}
