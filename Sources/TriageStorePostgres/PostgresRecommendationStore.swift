@@ -338,6 +338,9 @@ public final class PostgresRecommendationStore: RecommendationStore {
         return written
     }
 
+    /// Records the outcome as `ApprovalQueue.recordOutcome` does, but for now counts it in no
+    /// breaker and teaches no stored policy: guards and the learned policy are SQLite-only until
+    /// the next phase (the conformance suite installs neither, so both stores agree there).
     public func recordOutcome(_ id: String, result: Recommendation.OutcomeResult, recoverySeconds: Double?,
                               now: Int64) async throws(EngineError) -> Recommendation {
         if let seconds = recoverySeconds { try ApprovalQueue.checkRecoverySeconds(seconds, measured: true) }
