@@ -27,7 +27,10 @@ if [ "$(id -u)" -eq 0 ]; then
   run_as=(runuser -u postgres --)
 fi
 
-root=$(mktemp -d "${TMPDIR:-/tmp}/triage-pg.XXXXXX")
+# Under /tmp when the server runs as another account: it must reach its folder, and a private
+# TMPDIR (under /root, say) would hide it.
+if [ ${#run_as[@]} -gt 0 ]; then base=/tmp; else base=${TMPDIR:-/tmp}; fi
+root=$(mktemp -d "$base/triage-pg.XXXXXX")
 data=$root/data
 socket=$root/socket
 mkdir -p "$socket"
