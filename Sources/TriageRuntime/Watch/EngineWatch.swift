@@ -45,6 +45,8 @@ public final class EngineWatch: FollowLoopHandler {
     /// Monotonic time of the last committed checkpoint.
     var lastCommit = WatchClock.monotonic()
     var lastHeartbeat = WatchClock.wall
+    /// `scoreLine`'s buffer, reused row after row.
+    var scoreLineBytes: [UInt8] = []
     let warn: (String) -> Void
 
     /// Checks the outputs, opens the bundle, checks the metrics file's header against it (a
@@ -227,9 +229,9 @@ public final class EngineWatch: FollowLoopHandler {
             for event in rowEvents {
                 switch event {
                 case .score(let e):
-                    let score = engine.detectors.reportedScore(e.score)
-                    try self.scores?.append("\(OutputTable.escape(row.timestampText)),\(OutputTable.format(score)),"
-                                            + "\(OutputTable.escape(row.service)),\(e.state.rawValue)\n")
+                    if let scores = self.scores {
+                        try scores.append(scoreLine(row, score: engine.detectors.reportedScore(e.score), state: e.state))
+                    }
                 case .state: counts.stateChanges += 1
                 case .recommendation: counts.recommendations += 1
                 case .unknownService(let service, _):
@@ -243,6 +245,31 @@ public final class EngineWatch: FollowLoopHandler {
                     try events.append(event.json.serialized() + "\n")
                 }
             }
+        }
+    }
+
+    /// The scores file's line of a row, `timestamp,anomaly_score,service,state`, built as bytes
+    /// in one reused buffer: the same bytes as interpolating the four texts, which cost
+    /// 5.3 k instructions a row (nine String appends) in `triage watch --scores`.
+    func scoreLine(_ row: PendingRow, score: Double, state: HealthState) -> [UInt8] {
+        scoreLineBytes.removeAll(keepingCapacity: true)
+        Self.appendEscaped(row.timestampText, to: &scoreLineBytes)
+        scoreLineBytes.append(0x2C)
+        scoreLineBytes.append(contentsOf: OutputTable.format(score).utf8)
+        scoreLineBytes.append(0x2C)
+        Self.appendEscaped(row.service, to: &scoreLineBytes)
+        scoreLineBytes.append(0x2C)
+        scoreLineBytes.append(contentsOf: state.rawValue.utf8)
+        scoreLineBytes.append(0x0A)
+        return scoreLineBytes
+    }
+
+    /// `OutputTable.escape(text)`'s bytes.
+    static func appendEscaped(_ text: String, to bytes: inout [UInt8]) {
+        if text.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
+            bytes.append(contentsOf: OutputTable.escape(text).utf8)
+        } else {
+            bytes.append(contentsOf: text.utf8)
         }
     }
 
