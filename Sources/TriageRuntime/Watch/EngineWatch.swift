@@ -255,22 +255,25 @@ public final class EngineWatch: FollowLoopHandler {
         scoreLineBytes.removeAll(keepingCapacity: true)
         Self.appendEscaped(row.timestampText, to: &scoreLineBytes)
         scoreLineBytes.append(0x2C)
-        scoreLineBytes.append(contentsOf: OutputTable.format(score).utf8)
+        Self.appendEscaped(OutputTable.format(score), to: &scoreLineBytes)  // a number: never quoted
         scoreLineBytes.append(0x2C)
         Self.appendEscaped(row.service, to: &scoreLineBytes)
         scoreLineBytes.append(0x2C)
-        scoreLineBytes.append(contentsOf: state.rawValue.utf8)
+        Self.appendEscaped(state.rawValue, to: &scoreLineBytes)  // a lowercase word: never quoted
         scoreLineBytes.append(0x0A)
         return scoreLineBytes
     }
 
-    /// `OutputTable.escape(text)`'s bytes.
+    /// `OutputTable.escape(text)`'s bytes. Scanned and copied from the text's contiguous UTF-8
+    /// (iterating `String.UTF8View` cost ~440 instructions a field, copying from it ~240).
     static func appendEscaped(_ text: String, to bytes: inout [UInt8]) {
-        if text.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
-            bytes.append(contentsOf: OutputTable.escape(text).utf8)
-        } else {
-            bytes.append(contentsOf: text.utf8)
+        var text = text
+        let plain = text.withUTF8 { utf8 in
+            guard !utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else { return false }
+            bytes.append(contentsOf: utf8)
+            return true
         }
+        if !plain { bytes.append(contentsOf: OutputTable.escape(text).utf8) }
     }
 
     public func recordCompleted() throws {
