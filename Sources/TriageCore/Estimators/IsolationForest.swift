@@ -304,30 +304,65 @@ extension IsolationForest {
         func corrupt(_ what: String) -> DecodingError {
             DecodingError.dataCorruptedError(forKey: .splitFeatures, in: c, debugDescription: "isolation forest: \(what)")
         }
+        if let problem = Self.layoutProblem(featureCount: featureCount, sampleSize: sampleSize, height: height,
+                                            splitFeatures: splitFeatures, splitThresholds: splitThresholds,
+                                            leafPathLengths: leafPathLengths, slotRows: slotRows, splitMass: splitMass) {
+            throw corrupt(problem)
+        }
+        let parameters = try c.decode(Parameters.self, forKey: .parameters)
+        if let problem = Self.parametersProblem(parameters, trees: leafPathLengths.count >> height) { throw corrupt(problem) }
+        self.init(parameters: parameters, seed: try c.decode(UInt64.self, forKey: .seed),
+                  featureCount: featureCount, sampleSize: sampleSize, height: height,
+                  threshold: try c.decode(Double.self, forKey: .threshold), splitFeatures: splitFeatures,
+                  splitThresholds: splitThresholds, leafPathLengths: leafPathLengths, slotRows: slotRows, splitMass: splitMass)
+    }
+
+    /// A stored forest from its parts, checked as `init(from:)` checks them; nil when they break
+    /// the layout or the parameters are invalid. For a model file's faster reader
+    /// (`IsolationForestPayload`), which leaves the wording of any problem to `init(from:)`.
+    public init?(storedParameters parameters: Parameters, seed: UInt64, featureCount: Int, sampleSize: Int, height: Int,
+                 threshold: Double, splitFeatures: [Int32], splitThresholds: [Float], leafPathLengths: [Float],
+                 slotRows: [Int32], splitMass: [Double]) {
+        guard Self.layoutProblem(featureCount: featureCount, sampleSize: sampleSize, height: height,
+                                 splitFeatures: splitFeatures, splitThresholds: splitThresholds,
+                                 leafPathLengths: leafPathLengths, slotRows: slotRows, splitMass: splitMass) == nil,
+              Self.parametersProblem(parameters, trees: leafPathLengths.count >> height) == nil else { return nil }
+        self.init(parameters: parameters, seed: seed, featureCount: featureCount, sampleSize: sampleSize, height: height,
+                  threshold: threshold, splitFeatures: splitFeatures, splitThresholds: splitThresholds,
+                  leafPathLengths: leafPathLengths, slotRows: slotRows, splitMass: splitMass)
+    }
+
+    /// What breaks the layout the scoring and explanation walks read through unchecked pointers:
+    /// array sizes that match the height and tree count, and split features inside
+    /// `0..<featureCount`; nil when nothing does.
+    static func layoutProblem(featureCount: Int, sampleSize: Int, height: Int, splitFeatures: [Int32],
+                              splitThresholds: [Float], leafPathLengths: [Float], slotRows: [Int32],
+                              splitMass: [Double]) -> String? {
         // ψ ≤ 2^24 keeps the per-tree tables (2^height slots) within reason; fitting caps ψ far lower.
-        guard featureCount >= 1, splitMass.count == featureCount else { throw corrupt("feature count \(featureCount)") }
+        guard featureCount >= 1, splitMass.count == featureCount else { return "feature count \(featureCount)" }
         guard (2...(1 << 24)).contains(sampleSize),
               height == Int(log2(Double(sampleSize)).rounded(.up)) else {
-            throw corrupt("sample size \(sampleSize) and height \(height) do not match")
+            return "sample size \(sampleSize) and height \(height) do not match"
         }
         let leafSlots = 1 << height, internalSlots = leafSlots - 1
         let trees = leafPathLengths.count / leafSlots
         guard trees >= 1, leafPathLengths.count == trees * leafSlots,
               splitFeatures.count == trees * internalSlots, splitThresholds.count == trees * internalSlots,
               slotRows.count == trees * (internalSlots + leafSlots) else {
-            throw corrupt("tree arrays do not match \(trees) trees of height \(height)")
+            return "tree arrays do not match \(trees) trees of height \(height)"
         }
         guard splitFeatures.allSatisfy({ $0 >= 0 && Int($0) < featureCount }) else {
-            throw corrupt("a split feature outside 0..<\(featureCount)")
+            return "a split feature outside 0..<\(featureCount)"
         }
-        let parameters = try c.decode(Parameters.self, forKey: .parameters)
+        return nil
+    }
+
+    /// What is wrong with stored parameters for a forest of `trees` trees; nil when nothing is.
+    static func parametersProblem(_ parameters: Parameters, trees: Int) -> String? {
         guard parameters.treeCount == trees else {
-            throw corrupt("parameters state \(parameters.treeCount) trees, the file holds \(trees)")
+            return "parameters state \(parameters.treeCount) trees, the file holds \(trees)"
         }
-        do { try parameters.validate() } catch { throw corrupt("\(error)") }
-        self.init(parameters: parameters, seed: try c.decode(UInt64.self, forKey: .seed),
-                  featureCount: featureCount, sampleSize: sampleSize, height: height,
-                  threshold: try c.decode(Double.self, forKey: .threshold), splitFeatures: splitFeatures,
-                  splitThresholds: splitThresholds, leafPathLengths: leafPathLengths, slotRows: slotRows, splitMass: splitMass)
+        do { try parameters.validate() } catch { return "\(error)" }
+        return nil
     }
 }

@@ -41,6 +41,12 @@ public enum Timestamp {
     /// bytes are none of them. Blanks around the value are ignored; an ISO offset (`+02:00`)
     /// is applied.
     public static func seconds(_ text: [UInt8]) -> Double? {
+        text.withUnsafeBufferPointer { seconds($0) }
+    }
+
+    /// `seconds(_:)` of bytes in place: the watch loop's row parser reads each row's timestamp
+    /// field where it lies, without copying it into an array first.
+    public static func seconds(_ text: UnsafeBufferPointer<UInt8>) -> Double? {
         var lower = 0, upper = text.count
         while lower < upper && (text[lower] == 32 || text[lower] == 9) { lower += 1 }
         while upper > lower && (text[upper - 1] == 32 || text[upper - 1] == 9) { upper -= 1 }
@@ -108,7 +114,7 @@ public enum Timestamp {
         return signed >= Double(range.lowerBound) && signed <= Double(range.upperBound) ? signed : nil
     }
 
-    static func number(_ slice: ArraySlice<UInt8>) -> Int? {
+    static func number(_ slice: Slice<UnsafeBufferPointer<UInt8>>) -> Int? {
         var v = 0
         for b in slice {
             guard b >= 48 && b <= 57 else { return nil }

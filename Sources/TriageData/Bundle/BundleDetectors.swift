@@ -11,6 +11,9 @@ public struct BundleDetectors: Sendable {
     public let autoencoder: Autoencoder?
     /// The forest with its scoring tables built once: rows come one at a time.
     let preparedForest: PreparedIsolationForest?
+    /// Each service's medians and feature divisors (`ServiceFeatureExtractor.scales`), worked
+    /// out once instead of once a row.
+    let featureScales: [String: (median: [Double], scales: [Double])]
 
     /// The scores of one metrics row.
     public struct RowScore: Sendable, Equatable {
@@ -55,6 +58,7 @@ public struct BundleDetectors: Sendable {
         for b in set.services { baselines[b.service] = b }
         self.extractor = extractor
         self.baselines = baselines
+        featureScales = baselines.mapValues { (median: $0.median, scales: extractor.scales($0)) }
         self.isolationForest = forest?.model
         self.preparedForest = forest.map { PreparedIsolationForest($0.model) }
         self.autoencoder = autoencoder?.model
@@ -97,19 +101,22 @@ extension BundleDetectors {
         let width = ServiceFeatureExtractor.featureCount
         storage.reserveCapacity(rows.count * width)
         for (i, row) in rows.enumerated() {
-            guard let baseline = baselines[row.service] else { continue }
+            guard let baseline = featureScales[row.service] else { continue }
             known.append(i)
-            storage.append(contentsOf: extractor.row(row.values, baseline: baseline))
+            extractor.appendRow(row.values, median: baseline.median, scales: baseline.scales, to: &storage)
         }
         var result = [RowScore?](repeating: nil, count: rows.count)
         guard !known.isEmpty else { return result }
         let matrix = Matrix(rows: known.count, columns: width, storage: storage)
         let forest = try preparedForest.map { prepared throws(EstimatorError) in try prepared.scores(matrix, threads: 1) }
         let errors = try autoencoder.map { model throws(EstimatorError) in try model.rowScores(matrix) }
+        // The thresholds read once: binding the models per row copied them (retains of every array).
+        let forestThreshold = isolationForest?.threshold ?? .infinity
+        let autoencoderThreshold = autoencoder?.threshold ?? .infinity
         for (k, i) in known.enumerated() {
             var score = RowScore(features: Array(storage[(k * width)..<((k + 1) * width)]))
-            if let forest, let isolationForest { score.isolationForest = (forest[k], forest[k] >= isolationForest.threshold) }
-            if let errors, let autoencoder { score.autoencoder = (errors[k], errors[k] >= autoencoder.threshold) }
+            if let forest { score.isolationForest = (forest[k], forest[k] >= forestThreshold) }
+            if let errors { score.autoencoder = (errors[k], errors[k] >= autoencoderThreshold) }
             result[i] = score
         }
         return result

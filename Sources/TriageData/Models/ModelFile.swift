@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TriageCore
 
 /// The on-disk container of every Triage model: versioned, self-describing, checksummed.
 ///
@@ -84,6 +85,11 @@ public enum ModelFile {
         let payload = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[payloadStart...]))
         guard sha256Hex(payload) == header.payloadSHA256 else {
             throw DataError(.invalidModel("model file is corrupted (checksum mismatch)"), file: path)
+        }
+        // The isolation forest's tree arrays are most of a bundle's bytes: read them directly
+        // (nil at anything unusual, which `JSONDecoder` then reads as always).
+        if M.self == SavedModel<IsolationForest>.self, let forest = IsolationForestPayload.savedModel(payload) {
+            return forest as! M
         }
         do {
             return try canonicalDecoder().decode(M.self, from: Data(payload))

@@ -72,10 +72,93 @@ public struct MetricsRowParser: Sendable {
         guard !metricFields.isEmpty else {
             throw DataError(.other("no metric columns besides '\(timeColumn)'"), file: file, line: lineNumber)
         }
+        var roles = [Int](repeating: Self.ignoredRole, count: names.count)
+        for (k, f) in metricFields.enumerated() { roles[f] = k }
+        roles[t] = Self.timeRole
+        if let serviceField { roles[serviceField] = Self.serviceRole }
+        fieldRoles = roles
     }
 
     /// Parses one data line.
     public func parse(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int) throws(DataError) -> Row {
+        if let row = parsePlain(line) { return row }
+        return try parseGeneral(line, lineNumber: lineNumber)
+    }
+
+    /// What each field of a row is, by field index: `timeRole`, `serviceRole`, `ignoredRole`, or
+    /// the field's index among the metric values.
+    let fieldRoles: [Int]
+    static let timeRole = -1, serviceRole = -2, ignoredRole = -3
+
+    /// The usual row in one pass and with no allocation besides the row's own: no quotes, the
+    /// expected number of fields, a valid timestamp, numbers everywhere, an ASCII service name
+    /// without NUL or blanks at its ends. Anything else returns nil and the row goes through
+    /// `parseGeneral`, which then gives the same row or the error, so this path changes no
+    /// result. (`triage watch` over 345 600 rows: 7.2 k instructions a row in `parseGeneral`,
+    /// most of it the field array, the copies of the time and service fields and the String
+    /// validation and trimming.)
+    @inline(__always)
+    func parsePlain(_ line: UnsafeBufferPointer<UInt8>) -> Row? {
+        let n = line.count
+        guard n > 0, let base = line.baseAddress else { return nil }
+        var values = [Double](repeating: 0, count: metricFields.count)
+        var timeStart = 0, timeEnd = -1, serviceStart = 0, serviceEnd = -1
+        let complete = values.withUnsafeMutableBufferPointer { out -> Bool in
+            fieldRoles.withUnsafeBufferPointer { roles -> Bool in
+                var i = 0, field = 0
+                while true {
+                    let start = i
+                    while i < n && base[i] != 0x2C {
+                        if base[i] == 0x22 { return false }
+                        i &+= 1
+                    }
+                    guard field < roles.count else { return false }
+                    let role = roles[field]
+                    if role >= 0 {
+                        guard let value = NumberParser.parseField(UnsafeBufferPointer(start: base + start, count: i - start)) else {
+                            return false
+                        }
+                        out[role] = value
+                    } else if role == Self.timeRole {
+                        timeStart = start
+                        timeEnd = i
+                    } else if role == Self.serviceRole {
+                        serviceStart = start
+                        serviceEnd = i
+                    }
+                    field &+= 1
+                    if i >= n { return field == roles.count }
+                    i &+= 1  // the comma
+                }
+            }
+        }
+        guard complete, timeEnd >= timeStart else { return nil }
+        let timeBytes = UnsafeBufferPointer(start: base + timeStart, count: timeEnd - timeStart)
+        guard let time = Timestamp.seconds(timeBytes), let timestampText = Self.asciiBlankTrimmedText(timeBytes) else {
+            return nil
+        }
+        var service = ""
+        if serviceField != nil {
+            guard serviceEnd > serviceStart else { return nil }
+            let bytes = UnsafeBufferPointer(start: base + serviceStart, count: serviceEnd - serviceStart)
+            // ASCII without NUL, blanks not at the ends: valid UTF-8 that trimming leaves as it is.
+            guard bytes.first! > 0x20, bytes.last! > 0x20, bytes.allSatisfy({ $0 != 0 && $0 < 0x80 }) else { return nil }
+            service = String(decoding: bytes, as: UTF8.self)
+        }
+        return Row(timestampText: timestampText, time: time, values: values, service: service)
+    }
+
+    /// `blankTrimmedText` of ASCII bytes in place; nil when a byte is not ASCII.
+    static func asciiBlankTrimmedText(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+        var lower = 0, upper = bytes.count
+        while lower < upper && (bytes[lower] == 0x20 || bytes[lower] == 0x09) { lower += 1 }
+        while upper > lower && (bytes[upper - 1] == 0x20 || bytes[upper - 1] == 0x09) { upper -= 1 }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[lower..<upper]), as: UTF8.self)
+    }
+
+    /// Parses one data line, any form the rules allow, with the errors they name.
+    func parseGeneral(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int) throws(DataError) -> Row {
         let fields = try Self.split(line, file: file, line: lineNumber)
         guard fields.count == header.count else {
             throw DataError(.raggedRow(expected: header.count, found: fields.count), file: file, line: lineNumber,

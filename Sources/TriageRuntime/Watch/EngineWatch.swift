@@ -45,6 +45,8 @@ public final class EngineWatch: FollowLoopHandler {
     /// Monotonic time of the last committed checkpoint.
     var lastCommit = WatchClock.monotonic()
     var lastHeartbeat = WatchClock.wall
+    /// `writeScoreLine`'s buffer, reused row after row.
+    var scoreLineBytes: [UInt8] = []
     let warn: (String) -> Void
 
     /// Checks the outputs, opens the bundle, checks the metrics file's header against it (a
@@ -227,9 +229,9 @@ public final class EngineWatch: FollowLoopHandler {
             for event in rowEvents {
                 switch event {
                 case .score(let e):
-                    let score = engine.detectors.reportedScore(e.score)
-                    try self.scores?.append("\(OutputTable.escape(row.timestampText)),\(OutputTable.format(score)),"
-                                            + "\(OutputTable.escape(row.service)),\(e.state.rawValue)\n")
+                    if let scores = self.scores {
+                        try writeScoreLine(row, score: engine.detectors.reportedScore(e.score), state: e.state, to: scores)
+                    }
                 case .state: counts.stateChanges += 1
                 case .recommendation: counts.recommendations += 1
                 case .unknownService(let service, _):
@@ -244,6 +246,39 @@ public final class EngineWatch: FollowLoopHandler {
                 }
             }
         }
+    }
+
+    /// Writes the scores file's line of a row, `timestamp,anomaly_score,service,state`, built as
+    /// bytes in one reused buffer: the same bytes as interpolating the four texts, which cost
+    /// 5.3 k instructions a row (nine String appends) in `triage watch --scores`. The buffer is
+    /// taken out of the object while it is filled (each access to a stored property of a class
+    /// is an exclusivity check, ~110 instructions).
+    func writeScoreLine(_ row: PendingRow, score: Double, state: HealthState, to output: StreamingOutput) throws(DataError) {
+        var line: [UInt8] = []
+        swap(&line, &scoreLineBytes)
+        defer { swap(&line, &scoreLineBytes) }
+        line.removeAll(keepingCapacity: true)
+        Self.appendEscaped(row.timestampText, to: &line)
+        line.append(0x2C)
+        Self.appendEscaped(OutputTable.format(score), to: &line)  // a number: never quoted
+        line.append(0x2C)
+        Self.appendEscaped(row.service, to: &line)
+        line.append(0x2C)
+        Self.appendEscaped(state.rawValue, to: &line)  // a lowercase word: never quoted
+        line.append(0x0A)
+        try line.withUnsafeBufferPointer { bytes throws(DataError) in try output.append(bytes: bytes) }
+    }
+
+    /// `OutputTable.escape(text)`'s bytes. Scanned and copied from the text's contiguous UTF-8
+    /// (iterating `String.UTF8View` cost ~440 instructions a field, copying from it ~240).
+    static func appendEscaped(_ text: String, to bytes: inout [UInt8]) {
+        var text = text
+        let plain = text.withUTF8 { utf8 in
+            guard !utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else { return false }
+            bytes.append(contentsOf: utf8)
+            return true
+        }
+        if !plain { bytes.append(contentsOf: OutputTable.escape(text).utf8) }
     }
 
     public func recordCompleted() throws {

@@ -31,10 +31,15 @@ public struct ServiceMetricColumns: Sendable {
         }
         self.parser = parser
         slots = ServiceMetric.allCases.map { names.firstIndex(of: $0.name)! }
+        inServiceMetricOrder = slots == Array(0..<names.count)
     }
+
+    /// Whether the file's metric columns are exactly the `ServiceMetric`s in their order (as
+    /// `triage simulate` writes them): a row's values are then taken as they are, not copied.
+    let inServiceMetricOrder: Bool
 
     /// A row's values in `ServiceMetric` order, what `RemediationEngine.process` takes.
     public func values(of row: MetricsRowParser.Row) -> [Double] {
-        slots.map { row.values[$0] }
+        inServiceMetricOrder ? row.values : slots.map { row.values[$0] }
     }
 }
