@@ -73,7 +73,8 @@ def load_components(corpus, run_dir, data_dir):
 DEFAULT = dict(alarm_evidence=4.0, suppressed_evidence=3.0, weights=(1.0, 1.0, 1.0),
                range_tolerance=0.2, range_floor=0.5, hold_points=20, hold_alarm=0.5,
                hold_cap=0.375, post=None, evidence_scale=5.0, range_min=0.0, quantum=0.0, overlap=0.0, lik=None, period_filter=None, recal=None,
-               recurrence=dict(periods=[86400.0], tolerance=0.02, level=5.0, cap=3.0))
+               recurrence=dict(periods=[86400.0], tolerance=0.02, level=5.0, cap=3.0),
+               range_recurrence=0.2)
 
 
 class Tail:
@@ -201,13 +202,15 @@ def recurrence_filter(state, total, t, spec):
     within +- tolerance * period (time based): a daily job's spike alarms on its first day only."""
     alarms = state.setdefault("alarm_times", [])
     out = total
+    state["recurred"] = False
     for period in spec["periods"]:
         w = spec["tolerance"] * period
         lo, hi = t - period - w, t - period + w
         if any(lo <= a <= hi for a in alarms):
             out = min(out, spec["cap"])
+            state["recurred"] = True
             break
-    if total >= spec["level"]:
+    if total >= spec["level"] and spec["periods"]:
         alarms.append(t)
         horizon = t - max(spec["periods"]) * (1 + spec["tolerance"])
         while alarms and alarms[0] < horizon:
@@ -262,7 +265,11 @@ def rebuild(comp, p):
         lo, hi = min(lo, x), max(hi, x)
         if p["range_tolerance"] > 0 and ready and excess > p["range_min"]:
             f = p["range_floor"]
-            score = max(score, f + (1 - f) * min(1.0, excess / p["range_tolerance"]))
+            rs = f + (1 - f) * min(1.0, excess / p["range_tolerance"])
+            rr = p["range_recurrence"]
+            if rr is not None and state.get("recurred") and excess < rr:
+                rs = min(rs, p["hold_cap"])
+            score = max(score, rs)
         if p["quantum"] > 0:
             score = math.floor(score / p["quantum"]) * p["quantum"]
         if remaining > 0:

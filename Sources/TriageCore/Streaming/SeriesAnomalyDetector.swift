@@ -31,8 +31,9 @@ public struct OnlineDetectorConfiguration: Codable, Sendable, Equatable {
     public var rangeDecay = 0.0
     /// One alarm per event: after a score ≥ 0.5 the next points are capped (`AlarmHoldOff`).
     public var holdOff = AlarmHoldOff.Parameters()
-    /// An alarm at the time of day of an alarm one day earlier is capped (`RecurringAlarmFilter`):
-    /// a daily job alarms once. Needs the rows' times; `periods: []` disables it.
+    /// An alarm at the time of day of an alarm one day earlier is capped (`RecurringAlarmFilter`),
+    /// and so is a record within `rangeTolerance` at such a time: a daily job alarms once. Needs
+    /// the rows' times; `periods: []` disables it.
     public var recurrence = RecurringAlarmFilter.Parameters()
     /// Shingle values relative to the current value (shape, not level), with the current value's
     /// deviation from the running mean as the level feature.
@@ -313,7 +314,11 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
         let excess = range.update(value)
         if configuration.rangeTolerance > 0 && isReady && excess > 0 {
             let floor = configuration.rangeBreakScore
-            let rangeScore = floor + (1 - floor) * min(1, excess / configuration.rangeTolerance)
+            var rangeScore = floor + (1 - floor) * min(1, excess / configuration.rangeTolerance)
+            // A small record at yesterday's alarm time is the daily event grown a little.
+            if excess < configuration.rangeTolerance, let time, recurring.recurs(at: time) {
+                rangeScore = min(rangeScore, AnomalyLikelihood.score(evidence: configuration.recurrence.cap))
+            }
             // A break within the tolerance only counts when the graded rule is on (floor < 1).
             if floor < 1 || excess > configuration.rangeTolerance { score = max(score, rangeScore) }
         }
