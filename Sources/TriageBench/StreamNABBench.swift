@@ -28,12 +28,12 @@ struct StreamNABBench: ParsableCommand {
                 var detector = try MetricStreamDetector(columns: table.numeric.columns, configuration: configuration,
                                                         seed: seed)
                 let times = table.text["timestamp"] ?? []
-                var out = "timestamp,anomaly_score,forest,z,forest_evidence,statistical_evidence,seasonal_evidence\n"
+                var out = "timestamp,anomaly_score,forest,z,forest_evidence,statistical_evidence,seasonal_evidence,ready\n"
                 for r in 0..<table.rowCount {
                     let row = (0..<table.numeric.columns).map { table.numeric[r, $0] }
                     let s = try! detector.process(row, time: Timestamp.seconds(Array(times[r].utf8)))
                     let c = s.perColumn[0]
-                    out += "\(times[r]),\(s.score),\(c.forest),\(c.zScore),\(c.forestEvidence),\(c.statisticalEvidence),\(c.seasonalEvidence)\n"
+                    out += "\(times[r]),\(s.score),\(c.forest),\(c.zScore),\(c.forestEvidence),\(c.statisticalEvidence),\(c.seasonalEvidence),\(c.warmingUp ? 0 : 1)\n"
                 }
                 totalRows += table.rowCount
                 let path = output + "/" + name

@@ -31,6 +31,10 @@ public struct OnlineDetectorConfiguration: Codable, Sendable, Equatable {
     public var rangeDecay = 0.0
     /// One alarm per event: after a score ≥ 0.5 the next points are capped (`AlarmHoldOff`).
     public var holdOff = AlarmHoldOff.Parameters()
+    /// An alarm at the time of day of an alarm one day earlier is capped (`RecurringAlarmFilter`),
+    /// and so is a record within `rangeTolerance` at such a time: a daily job alarms once. Needs
+    /// the rows' times; `periods: []` disables it.
+    public var recurrence = RecurringAlarmFilter.Parameters()
     /// Shingle values relative to the current value (shape, not level), with the current value's
     /// deviation from the running mean as the level feature.
     public var relativeShingle = false
@@ -99,6 +103,7 @@ public struct OnlineDetectorConfiguration: Codable, Sendable, Equatable {
         try forest.validate()
         try seasonal.validate()
         try holdOff.validate()
+        try recurrence.validate()
     }
 }
 
@@ -134,7 +139,8 @@ public struct SeriesScore: Sendable, Equatable {
 /// `TailCalibrator` (or by Ahmad et al.'s `AnomalyLikelihood`; the seasonal detector calibrates
 /// itself), the evidence of the three is added (`combine`), an excursion
 /// alarms once (`alarmEvidence` / `suppressedEvidence`, the likelihood filter of Ahmad et al.
-/// 2017), and t ↦ t / (t + 5) maps it into 0..1. A value outside the range seen so far
+/// 2017), an alarm that recurs at yesterday's alarm time is capped (`RecurringAlarmFilter`), and
+/// t ↦ t / (t + 5) maps it into 0..1. A value outside the range seen so far
 /// (`RangeBreakDetector`, NAB's HTM "spatial anomaly" rule, graded) scores at least
 /// `rangeBreakScore`, and after an alarm (score ≥ 0.5) the next points are held below it
 /// (`AlarmHoldOff`): one alarm per event.
@@ -169,6 +175,7 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
     var learned = 0
     var range: RangeBreakDetector
     var hold: AlarmHoldOff
+    var recurring: RecurringAlarmFilter
 
     public init(configuration: OnlineDetectorConfiguration = OnlineDetectorConfiguration(), seed: UInt64 = 0)
         throws(EstimatorError)
@@ -185,6 +192,7 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
         seasonal = try SeasonalDifferenceDetector(parameters: configuration.seasonal)
         range = RangeBreakDetector(decay: configuration.rangeDecay)
         hold = AlarmHoldOff(parameters: configuration.holdOff)
+        recurring = RecurringAlarmFilter(parameters: configuration.recurrence)
         recent = []
         recent.reserveCapacity(configuration.shingleSize + 1)
     }
@@ -294,6 +302,7 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
             previousEvidence[0] = forestEvidence
             previousEvidence[1] = statisticalEvidence
             previousEvidence[2] = seasonalEvidence
+            if let time { best = recurring.filter(best, time: time) }
             if forestTail.isReady { score = AnomalyLikelihood.score(evidence: best) }
         } else if scored {
             let a = forestLikelihood.update(forestRaw)
@@ -305,7 +314,11 @@ public struct SeriesAnomalyDetector: Codable, Sendable, Equatable {
         let excess = range.update(value)
         if configuration.rangeTolerance > 0 && isReady && excess > 0 {
             let floor = configuration.rangeBreakScore
-            let rangeScore = floor + (1 - floor) * min(1, excess / configuration.rangeTolerance)
+            var rangeScore = floor + (1 - floor) * min(1, excess / configuration.rangeTolerance)
+            // A small record at yesterday's alarm time is the daily event grown a little.
+            if excess < configuration.rangeTolerance, let time, recurring.recurs(at: time) {
+                rangeScore = min(rangeScore, AnomalyLikelihood.score(evidence: configuration.recurrence.cap))
+            }
             // A break within the tolerance only counts when the graded rule is on (floor < 1).
             if floor < 1 || excess > configuration.rangeTolerance { score = max(score, rangeScore) }
         }
