@@ -114,4 +114,20 @@ private func columns(_ header: String) throws(DataError) -> ServiceMetricColumns
                 + "\(WatchState.currentVersion + 1), this one reads \(WatchState.currentVersion)); delete it to start learning afresh"
         }
     }
+
+    /// A version-3 state (before the recurring-alarm filter) lacks the filter's fields: it gets the
+    /// version message, not a decoding error about a missing key.
+    @Test func aStateWrittenBeforeTheRecurringAlarmFilterIsRefusedByItsVersion() throws {
+        let path = temporaryFolder() + "/state"
+        var state = WatchState(timeColumn: "timestamp", metrics: ["v"], device: 1, inode: 2, offset: 3, line: 4, lastTime: nil,
+                               detector: try MetricStreamDetector(columns: 1, seed: 0))
+        state.version = 3
+        try state.write(to: path)
+        #expect {
+            try WatchState.read(from: path)
+        } throws: { error in
+            (error as? DataError)?.description == "\(path): state file was written by an older triage (state version 3, "
+                + "this one reads 4); delete it to start learning afresh"
+        }
+    }
 }
