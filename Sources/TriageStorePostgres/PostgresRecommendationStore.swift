@@ -82,8 +82,10 @@ public final class PostgresRecommendationStore: RecommendationStore {
     }
 
     /// A pool that found no server for a whole operation has backed its connection attempts off
-    /// (up to a minute apart), so it would answer late once the server is back: a fresh pool
-    /// connects at the next operation.
+    /// (postgres-nio: 100 ms × 1.25ⁿ, up to a minute apart), so it would answer late once the
+    /// server is back: a fresh pool connects at the next operation. After the 15 s outage of
+    /// `PostgresRestartTests` the test took 16.9 s with it and 19.6 s without (one run each; the
+    /// gap grows with the outage, as the backoff does).
     func replacePool() {
         let (client, runner) = Self.makePool(url: url, logger: logger)
         let old = pool.withLock { pool in
