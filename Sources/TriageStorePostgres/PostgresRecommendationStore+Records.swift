@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import TriageData
 import TriageEngine
 
 /// How a `Recommendation` travels to and from its PostgreSQL row: through the same stored
@@ -52,6 +53,25 @@ extension PostgresRecommendationStore {
         case (.text(let s), _): binds.append(s)
         case (.blob(let d), _): try binds.append(d)
         }
+    }
+
+    /// `record`'s row as a JSON object of its columns' text forms (`PostgresSchema.raiseFunction`
+    /// reads it with `json_populate_record`); doubles in Swift's shortest round-trip form, which
+    /// PostgreSQL parses back to the same value.
+    static func json(of record: Recommendation) throws(EngineError) -> String {
+        let stored = try record.storedColumns()
+        var fields = [String: JSONValue]()
+        for name in Recommendation.storedColumnNames {
+            switch (stored[name] ?? .null, columnTypes[name] ?? .text) {
+            case (.null, _): fields[name] = .null
+            case (.integer(let n), .boolean): fields[name] = .string(n != 0 ? "true" : "false")
+            case (.integer(let n), _): fields[name] = .string(String(n))
+            case (.real(let x), _): fields[name] = .string(x.description)
+            case (.text(let s), _): fields[name] = .string(s)
+            case (.blob, _): throw .invalid("recommendation column \(name) holds bytes, which no column of the table takes")
+            }
+        }
+        return JSONValue.object(fields).serialized()
     }
 
     func fetch(where condition: String, binds makeBinds: (inout PostgresBindings) -> Void = { _ in }, order: String? = nil,

@@ -105,6 +105,7 @@ enum PostgresSchema {
         try await connection.query("SELECT pg_advisory_lock(\(migrationLockKey))", logger: logger)
         do {
             try await migrateHoldingLock(connection, location: location, logger: logger)
+            try await installRoutines(connection, logger: logger)
         } catch {
             _ = try? await connection.query("SELECT pg_advisory_unlock(\(migrationLockKey))", logger: logger)
             throw error
@@ -144,6 +145,65 @@ enum PostgresSchema {
                 _ = try? await connection.query("ROLLBACK", logger: logger)
                 throw error
             }
+        }
+    }
+
+    /// Server-side functions: code, not data, so they are no migration (the list of migration
+    /// identifiers stays the one both stores share). Each is named with its version and installed
+    /// at open when missing, under the migration lock; a changed body gets a new name, so two
+    /// builds side by side each call their own.
+    static let routines: [(name: String, definition: String)] = [(raiseFunction, raiseFunctionDefinition)]
+
+    /// Raises one recommendation in one round trip (see `PostgresRecommendationStore.raise`).
+    static let raiseFunction = "triage_raise_v1"
+
+    /// Takes the writer lock, then, each statement with a fresh snapshot (READ COMMITTED, a
+    /// VOLATILE function): returns the id of the row already raised for the same (service,
+    /// created); or, when the client numbered the row for another count than the table's, the
+    /// count (`renumber`: the client renumbers and calls again); else inserts the row, bumps the
+    /// count, journals the event (trimming the journal every 1 000 events as SQLite's does).
+    /// The row arrives as JSON whose values are the columns' text forms
+    /// (`json_populate_record` parses each with its column's input function).
+    static let raiseFunctionDefinition = """
+        CREATE FUNCTION \(raiseFunction)(expected_number BIGINT, new_row JSON, event_type TEXT, event_at BIGINT,
+            event_body TEXT, journal_capacity BIGINT, OUT result_kind TEXT, OUT found_id TEXT, OUT raised_count BIGINT)
+        LANGUAGE plpgsql VOLATILE AS $$
+        DECLARE
+            new_event_id BIGINT;
+        BEGIN
+            PERFORM pg_advisory_xact_lock(\(writerLockKey));
+            SELECT r.id INTO found_id FROM recommendation r
+                WHERE r.service = new_row->>'service' AND r.created = (new_row->>'created')::BIGINT;
+            IF FOUND THEN
+                result_kind := 'existing';
+                RETURN;
+            END IF;
+            SELECT m.value::BIGINT INTO raised_count FROM meta m WHERE m.key = 'recommendations';
+            IF raised_count + 1 <> expected_number THEN
+                result_kind := 'renumber';
+                RETURN;
+            END IF;
+            INSERT INTO recommendation SELECT * FROM json_populate_record(NULL::recommendation, new_row);
+            UPDATE meta SET value = expected_number::TEXT WHERE key = 'recommendations';
+            INSERT INTO event (type, at, body) VALUES (event_type, event_at, event_body) RETURNING id INTO new_event_id;
+            IF new_event_id % 1000 = 0 THEN
+                DELETE FROM event WHERE id <= new_event_id - journal_capacity;
+            END IF;
+            result_kind := 'raised';
+            raised_count := expected_number;
+        END
+        $$
+        """
+
+    static func installRoutines(_ connection: PostgresConnection, logger: Logger) async throws {
+        for routine in routines {
+            var installed = false
+            for try await _ in try await connection.query(
+                PostgresQuery(unsafeSQL: "SELECT 1 FROM pg_proc WHERE proname = $1 AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())",
+                              binds: bindings(routine.name)), logger: logger).decode(Int32.self) {
+                installed = true
+            }
+            if !installed { try await connection.query(PostgresQuery(unsafeSQL: routine.definition), logger: logger) }
         }
     }
 

@@ -161,6 +161,39 @@ import Testing
         try await TestServer.dropDatabase(database)
     }
 
+    /// Two stores (two services) raising into one database at once: each numbers its rows for
+    /// the count it last saw, the server refuses a stale number and the raise renumbers, so ids
+    /// stay gap-free and unique and the journal holds one event per raise in id order.
+    @Test(.enabled(if: serverGiven)) func twoStoresRaisingAtOnceKeepIdsGapFree() async throws {
+        let database = try await TestServer.createDatabase()
+        let url = try TestServer.url(database: database)
+        let first = try await PostgresRecommendationStore.open(url)
+        let second = try await PostgresRecommendationStore.open(url)
+        let perStore = 40
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, store) in [first, second].enumerated() {
+                group.addTask {
+                    for i in 0..<perStore {
+                        let raised = try await store.raise(sampleRecommendation("svc-\(index)", at: Int64(i)))
+                        #expect(raised.isNew)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let all = try await first.list(status: nil, now: 1_000, after: nil, limit: 1_000)
+        #expect(Set(all.map(\.id)) == Set((1...2 * perStore).map { Recommendation.id(number: $0) }))
+        // The same row again, from the other store: found, not raised twice.
+        let again = try await second.raise(sampleRecommendation("svc-0", at: 0))
+        #expect(!again.isNew)
+        let events = try await first.events(after: 0, limit: 1_000)
+        #expect(events.count == 2 * perStore)
+        #expect(events.map(\.id) == events.map(\.id).sorted())
+        await first.close()
+        await second.close()
+        try await TestServer.dropDatabase(database)
+    }
+
     /// The PostgreSQL tables are SQLite's, column for column: same names, nullability and keys,
     /// types mapped.
     @Test(.enabled(if: serverGiven)) func theSchemaIsSQLitesColumnForColumn() async throws {
