@@ -46,6 +46,8 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
 
     /// Nodes at least this many times larger than their bin count use the histogram path.
     static var histogramBins: Int { 256 }
+    /// Slots (bins + missing) the small-node histogram covers: one bit each in `touched`.
+    static var sparseSlots: Int { 256 }
 
     /// Grows a tree on `samples` (distinct row indices with weight > 0) with row weights
     /// `weights` (indexed by row). Returns the tree and each feature's total impurity decrease
@@ -59,42 +61,66 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
         var importance = [Double](repeating: 0, count: featureCount)
         guard sampleTotal > 0 else { return (tree, importance) }
 
-        let samples = UnsafeMutablePointer<Int32>.allocate(capacity: sampleTotal)
-        samples.initialize(from: initial, count: sampleTotal)
-        // Targets and weights in node order, partitioned along with the samples: the split
-        // search then reads them sequentially and only the feature codes are gathered.
+        // Every sample's codes, target and weight in node order ("ordered partitions", as
+        // LightGBM keeps its row indices): a node's samples are one contiguous run of rows,
+        // partitioned in place at each split, so the split search reads them sequentially.
+        // Gathering each code through the sample's row index (`codes[f·rows + row]`, random
+        // reads over a 3 MB code matrix) stalled on the loads: a quarter of `grow`'s time
+        // (perf, BENCHMARKS.md "Trees and forests → Speed", issue 17 §3). A row of codes is
+        // padded to whole 8-byte words so a partition swaps words, not single codes.
+        let codeSize = MemoryLayout<Code>.stride
+        let rowWords = (featureCount * codeSize + 7) / 8
+        let rowStride = rowWords * 8 / codeSize
+        let orderedWords = UnsafeMutablePointer<UInt64>.allocate(capacity: sampleTotal * rowWords)
+        orderedWords.initialize(repeating: 0, count: sampleTotal * rowWords)
+        let ordered = UnsafeMutableRawPointer(orderedWords).bindMemory(to: Code.self, capacity: sampleTotal * rowStride)
         let positionTarget = UnsafeMutablePointer<Float>.allocate(capacity: sampleTotal)
         let positionWeight = UnsafeMutablePointer<Double>.allocate(capacity: sampleTotal)
-        for p in 0..<sampleTotal {
-            let s = Int(initial[p])
-            positionTarget[p] = targets[s]
-            positionWeight[p] = weights[s]
+        initial.withUnsafeBufferPointer { rowsOf in
+            data.codes.withUnsafeBufferPointer { codeBuffer in
+                for f in 0..<featureCount {
+                    let column = codeBuffer.baseAddress! + f * rows
+                    for p in 0..<sampleTotal { ordered[p &* rowStride &+ f] = column[Int(rowsOf[p])] }
+                }
+            }
+            for p in 0..<sampleTotal {
+                let s = Int(rowsOf[p])
+                positionTarget[p] = targets[s]
+                positionWeight[p] = weights[s]
+            }
         }
         let histogramSlots = Self.histogramBins + 1
         let histogram = UnsafeMutablePointer<Double>.allocate(capacity: histogramSlots * width)
         let binSamples = UnsafeMutablePointer<Int32>.allocate(capacity: histogramSlots)
+        // The small-node histogram: all zero between uses (the scan clears what it read), with
+        // a bit per slot marking the bins a node touched, so a node of n samples costs O(n) and
+        // not O(bins). It replaced sorting the node's codes, which was a fifth of the fit.
+        let sparseHistogram = UnsafeMutablePointer<Double>.allocate(capacity: histogramSlots * width)
+        sparseHistogram.initialize(repeating: 0, count: histogramSlots * width)
+        let sparseCounts = UnsafeMutablePointer<Int32>.allocate(capacity: histogramSlots)
+        sparseCounts.initialize(repeating: 0, count: histogramSlots)
+        let touched = UnsafeMutablePointer<UInt64>.allocate(capacity: Self.sparseSlots / 64)
+        touched.initialize(repeating: 0, count: Self.sparseSlots / 64)
         let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: sampleTotal)
         let scratch = UnsafeMutablePointer<Double>.allocate(capacity: 7 * width)
         let left = scratch, right = scratch + width, missing = scratch + 2 * width
         let bestLeft = scratch + 3 * width, bestRight = scratch + 4 * width
         let altLeft = scratch + 5 * width, altRight = scratch + 6 * width
         defer {
-            samples.deallocate(); positionTarget.deallocate(); positionWeight.deallocate(); histogram.deallocate(); binSamples.deallocate(); keys.deallocate(); scratch.deallocate()
+            orderedWords.deallocate(); positionTarget.deallocate(); positionWeight.deallocate(); histogram.deallocate()
+            binSamples.deallocate(); sparseHistogram.deallocate(); sparseCounts.deallocate(); touched.deallocate()
+            keys.deallocate(); scratch.deallocate()
         }
         var featurePool = Array(0..<featureCount)
 
         var rootStatistics = [Double](repeating: 0, count: width)
-        weights.withUnsafeBufferPointer { w in
-            for p in 0..<sampleTotal {
-                let s = Int(samples[p])
-                criterion.accumulate(&rootStatistics, target: targets[s], weight: w[s])
-            }
+        for p in 0..<sampleTotal {
+            criterion.accumulate(&rootStatistics, target: positionTarget[p], weight: positionWeight[p])
         }
         let totalWeight = rootStatistics.withUnsafeBufferPointer { criterion.weight($0.baseAddress!) }
         var stack = [PendingNode(start: 0, end: sampleTotal, depth: 0, parent: -1, isLeft: false, statistics: rootStatistics)]
 
-        data.codes.withUnsafeBufferPointer { codeBuffer in
-            let codes = codeBuffer.baseAddress!
+        do {
             while let node = stack.popLast() {
                 let count = node.end - node.start
                 let nodeStats = node.statistics
@@ -160,15 +186,53 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
                     /// (< 2³¹), a code (≤ bins) or a class, so none can overflow.
                     func evaluate(_ f: Int) -> Bool {
                         let bins = data.binCounts[f]
-                        let column = codes + f * rows
+                        let column = ordered + f
                         var anyCandidate = false
                         for k in 0..<width { left[k] = 0; missing[k] = 0 }
-                        if bins <= Self.histogramBins && count * 12 >= (bins + 1) * (width + 1) {
+                        if bins < Self.sparseSlots && count * 12 < (bins + 1) * (width + 1) {
+                            // Small node: touched bins only, in code order through the bit set.
+                            for p in node.start..<node.end {
+                                let slot = min(Int(column[p &* rowStride]), bins)
+                                touched[slot &>> 6] |= 1 &<< UInt64(truncatingIfNeeded: slot & 63)
+                                criterion.accumulate(sparseHistogram + slot &* width, target: positionTarget[p],
+                                                     weight: positionWeight[p])
+                                sparseCounts[slot] &+= 1
+                            }
+                            var missingCount = 0
+                            let missingWord = bins &>> 6, missingBit = UInt64(1) &<< UInt64(truncatingIfNeeded: bins & 63)
+                            if touched[missingWord] & missingBit != 0 {
+                                touched[missingWord] &= ~missingBit
+                                missingCount = Int(sparseCounts[bins]); sparseCounts[bins] = 0
+                                let h = sparseHistogram + bins &* width
+                                for k in 0..<width { missing[k] = h[k]; h[k] = 0 }
+                            }
+                            let nonMissing = count - missingCount
+                            var leftCount = 0, searching = nonMissing > 0
+                            for word in 0...missingWord {
+                                var bitsLeft = touched[word]
+                                touched[word] = 0
+                                while bitsLeft != 0 {
+                                    let b = word &<< 6 | bitsLeft.trailingZeroBitCount
+                                    bitsLeft &= bitsLeft &- 1
+                                    let h = sparseHistogram + b &* width
+                                    leftCount &+= Int(sparseCounts[b]); sparseCounts[b] = 0
+                                    for k in 0..<width { left[k] += h[k]; h[k] = 0 }
+                                    guard searching else { continue }
+                                    if leftCount == nonMissing {
+                                        searching = false
+                                        if missingCount == 0 { continue }
+                                    }
+                                    anyCandidate = true
+                                    consider(feature: f, bin: b, leftCount: leftCount, missingCount: missingCount)
+                                }
+                            }
+                            if nonMissing == 0 { return false }
+                        } else if bins <= Self.histogramBins && count * 12 >= (bins + 1) * (width + 1) {
                             let slots = bins + 1
                             histogram.update(repeating: 0, count: slots * width)
                             binSamples.update(repeating: 0, count: slots)
                             for p in node.start..<node.end {
-                                let slot = min(Int(column[Int(samples[p])]), bins) // Code.max (missing) → slot `bins`
+                                let slot = min(Int(column[p &* rowStride]), bins) // Code.max (missing) → slot `bins`
                                 criterion.accumulate(histogram + slot &* width, target: positionTarget[p], weight: positionWeight[p])
                                 binSamples[slot] &+= 1
                             }
@@ -188,7 +252,7 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
                             }
                         } else {
                             for p in node.start..<node.end {
-                                keys[p &- node.start] = UInt64(truncatingIfNeeded: column[Int(samples[p])]) << 32
+                                keys[p &- node.start] = UInt64(truncatingIfNeeded: column[p &* rowStride]) << 32
                                     | UInt64(truncatingIfNeeded: p)
                             }
                             sortKeys(keys, count)
@@ -236,15 +300,16 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
 
                 // Partition the node's samples: codes ≤ bestBin (and missing, if it goes left) first.
                 // The smallest code going right places the threshold in the node's gap.
-                let column = codes + bestFeature * rows
+                let column = ordered + bestFeature
                 var low = node.start, high = node.end - 1
                 var nextBin = Int.max
                 while low <= high {
-                    let code = column[Int(samples[low])]
+                    let code = column[low &* rowStride]
                     let goesLeft = code == Code.max ? bestMissingLeft : Int(code) <= bestBin
                     if goesLeft { low &+= 1 } else {
                         if code != Code.max { nextBin = min(nextBin, Int(code)) }
-                        swap(&samples[low], &samples[high])
+                        let a = orderedWords + low &* rowWords, b = orderedWords + high &* rowWords
+                        for w in 0..<rowWords { swap(&a[w], &b[w]) }
                         swap(&positionTarget[low], &positionTarget[high])
                         swap(&positionWeight[low], &positionWeight[high])
                         high &-= 1
