@@ -35,6 +35,8 @@ public struct TreeGrowth: Sendable, Equatable {
 struct PendingNode {
     var start: Int, end: Int, depth: Int, parent: Int, isLeft: Bool
     var statistics: [Double]
+    /// The node's out-of-bag rows: a range of the out-of-bag order, partitioned like the samples.
+    var outOfBagStart = 0, outOfBagEnd = 0
 }
 
 struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & UnsignedInteger & Sendable> {
@@ -53,13 +55,27 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
     /// `weights` (indexed by row). Returns the tree and each feature's total impurity decrease
     /// Σ (w_t·i_t − w_L·i_L − w_R·i_R) over its splits (unnormalised mean decrease in impurity).
     func grow(samples initial: [Int32], weights: [Double], random: inout RandomSource) -> (tree: TreeStructure, importance: [Double]) {
+        let grown = grow(samples: initial, weights: weights, outOfBag: [], random: &random)
+        return (grown.tree, grown.importance)
+    }
+
+    /// Grows a tree as above and also routes the rows `outOfBag` (row indices the sample does
+    /// not hold) down it while it grows: `outOfBagLeaves[i]` is the leaf of row `outOfBag[i]`,
+    /// the leaf a prediction on its float values reaches. A split "code ≤ b" of the sample is
+    /// stored as the threshold edges[a] (a ≥ b, `FeatureBinning.thresholdEdge`), and
+    /// x ≤ edges[a] ⟺ code(x) ≤ a, so the out-of-bag rows are partitioned on their codes with
+    /// the edge index: sequential reads, where walking each finished tree from the root (≈ 36
+    /// dependent loads per row and tree) was 14 % of a forest's fit (issue 17 §3).
+    func grow(samples initial: [Int32], weights: [Double], outOfBag: [Int32], random: inout RandomSource)
+        -> (tree: TreeStructure, importance: [Double], outOfBagLeaves: [Int32]) {
         let width = criterion.statisticsWidth
         let featureCount = data.featureCount
         let rows = data.rows
         let sampleTotal = initial.count
         var tree = TreeStructure(width: width)
         var importance = [Double](repeating: 0, count: featureCount)
-        guard sampleTotal > 0 else { return (tree, importance) }
+        var outOfBagLeaves = [Int32](repeating: 0, count: outOfBag.count)
+        guard sampleTotal > 0 else { return (tree, importance, outOfBagLeaves) }
 
         // Every sample's codes, target and weight in node order ("ordered partitions", as
         // LightGBM keeps its row indices): a node's samples are one contiguous run of rows,
@@ -74,6 +90,13 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
         let orderedWords = UnsafeMutablePointer<UInt64>.allocate(capacity: sampleTotal * rowWords)
         orderedWords.initialize(repeating: 0, count: sampleTotal * rowWords)
         let ordered = UnsafeMutableRawPointer(orderedWords).bindMemory(to: Code.self, capacity: sampleTotal * rowStride)
+        let outOfBagTotal = outOfBag.count
+        let outOfBagWords = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, outOfBagTotal * rowWords))
+        outOfBagWords.initialize(repeating: 0, count: max(1, outOfBagTotal * rowWords))
+        let outOfBagOrdered = UnsafeMutableRawPointer(outOfBagWords).bindMemory(to: Code.self, capacity: outOfBagTotal * rowStride)
+        // Position in `outOfBag` of the row at each place of the out-of-bag order.
+        let outOfBagPosition = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, outOfBagTotal))
+        for q in 0..<outOfBagTotal { outOfBagPosition[q] = Int32(truncatingIfNeeded: q) }
         let positionTarget = UnsafeMutablePointer<Float>.allocate(capacity: sampleTotal)
         let positionWeight = UnsafeMutablePointer<Double>.allocate(capacity: sampleTotal)
         initial.withUnsafeBufferPointer { rowsOf in
@@ -81,6 +104,7 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
                 for f in 0..<featureCount {
                     let column = codeBuffer.baseAddress! + f * rows
                     for p in 0..<sampleTotal { ordered[p &* rowStride &+ f] = column[Int(rowsOf[p])] }
+                    for q in 0..<outOfBagTotal { outOfBagOrdered[q &* rowStride &+ f] = column[Int(outOfBag[q])] }
                 }
             }
             for p in 0..<sampleTotal {
@@ -107,7 +131,7 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
         let bestLeft = scratch + 3 * width, bestRight = scratch + 4 * width
         let altLeft = scratch + 5 * width, altRight = scratch + 6 * width
         defer {
-            orderedWords.deallocate(); positionTarget.deallocate(); positionWeight.deallocate(); histogram.deallocate()
+            orderedWords.deallocate(); outOfBagWords.deallocate(); outOfBagPosition.deallocate(); positionTarget.deallocate(); positionWeight.deallocate(); histogram.deallocate()
             binSamples.deallocate(); sparseHistogram.deallocate(); sparseCounts.deallocate(); touched.deallocate()
             keys.deallocate(); scratch.deallocate()
         }
@@ -118,7 +142,8 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
             criterion.accumulate(&rootStatistics, target: positionTarget[p], weight: positionWeight[p])
         }
         let totalWeight = rootStatistics.withUnsafeBufferPointer { criterion.weight($0.baseAddress!) }
-        var stack = [PendingNode(start: 0, end: sampleTotal, depth: 0, parent: -1, isLeft: false, statistics: rootStatistics)]
+        var stack = [PendingNode(start: 0, end: sampleTotal, depth: 0, parent: -1, isLeft: false, statistics: rootStatistics,
+                                 outOfBagStart: 0, outOfBagEnd: outOfBagTotal)]
 
         do {
             while let node = stack.popLast() {
@@ -131,9 +156,14 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
                     tree.addNode(parent: node.parent, isLeft: node.isLeft, statistics: $0.baseAddress!, samples: count,
                                  impurity: nodeImpurity)
                 }
+                /// The node stays a leaf: its out-of-bag rows end here.
+                func settleOutOfBag() {
+                    for q in node.outOfBagStart..<node.outOfBagEnd { outOfBagLeaves[Int(outOfBagPosition[q])] = Int32(truncatingIfNeeded: index) }
+                }
                 // Impurity below 1e-12 is a pure node up to rounding of the weighted sums.
                 if node.depth >= growth.maxDepth || count < growth.minSamplesSplit
                     || count < 2 * growth.minSamplesLeaf || nodeImpurity <= 1e-12 {
+                    settleOutOfBag()
                     continue
                 }
 
@@ -291,12 +321,12 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
                         if evaluate(f) { informative += 1 }
                     }
                 }
-                guard bestFeature >= 0 else { continue }
+                guard bestFeature >= 0 else { settleOutOfBag(); continue }
 
                 let leftWeight = criterion.weight(bestLeft), rightWeight = criterion.weight(bestRight)
                 let decrease = nodeWeight * nodeImpurity - leftWeight * criterion.impurity(bestLeft)
                     - rightWeight * criterion.impurity(bestRight)
-                if decrease / totalWeight + 1e-12 < growth.minImpurityDecrease { continue }
+                if decrease / totalWeight + 1e-12 < growth.minImpurityDecrease { settleOutOfBag(); continue }
 
                 // Partition the node's samples: codes ≤ bestBin (and missing, if it goes left) first.
                 // The smallest code going right places the threshold in the node's gap.
@@ -316,20 +346,34 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
                     }
                 }
                 precondition(low - node.start == bestLeftCount, "partition disagrees with the split statistics")
-                let threshold = binning.threshold(feature: bestFeature, after: bestBin,
-                                                  before: nextBin == Int.max ? nil : nextBin)
-                tree.setSplit(index, feature: bestFeature, threshold: threshold, missingGoesLeft: bestMissingLeft)
+                let edge = binning.thresholdEdge(feature: bestFeature, after: bestBin,
+                                                 before: nextBin == Int.max ? nil : nextBin)
+                tree.setSplit(index, feature: bestFeature, threshold: binning.threshold(feature: bestFeature, edge: edge),
+                              missingGoesLeft: bestMissingLeft)
+                // The out-of-bag rows go where their float values would: x ≤ edges[edge] ⟺ code ≤ edge.
+                let outOfBagColumn = outOfBagOrdered + bestFeature
+                var outOfBagLow = node.outOfBagStart, outOfBagHigh = node.outOfBagEnd - 1
+                while outOfBagLow <= outOfBagHigh {
+                    let code = outOfBagColumn[outOfBagLow &* rowStride]
+                    let goesLeft = code == Code.max ? bestMissingLeft : Int(code) <= edge
+                    if goesLeft { outOfBagLow &+= 1 } else {
+                        let a = outOfBagWords + outOfBagLow &* rowWords, b = outOfBagWords + outOfBagHigh &* rowWords
+                        for w in 0..<rowWords { swap(&a[w], &b[w]) }
+                        swap(&outOfBagPosition[outOfBagLow], &outOfBagPosition[outOfBagHigh])
+                        outOfBagHigh &-= 1
+                    }
+                }
                 importance[bestFeature] += max(0, decrease)
                 let leftStatistics = Array(UnsafeBufferPointer(start: bestLeft, count: width))
                 let rightStatistics = Array(UnsafeBufferPointer(start: bestRight, count: width))
                 // Right first so the left child is popped next and numbered index + 1.
                 stack.append(PendingNode(start: low, end: node.end, depth: node.depth + 1, parent: index, isLeft: false,
-                                     statistics: rightStatistics))
+                                         statistics: rightStatistics, outOfBagStart: outOfBagLow, outOfBagEnd: node.outOfBagEnd))
                 stack.append(PendingNode(start: node.start, end: low, depth: node.depth + 1, parent: index, isLeft: true,
-                                     statistics: leftStatistics))
+                                         statistics: leftStatistics, outOfBagStart: node.outOfBagStart, outOfBagEnd: outOfBagLow))
             }
         }
-        return (tree, importance)
+        return (tree, importance, outOfBagLeaves)
     }
 }
 
