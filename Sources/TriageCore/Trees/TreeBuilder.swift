@@ -181,9 +181,9 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
                         // Missing samples to the right.
                         let rightCount = count - leftCount
                         if leftCount >= minLeaf && rightCount >= minLeaf {
-                            for k in 0..<width { right[k] = total[k] - left[k] }
-                            let proxy = criterion.proxyImprovement(left: left, right: right)
+                            let proxy = criterion.proxyImprovement(left: left, total: total, ifAbove: bestProxy)
                             if proxy > bestProxy {
+                                for k in 0..<width { right[k] = total[k] - left[k] }
                                 bestProxy = proxy; bestFeature = feature; bestBin = bin; bestLeftCount = leftCount
                                 // With no missing sample here, missing follows the larger child.
                                 bestMissingLeft = missingCount == 0 && leftCount >= rightCount
@@ -194,12 +194,10 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
                         guard missingCount > 0 else { return }
                         let leftWithMissing = leftCount + missingCount
                         if leftWithMissing >= minLeaf && count - leftWithMissing >= minLeaf {
-                            for k in 0..<width {
-                                altLeft[k] = left[k] + missing[k]
-                                altRight[k] = total[k] - altLeft[k]
-                            }
-                            let proxy = criterion.proxyImprovement(left: altLeft, right: altRight)
+                            for k in 0..<width { altLeft[k] = left[k] + missing[k] }
+                            let proxy = criterion.proxyImprovement(left: altLeft, total: total, ifAbove: bestProxy)
                             if proxy > bestProxy {
+                                for k in 0..<width { altRight[k] = total[k] - altLeft[k] }
                                 bestProxy = proxy; bestFeature = feature; bestBin = bin; bestLeftCount = leftWithMissing
                                 bestMissingLeft = true
                                 for k in 0..<width { bestLeft[k] = altLeft[k]; bestRight[k] = altRight[k] }
