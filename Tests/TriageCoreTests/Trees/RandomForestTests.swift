@@ -57,8 +57,9 @@ import Testing
         for i in 0..<x.rows where random.integer(below: 5) == 0 { x[i, random.integer(below: x.columns)] = .nan }
         let binning = FeatureBinning(fitting: x, maxBins: 255, threads: 1)
         let binned = try binning.bin(x, as: UInt8.self, threads: 1)
-        let samples = stride(from: 0, to: x.rows, by: 3).map(Int32.init)
-        let outOfBag = (0..<Int32(x.rows)).filter { $0 % 3 != 0 }
+        // Rows i with i mod 5 < 3 grow the tree (labels cycle with period 3, so every class is in it).
+        let samples = (0..<Int32(x.rows)).filter { $0 % 5 < 3 }
+        let outOfBag = (0..<Int32(x.rows)).filter { $0 % 5 >= 3 }
         for depth in [Int.max, 4] {
             let growth = TreeGrowth(maxDepth: depth, minSamplesSplit: 2, minSamplesLeaf: 1, minImpurityDecrease: 0, maxFeatures: 2)
             var treeRandom = RandomSource(seed: 1, stream: 0)
