@@ -123,6 +123,7 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
         sparseHistogram.initialize(repeating: 0, count: histogramSlots * width)
         let sparseCounts = UnsafeMutablePointer<Int32>.allocate(capacity: histogramSlots)
         sparseCounts.initialize(repeating: 0, count: histogramSlots)
+        let slotClass = UnsafeMutablePointer<Int32>.allocate(capacity: histogramSlots)
         let touched = UnsafeMutablePointer<UInt64>.allocate(capacity: Self.sparseSlots / 64)
         touched.initialize(repeating: 0, count: Self.sparseSlots / 64)
         let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: sampleTotal)
@@ -132,7 +133,7 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
         let altLeft = scratch + 5 * width, altRight = scratch + 6 * width
         defer {
             orderedWords.deallocate(); outOfBagWords.deallocate(); outOfBagPosition.deallocate(); positionTarget.deallocate(); positionWeight.deallocate(); histogram.deallocate()
-            binSamples.deallocate(); sparseHistogram.deallocate(); sparseCounts.deallocate(); touched.deallocate()
+            binSamples.deallocate(); sparseHistogram.deallocate(); sparseCounts.deallocate(); slotClass.deallocate(); touched.deallocate()
             keys.deallocate(); scratch.deallocate()
         }
         var featurePool = Array(0..<featureCount)
@@ -142,6 +143,13 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
             criterion.accumulate(&rootStatistics, target: positionTarget[p], weight: positionWeight[p])
         }
         let totalWeight = rootStatistics.withUnsafeBufferPointer { criterion.weight($0.baseAddress!) }
+        // Gini with whole-number weights (bootstrap counts, no class weights): every class count,
+        // ΣL_k² and ΣR_k² is an integer below 2⁵², held exactly, so the small-node search may
+        // update them bin by bin instead of summing over the classes at every candidate and
+        // get the same bits. Per candidate that was most of the search (issue 17 §3).
+        var wholeWeights = true
+        for p in 0..<sampleTotal where positionWeight[p] != positionWeight[p].rounded(.towardZero) { wholeWeights = false; break }
+        let exactGini = criterion is GiniCriterion && wholeWeights && totalWeight * totalWeight < 0x1p52
         var stack = [PendingNode(start: 0, end: sampleTotal, depth: 0, parent: -1, isLeft: false, statistics: rootStatistics,
                                  outOfBagStart: 0, outOfBagEnd: outOfBagTotal)]
 
@@ -222,9 +230,10 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
                             for p in node.start..<node.end {
                                 let slot = min(Int(column[p &* rowStride]), bins)
                                 touched[slot &>> 6] |= 1 &<< UInt64(truncatingIfNeeded: slot & 63)
-                                criterion.accumulate(sparseHistogram + slot &* width, target: positionTarget[p],
-                                                     weight: positionWeight[p])
+                                let target = positionTarget[p]
+                                criterion.accumulate(sparseHistogram + slot &* width, target: target, weight: positionWeight[p])
                                 sparseCounts[slot] &+= 1
+                                slotClass[slot] = Int32(truncatingIfNeeded: (target + 8_388_608).bitPattern & 0x7F_FFFF)
                             }
                             var missingCount = 0
                             let missingWord = bins &>> 6, missingBit = UInt64(1) &<< UInt64(truncatingIfNeeded: bins & 63)
@@ -236,6 +245,10 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
                             }
                             let nonMissing = count - missingCount
                             var leftCount = 0, searching = nonMissing > 0
+                            // Gini sums kept up to date bin by bin (exact, see `exactGini`).
+                            let incremental = exactGini && missingCount == 0
+                            var wl = 0.0, wr = 0.0, sl = 0.0, sr = 0.0
+                            if incremental { for k in 0..<width { wr += total[k]; sr += total[k] * total[k] } }
                             for word in 0...missingWord {
                                 var bitsLeft = touched[word]
                                 touched[word] = 0
@@ -243,15 +256,50 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
                                     let b = word &<< 6 | bitsLeft.trailingZeroBitCount
                                     bitsLeft &= bitsLeft &- 1
                                     let h = sparseHistogram + b &* width
-                                    leftCount &+= Int(sparseCounts[b]); sparseCounts[b] = 0
-                                    for k in 0..<width { left[k] += h[k]; h[k] = 0 }
+                                    let binCount = Int(sparseCounts[b])
+                                    leftCount &+= binCount; sparseCounts[b] = 0
+                                    if incremental && binCount == 1 {
+                                        // One sample, one class c: L_c and R_c move by its weight w, and
+                                        // ΣL² by (L_c + L_c')·w, ΣR² by −(R_c + R_c')·w.
+                                        let c = Int(slotClass[b]), w = h[c]
+                                        h[c] = 0
+                                        let leftBefore = left[c], leftAfter = leftBefore + w
+                                        left[c] = leftAfter
+                                        let rightAfter = total[c] - leftAfter
+                                        sl += (leftBefore + leftAfter) * w
+                                        sr -= (rightAfter + w + rightAfter) * w
+                                        wl += w; wr -= w
+                                    } else {
+                                        for k in 0..<width { left[k] += h[k]; h[k] = 0 }
+                                        if incremental {
+                                            wl = 0; wr = 0; sl = 0; sr = 0
+                                            for k in 0..<width {
+                                                let l = left[k], r = total[k] - l
+                                                wl += l; wr += r; sl += l * l; sr += r * r
+                                            }
+                                        }
+                                    }
                                     guard searching else { continue }
                                     if leftCount == nonMissing {
                                         searching = false
                                         if missingCount == 0 { continue }
                                     }
                                     anyCandidate = true
-                                    consider(feature: f, bin: b, leftCount: leftCount, missingCount: missingCount)
+                                    guard incremental else {
+                                        consider(feature: f, bin: b, leftCount: leftCount, missingCount: missingCount)
+                                        continue
+                                    }
+                                    // `consider` without missing samples, on the sums above: the same
+                                    // proxy bits, the same skip test as `GiniCriterion`.
+                                    let rightCount = count - leftCount
+                                    guard leftCount >= minLeaf && rightCount >= minLeaf else { continue }
+                                    if bestProxy > 0 && sl * wr + sr * wl < bestProxy * (wl * wr) * (1 - 1e-9) { continue }
+                                    let proxy = sl / wl + sr / wr
+                                    if proxy > bestProxy {
+                                        bestProxy = proxy; bestFeature = f; bestBin = b; bestLeftCount = leftCount
+                                        bestMissingLeft = leftCount >= rightCount
+                                        for k in 0..<width { bestLeft[k] = left[k]; bestRight[k] = total[k] - left[k] }
+                                    }
                                 }
                             }
                             if nonMissing == 0 { return false }
