@@ -86,15 +86,16 @@ public struct FeatureBinning: Codable, Sendable, Equatable {
     /// The index a of the edge `threshold(feature:after:before:)` returns (edges[f].count for
     /// +∞), so that for any value x, x ≤ threshold ⟺ code(x) ≤ a.
     public func thresholdEdge(feature f: Int, after low: Int, before high: Int?) -> Int {
-        let e = edges[f]
-        guard low < e.count else { return e.count }
-        guard let high, high > low + 1, high <= e.count, highest[f].count == e.count + 1 else { return low }
-        let m = Double(highest[f][low]) / 2 + Double(lowest[f][high]) / 2
+        let edgeCount = edges[f].count
+        guard low < edgeCount else { return edgeCount }
+        let top = highest[f]
+        guard let high, high > low + 1, high <= edgeCount, top.count == edgeCount + 1 else { return low }
+        let m = Double(top[low]) / 2 + Double(lowest[f][high]) / 2
         // Last k in low..<high with highest[k] ≤ m (k = low qualifies; bin `high` lies above m).
         var a = low, b = high - 1
         while a < b {
             let mid = (a + b + 1) >> 1
-            if Double(highest[f][mid]) <= m { a = mid } else { b = mid - 1 }
+            if Double(top[mid]) <= m { a = mid } else { b = mid - 1 }
         }
         return a
     }

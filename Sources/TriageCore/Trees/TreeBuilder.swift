@@ -23,10 +23,16 @@ public struct TreeGrowth: Sendable, Equatable {
 /// Grows one CART tree depth-first over binned features: the splitter and builder of
 /// Breiman et al. (1984), generic over the impurity criterion and the width of the bin codes.
 ///
-/// For each node and each drawn feature the best threshold is found either from a histogram of
-/// per-bin statistics (O(n_node + bins), used for large nodes and ≤ 256 bins: LightGBM's method)
-/// or by sorting the node's codes (O(n_node log n_node), used for small nodes and for the exact
-/// splitter's one-bin-per-value codes). Both give the same split for the same codes.
+/// For each node and each drawn feature the best threshold is found from a histogram of per-bin
+/// statistics: over every bin for large nodes (O(n_node + bins), LightGBM's method), over the
+/// bins the node touched for small ones (O(n_node), a bit per touched bin), or by sorting the
+/// node's codes when there are more than 255 bins (the exact splitter's one bin per value,
+/// O(n_node log n_node)). All give the same split for the same codes (the same bits with
+/// whole-number weights; other weights are summed in another order).
+///
+/// The samples' codes, targets and weights travel with them through the partitions, so each
+/// node reads one contiguous run (LightGBM's ordered partitions); rows of codes are padded to
+/// 8-byte words. Issue 17 §3 (BENCHMARKS.md, "Trees and forests → Speed") has the figures.
 ///
 /// Missing values are learned as scikit-learn ≥ 1.3 does: every threshold is tried with the
 /// node's missing samples sent left and sent right, and "non-missing vs missing" is itself a
