@@ -75,17 +75,29 @@ public struct FeatureBinning: Codable, Sendable, Equatable {
     /// thresholds per feature for the compact predictor. `high == nil` (no non-missing sample
     /// on the right) gives edges[low].
     public func threshold(feature f: Int, after low: Int, before high: Int?) -> Float {
-        let e = edges[f]
-        guard low < e.count else { return .infinity }
-        guard let high, high > low + 1, high <= e.count, highest[f].count == e.count + 1 else { return e[low] }
-        let m = Double(highest[f][low]) / 2 + Double(lowest[f][high]) / 2
+        threshold(feature: f, edge: thresholdEdge(feature: f, after: low, before: high))
+    }
+
+    /// edges[edge], or +∞ for `edge == edges[f].count` (no edge above the last bin).
+    public func threshold(feature f: Int, edge: Int) -> Float {
+        edge < edges[f].count ? edges[f][edge] : .infinity
+    }
+
+    /// The index a of the edge `threshold(feature:after:before:)` returns (edges[f].count for
+    /// +∞), so that for any value x, x ≤ threshold ⟺ code(x) ≤ a.
+    public func thresholdEdge(feature f: Int, after low: Int, before high: Int?) -> Int {
+        let edgeCount = edges[f].count
+        guard low < edgeCount else { return edgeCount }
+        let top = highest[f]
+        guard let high, high > low + 1, high <= edgeCount, top.count == edgeCount + 1 else { return low }
+        let m = Double(top[low]) / 2 + Double(lowest[f][high]) / 2
         // Last k in low..<high with highest[k] ≤ m (k = low qualifies; bin `high` lies above m).
         var a = low, b = high - 1
         while a < b {
             let mid = (a + b + 1) >> 1
-            if Double(highest[f][mid]) <= m { a = mid } else { b = mid - 1 }
+            if Double(top[mid]) <= m { a = mid } else { b = mid - 1 }
         }
-        return e[a]
+        return a
     }
 
     static func edges(of sorted: [Float], maxBins: Int?) -> [Float] {

@@ -93,13 +93,23 @@ enum TreeTraining {
         criterion: ClassificationCriterion, classCount: Int, data: BinnedFeatures<Code>, binning: FeatureBinning,
         targets: [Float], growth: TreeGrowth, samples: [Int32], weights: [Double], random: inout RandomSource
     ) -> (tree: TreeStructure, importance: [Double]) {
+        let grown = growClassifier(criterion: criterion, classCount: classCount, data: data, binning: binning, targets: targets,
+                                   growth: growth, samples: samples, weights: weights, outOfBag: [], random: &random)
+        return (grown.tree, grown.importance)
+    }
+
+    /// The same, also giving the leaf of each row of `outOfBag` (`TreeBuilder.grow`).
+    static func growClassifier<Code: FixedWidthInteger & UnsignedInteger & Sendable>(
+        criterion: ClassificationCriterion, classCount: Int, data: BinnedFeatures<Code>, binning: FeatureBinning,
+        targets: [Float], growth: TreeGrowth, samples: [Int32], weights: [Double], outOfBag: [Int32], random: inout RandomSource
+    ) -> (tree: TreeStructure, importance: [Double], outOfBagLeaves: [Int32]) {
         switch criterion {
         case .gini:
-            return TreeBuilder(criterion: GiniCriterion(classCount: classCount), data: data, binning: binning,
-                               targets: targets, growth: growth).grow(samples: samples, weights: weights, random: &random)
+            return TreeBuilder(criterion: GiniCriterion(classCount: classCount), data: data, binning: binning, targets: targets,
+                               growth: growth).grow(samples: samples, weights: weights, outOfBag: outOfBag, random: &random)
         case .entropy:
-            return TreeBuilder(criterion: EntropyCriterion(classCount: classCount), data: data, binning: binning,
-                               targets: targets, growth: growth).grow(samples: samples, weights: weights, random: &random)
+            return TreeBuilder(criterion: EntropyCriterion(classCount: classCount), data: data, binning: binning, targets: targets,
+                               growth: growth).grow(samples: samples, weights: weights, outOfBag: outOfBag, random: &random)
         }
     }
 

@@ -23,6 +23,58 @@ import Testing
         for i in 0..<p.rows { #expect(abs(p.row(i).reduce(0, +) - 1) < 1e-4) }
     }
 
+    /// The growth routes each tree's out-of-bag rows down it on their bin codes (issue 17 §3);
+    /// the OOB accuracy must equal the one from walking every row down the finished trees on
+    /// its float values, missing values and every leaf included.
+    @Test(arguments: [ClassificationCriterion.gini, .entropy])
+    func outOfBagRoutingDuringGrowthMatchesWalkingTheTrees(criterion: ClassificationCriterion) throws {
+        var (x, y) = TreeTestData.blobs(rows: 500)
+        var random = RandomSource(seed: 3, stream: 0)
+        for i in 0..<x.rows where random.integer(below: 6) == 0 { x[i, random.integer(below: x.columns)] = .nan }
+        for depth in [nil, 3] as [Int?] {
+            var h = RandomForest.Hyperparameters()
+            h.trees = 15
+            h.criterion = criterion
+            h.maxDepth = depth
+            h.classWeight = depth == nil ? .none : .balanced
+            let forest = try RandomForest.fit(x, labels: y, classCount: 3, hyperparameters: h, seed: 4, threads: 2)
+            // The bootstrap draws of fit, replayed: tree t draws from stream t.
+            let inBag = (0..<h.trees).map { t -> [Bool] in
+                var random = RandomSource(seed: 4, stream: UInt64(t))
+                var drawn = [Bool](repeating: false, count: x.rows)
+                for _ in 0..<x.rows { drawn[random.integer(below: x.rows)] = true }
+                return drawn
+            }
+            let walked = forest.outOfBagAccuracy(x, labels: y, inBag: inBag, threads: 1)
+            #expect(try #require(forest.outOfBagAccuracy) == #require(walked))
+        }
+    }
+
+    /// Each out-of-bag row's leaf from the growth is the leaf its float values reach.
+    @Test func outOfBagLeavesAreTheLeavesOfTheRowsValues() throws {
+        var (x, y) = TreeTestData.blobs(rows: 400)
+        var random = RandomSource(seed: 9, stream: 0)
+        for i in 0..<x.rows where random.integer(below: 5) == 0 { x[i, random.integer(below: x.columns)] = .nan }
+        let binning = FeatureBinning(fitting: x, maxBins: 255, threads: 1)
+        let binned = try binning.bin(x, as: UInt8.self, threads: 1)
+        // Rows i with i mod 5 < 3 grow the tree (labels cycle with period 3, so every class is in it).
+        let samples = (0..<Int32(x.rows)).filter { $0 % 5 < 3 }
+        let outOfBag = (0..<Int32(x.rows)).filter { $0 % 5 >= 3 }
+        for depth in [Int.max, 4] {
+            let growth = TreeGrowth(maxDepth: depth, minSamplesSplit: 2, minSamplesLeaf: 1, minImpurityDecrease: 0, maxFeatures: 2)
+            var treeRandom = RandomSource(seed: 1, stream: 0)
+            let grown = TreeTraining.growClassifier(criterion: .gini, classCount: 3, data: binned, binning: binning,
+                                                    targets: y.map(Float.init), growth: growth, samples: samples,
+                                                    weights: [Double](repeating: 1, count: x.rows), outOfBag: outOfBag,
+                                                    random: &treeRandom)
+            #expect(grown.tree.nodeCount > 9)
+            for (i, row) in outOfBag.enumerated() {
+                let leaf = x.withRow(Int(row)) { grown.tree.leaf(of: $0.baseAddress!) }
+                #expect(Int(grown.outOfBagLeaves[i]) == leaf)
+            }
+        }
+    }
+
     @Test func identicalForAnyThreadCountAndAfterSaving() throws {
         let (x, y) = TreeTestData.xor(rows: 300, noise: 3)
         var h = RandomForest.Hyperparameters()
