@@ -13,7 +13,9 @@ import TriageData
 /// ones still left (`Job.wait`) instead of idling. Scoring (forest walk, autoencoder, ~17 k
 /// instructions a row) costs more than parsing and applying a row, so a scoring thread alone
 /// bounded the wall time; shared, both cores stay busy. Which thread scores a chunk changes no
-/// score: each row is scored alone (`BundleDetectors.scores`).
+/// score: each row is scored alone (`BundleDetectors.scores`). With `formatsScores` a chunk's
+/// `watch --scores` texts are formatted with its scores (`ReportedScoreTexts`), so they too
+/// cost whichever thread scored it.
 final class BackgroundScoring: Sendable {
     let detectors: BundleDetectors
     private let queue = DispatchQueue(label: "triage.watch.scoring")
@@ -27,23 +29,25 @@ final class BackgroundScoring: Sendable {
     }
 
     /// One batch being scored; `wait()` scores the chunks not yet taken and returns the scores
-    /// (or the first chunk's error, in row order).
+    /// and, with `formatsScores`, their texts (or the first chunk's error, in row order).
     final class Job: @unchecked Sendable {
         let rows: [(service: String, values: [Double])]
         let detectors: BundleDetectors
+        let formatsScores: Bool
         let chunkCount: Int
         // Each chunk's result is written once, by the thread that claimed it under `lock`, and
         // read by the reader after `done` was signalled for the last chunk: the lock and the
         // semaphore order the writes before the read.
-        private var results: [Result<[BundleDetectors.RowScore?], EstimatorError>?]
+        private var results: [Result<([BundleDetectors.RowScore?], ReportedScoreTexts), EstimatorError>?]
         private let lock = NSLock()
         private var nextChunk = 0
         private var finishedChunks = 0
         private let done = DispatchSemaphore(value: 0)
 
-        init(rows: [(service: String, values: [Double])], detectors: BundleDetectors) {
+        init(rows: [(service: String, values: [Double])], detectors: BundleDetectors, formatsScores: Bool) {
             self.rows = rows
             self.detectors = detectors
+            self.formatsScores = formatsScores
             chunkCount = (rows.count + BackgroundScoring.chunkRows - 1) / BackgroundScoring.chunkRows
             results = Array(repeating: nil, count: chunkCount)
         }
@@ -59,7 +63,11 @@ final class BackgroundScoring: Sendable {
                 let start = chunk * BackgroundScoring.chunkRows
                 let end = min(rows.count, start + BackgroundScoring.chunkRows)
                 let detectors = detectors
-                let result = Result { () throws(EstimatorError) in try detectors.scores(Array(rows[start..<end])) }
+                let formatsScores = formatsScores
+                let result = Result { () throws(EstimatorError) in
+                    let scores = try detectors.scores(Array(rows[start..<end]))
+                    return (scores, formatsScores ? ReportedScoreTexts(scores[...], detectors: detectors) : ReportedScoreTexts())
+                }
                 lock.lock()
                 results[chunk] = result
                 finishedChunks += 1
@@ -69,7 +77,7 @@ final class BackgroundScoring: Sendable {
             }
         }
 
-        func wait() throws(EstimatorError) -> [BundleDetectors.RowScore?] {
+        func wait() throws(EstimatorError) -> (scores: [BundleDetectors.RowScore?], texts: ReportedScoreTexts) {
             scoreChunks()
             if chunkCount > 0 {
                 done.wait()
@@ -79,13 +87,18 @@ final class BackgroundScoring: Sendable {
             defer { lock.unlock() }
             var scores: [BundleDetectors.RowScore?] = []
             scores.reserveCapacity(rows.count)
-            for result in results { scores.append(contentsOf: try result!.get()) }
-            return scores
+            var texts = ReportedScoreTexts()
+            for result in results {
+                let (chunkScores, chunkTexts) = try result!.get()
+                scores.append(contentsOf: chunkScores)
+                texts.append(chunkTexts)
+            }
+            return (scores, texts)
         }
     }
 
-    func start(_ rows: [(service: String, values: [Double])]) -> Job {
-        let job = Job(rows: rows, detectors: detectors)
+    func start(_ rows: [(service: String, values: [Double])], formatsScores: Bool) -> Job {
+        let job = Job(rows: rows, detectors: detectors, formatsScores: formatsScores)
         queue.async { job.scoreChunks() }
         return job
     }

@@ -185,7 +185,7 @@ public final class EngineWatch: FollowLoopHandler {
         // batch before it and reads the next (scores depend on nothing but their rows; batches
         // are applied in order, so the engine sees the rows in file order as before).
         let batch = takePending()
-        let scoring = scorer.start(batch.map { ($0.service, $0.values) })
+        let scoring = scorer.start(batch.map { ($0.service, $0.values) }, formatsScores: scores != nil)
         try applyScoring()
         scoringBatch = (batch, scoring)
     }
@@ -202,7 +202,8 @@ public final class EngineWatch: FollowLoopHandler {
         do { scores = try engine.detectors.scores(rows.map { ($0.service, $0.values) }) } catch {
             throw EngineError.invalid("\(error)")
         }
-        try apply(rows, scores)
+        try apply(rows, scores, texts: self.scores == nil ? ReportedScoreTexts()
+                                   : ReportedScoreTexts(scores[...], detectors: engine.detectors))
     }
 
     func takePending() -> [PendingRow] {
@@ -215,22 +216,23 @@ public final class EngineWatch: FollowLoopHandler {
     func applyScoring() throws {
         guard let (rows, scoring) = scoringBatch else { return }
         scoringBatch = nil
-        let scores: [BundleDetectors.RowScore?]
-        do { scores = try scoring.wait() } catch { throw EngineError.invalid("\(error)") }
-        try apply(rows, scores)
+        let scored: (scores: [BundleDetectors.RowScore?], texts: ReportedScoreTexts)
+        do { scored = try scoring.wait() } catch { throw EngineError.invalid("\(error)") }
+        try apply(rows, scored.scores, texts: scored.texts)
     }
 
-    /// Runs scored rows through the engine in order and writes their outputs.
-    func apply(_ rows: [PendingRow], _ scores: [BundleDetectors.RowScore?]) throws {
+    /// Runs scored rows through the engine in order and writes their outputs; `texts` holds the
+    /// rows' `anomaly_score` texts when there is a scores file.
+    func apply(_ rows: [PendingRow], _ scores: [BundleDetectors.RowScore?], texts: ReportedScoreTexts) throws {
         let batch = rows.map { (service: $0.service, time: $0.time, values: $0.values) }
         let processed = try engine.process(batch: batch, scored: scores, now: WatchClock.wall,
                                            scoreEvents: self.scores != nil || events != nil)
-        for (row, rowEvents) in zip(rows, processed) {
+        for (index, (row, rowEvents)) in zip(rows, processed).enumerated() {
             for event in rowEvents {
                 switch event {
                 case .score(let e):
                     if let scores = self.scores {
-                        try writeScoreLine(row, score: engine.detectors.reportedScore(e.score), state: e.state, to: scores)
+                        try writeScoreLine(row, scoreText: index, of: texts, state: e.state, to: scores)
                     }
                 case .state: counts.stateChanges += 1
                 case .recommendation: counts.recommendations += 1
@@ -252,15 +254,17 @@ public final class EngineWatch: FollowLoopHandler {
     /// bytes in one reused buffer: the same bytes as interpolating the four texts, which cost
     /// 5.3 k instructions a row (nine String appends) in `triage watch --scores`. The buffer is
     /// taken out of the object while it is filled (each access to a stored property of a class
-    /// is an exclusivity check, ~110 instructions).
-    func writeScoreLine(_ row: PendingRow, score: Double, state: HealthState, to output: StreamingOutput) throws(DataError) {
+    /// is an exclusivity check, ~110 instructions). The score's text was formatted with the
+    /// batch's scores (`ReportedScoreTexts`, row `scoreText` of `texts`).
+    func writeScoreLine(_ row: PendingRow, scoreText: Int, of texts: ReportedScoreTexts, state: HealthState,
+                        to output: StreamingOutput) throws(DataError) {
         var line: [UInt8] = []
         swap(&line, &scoreLineBytes)
         defer { swap(&line, &scoreLineBytes) }
         line.removeAll(keepingCapacity: true)
         Self.appendEscaped(row.timestampText, to: &line)
         line.append(0x2C)
-        Self.appendEscaped(OutputTable.format(score), to: &line)  // a number: never quoted
+        texts.appendText(row: scoreText, to: &line)  // a number: never quoted
         line.append(0x2C)
         Self.appendEscaped(row.service, to: &line)
         line.append(0x2C)
