@@ -98,7 +98,7 @@ import Testing
         let forest = try RandomForest.fit(x, labels: y, classCount: 3, hyperparameters: h, seed: 8, threads: 1)
         let test = Self.edgeRows(forest.trees, features: 4, rows: 301, seed: 22)
         for k in [1, 4, 5, 8, 10] {
-            let leafOutputs: (TreeStructure, Int) -> [Float] = { tree, leaf in
+            let leafOutputs: @Sendable (TreeStructure, Int) -> [Float] = { tree, leaf in
                 let p = TreeTraining.classProbabilities(tree, leaf)
                 return (0..<k).map { c in p[c % 3] * Float(c + 1) - Float(leaf % 7) / 3 }
             }
