@@ -74,23 +74,59 @@ struct BinnedTreePredictor: Sendable {
     /// than by `walkSixteen` (nodes store its offset f·lanes in a group).
     let compacted: Bool
 
-    init?(trees: [TreeStructure], features: Int, outputs: Int, leafOutputs: (TreeStructure, Int) -> [Float]) {
+    /// Built over `threads` workers: a pass per tree (its thresholds, its distinct leaf outputs
+    /// in order of first appearance), a pass per feature (the sorted distinct thresholds), a
+    /// short merge of the trees' distinct outputs in tree order (so sink numbers are those of a
+    /// single sequential scan), and a pass per tree writing its nodes at their final indices:
+    /// the same layout for any thread count.
+    init?(trees: [TreeStructure], features: Int, outputs: Int, threads: Int = 1,
+          leafOutputs: @Sendable (TreeStructure, Int) -> [Float]) {
         guard features > 0, features * BinnedTreePredictor.lanes <= Int(UInt16.max) + 1, outputs > 0 else { return nil }
-        var thresholds = [[Float]](repeating: [], count: features)
-        for tree in trees {
-            for i in 0..<tree.nodeCount where !tree.isLeaf(i) {
-                let t = tree.threshold[i]
-                guard !t.isNaN else { return nil }
-                thresholds[Int(tree.feature[i])].append(t)
-            }
+        struct TreeScan {
+            var thresholds: [[Float]]
+            var hasNaN = false
+            /// Distinct leaf outputs of the tree, in order of first appearance.
+            var distinct: [[Float]] = []
+            /// Per node: index in `distinct` (leaves only).
+            var localSlot: [Int32]
         }
-        var distinct = [[Float]]()
-        for var list in thresholds {
+        let scans = Parallel.map(trees.count, threads: threads) { t -> TreeScan in
+            let tree = trees[t]
+            var scan = TreeScan(thresholds: [[Float]](repeating: [], count: features),
+                                localSlot: [Int32](repeating: 0, count: tree.nodeCount))
+            var slots = [[UInt32]: Int32]()
+            for i in 0..<tree.nodeCount {
+                if tree.isLeaf(i) {
+                    let values = leafOutputs(tree, i)
+                    let key = values.map(\.bitPattern)
+                    if let existing = slots[key] { scan.localSlot[i] = existing } else {
+                        let slot = Int32(scan.distinct.count)
+                        slots[key] = slot
+                        scan.distinct.append(values)
+                        scan.localSlot[i] = slot
+                    }
+                } else {
+                    let threshold = tree.threshold[i]
+                    if threshold.isNaN { scan.hasNaN = true }
+                    scan.thresholds[Int(tree.feature[i])].append(threshold)
+                }
+            }
+            return scan
+        }
+        guard !scans.contains(where: \.hasNaN) else { return nil }
+        let distinctOrNil = Parallel.map(features, threads: threads) { f -> [Float]? in
+            var list = [Float]()
+            list.reserveCapacity(scans.reduce(0) { $0 + $1.thresholds[f].count })
+            for scan in scans { list.append(contentsOf: scan.thresholds[f]) }
             list.sort()
             var unique = [Float]()
             for t in list where unique.last.map({ $0 != t }) ?? true { unique.append(t) }
-            guard unique.count <= BinnedTreePredictor.maxThresholds else { return nil }
-            distinct.append(unique)
+            return unique.count <= BinnedTreePredictor.maxThresholds ? unique : nil
+        }
+        var distinct = [[Float]]()
+        for list in distinctOrNil {
+            guard let list else { return nil }
+            distinct.append(list)
         }
         var edges = [Float](repeating: .infinity, count: features * BinnedTreePredictor.edgeStride)
         for (f, list) in distinct.enumerated() {
@@ -100,30 +136,33 @@ struct BinnedTreePredictor: Sendable {
         // Distinct leaf outputs first: sink s (node s) is a self-loop standing for row s of
         // `table`, and every leaf steps into its sink, so a walk ends on its table row and
         // needs no per-leaf lookup (a cache miss per tree per row) to find its outputs.
-        var table = [Float](), slots = [[UInt32]: Int](), leafSlots = [[Int]]()
-        for tree in trees {
-            var perLeaf = [Int](repeating: 0, count: tree.nodeCount)
-            for i in 0..<tree.nodeCount where tree.isLeaf(i) {
-                let values = leafOutputs(tree, i)
+        // Merged in tree order, each tree's outputs in order of first appearance: the numbering
+        // of one scan of all leaves in order.
+        var table = [Float](), slots = [[UInt32]: Int](), sinkOfLocal = [[UInt32]]()
+        for scan in scans {
+            sinkOfLocal.append(scan.distinct.map { values -> UInt32 in
                 let key = values.map(\.bitPattern)
-                if let existing = slots[key] { perLeaf[i] = existing } else {
-                    perLeaf[i] = slots.count
-                    slots[key] = slots.count
-                    table.append(contentsOf: values)
-                }
-            }
-            leafSlots.append(perLeaf)
+                if let existing = slots[key] { return UInt32(existing) }
+                slots[key] = slots.count
+                table.append(contentsOf: values)
+                return UInt32(slots.count - 1)
+            })
         }
         // One more sink after the real ones: where an idle lane of a compacted walk waits
         // (a self-loop like the others, but outside the range whose arrival retires a row).
-        var nodes = (0...slots.count).map { Node(threshold: 0, shift: 0, feature: 0, child: UInt32($0)) }
+        let sinkNodes = (0...slots.count).map { Node(threshold: 0, shift: 0, feature: 0, child: UInt32($0)) }
         let compacted = features <= BinnedTreePredictor.laneStride / 2
         var roots = [Int](), spans = [Range<Int>]()
-        for (t, tree) in trees.enumerated() {
-            let base = nodes.count, n = tree.nodeCount
-            guard base + n < Int(UInt32.max) else { return nil }
+        var base = sinkNodes.count
+        for tree in trees {
+            guard base + tree.nodeCount < Int(UInt32.max) else { return nil }
             roots.append(base)
-            spans.append(base..<(base + n))
+            spans.append(base..<(base + tree.nodeCount))
+            base += tree.nodeCount
+        }
+        let perTree = Parallel.map(trees.count, threads: threads) { [roots, distinct, sinkOfLocal] t -> [Node] in
+            let tree = trees[t], base = roots[t], n = tree.nodeCount
+            let localSlot = scans[t].localSlot, sinks = sinkOfLocal[t]
             // Children pairs allocated in depth-first order (left subtree first), so a walk
             // mostly moves forward through nearby memory, as in the depth-first numbering.
             // (Packing small subtrees breadth-first into cache lines, so one line serves two
@@ -139,10 +178,10 @@ struct BinnedTreePredictor: Sendable {
                 stack.append(right)
                 stack.append(left)
             }
-            nodes.append(contentsOf: repeatElement(Node(threshold: 0, shift: 0, feature: 0, child: 0), count: n))
+            var nodes = [Node](repeating: Node(threshold: 0, shift: 0, feature: 0, child: 0), count: n)
             for i in 0..<n {
                 if tree.isLeaf(i) {
-                    nodes[base + position[i]] = Node(threshold: 0, shift: 0, feature: 0, child: UInt32(leafSlots[t][i]))
+                    nodes[position[i]] = Node(threshold: 0, shift: 0, feature: 0, child: sinks[Int(localSlot[i])])
                 } else {
                     let f = Int(tree.feature[i])
                     let j = BinnedTreePredictor.lowerBound(distinct[f], tree.threshold[i])
@@ -150,13 +189,17 @@ struct BinnedTreePredictor: Sendable {
                     // The feature as its offset in a lane's line of codes (`walkCompacted`: the
                     // shift is folded in, picking the line's second half) or in a group of
                     // interleaved lane codes (`walkSixteen`).
-                    nodes[base + position[i]] = Node(threshold: UInt8(j + (left ? 2 : 1)), shift: left ? 1 : 0,
-                                                     feature: UInt16(compacted ? f + (left ? BinnedTreePredictor.laneStride / 2 : 0)
-                                                                               : f * BinnedTreePredictor.lanes),
-                                                     child: UInt32(base + position[Int(tree.rightChild[i])]))
+                    nodes[position[i]] = Node(threshold: UInt8(j + (left ? 2 : 1)), shift: left ? 1 : 0,
+                                              feature: UInt16(compacted ? f + (left ? BinnedTreePredictor.laneStride / 2 : 0)
+                                                                        : f * BinnedTreePredictor.lanes),
+                                              child: UInt32(base + position[Int(tree.rightChild[i])]))
                 }
             }
+            return nodes
         }
+        var nodes = sinkNodes
+        nodes.reserveCapacity(base)
+        for part in perTree { nodes.append(contentsOf: part) }
         self.nodes = nodes
         self.sinks = slots.count
         self.compacted = compacted

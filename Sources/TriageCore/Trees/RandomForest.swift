@@ -85,7 +85,7 @@ public struct RandomForest: Classifier, SummarizableModel {
     /// the out-of-bag pass and keeps it; building it is ≈ 3 % of a 100-tree fit).
     init(hyperparameters: Hyperparameters, featureCount: Int, classCount: Int, trees: [TreeStructure],
          featureImportances: [Double], outOfBagAccuracy: Double?, permutationImportances: [Double]?,
-         predictor: TreePredictor? = nil) {
+         predictor: TreePredictor? = nil, threads: Int = 1) {
         self.hyperparameters = hyperparameters
         self.featureCount = featureCount
         self.classCount = classCount
@@ -94,7 +94,8 @@ public struct RandomForest: Classifier, SummarizableModel {
         self.outOfBagAccuracy = outOfBagAccuracy
         self.permutationImportances = permutationImportances
         self.predictor = predictor
-            ?? TreePredictor(trees: trees, features: featureCount, outputs: classCount, leafOutputs: TreeTraining.classProbabilities)
+            ?? TreePredictor(trees: trees, features: featureCount, outputs: classCount, threads: threads,
+                             leafOutputs: TreeTraining.classProbabilities)
     }
 
     /// Fits a forest to `data` (NaN = missing) and class indices `labels` in 0..<classCount.
@@ -155,7 +156,7 @@ public struct RandomForest: Classifier, SummarizableModel {
         }
         var forest = RandomForest(hyperparameters: h, featureCount: data.columns, classCount: classCount, trees: trees,
                                   featureImportances: TreeTraining.normalised(importances), outOfBagAccuracy: nil,
-                                  permutationImportances: nil)
+                                  permutationImportances: nil, threads: threads)
         if h.bootstrap {
             let inBag = grown.map(\.inBag)
             let oob = forest.outOfBagAccuracy(labels: labels, outOfBag: grown.map(\.outOfBag),

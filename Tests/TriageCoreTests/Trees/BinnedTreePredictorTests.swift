@@ -20,6 +20,33 @@ import Testing
         return out
     }
 
+    /// The predictors are built per tree over the fit's threads; the layouts (node records,
+    /// roots, leaf tables, edges) must be the same bytes for any thread count.
+    @Test func predictorLayoutsDoNotDependOnThreads() throws {
+        let (x, y) = Self.blobsWithMissing(rows: 500, seed: 31)
+        var h = RandomForest.Hyperparameters()
+        h.trees = 9
+        let forest = try RandomForest.fit(x, labels: y, classCount: 3, hyperparameters: h, seed: 4, threads: 1)
+        func bytes<T>(_ array: [T]) -> [UInt8] { array.withUnsafeBytes { Array($0) } }
+        let one = TreePredictor(trees: forest.trees, features: 4, outputs: 3, threads: 1, leafOutputs: TreeTraining.classProbabilities)
+        for threads in [2, 3, 8] {
+            let many = TreePredictor(trees: forest.trees, features: 4, outputs: 3, threads: threads,
+                                     leafOutputs: TreeTraining.classProbabilities)
+            #expect(bytes(many.nodes) == bytes(one.nodes))
+            #expect(many.roots == one.roots)
+            #expect(bytes(many.leafValues) == bytes(one.leafValues))
+            let a = try #require(one.binned), b = try #require(many.binned)
+            #expect(bytes(b.nodes) == bytes(a.nodes))
+            #expect(b.roots == a.roots && b.spans == a.spans && b.sinks == a.sinks)
+            #expect(bytes(b.table) == bytes(a.table) && bytes(b.paddedTable) == bytes(a.paddedTable))
+            #expect(bytes(b.edges) == bytes(a.edges))
+        }
+        // The forest fitted on 3 threads keeps the same predictor as on 1.
+        let three = try RandomForest.fit(x, labels: y, classCount: 3, hyperparameters: h, seed: 4, threads: 3)
+        #expect(bytes(three.predictor.nodes) == bytes(forest.predictor.nodes))
+        #expect(bytes(try #require(three.predictor.binned).nodes) == bytes(try #require(forest.predictor.binned).nodes))
+    }
+
     /// Blobs with ~15 % missing values, so trees learn missing-left and missing-right splits.
     static func blobsWithMissing(rows: Int, seed: UInt64) -> (Matrix<Float>, [Int]) {
         var (x, y) = TreeTestData.blobs(rows: rows, seed: seed)
@@ -98,7 +125,7 @@ import Testing
         let forest = try RandomForest.fit(x, labels: y, classCount: 3, hyperparameters: h, seed: 8, threads: 1)
         let test = Self.edgeRows(forest.trees, features: 4, rows: 301, seed: 22)
         for k in [1, 4, 5, 8, 10] {
-            let leafOutputs: (TreeStructure, Int) -> [Float] = { tree, leaf in
+            let leafOutputs: @Sendable (TreeStructure, Int) -> [Float] = { tree, leaf in
                 let p = TreeTraining.classProbabilities(tree, leaf)
                 return (0..<k).map { c in p[c % 3] * Float(c + 1) - Float(leaf % 7) / 3 }
             }
