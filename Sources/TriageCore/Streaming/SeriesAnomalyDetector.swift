@@ -76,8 +76,10 @@ public struct OnlineDetectorConfiguration: Codable, Sendable, Equatable {
     /// ones before it) before the tail calibrator sees it. A forest's score is a Monte Carlo
     /// estimate of the expected path length (Liu et al. 2008, eq. 2) over a random sample of
     /// trees, so one point's score is noisy, and the tail calibrator turns the noise of its
-    /// extreme quantile into false alarms that depend on the seed. Two points halve that noise
-    /// for the price of one point of delay. Leave-one-category-out standard NAB score over the
+    /// extreme quantile into false alarms that depend on the seed. Two points reduce that noise
+    /// (halve its variance if the two were independent) for the price of one point of delay of
+    /// the forest's part. Used by the tail calibration only (`calibration = .likelihood` averages
+    /// on its own). Leave-one-category-out standard NAB score over the
     /// 26 visible files, seeds 0–4 (min / mean): 1 (no averaging) 67.7 / 70.80, 2 72.7 / 73.63,
     /// 3 72.2 / 73.59, 5 71.4 / 72.33 (BENCHMARKS.md, "Quality, fifth pass"). 1 turns it off.
     public var forestAveraging = 2
