@@ -13,6 +13,11 @@ so one `stream-nab` run per seed (any settings of those) serves every variant. V
 of the combined evidence), `period_filter` (point-lag recurrence), `recurrence` (the shipped
 `RecurringAlarmFilter`, by time).
 
+What the forest's tail calibrator sees can be varied too: `forest_evidence(comp, window, mode)`
+recomputes the forest evidence from the raw forest score column with the port of
+`TailCalibrator` (window 2, "mean": the shipped `forestAveraging`; BENCHMARKS.md, fifth pass).
+`--check` also checks that this reproduces the Swift forest evidence exactly.
+
 Usage:
   nab_post.py [--data NAB_DIR] [--check] RUN_DIR [RUN_DIR ...]
   --check: the rebuilt default score must equal the Swift detector's `anomaly_score` column.
@@ -62,6 +67,7 @@ def load_components(corpus, run_dir, data_dir):
             "fe": [float(r[ix["forest_evidence"]]) for r in rows],
             "se": [float(r[ix["statistical_evidence"]]) for r in rows],
             "sea": [float(r[ix["seasonal_evidence"]]) for r in rows],
+            "forest": [float(r[ix["forest"]]) for r in rows] if "forest" in ix else None,
             "ready": ready_flags(rows, ix),
             "swift": [float(r[ix["anomaly_score"]]) for r in rows],
             "period": daily_period(drows, dh.index("timestamp")),
@@ -130,6 +136,29 @@ class Tail:
                 ex += self.counts[j] * ((j + 0.5) * width - self.threshold)
                 n += self.counts[j]
         self.excess_mean = max(ex / n if n > 0 else 0.0, self.min_excess)
+
+
+def forest_evidence(comp, window=2, mode="mean"):
+    """The forest's tail evidence from its raw scores, the calibrator fed a summary ("mean",
+    "median", "min") of the last `window` scored points, as `SeriesAnomalyDetector` does with
+    `forestAveraging` (mean). A point is scored (and the calibrator learns) once the forest has
+    grown: raw score > 0."""
+    tail, buf, out = Tail(), [], []
+    for x in comp["forest"]:
+        if x <= 0:
+            out.append(0.0)
+            continue
+        buf.append(x)
+        if len(buf) > window:
+            buf.pop(0)
+        if mode == "mean":
+            y = sum(buf) / len(buf)
+        elif mode == "median":
+            y = sorted(buf)[len(buf) // 2]
+        else:
+            y = min(buf)
+        out.append(tail.update(y))
+    return out
 
 
 def recalibrate(state, total, spec):
@@ -309,6 +338,13 @@ def main():
                 mine = rebuild(c, DEFAULT)
                 worst = max(worst, max(abs(a - b) for a, b in zip(mine, c["swift"])))
         print("largest difference to Swift:", worst)
+        worst = 0.0
+        for comps in runs:
+            for name, c in comps.items():
+                if c["forest"] is not None:
+                    fe = forest_evidence(c)
+                    worst = max(worst, max(abs(a - b) for a, b in zip(fe, c["fe"])))
+        print("largest difference of the forest evidence (2-point mean) to Swift:", worst)
     a, l, pc, th, each = evaluate(corpus, runs, DEFAULT)
     print(f"default: all {a:.2f} LOCO {l:.2f} thresholds {th} each {each}")
     print(" ".join(f"{k}:{v:.1f}" for k, v in pc.items()))

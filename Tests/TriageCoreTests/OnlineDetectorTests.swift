@@ -85,6 +85,34 @@ private func series(_ n: Int, seed: UInt64 = 7) -> [Double] {
         #expect(scores[1200] > 0.5)
     }
 
+    /// The tail calibrator sees the mean of the current and the previous raw forest score
+    /// (`forestAveraging` 2, the default); the forest itself is not changed by it.
+    @Test func forestScoreIsAveragedOverTwoPointsBeforeCalibration() throws {
+        #expect(OnlineDetectorConfiguration().forestAveraging == 2)
+        var single = OnlineDetectorConfiguration()
+        single.forestAveraging = 1
+        var averaged = try SeriesAnomalyDetector(seed: 3)
+        var plain = try SeriesAnomalyDetector(configuration: single, seed: 3)
+        var values = series(900)
+        values[700] += 6
+        var tail = TailCalibrator(parameters: OnlineDetectorConfiguration().tail)
+        var previous: Double?
+        var differs = false
+        for v in values {
+            let a = averaged.process(v), b = plain.process(v)
+            #expect(a.forest == b.forest)
+            guard a.forest > 0 else { continue }  // the forest scores (and the tail learns) once grown
+            let expected = tail.update(previous.map { ($0 + a.forest) / 2 } ?? a.forest)
+            #expect(a.forestEvidence == expected)
+            differs = differs || a.forestEvidence != b.forestEvidence
+            previous = a.forest
+        }
+        #expect(differs)
+        var bad = OnlineDetectorConfiguration()
+        bad.forestAveraging = 0
+        #expect(throws: EstimatorError.self) { try SeriesAnomalyDetector(configuration: bad) }
+    }
+
     @Test func sameSeedSameScores() throws {
         var a = try MetricStreamDetector(columns: 1, seed: 4)
         var b = try MetricStreamDetector(columns: 1, seed: 4)

@@ -6,8 +6,9 @@ public struct WatchState: Codable, Sendable {
     public static let kind = "watch-state"
     /// Layout of the detector inside; raised whenever it changes. 1 (no field): before the
     /// seasonal detector; 2: with it; 3: the range rule as its own `RangeBreakDetector` (and the
-    /// alarm hold-off); 4: the recurring-alarm filter (`RecurringAlarmFilter`).
-    public static let currentVersion = 4
+    /// alarm hold-off); 4: the recurring-alarm filter (`RecurringAlarmFilter`); 5: the forest's
+    /// score averaged before calibration (`forestAveraging`).
+    public static let currentVersion = 5
     public var version = WatchState.currentVersion
     public var timeColumn: String
     public var metrics: [String]

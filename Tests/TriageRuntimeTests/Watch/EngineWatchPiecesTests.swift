@@ -115,19 +115,19 @@ private func columns(_ header: String) throws(DataError) -> ServiceMetricColumns
         }
     }
 
-    /// A version-3 state (before the recurring-alarm filter) lacks the filter's fields: it gets the
-    /// version message, not a decoding error about a missing key.
-    @Test func aStateWrittenBeforeTheRecurringAlarmFilterIsRefusedByItsVersion() throws {
+    /// A version-4 state (before the forest's score was averaged) lacks the averaging's fields: it
+    /// gets the version message, not a decoding error about a missing key.
+    @Test func aStateWrittenBeforeForestAveragingIsRefusedByItsVersion() throws {
         let path = temporaryFolder() + "/state"
         var state = WatchState(timeColumn: "timestamp", metrics: ["v"], device: 1, inode: 2, offset: 3, line: 4, lastTime: nil,
                                detector: try MetricStreamDetector(columns: 1, seed: 0))
-        state.version = 3
+        state.version = 4
         try state.write(to: path)
         #expect {
             try WatchState.read(from: path)
         } throws: { error in
-            (error as? DataError)?.description == "\(path): state file was written by an older triage (state version 3, "
-                + "this one reads 4); delete it to start learning afresh"
+            (error as? DataError)?.description == "\(path): state file was written by an older triage (state version 4, "
+                + "this one reads 5); delete it to start learning afresh"
         }
     }
 }
