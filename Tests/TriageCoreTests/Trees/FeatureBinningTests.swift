@@ -2,6 +2,30 @@ import Testing
 @testable import TriageCore
 
 @Suite struct FeatureBinningTests {
+    /// The radix sort behind the bin edges gives the stable sort's result bit for bit: NaN
+    /// dropped, −0 and +0 in their original order, infinities, subnormals, duplicates.
+    @Test func radixSortEqualsTheStableSortBitForBit() {
+        var random = RandomSource(seed: 11)
+        let specials: [Float] = [0, -0.0, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, -.leastNonzeroMagnitude,
+                                 .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1, -1, 1, 0, -0.0]
+        for size in [0, 1, 2, 3, 17, 1000, 5000] {
+            var values = [Float]()
+            for i in 0..<size {
+                switch random.integer(below: 4) {
+                case 0: values.append(specials[i % specials.count])
+                case 1: values.append(Float(random.integer(below: 5)) - 2)
+                case 2: values.append(Float(random.normal()) * 1e-30)
+                default: values.append(Float(random.normal()) * 1000)
+                }
+            }
+            let expected = values.filter { !$0.isNaN }.sorted().map(\.bitPattern)
+            #expect(FeatureBinning.sortedNonMissing(values).map(\.bitPattern) == expected, "size \(size)")
+        }
+        #expect(FeatureBinning.sortedNonMissing([.nan, .nan]).isEmpty)
+        #expect(FeatureBinning.sortedNonMissing([-0.0, 0]).map(\.bitPattern) == [Float(-0.0).bitPattern, Float(0).bitPattern])
+        #expect(FeatureBinning.sortedNonMissing([0, -0.0]).map(\.bitPattern) == [Float(0).bitPattern, Float(-0.0).bitPattern])
+    }
+
     @Test func fewDistinctValuesGetOneBinEach() throws {
         let data = Matrix<Float>([[1], [2], [2], [4], [.nan]])
         let binning = FeatureBinning(fitting: data, maxBins: 255, threads: 1)
