@@ -7,5 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 swift build --build-tests
-export TRIAGE_REQUIRE_POSTGRES=1
-bash scripts/with-postgres.sh swift test --skip-build
+# The PostgreSQL store tests run in a process of their own: they spawn and reap pg_ctl/runuser
+# children, and once in a CI run a CLI test's Foundation `Process` child (watch /dev/zero, done in
+# 0.05 s alone) was never seen to exit while they ran beside it (the same suite passed in the run
+# before and 3 times alone; cause not proven). Apart, neither can disturb the other.
+swift test --skip-build --skip TriageStorePostgresTests
+TRIAGE_REQUIRE_POSTGRES=1 bash scripts/with-postgres.sh swift test --skip-build --filter TriageStorePostgresTests
