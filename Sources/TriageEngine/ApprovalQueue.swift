@@ -145,21 +145,7 @@ public final class ApprovalQueue: Sendable {
             // Rows are never deleted, so the largest rowid is the count: read from the end of the
             // b-tree, where COUNT(*) scanned the whole table on every raise (slower as the queue grew).
             let next = try Int.fetchOne(try db.cachedStatement(sql: "SELECT COALESCE(MAX(rowid), 0) FROM recommendation")) ?? 0
-            var record = recommendation
-            record.id = Self.recommendationID(next + 1)
-            record.status = .pending
-            record.idempotencyKey = "triage-\(instance)-\(record.id)"
-            record.outboxWritten = false
-            record.decidedBy = nil
-            record.decidedAccount = nil
-            record.decidedChannel = nil
-            record.decidedAt = nil
-            record.decisionNote = nil
-            record.outcome = nil
-            record.recoverySeconds = nil
-            record.outcomeAt = nil
-            record.heldReason = nil
-            record.heldUntil = nil
+            var record = recommendation.raised(id: Self.recommendationID(next + 1), instance: instance)
             try Self.applyGuards(to: &record, in: db)
             try record.insert(db)
             try Self.journal(db, "recommendation", record, now: record.raisedAt)

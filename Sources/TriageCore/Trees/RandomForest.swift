@@ -207,15 +207,23 @@ public struct RandomForest: Classifier, SummarizableModel {
                 }
             }
             }
-            var correct = 0, counted = 0
-            for r in 0..<block.count where voted[r] {
-                counted += 1
-                if argmax(sums[(r * k)..<((r + 1) * k)]) == labels[block.lowerBound + r] { correct += 1 }
-            }
-            return (correct, counted)
+            return Self.tally(sums: sums, voted: voted, classes: k, labels: labels, from: block.lowerBound)
         }
         let counted = perBlock.reduce(0) { $0 + $1.counted }
         return counted > 0 ? Double(perBlock.reduce(0) { $0 + $1.correct }) / Double(counted) : nil
+    }
+
+    /// Rows of a block whose summed class outputs' argmax equals their label, among the rows
+    /// that had an out-of-bag tree.
+    private static func tally(sums: [Float], voted: [Bool], classes k: Int, labels: [Int], from first: Int)
+        -> (correct: Int, counted: Int)
+    {
+        var correct = 0, counted = 0
+        for r in voted.indices where voted[r] {
+            counted += 1
+            if argmax(sums[(r * k)..<((r + 1) * k)]) == labels[first + r] { correct += 1 }
+        }
+        return (correct, counted)
     }
 
     /// OOB accuracy by walking each row down the trees that did not see it (the reference the
@@ -244,12 +252,7 @@ public struct RandomForest: Classifier, SummarizableModel {
                     }
                 }
             }
-            var correct = 0, counted = 0
-            for r in 0..<block.count where voted[r] {
-                counted += 1
-                if argmax(sums[(r * k)..<((r + 1) * k)]) == labels[block.lowerBound + r] { correct += 1 }
-            }
-            return (correct, counted)
+            return Self.tally(sums: sums, voted: voted, classes: k, labels: labels, from: block.lowerBound)
         }
         let counted = perBlock.reduce(0) { $0 + $1.counted }
         return counted > 0 ? Double(perBlock.reduce(0) { $0 + $1.correct }) / Double(counted) : nil
