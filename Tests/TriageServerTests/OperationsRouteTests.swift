@@ -149,4 +149,49 @@ import Yams
         #expect(copy.joined(separator: " ").contains("umask 077") && args.contains("--token-file=/etc/triage/tokens"))
         #expect((pod["terminationGracePeriodSeconds"] as? Int ?? 0) > 10)
     }
+    /// deploy/triage-cluster.yaml (issue 18): 3 replicas, a disruption budget that keeps 2, probes on
+    /// the documented routes, the database URL and password from the Secret (the password in the
+    /// environment, never in arguments), and the pod's name as the replica's.
+    @Test func clusterManifestWiresReplicasToTheSharedDatabase() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("deploy/triage-cluster.yaml"), encoding: .utf8)
+        let documents = try Array(Yams.load_all(yaml: text)).compactMap { $0 as? [String: Any] }
+        #expect(Set(documents.compactMap { $0["kind"] as? String }) == ["Secret", "Deployment", "PodDisruptionBudget", "Service"])
+        func spec(_ kind: String) throws -> [String: Any] {
+            try #require(documents.first { $0["kind"] as? String == kind }?["spec"] as? [String: Any])
+        }
+        let deployment = try spec("Deployment")
+        #expect(deployment["replicas"] as? Int == 3)
+        let template = try #require(deployment["template"] as? [String: Any])
+        let podLabels = try #require((template["metadata"] as? [String: Any])?["labels"] as? [String: String])
+        // The budget and the Service select exactly the Deployment's pods.
+        let budget = try spec("PodDisruptionBudget")
+        #expect(budget["minAvailable"] as? Int == 2)
+        #expect((budget["selector"] as? [String: Any])?["matchLabels"] as? [String: String] == podLabels)
+        #expect(try spec("Service")["selector"] as? [String: String] == podLabels)
+
+        let pod = try #require(template["spec"] as? [String: Any])
+        let container = try #require((pod["containers"] as? [[String: Any]])?.first)
+        func probePath(_ name: String) -> String? {
+            ((container[name] as? [String: Any])?["httpGet"] as? [String: Any])?["path"] as? String
+        }
+        #expect(probePath("livenessProbe") == "/healthz" && probePath("readinessProbe") == "/readyz")
+        let args = try #require(container["args"] as? [String])
+        #expect(args.first == "serve")
+        #expect(args.contains("--db=$(TRIAGE_DATABASE_URL)") && args.contains("--replica=$(POD_NAME)"))
+        let flags = Set(args.dropFirst().map { String($0.split(separator: "=")[0]) })
+        #expect(flags.isSubset(of: ["--model", "--db", "--replica", "--host", "--port", "--token-file", "--approvers", "--outbox",
+                                    "--ttl", "--max-body", "--log-level"]))
+        #expect(!args.joined().contains("PGPASSWORD") && !args.joined().contains("password"))
+        let env = try #require(container["env"] as? [[String: Any]])
+        func secretKey(_ name: String) -> String? {
+            let source = env.first { $0["name"] as? String == name }?["valueFrom"] as? [String: Any]
+            return (source?["secretKeyRef"] as? [String: Any])?["key"] as? String
+        }
+        #expect(secretKey("TRIAGE_DATABASE_URL") == "database-url" && secretKey("PGPASSWORD") == "database-password")
+        let podName = env.first { $0["name"] as? String == "POD_NAME" }?["valueFrom"] as? [String: Any]
+        #expect((podName?["fieldRef"] as? [String: Any])?["fieldPath"] as? String == "metadata.name")
+        let copy = try #require((pod["initContainers"] as? [[String: Any]])?.first?["command"] as? [String])
+        #expect(copy.joined(separator: " ").contains("umask 077") && args.contains("--token-file=/etc/triage/tokens"))
+    }
 }
