@@ -32,7 +32,7 @@ public final class PostgresRecommendationStore: RecommendationStore {
     /// The number the next raise expects to give (the count of recommendations + 1, as last
     /// seen): a raise numbers its row with it and sends it in one call; when another writer
     /// raised meanwhile, the server answers with the count and the raise renumbers (see `raise`).
-    private let nextNumberGuess: Mutex<Int>
+    let nextNumberGuess: Mutex<Int>
 
     private init(url: PostgresURL, instance: String, raisedCount: Int, client: PostgresClient, runner: Task<Void, Never>,
                  logger: Logger) {
@@ -296,6 +296,19 @@ public final class PostgresRecommendationStore: RecommendationStore {
         guard recommendation.expires >= recommendation.raisedAt else {
             throw .invalid("a recommendation cannot expire before it is raised")
         }
+        // Guards apply at a raise when installed (the engine installs them) or when the
+        // service's action has a breaker (its half-open trial): then the raise is one transaction
+        // that applies them as SQLite's does. The check and the raise are two statements; a
+        // breaker created between them is closed (a first outcome cannot open it) and settings
+        // installed between them order the raise first, so the answer is one a serial order gives.
+        let guarded = try await read { connection in
+            try await self.rows("""
+                SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'guards')
+                    OR EXISTS (SELECT 1 FROM breaker WHERE service = \(recommendation.service) AND action = \(recommendation.action.name))
+                    AS guarded
+                """, on: connection).first?["guarded"].decode(Bool.self) ?? false
+        }
+        if guarded { return try await raiseGuarded(recommendation) }
         // One round trip (`PostgresSchema.raiseFunction`), where a transaction of separate
         // statements took eight. The id and the idempotency key are made here, as SQLite's queue
         // makes them, for the number this store expects; the function refuses a stale number and
@@ -333,6 +346,34 @@ public final class PostgresRecommendationStore: RecommendationStore {
             }
         }
         throw .database(path: location, reason: "other writers raised before this one \(Self.raiseAttempts) times in a row")
+    }
+
+    /// A raise with the guards applied (`ApprovalQueue.applyGuards`), in one transaction under
+    /// the writers' lock: so the count read is exact and no renumbering is needed.
+    func raiseGuarded(_ recommendation: Recommendation) async throws(EngineError) -> (recommendation: Recommendation, isNew: Bool) {
+        let instance = self.instance
+        let answer: (Recommendation, Bool) = try await write { connection in
+            if let existing = try await self.fetch(where: "service = $1 AND created = $2", binds: {
+                $0.append(recommendation.service)
+                $0.append(recommendation.created)
+            }, on: connection).first {
+                return (existing, false)
+            }
+            let count = try await self.rows("SELECT value FROM meta WHERE key = 'recommendations'", on: connection)
+                .first.flatMap { Int(try $0["value"].decode(String.self)) } ?? 0
+            var record = recommendation.raised(id: Recommendation.id(number: count + 1), instance: instance)
+            let now = record.raisedAt
+            if try await self.takeTrial(for: record, now: now, on: connection) { record.markAsTrial() }
+            if let cap = try await self.capReached(service: record.service, action: record.action, now: now, on: connection) {
+                record.markHeld(reason: cap.reason, until: cap.until)
+            }
+            try await self.insert(record, on: connection)
+            try await connection.query("UPDATE meta SET value = \(String(count + 1)) WHERE key = 'recommendations'", logger: self.logger)
+            try await self.journal(record, "recommendation", now: now, on: connection)
+            return (record, true)
+        }
+        if answer.1, let number = Int(answer.0.id.dropFirst(4)) { nextNumberGuess.withLock { $0 = max($0, number + 1) } }
+        return answer
     }
 
     /// How often a raise renumbers before it gives up: each attempt loses only to a raise that
@@ -414,6 +455,9 @@ public final class PostgresRecommendationStore: RecommendationStore {
             case .approved: return .alreadyApproved(record)
             case .rejected, .expired: throw EngineError.notPending(id: id, status: record.status)
             case .pending:
+                if let cap = try await self.capReached(service: record.service, action: record.action, now: now, on: connection) {
+                    throw EngineError.held(id: record.id, reason: cap.reason, until: cap.until)
+                }
                 record.decide(.approved, by: decider, note: comment, at: now)
                 try await self.update(record, on: connection)
                 try await self.journal(record, "approved", now: now, on: connection)
@@ -477,11 +521,16 @@ public final class PostgresRecommendationStore: RecommendationStore {
         return written
     }
 
-    /// Records the outcome as `ApprovalQueue.recordOutcome` does, but for now counts it in no
-    /// breaker and teaches no stored policy: guards and the learned policy are SQLite-only until
-    /// the next phase (the conformance suite installs neither, so both stores agree there).
     public func recordOutcome(_ id: String, result: Recommendation.OutcomeResult, recoverySeconds: Double?,
                               now: Int64) async throws(EngineError) -> Recommendation {
+        try await recordOutcomeLearning(id, result: result, recoverySeconds: recoverySeconds, now: now).recommendation
+    }
+
+    /// Records the outcome as `ApprovalQueue.recordOutcome` does, in one transaction: counted in
+    /// its breaker, and taught to the stored policy when there is one (exactly once); returns
+    /// whether the policy learned.
+    public func recordOutcomeLearning(_ id: String, result: Recommendation.OutcomeResult, recoverySeconds: Double?,
+                                      now: Int64) async throws(EngineError) -> (recommendation: Recommendation, learned: Bool) {
         if let seconds = recoverySeconds { try ApprovalQueue.checkRecoverySeconds(seconds, measured: true) }
         return try await write { connection in
             guard var record = try await self.fetch(where: "id = $1", binds: { $0.append(id) }, forUpdate: true, on: connection).first else {
@@ -497,7 +546,17 @@ public final class PostgresRecommendationStore: RecommendationStore {
             record.outcomeAt = now
             try await self.update(record, on: connection)
             try await self.journal(record, "outcome", now: now, on: connection)
-            return record
+            try await self.countOutcome(of: record, now: now, on: connection)
+            guard ApprovalQueue.teachesPolicy(record),
+                  let data = try await self.rows("SELECT data FROM policy WHERE id = 1 FOR UPDATE", on: connection)
+                    .first?["data"].decode(Data.self) else {
+                return (record, false)
+            }
+            let taught = try ApprovalQueue.policyData(data, taughtBy: record, seconds: seconds)
+            try await connection.query("""
+                UPDATE policy SET data = \(taught), updated_at = \(now), outcomes_learned = outcomes_learned + 1 WHERE id = 1
+                """, logger: self.logger)
+            return (record, true)
         }
     }
 
@@ -525,16 +584,8 @@ public final class PostgresRecommendationStore: RecommendationStore {
     }
 
     public func saveReadPosition(_ position: ApprovalQueue.ReadPosition, source: String, now: Int64) async throws(EngineError) {
-        try await write { connection in
-            try await connection.query("""
-                INSERT INTO read_position (source, device, inode, "offset", line, updated_at, engine_state)
-                VALUES (\(source), \(Int64(bitPattern: position.device)), \(Int64(bitPattern: position.inode)),
-                        \(position.offset), \(position.line), \(now), \(position.engineState))
-                ON CONFLICT (source) DO UPDATE SET device = excluded.device, inode = excluded.inode,
-                    "offset" = excluded."offset", line = excluded.line, updated_at = excluded.updated_at,
-                    engine_state = excluded.engine_state
-                """, logger: self.logger)
-        }
+        // One statement, a transaction of its own: it journals nothing, so no writers' lock.
+        try await read { connection in try await self.upsert(position, source: source, now: now, on: connection) }
     }
 
     public func readPosition(source: String) async throws(EngineError) -> ApprovalQueue.ReadPosition? {
