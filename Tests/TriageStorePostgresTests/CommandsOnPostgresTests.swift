@@ -119,6 +119,9 @@ struct CommandsOnPostgresTests {
         #expect(watched.stderr.hasPrefix("error: cannot reach PostgreSQL at 127.0.0.1:1"), "\(watched.stderr)")
         #expect(!watched.stderr.contains("secret"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty)
+        // `serve` refuses a PostgreSQL database before opening anything, for now.
+        let served = try Triage.run(["serve", "--model", bundle, "--db", url, "--port", "0"])
+        #expect(served.status == 1 && served.stderr.contains("serve does not take a PostgreSQL database yet"), "\(served.stderr)")
         for command in [["approvals", "list"], ["breakers"], ["outcome", "rec-000001", "--result", "success"]] {
             let result = try Triage.run(command + ["--db", url])
             #expect(result.status == 1 && result.stderr.hasPrefix("error: cannot reach PostgreSQL at 127.0.0.1:1"), "\(result.stderr)")
