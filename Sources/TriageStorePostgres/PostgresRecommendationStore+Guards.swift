@@ -28,6 +28,7 @@ extension PostgresRecommendationStore {
                 INSERT INTO meta (key, value) VALUES ('guards', \(text)) ON CONFLICT (key) DO UPDATE SET value = excluded.value
                 """, logger: self.logger)
         }
+        guardsSeen.withLock { $0 = true }
     }
 
     public func guardSettings() async throws(EngineError) -> RemediationGuards.Settings? {

@@ -33,6 +33,9 @@ public final class PostgresRecommendationStore: RecommendationStore {
     /// seen): a raise numbers its row with it and sends it in one call; when another writer
     /// raised meanwhile, the server answers with the count and the raise renumbers (see `raise`).
     let nextNumberGuess: Mutex<Int>
+    /// Whether this store saw guard settings installed (they are never removed): then every
+    /// raise applies them without asking first (`raise`).
+    let guardsSeen = Mutex(false)
 
     private init(url: PostgresURL, instance: String, raisedCount: Int, client: PostgresClient, runner: Task<Void, Never>,
                  logger: Logger) {
@@ -301,6 +304,9 @@ public final class PostgresRecommendationStore: RecommendationStore {
         // that applies them as SQLite's does. The check and the raise are two statements; a
         // breaker created between them is closed (a first outcome cannot open it) and settings
         // installed between them order the raise first, so the answer is one a serial order gives.
+        // Guards once installed stay installed (nothing deletes them): a store that saw them
+        // (the engine installs them through it) skips the check.
+        if guardsSeen.withLock({ $0 }) { return try await raiseGuarded(recommendation) }
         let guarded = try await read { connection in
             try await self.rows("""
                 SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'guards')
@@ -350,26 +356,61 @@ public final class PostgresRecommendationStore: RecommendationStore {
 
     /// A raise with the guards applied (`ApprovalQueue.applyGuards`), in one transaction under
     /// the writers' lock: so the count read is exact and no renumbering is needed.
+    ///
+    /// Five round trips (BEGIN, the lock, one read, one write, COMMIT) where statement by
+    /// statement took thirteen: the engine raises this way (911 raises in the 345 600-row
+    /// benchmark). One statement reads all the raise needs: the row already raised for this data
+    /// row, the count, the guard settings, whether a breaker exists, and the last hour's
+    /// approvals for the caps. No row lock is needed: every write of breakers, approvals and the
+    /// count takes the writers' lock, held here. Insert, count and journal line are one statement.
     func raiseGuarded(_ recommendation: Recommendation) async throws(EngineError) -> (recommendation: Recommendation, isNew: Bool) {
         let instance = self.instance
+        let since = recommendation.raisedAt - RemediationGuards.Settings.capWindowSeconds
+        let service = recommendation.service, created = recommendation.created, action = recommendation.action.name
         let answer: (Recommendation, Bool) = try await write { connection in
-            if let existing = try await self.fetch(where: "service = $1 AND created = $2", binds: {
-                $0.append(recommendation.service)
-                $0.append(recommendation.created)
-            }, on: connection).first {
+            guard let read = try await self.rows("""
+                SELECT (SELECT id FROM recommendation WHERE service = \(service) AND created = \(created)) AS existing,
+                       (SELECT value FROM meta WHERE key = 'recommendations') AS raised,
+                       (SELECT value FROM meta WHERE key = 'guards') AS guards,
+                       EXISTS (SELECT 1 FROM breaker WHERE service = \(service) AND action = \(action)) AS has_breaker,
+                       ARRAY(SELECT service FROM recommendation WHERE status = 'approved' AND decided_at > \(since)
+                             AND action <> 'alert' ORDER BY decided_at, id) AS cap_services,
+                       ARRAY(SELECT decided_at FROM recommendation WHERE status = 'approved' AND decided_at > \(since)
+                             AND action <> 'alert' ORDER BY decided_at, id) AS cap_times
+                """, on: connection).first else {
+                throw EngineError.database(path: self.location, reason: "the raise's read returned no row")
+            }
+            if let id = try read["existing"].decode(String?.self) {
+                guard let existing = try await self.fetch(where: "id = $1", binds: { $0.append(id) }, on: connection).first else {
+                    throw EngineError.database(path: self.location, reason: "the recommendation raised for this row vanished")
+                }
                 return (existing, false)
             }
-            let count = try await self.rows("SELECT value FROM meta WHERE key = 'recommendations'", on: connection)
-                .first.flatMap { Int(try $0["value"].decode(String.self)) } ?? 0
+            let count = Int(try read["raised"].decode(String?.self) ?? "0") ?? 0
             var record = recommendation.raised(id: Recommendation.id(number: count + 1), instance: instance)
             let now = record.raisedAt
-            if try await self.takeTrial(for: record, now: now, on: connection) { record.markAsTrial() }
-            if let cap = try await self.capReached(service: record.service, action: record.action, now: now, on: connection) {
-                record.markHeld(reason: cap.reason, until: cap.until)
+            if try read["has_breaker"].decode(Bool.self), try await self.takeTrial(for: record, now: now, on: connection) {
+                record.markAsTrial()
             }
-            try await self.insert(record, on: connection)
-            try await connection.query("UPDATE meta SET value = \(String(count + 1)) WHERE key = 'recommendations'", logger: self.logger)
-            try await self.journal(record, "recommendation", now: now, on: connection)
+            if record.action != .alert, let text = try read["guards"].decode(String?.self) {
+                let settings = try ApprovalQueue.storedGuardSettings(text)
+                let approvals = zip(try read["cap_services"].decode([String].self), try read["cap_times"].decode([Int64].self))
+                    .map { (service: $0.0, at: $0.1) }
+                if let cap = ApprovalQueue.capReached(settings: settings, service: record.service, approvals: approvals) {
+                    record.markHeld(reason: cap.reason, until: cap.until)
+                }
+            }
+            let row = try Self.json(of: record)
+            let event = record.journalJSON("recommendation", now: now)?.serialized() ?? "{}"
+            // Data-modifying WITH clauses run to completion whether or not the main statement reads them.
+            let eventID = try await self.rows("""
+                WITH inserted AS (INSERT INTO recommendation SELECT * FROM json_populate_record(NULL::recommendation, \(row)::json)),
+                     counted AS (UPDATE meta SET value = \(String(count + 1)) WHERE key = 'recommendations')
+                INSERT INTO event (type, at, body) VALUES ('recommendation', \(now), \(event)) RETURNING id
+                """, on: connection).first?["id"].decode(Int64.self) ?? 0
+            if eventID % 1_000 == 0 {
+                try await connection.query("DELETE FROM event WHERE id <= \(eventID - ApprovalQueue.journalCapacity)", logger: self.logger)
+            }
             return (record, true)
         }
         if answer.1, let number = Int(answer.0.id.dropFirst(4)) { nextNumberGuess.withLock { $0 = max($0, number + 1) } }
