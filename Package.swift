@@ -6,14 +6,15 @@ import PackageDescription
 //   TriageCore ← TriageData (CSV, model files, atomic writes)
 //   TriageCore ← TriageSim (incident simulator and its true remediation model)
 //   TriageCore, TriageData ← TriageEngine (approval queue in SQLite via GRDB, outbox, approvers)
-//   TriageEngine ← TriageStorePostgres (the same store protocol on PostgreSQL through postgres-nio;
+//   TriageEngine ← TriageStorePostgres (the same store protocols on PostgreSQL through postgres-nio;
 //     nothing below it depends on it, so the numeric and SQLite layers build without PostgreSQL)
-//   TriageCore, TriageData, TriageEngine ← TriageRuntime (what the front doors share: bundle
+//   TriageCore, TriageData, TriageEngine, TriageStorePostgres ← TriageRuntime (which opens a `--db`
+//     value as either store) (what the front doors share: bundle
 //     training, engine set-up, the model registry, the CSV writer, the events reader; no argument
 //     parsing, no terminal, and its errors name settings, not flags)
 //   TriageRuntime ← TriageServer (`triage serve`: Hummingbird routes, token auth, the approval page,
 //     Prometheus metrics; a thin layer over the runtime, nothing computed twice)
-//   TriageCore, TriageData, TriageEngine, TriageRuntime, TriageServer ← TriageCLI (commands) ← triage (executable)
+//   TriageCore, TriageData, TriageEngine, TriageStorePostgres, TriageRuntime, TriageServer ← TriageCLI (commands) ← triage (executable)
 // Release builds use SwiftPM's defaults, `-O` with whole-module optimisation: every
 // `precondition` and bounds check stays in (issue 14: with unchecked optimisation an input bug became
 // memory corruption instead of an error). Hot loops that measured faster without checks use
@@ -88,7 +89,10 @@ let package = Package(
         ),
         .target(
             name: "TriageRuntime",
-            dependencies: ["TriageCore", "TriageData", "TriageEngine"]
+            dependencies: [
+                "TriageCore", "TriageData", "TriageEngine", "TriageStorePostgres",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "TriageServer",
@@ -108,7 +112,7 @@ let package = Package(
         .target(
             name: "TriageCLI",
             dependencies: [
-                "TriageCore", "TriageData", "TriageSim", "TriageEngine", "TriageRuntime", "TriageServer",
+                "TriageCore", "TriageData", "TriageSim", "TriageEngine", "TriageRuntime", "TriageServer", "TriageStorePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

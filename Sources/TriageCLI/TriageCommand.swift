@@ -3,6 +3,7 @@ import TriageCore
 import TriageData
 import TriageEngine
 import TriageRuntime
+import TriageStorePostgres
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -38,6 +39,9 @@ public struct TriageCommand: ParsableCommand {
             printError(error.description)
             Glibc.exit(1)
         } catch let error as EngineError {
+            printError(error.description)
+            Glibc.exit(1)
+        } catch let error as PostgresStoreError {
             printError(error.description)
             Glibc.exit(1)
         } catch let error as EngineSetup.Failure {

@@ -48,13 +48,7 @@ extension ApprovalQueue {
     /// Stores the guard settings the engine runs with, so that the commands that decide and
     /// record outcomes (which have no engine) apply the same breakers and caps.
     public func installGuards(_ settings: RemediationGuards.Settings) throws(EngineError) {
-        try settings.validate()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let text: String
-        do { text = String(decoding: try encoder.encode(settings), as: UTF8.self) } catch {
-            throw .invalid("cannot encode the guard settings: \(error)")
-        }
+        let text = try Self.storedText(of: settings)
         try write { db in
             try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                            arguments: [Self.guardsKey, text])
@@ -75,6 +69,21 @@ extension ApprovalQueue {
         // Read on every raise, approval and engine check: decoding the JSON each time was most
         // of the guards' cost (user CPU +16 % on the 345 600-row engine loop), so the last
         // text decoded is kept with its settings.
+        return try storedGuardSettings(text)
+    }
+
+    /// The guard settings as both stores keep them in `meta` (key `guards`): sorted-key JSON.
+    public static func storedText(of settings: RemediationGuards.Settings) throws(EngineError) -> String {
+        try settings.validate()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        do { return String(decoding: try encoder.encode(settings), as: UTF8.self) } catch {
+            throw .invalid("cannot encode the guard settings: \(error)")
+        }
+    }
+
+    /// The settings of a stored text, decoded once per distinct text (see `guardSettings(_:)`).
+    public static func storedGuardSettings(_ text: String) throws(EngineError) -> RemediationGuards.Settings {
         if let known = lastGuardSettings.withLock({ $0 }), known.text == text { return known.settings }
         let settings: RemediationGuards.Settings
         do { settings = try JSONDecoder().decode(RemediationGuards.Settings.self, from: Data(text.utf8)) } catch {
@@ -105,6 +114,26 @@ extension ApprovalQueue {
         public var openedAt: Int64?
         public var retryAt: Int64?
 
+        public init(service: String, action: RemediationAction, state: CircuitBreaker.State, failures: Int, outcomes: Int,
+                    openedAt: Int64?, retryAt: Int64?) {
+            self.service = service
+            self.action = action
+            self.state = state
+            self.failures = failures
+            self.outcomes = outcomes
+            self.openedAt = openedAt
+            self.retryAt = retryAt
+        }
+
+        /// `breaker` as listed at wall time `now` (its wait advanced by the clock, not stored).
+        public init(service: String, action: RemediationAction, breaker stored: CircuitBreaker, settings: CircuitBreaker.Settings,
+                    now: Int64) {
+            var breaker = stored
+            breaker.advance(to: now, settings: settings)
+            self.init(service: service, action: action, state: breaker.state(at: now), failures: breaker.failures,
+                      outcomes: breaker.outcomes, openedAt: breaker.openedAt, retryAt: breaker.retryAt)
+        }
+
         public var json: JSONValue {
             .object([
                 "service": .string(service), "action": .string(action.name), "state": .string(state.rawValue),
@@ -123,11 +152,8 @@ extension ApprovalQueue {
         return try read { db in
             guard try hasBreakers(db) else { return [] }
             return try Self.storedBreakers(db, service: nil).map { stored in
-                var breaker = stored.breaker
-                breaker.advance(to: now, settings: settings.breaker)
-                return BreakerStatus(service: stored.service, action: stored.action, state: breaker.state(at: now),
-                                     failures: breaker.failures, outcomes: breaker.outcomes,
-                                     openedAt: breaker.openedAt, retryAt: breaker.retryAt)
+                BreakerStatus(service: stored.service, action: stored.action, breaker: stored.breaker, settings: settings.breaker,
+                              now: now)
             }.sorted { ($0.service, $0.action) < ($1.service, $1.action) }
         }
     }
@@ -191,16 +217,29 @@ extension ApprovalQueue {
 
     static func journal(_ transition: CircuitBreaker.Transition, of stored: StoredBreaker, cause: String?, now: Int64,
                         in db: Database) throws {
-        let b = stored.breaker
-        try journal(db, type: "breaker", json: .object([
+        try journal(db, type: "breaker", json: breakerEventJSON(transition, service: stored.service, action: stored.action,
+                                                                 breaker: stored.breaker, cause: cause, now: now), now: now)
+    }
+
+    /// The journal event of a breaker's transition, as both stores write it.
+    public static func breakerEventJSON(_ transition: CircuitBreaker.Transition, service: String, action: RemediationAction,
+                                        breaker b: CircuitBreaker, cause: String?, now: Int64) -> JSONValue {
+        .object([
             "type": .string("breaker"), "timestamp": .string(Timestamp.iso(now)),
-            "service": .string(stored.service), "action": .string(stored.action.name),
+            "service": .string(service), "action": .string(action.name),
             "from": .string(transition.from.rawValue), "to": .string(transition.to.rawValue),
             "failures": .integer(b.failures), "outcomes": .integer(b.outcomes),
             "opened_at": b.openedAt.map { .string(Timestamp.iso($0)) } ?? .null,
             "retry_at": b.retryAt.map { .string(Timestamp.iso($0)) } ?? .null,
             "cause": cause.map(JSONValue.string) ?? .null,
-        ]), now: now)
+        ])
+    }
+
+    /// Whether a half-open breaker's trial recommendation still holds its slot: waiting for a
+    /// person, or approved and waiting for its outcome (a rejected or expired trial never ran).
+    public static func trialHoldsSlot(status: String, expires: Int64, outcome: String?, now: Int64) -> Bool {
+        (status == Recommendation.Status.pending.rawValue && expires > now)
+            || (status == Recommendation.Status.approved.rawValue && outcome == nil)
     }
 
     /// Counts the outcome of `record` in its breaker (inside `recordOutcome`'s transaction).
@@ -313,6 +352,13 @@ extension ApprovalQueue {
             """), arguments: [since])
         let all = try rows.map { (service: try $0.decode(String.self, forColumn: "service"),
                                   at: try $0.decode(Int64.self, forColumn: "decided_at")) }
+        return capReached(settings: settings, service: service, approvals: all)
+    }
+
+    /// The cap `service` would pass with one more approval, given `all` the approvals (not
+    /// alerts) decided in the last hour, oldest first: both stores' rule and wording.
+    public static func capReached(settings: RemediationGuards.Settings, service: String,
+                                  approvals all: [(service: String, at: Int64)]) -> (reason: String, until: Int64)? {
         let mine = all.filter { $0.service == service }
         func until(_ approvals: [(service: String, at: Int64)], cap: Int) -> Int64 {
             // The window allows one more once all but cap − 1 of them have left it.
@@ -335,14 +381,9 @@ extension ApprovalQueue {
     /// transaction), and takes its breaker's trial when that is half-open.
     static func applyGuards(to record: inout Recommendation, in db: Database) throws {
         let now = record.raisedAt
-        if try takeTrial(for: record, now: now, in: db) {
-            let reason = RemediationGuards.trialReason(service: record.service, action: record.action)
-            if !record.reasons.contains(reason) { record.reasons.insert(reason, at: max(0, record.reasons.count - 1)) }
-        }
+        if try takeTrial(for: record, now: now, in: db) { record.markAsTrial() }
         if let cap = try capReached(service: record.service, action: record.action, now: now, in: db) {
-            record.heldReason = cap.reason
-            record.heldUntil = cap.until
-            record.reasons.insert("held: " + cap.reason, at: max(0, record.reasons.count - 1))
+            record.markHeld(reason: cap.reason, until: cap.until)
         }
     }
 
@@ -351,5 +392,21 @@ extension ApprovalQueue {
         if let cap = try capReached(service: record.service, action: record.action, now: now, in: db) {
             throw EngineError.held(id: record.id, reason: cap.reason, until: cap.until)
         }
+    }
+}
+
+extension Recommendation {
+    /// Marks a record about to be raised as its half-open breaker's trial (the reason a person
+    /// reads), as both stores do.
+    public mutating func markAsTrial() {
+        let reason = RemediationGuards.trialReason(service: service, action: action)
+        if !reasons.contains(reason) { reasons.insert(reason, at: max(0, reasons.count - 1)) }
+    }
+
+    /// Marks a record about to be raised as held by a cap until `until`.
+    public mutating func markHeld(reason: String, until: Int64) {
+        heldReason = reason
+        heldUntil = until
+        reasons.insert("held: " + reason, at: max(0, reasons.count - 1))
     }
 }

@@ -421,23 +421,32 @@ public final class ApprovalQueue: Sendable {
             try Self.journal(db, "outcome", record, now: now)
             try Self.countOutcome(of: record, now: now, in: db)
             var learned = false
-            // A recommendation the policy did not choose (a failed canary's rollback) has no
-            // symptoms: learning from it would credit the action to the all-normal pattern.
-            if !record.symptoms.levels.isEmpty,
-               let row = try Row.fetchOne(db, sql: "SELECT data FROM policy WHERE id = 1") {
-                var policy = try ApprovalQueue.decode(try row.decode(Data.self, forColumn: "data"))
-                do {
-                    try policy.learn(record.symptoms, tried: record.tried, action: record.action, seconds: seconds,
-                                     succeeded: result == .success)
-                } catch {
-                    throw EngineError.invalid("the stored policy cannot learn from this outcome: \(error)")
-                }
+            if Self.teachesPolicy(record), let row = try Row.fetchOne(db, sql: "SELECT data FROM policy WHERE id = 1") {
+                let taught = try Self.policyData(try row.decode(Data.self, forColumn: "data"), taughtBy: record, seconds: seconds)
                 try db.execute(sql: "UPDATE policy SET data = ?, updated_at = ?, outcomes_learned = outcomes_learned + 1 WHERE id = 1",
-                               arguments: [try ApprovalQueue.encode(policy), now])
+                               arguments: [taught, now])
                 learned = true
             }
             return (record, learned)
         }
+    }
+
+    /// Whether the outcome of `record` teaches the stored policy: a recommendation the policy
+    /// did not choose (a failed canary's rollback) has no symptoms, and learning from it would
+    /// credit the action to the all-normal pattern.
+    public static func teachesPolicy(_ record: Recommendation) -> Bool { !record.symptoms.levels.isEmpty }
+
+    /// The stored policy `data` after learning from the outcome of `record` (recovered after
+    /// `seconds`): what both stores write back in the outcome's transaction.
+    public static func policyData(_ data: Data, taughtBy record: Recommendation, seconds: Double) throws(EngineError) -> Data {
+        var policy = try decode(data)
+        do {
+            try policy.learn(record.symptoms, tried: record.tried, action: record.action, seconds: seconds,
+                             succeeded: record.outcome == .success)
+        } catch {
+            throw EngineError.invalid("the stored policy cannot learn from this outcome: \(error)")
+        }
+        return try encode(policy)
     }
 
     /// The bound on recovery times, named as the setting (a server passes it from its own field).
@@ -538,14 +547,14 @@ public final class ApprovalQueue: Sendable {
         return "\(error)"
     }
 
-    static func encode(_ policy: RemediationPolicy) throws(EngineError) -> Data {
+    public static func encode(_ policy: RemediationPolicy) throws(EngineError) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         do { return try encoder.encode(policy) } catch { throw .invalid("cannot encode the policy: \(error)") }
     }
 
     /// The stored policy, checked like one from a bundle: it is about to learn and recommend.
-    static func decode(_ data: Data) throws(EngineError) -> RemediationPolicy {
+    public static func decode(_ data: Data) throws(EngineError) -> RemediationPolicy {
         let policy: RemediationPolicy
         do { policy = try JSONDecoder().decode(RemediationPolicy.self, from: data) } catch {
             throw .invalid("the stored policy does not decode: \(error)")

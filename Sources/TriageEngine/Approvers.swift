@@ -28,7 +28,8 @@ public struct Approvers: Sendable, Equatable {
 
     /// `approvers.txt` beside the database.
     public static func defaultPath(forDatabase database: String) -> String {
-        guard let slash = database.lastIndex(of: "/") else { return "approvers.txt" }
+        // A PostgreSQL database has no folder to be beside: the working folder's file.
+        guard !DatabaseAddress.isPostgres(database), let slash = database.lastIndex(of: "/") else { return "approvers.txt" }
         return String(database[...slash]) + "approvers.txt"
     }
 

@@ -38,6 +38,8 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Approving would pass a rate cap (fail closed): `reason` says which, `until` is the wall
     /// time from which the cap's window allows it.
     case held(id: String, reason: String, until: Int64)
+    /// The store at `location` cannot do `feature` yet (PostgreSQL: the hand-off hook's audit).
+    case unsupportedByStore(feature: String, location: String)
     case invalid(String)
 
     public var description: String {
@@ -79,6 +81,8 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
             return "recommendation \(shown(id)) already has an outcome (\(result.rawValue))"
         case .outbox(let path, let reason): return "\(shown(path)): cannot write the outbox: \(shown(reason))"
         case .held(let id, let reason, _): return "recommendation \(shown(id)) is held, not approved: \(shown(reason))"
+        case .unsupportedByStore(let feature, let location):
+            return "\(shown(location)): \(feature) is not available with this store yet (it works with an SQLite database)"
         case .invalid(let message): return shown(message)
         }
     }

@@ -22,7 +22,8 @@ public struct Outbox: Sendable {
 
     /// `outbox.jsonl` beside the database.
     public static func defaultPath(forDatabase database: String) -> String {
-        guard let slash = database.lastIndex(of: "/") else { return "outbox.jsonl" }
+        // A PostgreSQL database has no folder to be beside: the working folder's file.
+        guard !DatabaseAddress.isPostgres(database), let slash = database.lastIndex(of: "/") else { return "outbox.jsonl" }
         return String(database[...slash]) + "outbox.jsonl"
     }
 

@@ -9,8 +9,9 @@ import TriageData
 ///
 /// This is the core of issue 18, phase 1: schema and versioned migrations (done when a store is
 /// opened), raising, reading, paged lists, the decision taken exactly once, outcomes, the events
-/// journal and the engine checkpoint. Guards and breakers, the learned policy and the hand-off
-/// audit stay on `ApprovalQueue` for now (the PostgreSQL schema already has their tables).
+/// journal and the engine checkpoint. The engine and the commands call the synchronous
+/// `ApprovalStore` (guards, breakers, the learned policy…), which both databases implement too;
+/// the hand-off hook's audit is still `ApprovalQueue`'s only.
 ///
 /// Methods are `async` because PostgreSQL is reached over the network; the SQLite store answers
 /// synchronously, as `ApprovalQueue` always has. Every error is an `EngineError` naming the

@@ -5,7 +5,7 @@ import TriageData
 extension RemediationEngine {
     /// The decisions of the open incident's recommendations, in the order they were raised, as
     /// the queue last showed them (copies refreshed once per call, `refreshQueueCopies`).
-    func incidentDecisions(_ monitor: ServiceMonitor, queue: ApprovalQueue) throws(EngineError) -> [ApprovalQueue.Decision] {
+    func incidentDecisions(_ monitor: ServiceMonitor, queue: any ApprovalStore) throws(EngineError) -> [ApprovalQueue.Decision] {
         guard !monitor.incidentRecommendations.isEmpty else { return [] }
         try refreshQueueCopies(queue)
         let unknown = monitor.incidentRecommendations.filter { decisionCopies[$0] == nil }

@@ -46,7 +46,8 @@ public final class RemediationEngine {
     /// (a value type holding the Q-table), and the scaling rule asks on every healthy row.
     private(set) var hasPolicy = false
     public let settings: Settings
-    let queue: ApprovalQueue?
+    /// The store of recommendations (SQLite or PostgreSQL), nil to run without one.
+    let queue: (any ApprovalStore)?
     /// Per-service state, one slot per service in order of first appearance; `monitorSlots`
     /// names each service's slot. A row's monitor is updated in place in its slot: taking it
     /// out of a dictionary and putting it back (so its history stayed uniquely referenced) cost
@@ -85,7 +86,7 @@ public final class RemediationEngine {
     /// - Parameters:
     ///   - policySource: identifies the policy (e.g. its file's SHA-256): the queue keeps what it
     ///     learned from outcomes as long as the source is the same.
-    public init(detectors: BundleDetectors, policy: RemediationPolicy?, policySource: String, queue: ApprovalQueue?,
+    public init(detectors: BundleDetectors, policy: RemediationPolicy?, policySource: String, queue: (any ApprovalStore)?,
                 settings: Settings = Settings(), now: Int64) throws(EngineError) {
         try settings.validate()
         guard detectors.isolationForest != nil || detectors.autoencoder != nil else {
@@ -271,7 +272,7 @@ public final class RemediationEngine {
     }
 
     /// Brings the copies of the queue's decisions and policy up to date, once per call.
-    func refreshQueueCopies(_ queue: ApprovalQueue) throws(EngineError) {
+    func refreshQueueCopies(_ queue: any ApprovalStore) throws(EngineError) {
         guard !queueCopiesChecked else { return }
         queueCopiesChecked = true
         let stamp = try queue.changeStamp()
@@ -294,7 +295,7 @@ public final class RemediationEngine {
     /// The guards' facts of `service`, from the copy while it is valid. A copy whose breakers the
     /// clock has moved on (a wait over, or a clock gone back) is read again, so the queue
     /// stores that change.
-    func guardFacts(_ queue: ApprovalQueue, service: String, now: Int64) throws(EngineError) -> RemediationGuards.Facts {
+    func guardFacts(_ queue: any ApprovalStore, service: String, now: Int64) throws(EngineError) -> RemediationGuards.Facts {
         if let copy = guardFactsCopies[service], !copy.breakers.contains(where: { facts in
             var breaker = facts.breaker
             return breaker.advance(to: now, settings: settings.guards.breaker).changed

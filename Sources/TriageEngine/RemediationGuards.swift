@@ -59,6 +59,13 @@ public enum RemediationGuards {
         /// When that trial expires while it still waits for a decision (nil once approved): an
         /// expired trial never ran and frees the slot.
         public var pendingTrialExpires: Int64?
+
+        public init(action: RemediationAction, breaker: CircuitBreaker, pendingTrial: String?, pendingTrialExpires: Int64?) {
+            self.action = action
+            self.breaker = breaker
+            self.pendingTrial = pendingTrial
+            self.pendingTrialExpires = pendingTrialExpires
+        }
     }
 
     /// What the guards need to know of one service.
@@ -127,7 +134,7 @@ public enum RemediationGuards {
     }
 
     /// The reason a half-open breaker's trial carries.
-    static func trialReason(service: String, action: RemediationAction) -> String {
+    public static func trialReason(service: String, action: RemediationAction) -> String {
         "circuit breaker \(service)/\(action.name) is half-open: this is its one trial recommendation "
             + "(its success closes the breaker, its failure opens it again)"
     }

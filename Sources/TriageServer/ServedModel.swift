@@ -60,6 +60,13 @@ final class ServedModel: @unchecked Sendable {
         // Read before the queue is opened: a bad targets file leaves nothing created or written.
         if let path = configuration.scalingTargets { settings.scalingTargets = try ScalingTargets.load(path) }
         settings.guards = configuration.guards
+        // Before anything is opened: the server's routes and its engine service still reach the
+        // queue as an SQLite `ApprovalQueue` (issue 18's next step moves them to the store
+        // protocols and runs the engine on a thread of its own).
+        if DatabaseAddress.isPostgres(database) {
+            throw ServerSetupError("serve does not take a PostgreSQL database yet (watch, approvals, outcome, breakers and report do): "
+                                   + "give it an SQLite file")
+        }
         let setup = try EngineSetup(bundle: bundle, path: configuration.model, database: database, settings: settings)
         let detectors = setup.detectors, queue = setup.queue
         let engine = try EngineService(setup: setup)

@@ -408,7 +408,7 @@ public final class TriageServer: Sendable {
         case .outOfRange(let field, _, _):
             return APIError.badRequest(error.description, field: field == "recovery seconds" ? "recovery_seconds" : field)
         case .invalid, .invalidConfiguration: return APIError.badRequest(error.description)
-        case .database, .newerDatabase, .notTriageDatabase, .readOnlyDatabase, .schemaMismatch, .outbox:
+        case .database, .newerDatabase, .notTriageDatabase, .readOnlyDatabase, .schemaMismatch, .outbox, .unsupportedByStore:
             return APIError.unavailable(error.description)
         }
     }

@@ -83,7 +83,7 @@ public struct PostgresURL: Sendable, Equatable {
     func socketPath(in directory: String) -> String { directory + "/.s.PGSQL.\(port)" }
 
     /// `text` with any password replaced by `***` (for an error about a URL that did not parse).
-    static func redacted(_ text: String) -> String {
+    public static func redacted(_ text: String) -> String {
         guard let schemeEnd = text.range(of: "://"), let at = text[schemeEnd.upperBound...].lastIndex(of: "@") else { return text }
         let credentials = text[schemeEnd.upperBound..<at]
         guard let colon = credentials.firstIndex(of: ":") else { return text }

@@ -60,6 +60,16 @@ struct StoreFixture {
 
     func tearDown() async { await cleanUp() }
 
+    /// The same store behind the engine's synchronous protocol: the SQLite queue itself, or the
+    /// PostgreSQL store blocking on postgres-nio (call it through `onOwnThread`).
+    var approvalStore: any ApprovalStore {
+        switch store {
+        case let sqlite as SQLiteRecommendationStore: return sqlite.queue
+        case let postgres as PostgresRecommendationStore: return PostgresApprovalStore(postgres)
+        default: fatalError("unknown store \(type(of: store))")
+        }
+    }
+
     func outboxLines() -> [String] {
         guard let data = FileManager.default.contents(atPath: outbox.path) else { return [] }
         return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
@@ -131,4 +141,12 @@ func sampleRecommendation(_ service: String, at created: Int64, raisedAt: Int64 
                    expires: raisedAt + ttl, reasons: ["latency_p99_ms 6.2× its baseline"],
                    parameters: action == .scaleUp ? ["replicas": 4] : [:], scores: ["iforest": 0.71],
                    symptoms: sampleSymptoms)
+}
+
+/// Runs `body` on a thread of its own: the synchronous PostgreSQL store blocks its caller, which
+/// must not be one of Swift concurrency's cooperative threads (a test's async body runs on one).
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
 }

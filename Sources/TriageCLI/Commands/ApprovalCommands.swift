@@ -3,6 +3,7 @@ import Foundation
 import TriageCore
 import TriageData
 import TriageEngine
+import TriageRuntime
 
 /// `triage approvals …`: the human decision on recommendations in the queue.
 struct Approvals: ParsableCommand {
@@ -12,16 +13,20 @@ struct Approvals: ParsableCommand {
                       ApprovalsHandoff.self])
 }
 
-/// The queue database named by `--db`; it must exist (`watch --model … --db` creates it).
-/// Commands that only read open it read-only: they work on a write-protected queue and can
-/// never create, migrate or change anything.
+/// The queue database named by `--db`: an SQLite file, which must exist (`watch --model … --db`
+/// creates it), or a `postgres://` URL. Commands that only read open an SQLite file read-only:
+/// they work on a write-protected queue and can never create, migrate or change anything.
 struct QueueOptions: ParsableArguments {
-    @Option(help: "Approval queue database (SQLite), as given to 'watch --db'.") var db: String
+    @Option(help: "Approval queue database: an SQLite file or postgres://USER[:PASS]@HOST[:PORT]/DB, as given to 'watch --db'.")
+    var db: String
 
     init() {}
     init(db: String) { self.db = db }
 
-    func open(_ access: ApprovalQueue.Access) throws -> ApprovalQueue {
+    var isPostgres: Bool { DatabaseAddress.isPostgres(db) }
+
+    func open(_ access: ApprovalQueue.Access) throws -> any ApprovalStore {
+        if isPostgres { return try StoreOpening.open(db, access: access) }
         var isFolder: ObjCBool = false
         let shown = TerminalText.escaped(db)
         guard FileManager.default.fileExists(atPath: db, isDirectory: &isFolder) else {
@@ -200,7 +205,7 @@ struct ApprovalsApprove: ParsableCommand {
     func run() throws {
         var files = FileRoles()
         files.input("--approvers", decision.approvers ?? Approvers.defaultPath(forDatabase: queue.db))
-        files.output("--db", queue.db)
+        if !queue.isPostgres { files.output("--db", queue.db) }
         files.output(outbox == nil ? "the default outbox" : "--outbox", outbox ?? Outbox.defaultPath(forDatabase: queue.db))
         try files.check()
         // Who may decide is settled before the queue is opened for writing, which may upgrade it
@@ -212,7 +217,7 @@ struct ApprovalsApprove: ParsableCommand {
         let target = Outbox(path: outbox ?? Outbox.defaultPath(forDatabase: queue.db))
         // The runner first: settings out of range are refused before anything is approved.
         var runner: HandoffRunner?
-        if let settings = handoff.settings { runner = try HandoffRunner(queue: store, settings: settings) }
+        if let settings = handoff.settings { runner = try HandoffRunner(queue: try HandoffOptions.sqliteQueue(store), settings: settings) }
         switch try store.approve(id, by: decider, comment: comment, approvers: approvers, outbox: target,
                                  handOff: runner != nil, now: QueueOptions.now) {
         case .approved(let r):

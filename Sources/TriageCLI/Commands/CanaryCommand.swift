@@ -29,7 +29,7 @@ struct Canary: ParsableCommand {
     @Option(name: .customLong("min-effect"), help: "Smallest shift that can fail a metric, as a fraction of the baseline median.")
     var minEffect = 0.10
     @Flag(help: "Print one JSON object.") var json = false
-    @Option(help: "Approval queue database: a failed canary raises a rollback recommendation there (needs --service).") var db: String?
+    @Option(help: "Approval queue database (SQLite file or postgres:// URL): a failed canary raises a rollback recommendation there (needs --service).") var db: String?
     @Option(help: "Service the rollback is for (with --db).") var service: String?
     @Option(help: "With --db: how long the rollback recommendation stays approvable (e.g. 30m, 2h).")
     var ttl = TimeToLive(seconds: 1_800)
@@ -56,7 +56,7 @@ struct Canary: ParsableCommand {
         var files = FileRoles()
         files.input("--baseline", baseline)
         files.input("--canary", canary)
-        files.output("--db", db)
+        if let db, !DatabaseAddress.isPostgres(db) { files.output("--db", db) }
         try files.check()
         let settings = CanaryAnalysis.Settings(confidence: confidence, relativeMinimumEffect: minEffect)
         let input = try CanaryInput.read(baseline: baseline, canary: canary, metrics: metrics.map(metricList),
@@ -68,7 +68,7 @@ struct Canary: ParsableCommand {
             let recommendation = analysis.rollbackRecommendation(
                 service: service, baselineFile: baseline, canaryFile: canary, created: input.lastCanaryTime ?? now,
                 now: now, ttlSeconds: ttl.seconds)
-            let raised = try ApprovalQueue(path: db).raise(recommendation)
+            let raised = try StoreOpening.open(db, access: .readWrite).raise(recommendation)
             var standardError = StandardError()
             print("\(raised.isNew ? "raised" : "already raised"): \(raised.recommendation.id) rollback for "
                   + TerminalText.escaped(service), to: &standardError)

@@ -116,7 +116,7 @@ struct ApprovalsHandoff: ParsableCommand {
 
     func run() throws {
         let store = try queue.open(.readWrite)
-        let runner = try HandoffRunner(queue: store, settings: handoff.settings!)
+        let runner = try HandoffRunner(queue: try HandoffOptions.sqliteQueue(store), settings: handoff.settings!)
         let results = try runner.drain()
         guard !results.isEmpty else {
             try StandardOutput.write("no unfinished hand-offs\n")
@@ -129,5 +129,16 @@ struct ApprovalsHandoff: ParsableCommand {
             try StandardOutput.write(line + "\n")
         }
         if failed > 0 { throw CLIFailure.failed("\(failed) of \(results.count) hand-offs did not succeed") }
+    }
+}
+
+extension HandoffOptions {
+    /// The SQLite queue the hand-off hook needs (its audit and per-recommendation lock file live
+    /// beside it); a PostgreSQL store is refused before anything is approved or run.
+    static func sqliteQueue(_ store: any ApprovalStore) throws(EngineError) -> ApprovalQueue {
+        guard let queue = store as? ApprovalQueue else {
+            throw .unsupportedByStore(feature: "handing approved actions to a command (--exec)", location: store.location)
+        }
+        return queue
     }
 }

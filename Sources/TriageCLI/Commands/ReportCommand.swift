@@ -25,7 +25,7 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         var files = FileRoles()
         files.input("--events", events)
-        files.input("--db", db)
+        if let db, !DatabaseAddress.isPostgres(db) { files.input("--db", db) }
         files.output("--output", output)
         try files.check()
         try OutputPath.validate(output)
@@ -68,7 +68,7 @@ struct ReportCommand: ParsableCommand {
         }
         let services = Set(points.keys).union(changes.keys).union(raised.map(\.service))
         let tracks = services.map { HTMLReport.Track(service: $0, points: points[$0] ?? [], changes: changes[$0] ?? []) }
-        let report = HTMLReport(title: title, sources: [events] + (db.map { [$0] } ?? []),
+        let report = HTMLReport(title: title, sources: [events] + (db.map { [StoreOpening.shown($0)] } ?? []),
                                 generated: QueueOptions.now, tracks: tracks, recommendations: raised, fromQueue: db != nil)
         if let path = OutputPath.file(output) {
             try AtomicFile.write(report.render(), to: path)

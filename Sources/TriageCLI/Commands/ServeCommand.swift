@@ -66,7 +66,7 @@ struct Serve: ParsableCommand {
         files.input("--token-file", tokenFile)
         files.input("--approvers", approvers)
         files.input("--scaling-targets", scalingTargets)
-        files.output("--db", db)
+        if let db, !DatabaseAddress.isPostgres(db) { files.output("--db", db) }
         files.output("--outbox", outbox)
         try files.check()
         var settings = ServerConfiguration(model: model)

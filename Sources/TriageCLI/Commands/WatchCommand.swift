@@ -1,6 +1,7 @@
 import ArgumentParser
 import TriageCore
 import TriageData
+import TriageEngine
 import TriageRuntime
 import Foundation
 
@@ -35,7 +36,7 @@ struct Watch: ParsableCommand {
     var maxLineBytes = 1 << 20
     @Option(help: "Bundle from 'triage train': score each service's rows with its detectors, track health, raise recommendations.")
     var model: String?
-    @Option(help: "Approval queue database (SQLite) for recommendations and the read position (with --model).")
+    @Option(help: "Approval queue database for recommendations and the read position (with --model): an SQLite file or postgres://USER[:PASS]@HOST[:PORT]/DB.")
     var db: String?
     @Option(help: "Name of the service column of a long-format file (with --model).") var serviceColumn = "service"
     @Option(help: "How long a recommendation waits for a decision: 90s, 30m, 2h, 1d or seconds (with --model).")
@@ -72,7 +73,7 @@ struct Watch: ParsableCommand {
         files.input("METRICS", metrics)
         files.inputFolder("--model", model)
         files.input("--scaling-targets", scalingTargets)
-        files.output("--db", db)
+        if let db, !DatabaseAddress.isPostgres(db) { files.output("--db", db) }
         // Without --model, scores go to standard output unless --scores says otherwise.
         files.output(scores == nil ? "the scores (standard output without --scores)" : "--scores",
                      scores ?? (model == nil ? "-" : nil))
@@ -89,7 +90,7 @@ struct Watch: ParsableCommand {
             if let model {
                 let summary = try EngineWatch(bundle: model, configuration: configuration(engine: true),
                                               stopRequested: { watchStopRequested }, warn: warn).run()
-                warn(json ? summary.json.serialized() : summary.text(metrics: metrics, database: db))
+                warn(json ? summary.json.serialized() : summary.text(metrics: metrics, database: db.map(StoreOpening.shown)))
                 return
             }
             let summary = try DetectorWatch(configuration: configuration(engine: false),

@@ -31,18 +31,22 @@ public struct EngineSetup {
     /// outcomes only while the policy it learned about is the one in use.
     public let policySource: String
     public let settings: RemediationEngine.Settings
-    public let queue: ApprovalQueue?
+    /// The store of recommendations (SQLite or PostgreSQL), nil to run without one.
+    public let store: (any ApprovalStore)?
+    /// The store when it is an SQLite queue (what `serve` needs for now).
+    public var queue: ApprovalQueue? { store as? ApprovalQueue }
 
     /// - Parameters:
     ///   - bundle: the opened bundle; `path` names it in errors.
     ///   - database: the approval queue's SQLite file (created when absent; its folder must
-    ///     exist), or nil to run without a queue.
+    ///     exist), a `postgres://` URL (`StoreOpening`), or nil to run without a queue.
     public init(bundle: ModelBundle, path: String, database: String?, settings: RemediationEngine.Settings) throws {
         guard let detectors = try BundleDetectors(bundle) else { throw Failure.noDetectorFeatures(bundle: path) }
         self.detectors = detectors
         policy = try bundle.model(RemediationPolicy.self, role: "policy", kind: ModelKind.remediationPolicy)
         policySource = bundle.manifest.models["policy"].flatMap { bundle.manifest.files[$0]?.sha256 } ?? "none"
-        queue = try database.map { path throws in
+        store = try database.map { path throws -> any ApprovalStore in
+            if DatabaseAddress.isPostgres(path) { return try StoreOpening.open(path, access: .readWrite) }
             if let folder = path.range(of: "/", options: .backwards).map({ String(path[..<$0.lowerBound]) }), !folder.isEmpty {
                 var isFolder: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
@@ -56,7 +60,7 @@ public struct EngineSetup {
 
     /// The engine over this set-up; `now` (wall-clock seconds) stamps the policy's installation.
     public func makeEngine(now: Int64) throws -> RemediationEngine {
-        try RemediationEngine(detectors: detectors, policy: policy, policySource: policySource, queue: queue,
+        try RemediationEngine(detectors: detectors, policy: policy, policySource: policySource, queue: store,
                               settings: settings, now: now)
     }
 }

@@ -29,7 +29,7 @@ public final class EngineWatch: FollowLoopHandler {
     let loop: FollowLoop
     var columns: ServiceMetricColumns?
     public let engine: RemediationEngine
-    let queue: ApprovalQueue?
+    let queue: (any ApprovalStore)?
     let scores: StreamingOutput?
     let events: StreamingOutput?
     var counts = EngineWatchSummary()
@@ -70,7 +70,7 @@ public final class EngineWatch: FollowLoopHandler {
         if let path = configuration.scalingTargets { settings.scalingTargets = try ScalingTargets.load(path) }
         settings.guards = configuration.guards
         let setup = try EngineSetup(bundle: opened, path: bundle, database: configuration.database, settings: settings)
-        queue = setup.queue
+        queue = setup.store
         engine = try setup.makeEngine(now: WatchClock.wall)
         loop = try FollowLoop(path: configuration.metrics, follow: configuration.follow,
                               maxLineBytes: configuration.maxLineBytes, pollInterval: configuration.pollInterval,
