@@ -49,7 +49,9 @@ import Testing
 
                 // The owner consumes everything of its services, 500 rows a checkpoint.
                 if shape.batch == 100 && shape.appenders == 1 {
-                    let owner = try await LeaseKeeper.join(store: stores[0], replica: "owner", settings: ReplicaFixture.shortLeases)
+                    // A lease long enough for the whole consumption (a replica would renew it every round).
+                    let owner = try await LeaseKeeper.join(store: stores[0], replica: "owner",
+                                                           settings: LeaseSettings(renewInterval: .seconds(60), ttl: .seconds(600)))
                     let leases = try await owner.round().held
                     let writes = FencedWrites(store: stores[0])
                     let consumeStart = ContinuousClock.now
@@ -71,7 +73,41 @@ import Testing
                 await f.tearDown()
             }
         }
+        // Chunked: one inbox entry per service and request, its body holding that service's
+        // 100 metric rows of the request (as `POST /v1/metrics` could store a body), 50 services:
+        // 5 000 metric rows per append, 100 appends.
+        var chunkedAppend = [Double](), chunkedConsume = [Double]()
+        let rowsPerChunk = 100, appends = 100
+        let chunk = (0..<rowsPerChunk).map { #"{"latency_p99_ms":"# + "\($0)}" }.joined(separator: "\n")
+        for _ in 0..<rounds {
+            let f = try await ReplicaFixture.make()
+            let store = try await f.store()
+            let inbox = MetricsInbox(store: store)
+            let names = services(serviceCount)
+            let start = ContinuousClock.now
+            for request in 0..<appends {
+                _ = try await inbox.append(names.map { InboxRow(service: $0, at: Int64(request), body: chunk) }, acceptedBy: "r0")
+            }
+            chunkedAppend.append(Double(appends * serviceCount * rowsPerChunk) / (ContinuousClock.now - start).seconds)
+            let owner = try await LeaseKeeper.join(store: store, replica: "owner", settings: LeaseSettings(renewInterval: .seconds(60), ttl: .seconds(600)))
+            let writes = FencedWrites(store: store)
+            let consumeStart = ContinuousClock.now
+            var consumed = 0
+            for lease in try await owner.round().held {
+                while true {
+                    let n = try await writes.consumeInbox(under: lease, limit: 50) { checkpoint, rows in
+                        checkpoint.state = Data("\(rows.count)".utf8)
+                    }
+                    if n == 0 { break }
+                    consumed += n * rowsPerChunk
+                }
+            }
+            chunkedConsume.append(Double(consumed) / (ContinuousClock.now - consumeStart).seconds)
+            await f.tearDown()
+        }
         func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+        print(String(format: "inbox-bench chunked (100 metric rows an entry, 50 services an append): append %.0f metric rows/s, consume %.0f metric rows/s (medians of %d)",
+                     median(chunkedAppend), median(chunkedConsume), rounds))
         for shape in shapes {
             let key = "batch \(shape.batch) × \(shape.appenders) appender\(shape.appenders > 1 ? "s" : "")"
             print(String(format: "inbox-bench append %@: %.0f rows/s (median of %d × %d rows), client CPU %.2f s",
