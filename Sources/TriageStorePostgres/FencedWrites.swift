@@ -13,6 +13,9 @@ public struct ServiceCheckpoint: Sendable, Equatable {
     public var openIncident: String?
     /// The lease epoch that saved it (nil: never saved).
     public internal(set) var savedEpoch: Int64?
+    /// The position stored when this checkpoint was read or last saved: a save must find it
+    /// unchanged (compare-and-set), so two consumers under one lease never both consume a row.
+    public internal(set) var savedPosition: Int64 = 0
 
     public init(service: String, inboxPosition: Int64 = 0, state: Data? = nil, openIncident: String? = nil) {
         self.service = service
@@ -20,6 +23,13 @@ public struct ServiceCheckpoint: Sendable, Equatable {
         self.state = state
         self.openIncident = openIncident
         self.savedEpoch = nil
+    }
+
+    /// The checkpoint of a service as stored.
+    init(service: String, savedEpoch: Int64, inboxPosition: Int64, state: Data?, openIncident: String?) {
+        self.init(service: service, inboxPosition: inboxPosition, state: state, openIncident: openIncident)
+        self.savedEpoch = savedEpoch
+        self.savedPosition = inboxPosition
     }
 }
 
@@ -103,20 +113,23 @@ public final class FencedWrites: Sendable {
         throw .store(.database(path: store.location, reason: "other writers raised before this one \(PostgresRecommendationStore.raiseAttempts) times in a row"))
     }
 
-    /// Saves `checkpoint` under `lease` and consumes the service's inbox rows up to its
-    /// `inboxPosition`, in one transaction; returns how many rows it consumed. The position may
-    /// stay (state saved, nothing consumed), never go back.
+    /// Saves `checkpoint` under `lease` and consumes the service's inbox rows after its
+    /// `savedPosition` up to its `inboxPosition`, in one transaction; returns how many rows it
+    /// consumed and updates `checkpoint` as saved. The position may stay (state saved, nothing
+    /// consumed), never go back; a checkpoint saved meanwhile by another consumer (same lease)
+    /// is refused with `checkpointMoved`.
     @discardableResult
-    public func saveCheckpoint(_ checkpoint: ServiceCheckpoint, under lease: Lease) async throws(ReplicaError) -> Int {
+    public func saveCheckpoint(_ checkpoint: inout ServiceCheckpoint, under lease: Lease) async throws(ReplicaError) -> Int {
         guard checkpoint.service == lease.service else {
             throw .store(.invalid("the checkpoint of '\(checkpoint.service)' cannot be saved under the lease of '\(lease.service)'"))
         }
         let (service, epoch) = (lease.service, lease.epoch)
-        let (position, state, incident) = (checkpoint.inboxPosition, checkpoint.state, checkpoint.openIncident)
+        let (expected, position) = (checkpoint.savedPosition, checkpoint.inboxPosition)
+        let (state, incident) = (checkpoint.state, checkpoint.openIncident)
         let answer = try await statement { connection in
             try await self.store.rows("""
                 SELECT result_kind, lease_owner, lease_epoch, at_position, consumed
-                FROM \(unescaped: ReplicaSchema.checkpointFunction)(\(service), \(epoch), \(position), \(state), \(incident))
+                FROM \(unescaped: ReplicaSchema.checkpointFunction)(\(service), \(epoch), \(expected), \(position), \(state), \(incident))
                 """, on: connection).first.map {
                 (kind: try $0["result_kind"].decode(String.self), owner: try $0["lease_owner"].decode(String?.self),
                  epoch: try $0["lease_epoch"].decode(Int64?.self), position: try $0["at_position"].decode(Int64?.self),
@@ -124,8 +137,12 @@ public final class FencedWrites: Sendable {
             }
         }
         switch answer?.kind {
-        case "saved"?: return Int(answer?.consumed ?? 0)
+        case "saved"?:
+            checkpoint.savedPosition = position
+            checkpoint.savedEpoch = epoch
+            return Int(answer?.consumed ?? 0)
         case "fenced"?: throw .fenced(service: service, epoch: epoch, currentOwner: answer?.owner, currentEpoch: answer?.epoch ?? 0)
+        case "moved"?: throw .checkpointMoved(service: service, expectedPosition: expected, storedPosition: answer?.position ?? 0)
         case "behind"?: throw .checkpointOutOfRange(service: service, position: position, lowest: answer?.position, highest: nil)
         case "ahead"?: throw .checkpointOutOfRange(service: service, position: position, lowest: nil, highest: answer?.position)
         default:
@@ -139,11 +156,9 @@ public final class FencedWrites: Sendable {
             try await self.store.rows("""
                 SELECT epoch, inbox_position, state, open_incident FROM service_checkpoint WHERE service = \(service)
                 """, on: connection).first.map { row in
-                var checkpoint = ServiceCheckpoint(service: service, inboxPosition: try row["inbox_position"].decode(Int64.self),
-                                                   state: try row["state"].decode(Data?.self),
-                                                   openIncident: try row["open_incident"].decode(String?.self))
-                checkpoint.savedEpoch = try row["epoch"].decode(Int64.self)
-                return checkpoint
+                ServiceCheckpoint(service: service, savedEpoch: try row["epoch"].decode(Int64.self),
+                                  inboxPosition: try row["inbox_position"].decode(Int64.self), state: try row["state"].decode(Data?.self),
+                                  openIncident: try row["open_incident"].decode(String?.self))
             }
         }
         return found ?? ServiceCheckpoint(service: service)
@@ -161,7 +176,7 @@ public final class FencedWrites: Sendable {
         guard let last = entries.last else { return 0 }
         try await process(&checkpoint, entries)
         checkpoint.inboxPosition = last.seq
-        try await saveCheckpoint(checkpoint, under: lease)
+        try await saveCheckpoint(&checkpoint, under: lease)
         return entries.count
     }
 

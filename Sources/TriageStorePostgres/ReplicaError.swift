@@ -14,6 +14,9 @@ public enum ReplicaError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A checkpoint whose inbox position is outside what can be consumed: before the saved one
     /// (`lowest`) or past the last row appended (`highest`).
     case checkpointOutOfRange(service: String, position: Int64, lowest: Int64?, highest: Int64?)
+    /// A checkpoint saved from `expectedPosition` while the stored one is `storedPosition`:
+    /// another consumer of the same lease saved first; this one's work must not count.
+    case checkpointMoved(service: String, expectedPosition: Int64, storedPosition: Int64)
     /// Settings that cannot work (a lease shorter than two renewals, say).
     case invalidSettings(String)
     /// The database failed (unreachable, restarting, refused a statement).
@@ -32,6 +35,8 @@ public enum ReplicaError: Error, Sendable, Equatable, CustomStringConvertible {
         case .checkpointOutOfRange(let service, let position, let lowest, let highest):
             if let lowest { return "checkpoint of '\(service)' at inbox position \(position) goes back before the saved \(lowest)" }
             return "checkpoint of '\(service)' at inbox position \(position) is past the last row appended (\(highest ?? 0))"
+        case .checkpointMoved(let service, let expected, let stored):
+            return "checkpoint of '\(service)' saved from inbox position \(expected), but another consumer moved it to \(stored)"
         case .invalidSettings(let reason): return "invalid replica settings: \(reason)"
         case .store(let error): return "\(error)"
         }

@@ -239,10 +239,13 @@ enum ReplicaSchema {
 
     /// Saves a service's checkpoint behind the fence and consumes its inbox rows up to
     /// `new_position` in the same transaction (deletes them: the position says what was
-    /// processed, so a row is processed once whoever owns the service next). `behind` when the
-    /// position goes back, `ahead` past the last row appended (both a caller's bug).
+    /// processed, so a row is processed once whoever owns the service next). Compare-and-set on
+    /// the position: `moved` when the stored one is not `expected_position` (another consumer
+    /// of the same epoch saved first, so these rows were processed twice and must not count);
+    /// `behind` when the position goes back, `ahead` past the last row appended.
     static let checkpoint = """
-        CREATE FUNCTION \(checkpointFunction)(fenced_service TEXT, owner_epoch BIGINT, new_position BIGINT, new_state BYTEA,
+        CREATE FUNCTION \(checkpointFunction)(fenced_service TEXT, owner_epoch BIGINT, expected_position BIGINT,
+            new_position BIGINT, new_state BYTEA,
             new_incident TEXT, OUT result_kind TEXT, OUT lease_owner TEXT, OUT lease_epoch BIGINT, OUT at_position BIGINT,
             OUT consumed BIGINT)
         LANGUAGE plpgsql VOLATILE AS $$
@@ -260,6 +263,10 @@ enum ReplicaSchema {
             END IF;
             SELECT s.inbox_position INTO at_position FROM service_checkpoint s WHERE s.service = fenced_service FOR UPDATE;
             at_position := COALESCE(at_position, 0);
+            IF at_position <> expected_position THEN
+                result_kind := 'moved';
+                RETURN;
+            END IF;
             IF new_position < at_position THEN
                 result_kind := 'behind';
                 RETURN;

@@ -38,7 +38,8 @@ import Testing
         let fenced = ReplicaError.fenced(service: "svc-01", epoch: 1, currentOwner: "b", currentEpoch: 2)
         await #expect(throws: fenced) { try await aWrites.raise(sampleRecommendation("svc-01", at: 160), under: stale) }
         await #expect(throws: fenced) {
-            try await aWrites.saveCheckpoint(ServiceCheckpoint(service: "svc-01", inboxPosition: 3), under: stale)
+            var late = ServiceCheckpoint(service: "svc-01", inboxPosition: 3)
+            try await aWrites.saveCheckpoint(&late, under: stale)
         }
         await #expect(throws: fenced) {
             _ = try await aWrites.consumeInbox(under: stale) { checkpoint, _ in checkpoint.state = Data("lost".utf8) }
@@ -78,10 +79,12 @@ import Testing
         try await a.register(services: ["api"])
         let lease = try #require(try await a.round().held.first)
         let writes = FencedWrites(store: a.store)
-        try await writes.saveCheckpoint(ServiceCheckpoint(service: "api", state: Data([1])), under: lease)
+        var first = ServiceCheckpoint(service: "api", state: Data([1]))
+        try await writes.saveCheckpoint(&first, under: lease)
         _ = try await eventually("the lease expires on the database's clock") { () -> Bool? in
             do {
-                try await writes.saveCheckpoint(ServiceCheckpoint(service: "api", state: Data([2])), under: lease)
+                var next = ServiceCheckpoint(service: "api", state: Data([2]))
+                try await writes.saveCheckpoint(&next, under: lease)
                 return nil
             } catch ReplicaError.fenced(let service, let epoch, let owner, let current) {
                 // Expired, not taken: the row still names A at epoch 1.
@@ -118,15 +121,29 @@ import Testing
         _ = try await inbox.append([InboxRow(service: "api", at: 1, body: "x"), InboxRow(service: "api", at: 2, body: "y")], acceptedBy: "a")
         let lease = try #require(try await a.round().held.first)
         let writes = FencedWrites(store: a.store)
-        #expect(try await writes.saveCheckpoint(ServiceCheckpoint(service: "api", inboxPosition: 2), under: lease) == 2)
+        var checkpoint = try await writes.checkpoint(for: "api")
+        checkpoint.inboxPosition = 2
+        #expect(try await writes.saveCheckpoint(&checkpoint, under: lease) == 2)
+        #expect(checkpoint.savedPosition == 2 && checkpoint.savedEpoch == 1)
         await #expect(throws: ReplicaError.checkpointOutOfRange(service: "api", position: 1, lowest: 2, highest: nil)) {
-            try await writes.saveCheckpoint(ServiceCheckpoint(service: "api", inboxPosition: 1), under: lease)
+            var back = checkpoint
+            back.inboxPosition = 1
+            try await writes.saveCheckpoint(&back, under: lease)
         }
         await #expect(throws: ReplicaError.checkpointOutOfRange(service: "api", position: 5, lowest: nil, highest: 2)) {
-            try await writes.saveCheckpoint(ServiceCheckpoint(service: "api", inboxPosition: 5), under: lease)
+            var ahead = checkpoint
+            ahead.inboxPosition = 5
+            try await writes.saveCheckpoint(&ahead, under: lease)
+        }
+        // A second consumer under the same lease that read the checkpoint before the first
+        // saved: its save is refused, so the rows it processed do not count twice.
+        await #expect(throws: ReplicaError.checkpointMoved(service: "api", expectedPosition: 0, storedPosition: 2)) {
+            var stale = ServiceCheckpoint(service: "api", inboxPosition: 2)
+            try await writes.saveCheckpoint(&stale, under: lease)
         }
         await #expect(throws: ReplicaError.self) {
-            try await writes.saveCheckpoint(ServiceCheckpoint(service: "web", inboxPosition: 0), under: lease)
+            var other = ServiceCheckpoint(service: "web")
+            try await writes.saveCheckpoint(&other, under: lease)
         }
         await f.tearDown()
     }
