@@ -125,7 +125,7 @@ import Testing
         }
         #expect(gained.sorted() == services(3))
         // Renewed in the background: held past its first expiry, under the same epochs.
-        try await eventually("renewed past the first lease time") { () -> Bool? in
+        _ = try await eventually("renewed past the first lease time") { () -> Bool? in
             let renewedPast = try await TestServer.withAdmin(database: f.database) { c in
                 var all = false
                 for try await value in try await c.query(
@@ -140,5 +140,33 @@ import Testing
         try await running.value
         try await keeper.leave()
         await f.tearDown()
+    }
+}
+
+/// The keeper while PostgreSQL is down past the lease time (a server of its own, as
+/// `PostgresRestartTests`): its leases lapse locally, and once the server is back the replica
+/// re-joins and owns the services again under new epochs.
+@Suite(.serialized) struct LeaseKeeperRestartTests {
+    @Test(.enabled(if: ReplicaFixture.enabled)) func leasesLapseWhileTheServerIsDownAndComeBackWithNewEpochs() async throws {
+        let server = try OwnPostgresServer.start()
+        defer { server.destroy() }
+        let store = try await PostgresRecommendationStore.open(server.url)
+        let keeper = try await LeaseKeeper.join(store: store, replica: "a",
+                                                settings: LeaseSettings(renewInterval: .milliseconds(200), ttl: .seconds(1)))
+        try await keeper.register(services: services(2))
+        let running = Task { try await keeper.run() }
+        _ = try await eventually("both services owned") { keeper.leases.count == 2 ? true : nil }
+        #expect(keeper.leases.allSatisfy { $0.epoch == 1 })
+
+        try server.control("stop", "-m", "fast")
+        _ = try await eventually("the leases lapse locally") { keeper.lease(for: "svc-01") == nil ? true : nil }
+        try server.startServer()
+        let back = try await eventually("owned again after the restart") { () -> [Lease]? in
+            keeper.leases.count == 2 ? keeper.leases : nil
+        }
+        #expect(back.allSatisfy { $0.epoch == 2 }, "re-claimed, not silently resumed: \(back)")
+        running.cancel()
+        try await running.value
+        await store.close()
     }
 }
