@@ -96,6 +96,11 @@ enum PostgresSchema {
         ]),
     ]
 
+    /// Migrations of PostgreSQL-only tables (replica coordination, `ReplicaSchema`), applied after
+    /// the shared ones; their identifiers begin `postgres-`, never one of SQLite's, and
+    /// `appliedMigrations()` reports only the shared list.
+    static let postgresOnlyMigrations: [Migration] = [ReplicaSchema.migration]
+
     /// The table that records which migrations ran (GRDB's name, so both stores read alike).
     static let migrationsTable = "grdb_migrations"
 
@@ -127,11 +132,11 @@ enum PostgresSchema {
                                        logger: logger)
         }
         let applied = try await appliedIdentifiers(connection, logger: logger)
-        let known = Set(migrations.map(\.identifier))
+        let known = Set((migrations + postgresOnlyMigrations).map(\.identifier))
         if let newer = applied.subtracting(known).sorted().first {
             throw PostgresStoreError.newerSchema(location: location, migration: newer)
         }
-        for migration in migrations where !applied.contains(migration.identifier) {
+        for migration in migrations + postgresOnlyMigrations where !applied.contains(migration.identifier) {
             try await connection.query("BEGIN", logger: logger)
             do {
                 for statement in migration.statements {
@@ -152,7 +157,7 @@ enum PostgresSchema {
     /// identifiers stays the one both stores share). Each is named with its version and installed
     /// at open when missing, under the migration lock; a changed body gets a new name, so two
     /// builds side by side each call their own.
-    static let routines: [(name: String, definition: String)] = [(raiseFunction, raiseFunctionDefinition)]
+    static let routines: [(name: String, definition: String)] = [(raiseFunction, raiseFunctionDefinition)] + ReplicaSchema.routines
 
     /// Raises one recommendation in one round trip (see `PostgresRecommendationStore.raise`).
     static let raiseFunction = "triage_raise_v1"
