@@ -37,10 +37,11 @@ public struct TreeGrowth: Sendable, Equatable {
 /// Missing values are learned as scikit-learn ≥ 1.3 does: every threshold is tried with the
 /// node's missing samples sent left and sent right, and "non-missing vs missing" is itself a
 /// candidate; when a node saw no missing value, missing goes to the child with more samples.
-/// A node waiting to be split: its sample range, depth, parent link and statistics.
+/// A node waiting to be split: its sample range, depth and parent link. Its statistics wait on
+/// a stack of their own beside it (`width` Doubles per pending node), so a split allocates no
+/// arrays.
 struct PendingNode {
     var start: Int, end: Int, depth: Int, parent: Int, isLeft: Bool
-    var statistics: [Double]
     /// The node's out-of-bag rows: a range of the out-of-bag order, partitioned like the samples.
     var outOfBagStart = 0, outOfBagEnd = 0
 }
@@ -107,10 +108,17 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
         let positionWeight = UnsafeMutablePointer<Double>.allocate(capacity: sampleTotal)
         initial.withUnsafeBufferPointer { rowsOf in
             data.codes.withUnsafeBufferPointer { codeBuffer in
-                for f in 0..<featureCount {
-                    let column = codeBuffer.baseAddress! + f * rows
-                    for p in 0..<sampleTotal { ordered[p &* rowStride &+ f] = column[Int(rowsOf[p])] }
-                    for q in 0..<outOfBagTotal { outOfBagOrdered[q &* rowStride &+ f] = column[Int(outOfBag[q])] }
+                // Row by row, each row's codes written once: the samples and out-of-bag rows are
+                // ascending, so the feature-major matrix is read as `featureCount` forward streams
+                // (column by column, the writes strided over the whole ordered copy once per feature).
+                let codes = codeBuffer.baseAddress!
+                for p in 0..<sampleTotal {
+                    let row = Int(rowsOf[p]), destination = ordered + p &* rowStride
+                    for f in 0..<featureCount { destination[f] = codes[f &* rows &+ row] }
+                }
+                for q in 0..<outOfBagTotal {
+                    let row = Int(outOfBag[q]), destination = outOfBagOrdered + q &* rowStride
+                    for f in 0..<featureCount { destination[f] = codes[f &* rows &+ row] }
                 }
             }
             for p in 0..<sampleTotal {
@@ -144,11 +152,17 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
         }
         var featurePool = Array(0..<featureCount)
 
-        var rootStatistics = [Double](repeating: 0, count: width)
-        for p in 0..<sampleTotal {
-            criterion.accumulate(&rootStatistics, target: positionTarget[p], weight: positionWeight[p])
+        // The popped node's statistics, copied off `pendingStatistics`.
+        let nodeStats = UnsafeMutablePointer<Double>.allocate(capacity: width)
+        defer { nodeStats.deallocate() }
+        var pendingStatistics = [Double](repeating: 0, count: width)
+        pendingStatistics.reserveCapacity(64 * width)
+        pendingStatistics.withUnsafeMutableBufferPointer { root in
+            for p in 0..<sampleTotal {
+                criterion.accumulate(root.baseAddress!, target: positionTarget[p], weight: positionWeight[p])
+            }
         }
-        let totalWeight = rootStatistics.withUnsafeBufferPointer { criterion.weight($0.baseAddress!) }
+        let totalWeight = pendingStatistics.withUnsafeBufferPointer { criterion.weight($0.baseAddress!) }
         // Gini with whole-number weights (bootstrap counts, no class weights): every class count,
         // ΣL_k² and ΣR_k² is an integer below 2⁵², held exactly, so the small-node search may
         // update them bin by bin instead of summing over the classes at every candidate and
@@ -156,20 +170,19 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
         var wholeWeights = true
         for p in 0..<sampleTotal where positionWeight[p] != positionWeight[p].rounded(.towardZero) { wholeWeights = false; break }
         let exactGini = criterion is GiniCriterion && wholeWeights && totalWeight * totalWeight < 0x1p52
-        var stack = [PendingNode(start: 0, end: sampleTotal, depth: 0, parent: -1, isLeft: false, statistics: rootStatistics,
+        var stack = [PendingNode(start: 0, end: sampleTotal, depth: 0, parent: -1, isLeft: false,
                                  outOfBagStart: 0, outOfBagEnd: outOfBagTotal)]
 
         do {
             while let node = stack.popLast() {
                 let count = node.end - node.start
-                let nodeStats = node.statistics
-                let (nodeImpurity, nodeWeight) = nodeStats.withUnsafeBufferPointer {
-                    (criterion.impurity($0.baseAddress!), criterion.weight($0.baseAddress!))
+                pendingStatistics.withUnsafeBufferPointer { pending in
+                    for k in 0..<width { nodeStats[k] = pending[stack.count &* width &+ k] }
                 }
-                let index = nodeStats.withUnsafeBufferPointer {
-                    tree.addNode(parent: node.parent, isLeft: node.isLeft, statistics: $0.baseAddress!, samples: count,
-                                 impurity: nodeImpurity)
-                }
+                pendingStatistics.removeLast(width)
+                let nodeImpurity = criterion.impurity(nodeStats), nodeWeight = criterion.weight(nodeStats)
+                let index = tree.addNode(parent: node.parent, isLeft: node.isLeft, statistics: nodeStats, samples: count,
+                                         impurity: nodeImpurity)
                 /// The node stays a leaf: its out-of-bag rows end here.
                 func settleOutOfBag() {
                     for q in node.outOfBagStart..<node.outOfBagEnd { outOfBagLeaves[Int(outOfBagPosition[q])] = Int32(truncatingIfNeeded: index) }
@@ -185,8 +198,8 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
                 var bestProxy = -Double.infinity
                 var bestFeature = -1, bestBin = 0, bestMissingLeft = false, bestLeftCount = 0
 
-                nodeStats.withUnsafeBufferPointer { statsBuffer in
-                    let total = statsBuffer.baseAddress!
+                do {
+                    let total = UnsafePointer(nodeStats)
                     let minLeaf = growth.minSamplesLeaf
 
                     /// Scores "codes ≤ bin go left" given non-missing left statistics `left`
@@ -416,13 +429,13 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
                     }
                 }
                 importance[bestFeature] += max(0, decrease)
-                let leftStatistics = Array(UnsafeBufferPointer(start: bestLeft, count: width))
-                let rightStatistics = Array(UnsafeBufferPointer(start: bestRight, count: width))
                 // Right first so the left child is popped next and numbered index + 1.
                 stack.append(PendingNode(start: low, end: node.end, depth: node.depth + 1, parent: index, isLeft: false,
-                                         statistics: rightStatistics, outOfBagStart: outOfBagLow, outOfBagEnd: node.outOfBagEnd))
+                                         outOfBagStart: outOfBagLow, outOfBagEnd: node.outOfBagEnd))
+                pendingStatistics.append(contentsOf: UnsafeBufferPointer(start: bestRight, count: width))
                 stack.append(PendingNode(start: node.start, end: low, depth: node.depth + 1, parent: index, isLeft: true,
-                                         statistics: leftStatistics, outOfBagStart: node.outOfBagStart, outOfBagEnd: outOfBagLow))
+                                         outOfBagStart: node.outOfBagStart, outOfBagEnd: outOfBagLow))
+                pendingStatistics.append(contentsOf: UnsafeBufferPointer(start: bestLeft, count: width))
             }
         }
         return (tree, importance, outOfBagLeaves)

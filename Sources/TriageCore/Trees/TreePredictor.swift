@@ -27,6 +27,10 @@ struct TreePredictor: Sendable {
     let nodes: [Node]
     let roots: [Int]
     let leafValues: [Float]
+    /// Offset in `leafValues` of tree t's first leaf: its leaves' outputs follow in node order,
+    /// `outputs` values each, so leaf number j of the tree (counted in node order) starts at
+    /// leafBases[t] + j·outputs.
+    let leafBases: [Int]
     let outputs: Int
     /// The compact one-byte-code layout used by `averageOutputs` when the trees allow it
     /// (nil: too many distinct thresholds on some feature, so floats are compared).
@@ -77,7 +81,12 @@ struct TreePredictor: Sendable {
         self.roots = roots
         self.leafValues = leafValues
         self.outputs = outputs
-        binned = BinnedTreePredictor(trees: trees, features: features, outputs: outputs, threads: threads, leafOutputs: leafOutputs)
+        var leafBases = [Int](), leafBase = 0
+        for part in perTree { leafBases.append(leafBase); leafBase += part.leafValues.count }
+        self.leafBases = leafBases
+        // The same leaf outputs, computed once for both layouts.
+        binned = BinnedTreePredictor(trees: trees, features: features, outputs: outputs, threads: threads,
+                                     leafTables: perTree.map(\.leafValues))
     }
 
     /// One step from node `index` for `row`: the left child (index + 1) or the right one.
