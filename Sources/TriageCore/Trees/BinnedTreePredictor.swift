@@ -120,6 +120,15 @@ struct BinnedTreePredictor: Sendable {
                 }
             }
             }
+            // Each feature's thresholds sorted and made distinct per tree (in parallel, small
+            // sorts); the merge below keeps the first of equal values in tree order, as one sort
+            // of all the trees' thresholds would (a stable sort; −0 and +0 are equal here).
+            for f in 0..<features where scan.thresholds[f].count > 1 {
+                scan.thresholds[f].sort()
+                var unique = [Float]()
+                for t in scan.thresholds[f] where unique.last.map({ $0 != t }) ?? true { unique.append(t) }
+                scan.thresholds[f] = unique
+            }
             return scan
         }
         guard !scans.contains(where: \.hasNaN) else { return nil }

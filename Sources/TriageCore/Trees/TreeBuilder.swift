@@ -152,17 +152,29 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
         }
         var featurePool = Array(0..<featureCount)
 
-        // The popped node's statistics, copied off `pendingStatistics`.
+        // The popped node's statistics, copied off `pendingStatistics` (`width` per node of
+        // `stack`, grown by doubling like the stack itself).
         let nodeStats = UnsafeMutablePointer<Double>.allocate(capacity: width)
-        defer { nodeStats.deallocate() }
-        var pendingStatistics = [Double](repeating: 0, count: width)
-        pendingStatistics.reserveCapacity(64 * width)
-        pendingStatistics.withUnsafeMutableBufferPointer { root in
-            for p in 0..<sampleTotal {
-                criterion.accumulate(root.baseAddress!, target: positionTarget[p], weight: positionWeight[p])
-            }
+        var pendingCapacity = 64
+        var pendingStatistics = UnsafeMutablePointer<Double>.allocate(capacity: pendingCapacity * width)
+        defer { nodeStats.deallocate(); pendingStatistics.deallocate() }
+        pendingStatistics.initialize(repeating: 0, count: width)
+        for p in 0..<sampleTotal {
+            criterion.accumulate(pendingStatistics, target: positionTarget[p], weight: positionWeight[p])
         }
-        let totalWeight = pendingStatistics.withUnsafeBufferPointer { criterion.weight($0.baseAddress!) }
+        let totalWeight = criterion.weight(pendingStatistics)
+        /// Pushes a pending node and its statistics.
+        func push(_ node: PendingNode, statistics: UnsafePointer<Double>, on stack: inout [PendingNode]) {
+            if stack.count == pendingCapacity {
+                let grown = UnsafeMutablePointer<Double>.allocate(capacity: 2 * pendingCapacity * width)
+                grown.update(from: pendingStatistics, count: pendingCapacity * width)
+                pendingStatistics.deallocate()
+                pendingStatistics = grown
+                pendingCapacity *= 2
+            }
+            (pendingStatistics + stack.count * width).update(from: statistics, count: width)
+            stack.append(node)
+        }
         // Gini with whole-number weights (bootstrap counts, no class weights): every class count,
         // ΣL_k² and ΣR_k² is an integer below 2⁵², held exactly, so the small-node search may
         // update them bin by bin instead of summing over the classes at every candidate and
@@ -176,10 +188,7 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
         do {
             while let node = stack.popLast() {
                 let count = node.end - node.start
-                pendingStatistics.withUnsafeBufferPointer { pending in
-                    for k in 0..<width { nodeStats[k] = pending[stack.count &* width &+ k] }
-                }
-                pendingStatistics.removeLast(width)
+                nodeStats.update(from: pendingStatistics + stack.count * width, count: width)
                 let nodeImpurity = criterion.impurity(nodeStats), nodeWeight = criterion.weight(nodeStats)
                 let index = tree.addNode(parent: node.parent, isLeft: node.isLeft, statistics: nodeStats, samples: count,
                                          impurity: nodeImpurity)
@@ -430,12 +439,10 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
                 }
                 importance[bestFeature] += max(0, decrease)
                 // Right first so the left child is popped next and numbered index + 1.
-                stack.append(PendingNode(start: low, end: node.end, depth: node.depth + 1, parent: index, isLeft: false,
-                                         outOfBagStart: outOfBagLow, outOfBagEnd: node.outOfBagEnd))
-                pendingStatistics.append(contentsOf: UnsafeBufferPointer(start: bestRight, count: width))
-                stack.append(PendingNode(start: node.start, end: low, depth: node.depth + 1, parent: index, isLeft: true,
-                                         outOfBagStart: node.outOfBagStart, outOfBagEnd: outOfBagLow))
-                pendingStatistics.append(contentsOf: UnsafeBufferPointer(start: bestLeft, count: width))
+                push(PendingNode(start: low, end: node.end, depth: node.depth + 1, parent: index, isLeft: false,
+                                 outOfBagStart: outOfBagLow, outOfBagEnd: node.outOfBagEnd), statistics: bestRight, on: &stack)
+                push(PendingNode(start: node.start, end: low, depth: node.depth + 1, parent: index, isLeft: true,
+                                 outOfBagStart: node.outOfBagStart, outOfBagEnd: outOfBagLow), statistics: bestLeft, on: &stack)
             }
         }
         return (tree, importance, outOfBagLeaves)

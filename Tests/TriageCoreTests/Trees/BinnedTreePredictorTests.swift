@@ -250,4 +250,24 @@ import Testing
             #expect(code(.nan) == BinnedTreePredictor.missingCode)
         }
     }
+
+    /// The leaf-output set numbers rows in order of first insertion, tells rows apart by their
+    /// bits (−0 from +0, one NaN payload from another) and survives its rehashes.
+    @Test func distinctRowsNumberRowsByFirstAppearance() {
+        var set = DistinctRows(width: 3)
+        var reference = [[UInt32]: Int]()
+        var random = RandomSource(seed: 5)
+        for _ in 0..<5000 {
+            let row: [Float] = [Float(random.integer(below: 9)), Float(random.integer(below: 9)) / 4,
+                                random.integer(below: 2) == 0 ? 0 : -0.0]
+            let key = row.map(\.bitPattern)
+            let expected = reference[key] ?? reference.count
+            if reference[key] == nil { reference[key] = expected }
+            #expect(row.withUnsafeBufferPointer { set.index(of: $0.baseAddress!) } == expected)
+        }
+        #expect(set.count == reference.count)
+        for (key, index) in reference {
+            #expect(Array(set.rows[(index * 3)..<(index * 3 + 3)]).map(\.bitPattern) == key)
+        }
+    }
 }
