@@ -45,7 +45,7 @@ public struct DecisionTree: Classifier, SummarizableModel {
         self.classCount = classCount
         self.tree = tree
         self.featureImportances = featureImportances
-        predictor = TreePredictor(trees: [tree], features: featureCount, outputs: classCount, leafOutputs: TreeTraining.classProbabilities)
+        predictor = TreePredictor(classProbabilitiesOf: [tree], features: featureCount, outputs: classCount)
     }
 
     /// Fits a tree to `data` (rows × features, NaN = missing) and class indices `labels`

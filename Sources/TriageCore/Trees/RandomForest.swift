@@ -94,8 +94,7 @@ public struct RandomForest: Classifier, SummarizableModel {
         self.outOfBagAccuracy = outOfBagAccuracy
         self.permutationImportances = permutationImportances
         self.predictor = predictor
-            ?? TreePredictor(trees: trees, features: featureCount, outputs: classCount, threads: threads,
-                             leafOutputs: TreeTraining.classProbabilities)
+            ?? TreePredictor(classProbabilitiesOf: trees, features: featureCount, outputs: classCount, threads: threads)
     }
 
     /// Fits a forest to `data` (NaN = missing) and class indices `labels` in 0..<classCount.

@@ -45,6 +45,20 @@ struct TreePredictor: Sendable {
     /// (4 million nodes; BENCHMARKS.md, trees speed).
     init(trees: [TreeStructure], features: Int, outputs: Int, threads: Int = 1,
          leafOutputs: @Sendable (TreeStructure, Int) -> [Float]) {
+        self.init(trees: trees, features: features, outputs: outputs, threads: threads,
+                  appendLeafOutputs: { tree, leaf, values in values.append(contentsOf: leafOutputs(tree, leaf)) })
+    }
+
+    /// The predictor of classification trees whose leaves output their normalised class
+    /// distribution (`TreeTraining.classProbabilities`), written straight into the leaf table
+    /// (no array per leaf).
+    init(classProbabilitiesOf trees: [TreeStructure], features: Int, outputs: Int, threads: Int = 1) {
+        self.init(trees: trees, features: features, outputs: outputs, threads: threads,
+                  appendLeafOutputs: TreeTraining.appendClassProbabilities)
+    }
+
+    private init(trees: [TreeStructure], features: Int, outputs: Int, threads: Int,
+                 appendLeafOutputs: @Sendable (TreeStructure, Int, inout [Float]) -> Void) {
         let perTree = Parallel.map(trees.count, threads: threads) { t -> (nodes: [Node], leafValues: [Float]) in
             let tree = trees[t]
             var nodes = [Node](), leafValues = [Float]()
@@ -55,7 +69,7 @@ struct TreePredictor: Sendable {
                     // the step below goes "right" to itself and lockstep traversal needs no
                     // leaf test.
                     nodes.append(Node(threshold: .nan, feature: 0, right: Int32(i), leafOffset: Int32(leafValues.count)))
-                    leafValues.append(contentsOf: leafOutputs(tree, i))
+                    appendLeafOutputs(tree, i, &leafValues)
                 } else {
                     let flag = tree.missingGoesLeft[i] ? TreePredictor.missingLeftBit : 0
                     nodes.append(Node(threshold: tree.threshold[i], feature: UInt32(tree.feature[i]) | flag,

@@ -29,6 +29,12 @@ import Testing
         let forest = try RandomForest.fit(x, labels: y, classCount: 3, hyperparameters: h, seed: 4, threads: 1)
         func bytes<T>(_ array: [T]) -> [UInt8] { array.withUnsafeBytes { Array($0) } }
         let one = TreePredictor(trees: forest.trees, features: 4, outputs: 3, threads: 1, leafOutputs: TreeTraining.classProbabilities)
+        // The forest's own build writes the class probabilities without per-leaf arrays: the
+        // same bytes as through the closure.
+        let direct = TreePredictor(classProbabilitiesOf: forest.trees, features: 4, outputs: 3, threads: 2)
+        #expect(bytes(direct.leafValues) == bytes(one.leafValues) && bytes(direct.nodes) == bytes(one.nodes))
+        #expect(direct.leafBases == one.leafBases)
+        #expect(bytes(try #require(direct.binned).table) == bytes(try #require(one.binned).table))
         for threads in [2, 3, 8] {
             let many = TreePredictor(trees: forest.trees, features: 4, outputs: 3, threads: threads,
                                      leafOutputs: TreeTraining.classProbabilities)
