@@ -122,15 +122,17 @@ public struct RandomForest: Classifier, SummarizableModel {
             t -> (tree: TreeStructure, importance: [Double], inBag: [Bool], outOfBag: [Int32], outOfBagLeaves: [Int32]) in
             var random = RandomSource(seed: seed, stream: UInt64(t))
             var weights = [Double](repeating: 0, count: rows)
-            var inBag = [Bool](repeating: true, count: rows)
+            // Which rows the tree saw: only the permutation importances read it (rows × trees
+            // flags otherwise written and kept for nothing).
+            var inBag = [Bool]()
             var samples = [Int32](), outOfBag = [Int32]()
             if h.bootstrap {
                 var draws = [Int32](repeating: 0, count: rows)
                 for _ in 0..<rows { draws[random.integer(below: rows)] += 1 }
                 samples.reserveCapacity(rows * 2 / 3)
                 outOfBag.reserveCapacity(rows * 3 / 8)
+                if h.permutationImportance { inBag = draws.map { $0 > 0 } }
                 for i in 0..<rows {
-                    inBag[i] = draws[i] > 0
                     if draws[i] > 0 {
                         samples.append(Int32(i))
                         weights[i] = Double(draws[i]) * classWeights[labels[i]]
@@ -140,6 +142,7 @@ public struct RandomForest: Classifier, SummarizableModel {
                 }
             } else {
                 samples = (0..<Int32(rows)).map { $0 }
+                if h.permutationImportance { inBag = [Bool](repeating: true, count: rows) }
                 for i in 0..<rows { weights[i] = classWeights[labels[i]] }
             }
             let result = TreeTraining.growClassifier(criterion: h.criterion, classCount: classCount, data: binned,
