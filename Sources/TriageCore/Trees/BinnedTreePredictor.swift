@@ -81,35 +81,53 @@ struct BinnedTreePredictor: Sendable {
     /// the same layout for any thread count.
     init?(trees: [TreeStructure], features: Int, outputs: Int, threads: Int = 1,
           leafOutputs: @Sendable (TreeStructure, Int) -> [Float]) {
+        let leafTables = Parallel.map(trees.count, threads: threads) { t -> [Float] in
+            let tree = trees[t]
+            var table = [Float]()
+            for i in 0..<tree.nodeCount where tree.isLeaf(i) { table.append(contentsOf: leafOutputs(tree, i)) }
+            return table
+        }
+        self.init(trees: trees, features: features, outputs: outputs, threads: threads, leafTables: leafTables)
+    }
+
+    /// The same from each tree's leaf outputs already computed: `leafTables[t]` holds `outputs`
+    /// values per leaf of tree t, its leaves in node order (`TreePredictor` computes them once
+    /// for both layouts).
+    init?(trees: [TreeStructure], features: Int, outputs: Int, threads: Int = 1, leafTables: [[Float]]) {
         guard features > 0, features * BinnedTreePredictor.lanes <= Int(UInt16.max) + 1, outputs > 0 else { return nil }
         struct TreeScan {
             var thresholds: [[Float]]
             var hasNaN = false
             /// Distinct leaf outputs of the tree, in order of first appearance.
-            var distinct: [[Float]] = []
+            var distinct: DistinctRows
             /// Per node: index in `distinct` (leaves only).
             var localSlot: [Int32]
         }
         let scans = Parallel.map(trees.count, threads: threads) { t -> TreeScan in
             let tree = trees[t]
-            var scan = TreeScan(thresholds: [[Float]](repeating: [], count: features),
+            var scan = TreeScan(thresholds: [[Float]](repeating: [], count: features), distinct: DistinctRows(width: outputs),
                                 localSlot: [Int32](repeating: 0, count: tree.nodeCount))
-            var slots = [[UInt32]: Int32]()
+            var leaf = 0
+            leafTables[t].withUnsafeBufferPointer { leafValues in
             for i in 0..<tree.nodeCount {
                 if tree.isLeaf(i) {
-                    let values = leafOutputs(tree, i)
-                    let key = values.map(\.bitPattern)
-                    if let existing = slots[key] { scan.localSlot[i] = existing } else {
-                        let slot = Int32(scan.distinct.count)
-                        slots[key] = slot
-                        scan.distinct.append(values)
-                        scan.localSlot[i] = slot
-                    }
+                    scan.localSlot[i] = Int32(scan.distinct.index(of: leafValues.baseAddress! + leaf * outputs))
+                    leaf += 1
                 } else {
                     let threshold = tree.threshold[i]
                     if threshold.isNaN { scan.hasNaN = true }
                     scan.thresholds[Int(tree.feature[i])].append(threshold)
                 }
+            }
+            }
+            // Each feature's thresholds sorted and made distinct per tree (in parallel, small
+            // sorts); the merge below keeps the first of equal values in tree order, as one sort
+            // of all the trees' thresholds would (a stable sort; −0 and +0 are equal here).
+            for f in 0..<features where scan.thresholds[f].count > 1 {
+                scan.thresholds[f].sort()
+                var unique = [Float]()
+                for t in scan.thresholds[f] where unique.last.map({ $0 != t }) ?? true { unique.append(t) }
+                scan.thresholds[f] = unique
             }
             return scan
         }
@@ -138,16 +156,13 @@ struct BinnedTreePredictor: Sendable {
         // needs no per-leaf lookup (a cache miss per tree per row) to find its outputs.
         // Merged in tree order, each tree's outputs in order of first appearance: the numbering
         // of one scan of all leaves in order.
-        var table = [Float](), slots = [[UInt32]: Int](), sinkOfLocal = [[UInt32]]()
+        var slots = DistinctRows(width: outputs), sinkOfLocal = [[UInt32]]()
         for scan in scans {
-            sinkOfLocal.append(scan.distinct.map { values -> UInt32 in
-                let key = values.map(\.bitPattern)
-                if let existing = slots[key] { return UInt32(existing) }
-                slots[key] = slots.count
-                table.append(contentsOf: values)
-                return UInt32(slots.count - 1)
-            })
+            scan.distinct.rows.withUnsafeBufferPointer { rows in
+                sinkOfLocal.append((0..<scan.distinct.count).map { UInt32(slots.index(of: rows.baseAddress! + $0 * outputs)) })
+            }
         }
+        let table = slots.rows
         // One more sink after the real ones: where an idle lane of a compacted walk waits
         // (a self-loop like the others, but outside the range whose arrival retires a row).
         let sinkNodes = (0...slots.count).map { Node(threshold: 0, shift: 0, feature: 0, child: UInt32($0)) }
@@ -586,5 +601,61 @@ struct BinnedTreePredictor: Sendable {
             let until = min(next.upperBound, next.lowerBound &+ ((started &* linesPerRow) >> 16) &* nodesPerLine)
             while prefetched < until { triage_prefetch(nodes + prefetched); prefetched &+= nodesPerLine }
         }
+    }
+}
+
+/// Distinct rows of `width` floats, compared by their bits, numbered in order of first
+/// insertion (an open-addressing hash set over the rows' bits). It replaced a dictionary keyed
+/// by `[UInt32]` arrays, which allocated a key per leaf of every tree while the predictor was
+/// built (issue 17 §3, BENCHMARKS.md "Trees and forests → Speed").
+struct DistinctRows {
+    let width: Int
+    /// The distinct rows, `width` floats each, in order of first insertion.
+    private(set) var rows: [Float] = []
+    private(set) var count = 0
+    /// Row index + 1 per bucket; 0 = empty. A power of two in size, at most half full.
+    private var buckets = [Int32](repeating: 0, count: 64)
+
+    init(width: Int) { self.width = width }
+
+    /// The index of the row `values[0..<width]`, added at the end when new.
+    mutating func index(of values: UnsafePointer<Float>) -> Int {
+        let mask = buckets.count - 1
+        var bucket = Self.hash(values, width) & mask
+        while true {
+            let entry = Int(buckets[bucket])
+            if entry == 0 { break }
+            let found = rows.withUnsafeBufferPointer { stored in
+                let row = stored.baseAddress! + (entry - 1) * width
+                for k in 0..<width where row[k].bitPattern != values[k].bitPattern { return false }
+                return true
+            }
+            if found { return entry - 1 }
+            bucket = (bucket + 1) & mask
+        }
+        rows.append(contentsOf: UnsafeBufferPointer(start: values, count: width))
+        count += 1
+        buckets[bucket] = Int32(count)
+        if count * 2 > buckets.count { rehash(buckets.count * 2) }
+        return count - 1
+    }
+
+    private mutating func rehash(_ size: Int) {
+        buckets = [Int32](repeating: 0, count: size)
+        let mask = size - 1
+        rows.withUnsafeBufferPointer { stored in
+            for r in 0..<count {
+                var bucket = Self.hash(stored.baseAddress! + r * width, width) & mask
+                while buckets[bucket] != 0 { bucket = (bucket + 1) & mask }
+                buckets[bucket] = Int32(r + 1)
+            }
+        }
+    }
+
+    /// FNV-1a over the floats' bit patterns, its high bits folded into the low ones.
+    private static func hash(_ values: UnsafePointer<Float>, _ width: Int) -> Int {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for k in 0..<width { h = (h ^ UInt64(values[k].bitPattern)) &* 0x100_0000_01b3 }
+        return Int(truncatingIfNeeded: h ^ (h >> 29))
     }
 }

@@ -45,7 +45,7 @@ public struct DecisionTree: Classifier, SummarizableModel {
         self.classCount = classCount
         self.tree = tree
         self.featureImportances = featureImportances
-        predictor = TreePredictor(trees: [tree], features: featureCount, outputs: classCount, leafOutputs: TreeTraining.classProbabilities)
+        predictor = TreePredictor(classProbabilitiesOf: [tree], features: featureCount, outputs: classCount)
     }
 
     /// Fits a tree to `data` (rows × features, NaN = missing) and class indices `labels`
@@ -75,15 +75,15 @@ public struct DecisionTree: Classifier, SummarizableModel {
         let grown: (tree: TreeStructure, importance: [Double])
         switch h.splitter {
         case .histogram:
-            let binning = FeatureBinning(fitting: data, maxBins: h.maxBins, threads: threads)
+            let (binning, binned) = try FeatureBinning.fittingAndBinning(data, maxBins: h.maxBins, as: UInt8.self, threads: threads)
             grown = TreeTraining.growClassifier(criterion: h.criterion, classCount: classCount,
-                                                data: try binning.bin(data, as: UInt8.self, threads: threads), binning: binning,
+                                                data: binned, binning: binning,
                                                 targets: targets, growth: growth, samples: samples, weights: weights,
                                                 random: &random)
         case .exact:
-            let binning = FeatureBinning(fitting: data, maxBins: nil, threads: threads)
+            let (binning, binned) = try FeatureBinning.fittingAndBinning(data, maxBins: nil, as: UInt32.self, threads: threads)
             grown = TreeTraining.growClassifier(criterion: h.criterion, classCount: classCount,
-                                                data: try binning.bin(data, as: UInt32.self, threads: threads), binning: binning,
+                                                data: binned, binning: binning,
                                                 targets: targets, growth: growth, samples: samples, weights: weights,
                                                 random: &random)
         }

@@ -35,23 +35,71 @@ public struct FeatureBinning: Codable, Sendable, Equatable {
     /// - Complexity: O(n log n) per feature, features in parallel.
     public init(fitting data: Matrix<Float>, maxBins: Int?, threads: Int) {
         precondition(maxBins.map { $0 >= 2 } ?? true, "maxBins must be at least 2")
-        let perFeature = Parallel.map(data.columns, threads: threads) { j -> (edges: [Float], lowest: [Float], highest: [Float]) in
-            let sorted = FeatureBinning.sortedNonMissing(data.column(j))
-            let edges = FeatureBinning.edges(of: sorted, maxBins: maxBins)
-            // Bin b holds the sorted values up to edges[b]: its first and last are its range.
-            var lowest = [Float](), highest = [Float]()
-            lowest.reserveCapacity(edges.count + 1); highest.reserveCapacity(edges.count + 1)
-            var i = 0
-            for b in 0...edges.count where i < sorted.count {
-                lowest.append(sorted[i])
-                while i < sorted.count && (b == edges.count || sorted[i] <= edges[b]) { i += 1 }
-                highest.append(sorted[i - 1])
-            }
-            return (edges, lowest, highest)
+        let perFeature = Parallel.map(data.columns, threads: threads) { j in
+            FeatureBinning.fitFeature(FeatureBinning.sortedNonMissing(data.column(j)), maxBins: maxBins)
         }
-        edges = perFeature.map(\.edges)
-        lowest = perFeature.map(\.lowest)
-        highest = perFeature.map(\.highest)
+        self.init(edges: perFeature.map(\.edges), lowest: perFeature.map(\.lowest), highest: perFeature.map(\.highest))
+    }
+
+    private init(edges: [[Float]], lowest: [[Float]], highest: [[Float]]) {
+        self.edges = edges
+        self.lowest = lowest
+        self.highest = highest
+    }
+
+    /// One feature's edges and each bin's lowest and highest value, from its sorted values.
+    private static func fitFeature(_ sorted: [Float], maxBins: Int?) -> (edges: [Float], lowest: [Float], highest: [Float]) {
+        let edges = FeatureBinning.edges(of: sorted, maxBins: maxBins)
+        // Bin b holds the sorted values up to edges[b]: its first and last are its range.
+        var lowest = [Float](), highest = [Float]()
+        lowest.reserveCapacity(edges.count + 1); highest.reserveCapacity(edges.count + 1)
+        var i = 0
+        for b in 0...edges.count where i < sorted.count {
+            lowest.append(sorted[i])
+            while i < sorted.count && (b == edges.count || sorted[i] <= edges[b]) { i += 1 }
+            highest.append(sorted[i - 1])
+        }
+        return (edges, lowest, highest)
+    }
+
+    /// `FeatureBinning(fitting:maxBins:threads:)` and `bin(_:as:threads:)` of the same data in
+    /// one pass per feature, with the same edges and codes bit for bit: the sort that finds the
+    /// edges also gives each row's rank, and walking the rows in value order the code is the
+    /// bin reached so far, so no value is searched among the edges (that search, ≈ 8 dependent
+    /// and mispredicted steps per value, was ≈ 4 % of a 30-tree forest fit on 150 000 × 20;
+    /// BENCHMARKS.md "Trees and forests → Speed").
+    static func fittingAndBinning<Code: FixedWidthInteger & UnsignedInteger & Sendable>(
+        _ data: Matrix<Float>, maxBins: Int?, as _: Code.Type = Code.self, threads: Int
+    ) throws(EstimatorError) -> (binning: FeatureBinning, binned: BinnedFeatures<Code>) {
+        precondition(maxBins.map { $0 >= 2 } ?? true, "maxBins must be at least 2")
+        let rows = data.rows
+        var codes = [Code](repeating: Code.max, count: rows * data.columns) // Code.max: missing
+        let perFeature = codes.withUnsafeMutableBufferPointer { buffer in
+            let output = SendablePointer(buffer.baseAddress!)
+            return Parallel.map(data.columns, threads: threads) { j -> (edges: [Float], lowest: [Float], highest: [Float]) in
+                let column = data.column(j)
+                let order = FeatureBinning.nonMissingOrder(column)
+                let sorted = order.map { column[Int($0)] }
+                let fitted = FeatureBinning.fitFeature(sorted, maxBins: maxBins)
+                // A feature with too many edges for `Code` is refused below, codes unused.
+                guard fitted.edges.count < Int(Code.max) else { return fitted }
+                let edges = fitted.edges, codes = output.base + j * rows
+                // The first b with value ≤ edges[b]: non-decreasing along the sorted values.
+                var b = 0
+                for (i, row) in order.enumerated() {
+                    while b < edges.count && !(sorted[i] <= edges[b]) { b += 1 }
+                    codes[Int(row)] = Code(truncatingIfNeeded: b)
+                }
+                return fitted
+            }
+        }
+        let binning = FeatureBinning(edges: perFeature.map(\.edges), lowest: perFeature.map(\.lowest),
+                                     highest: perFeature.map(\.highest))
+        if let wide = binning.edges.firstIndex(where: { $0.count >= Int(Code.max) }) {
+            throw .invalidParameter(name: "bin edges of feature \(wide + 1)", value: "\(binning.edges[wide].count)",
+                                    expected: "fewer than \(Code.max) for \(Code.self) codes")
+        }
+        return (binning, BinnedFeatures(rows: rows, codes: codes, binCounts: binning.edges.map { $0.count + 1 }))
     }
 
     public init(edges: [[Float]]) {
@@ -107,17 +155,25 @@ public struct FeatureBinning: Codable, Sendable, Equatable {
     /// every key shares its byte. Swift's merge sort was 8 % of a 30-tree forest fit on 150 000
     /// × 20 (perf, BENCHMARKS.md "Trees and forests → Speed").
     static func sortedNonMissing(_ values: [Float]) -> [Float] {
+        nonMissingOrder(values).map { values[Int($0)] }
+    }
+
+    /// Indices of the non-missing values of `values` in ascending order of value, equal values
+    /// in index order (the order `sortedNonMissing` returns them in).
+    static func nonMissingOrder(_ values: [Float]) -> [UInt32] {
+        precondition(values.count <= Int(UInt32.max), "more rows than 32-bit indices")
         // The high 32 bits: the key (sign flipped for positives, all bits for negatives, so
-        // unsigned order is float order; both zeros share +0's key); the low 32: the value's bits.
+        // unsigned order is float order; both zeros share +0's key); the low 32: the index, so
+        // the stable sort keeps equal keys in index order.
         var items = [UInt64]()
         items.reserveCapacity(values.count)
-        for v in values where !v.isNaN {
+        for (i, v) in values.enumerated() where !v.isNaN {
             let bits = v.bitPattern
             let key: UInt32 = v == 0 ? 0x8000_0000 : (bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000)
-            items.append(UInt64(key) << 32 | UInt64(bits))
+            items.append(UInt64(key) << 32 | UInt64(i))
         }
         let n = items.count
-        guard n > 1 else { return items.map { Float(bitPattern: UInt32(truncatingIfNeeded: $0)) } }
+        guard n > 1 else { return items.map { UInt32(truncatingIfNeeded: $0) } }
         var counts = [Int](repeating: 0, count: 4 * 256)
         for item in items {
             for pass in 0..<4 { counts[pass * 256 + Int(truncatingIfNeeded: item >> (32 + 8 * pass)) & 255] += 1 }
@@ -135,7 +191,7 @@ public struct FeatureBinning: Codable, Sendable, Equatable {
             }
             swap(&items, &scratch)
         }
-        return items.map { Float(bitPattern: UInt32(truncatingIfNeeded: $0)) }
+        return items.map { UInt32(truncatingIfNeeded: $0) }
     }
 
     static func edges(of sorted: [Float], maxBins: Int?) -> [Float] {

@@ -94,8 +94,7 @@ public struct RandomForest: Classifier, SummarizableModel {
         self.outOfBagAccuracy = outOfBagAccuracy
         self.permutationImportances = permutationImportances
         self.predictor = predictor
-            ?? TreePredictor(trees: trees, features: featureCount, outputs: classCount, threads: threads,
-                             leafOutputs: TreeTraining.classProbabilities)
+            ?? TreePredictor(classProbabilitiesOf: trees, features: featureCount, outputs: classCount, threads: threads)
     }
 
     /// Fits a forest to `data` (NaN = missing) and class indices `labels` in 0..<classCount.
@@ -117,22 +116,23 @@ public struct RandomForest: Classifier, SummarizableModel {
                                 maxFeatures: h.maxFeatures.count(features: data.columns))
         let classWeights = h.classWeight.weights(labels: labels, classCount: classCount)
         let targets = labels.map(Float.init)
-        let binning = FeatureBinning(fitting: data, maxBins: h.maxBins, threads: threads)
-        let binned = try binning.bin(data, as: UInt8.self, threads: threads)
+        let (binning, binned) = try FeatureBinning.fittingAndBinning(data, maxBins: h.maxBins, as: UInt8.self, threads: threads)
 
         let grown = Parallel.map(h.trees, threads: threads) {
             t -> (tree: TreeStructure, importance: [Double], inBag: [Bool], outOfBag: [Int32], outOfBagLeaves: [Int32]) in
             var random = RandomSource(seed: seed, stream: UInt64(t))
             var weights = [Double](repeating: 0, count: rows)
-            var inBag = [Bool](repeating: true, count: rows)
+            // Which rows the tree saw: only the permutation importances read it (rows × trees
+            // flags otherwise written and kept for nothing).
+            var inBag = [Bool]()
             var samples = [Int32](), outOfBag = [Int32]()
             if h.bootstrap {
                 var draws = [Int32](repeating: 0, count: rows)
                 for _ in 0..<rows { draws[random.integer(below: rows)] += 1 }
                 samples.reserveCapacity(rows * 2 / 3)
                 outOfBag.reserveCapacity(rows * 3 / 8)
+                if h.permutationImportance { inBag = draws.map { $0 > 0 } }
                 for i in 0..<rows {
-                    inBag[i] = draws[i] > 0
                     if draws[i] > 0 {
                         samples.append(Int32(i))
                         weights[i] = Double(draws[i]) * classWeights[labels[i]]
@@ -142,12 +142,19 @@ public struct RandomForest: Classifier, SummarizableModel {
                 }
             } else {
                 samples = (0..<Int32(rows)).map { $0 }
+                if h.permutationImportance { inBag = [Bool](repeating: true, count: rows) }
                 for i in 0..<rows { weights[i] = classWeights[labels[i]] }
             }
             let result = TreeTraining.growClassifier(criterion: h.criterion, classCount: classCount, data: binned,
                                                      binning: binning, targets: targets, growth: growth, samples: samples,
                                                      weights: weights, outOfBag: outOfBag, random: &random)
-            return (result.tree, result.importance, inBag, outOfBag, result.outOfBagLeaves)
+            // Each out-of-bag row's leaf as its number among the tree's leaves in node order, which
+            // is where its outputs sit in the predictor (`TreePredictor.leafBases`): the OOB pass
+            // then reads them with one random load instead of two (node, then outputs).
+            var leafNumber = [Int32](repeating: -1, count: result.tree.nodeCount), leaves = Int32(0)
+            for i in 0..<result.tree.nodeCount where result.tree.isLeaf(i) { leafNumber[i] = leaves; leaves += 1 }
+            let outOfBagLeaves = result.outOfBagLeaves.map { leafNumber[Int($0)] }
+            return (result.tree, result.importance, inBag, outOfBag, outOfBagLeaves)
         }
         let trees = grown.map(\.tree)
         var importances = [Double](repeating: 0, count: data.columns)
@@ -176,7 +183,8 @@ public struct RandomForest: Classifier, SummarizableModel {
     }
 
     /// OOB accuracy from the leaves the growth routed each tree's out-of-bag rows to
-    /// (`outOfBag[t]` ascending, `leaves[t][i]` the leaf of row `outOfBag[t][i]` in tree t):
+    /// (`outOfBag[t]` ascending, `leaves[t][i]` the leaf of row `outOfBag[t][i]` in tree t,
+    /// numbered among the tree's leaves in node order):
     /// each row's class probabilities summed over those trees, in tree order as the walk below
     /// adds them, so the result is the same bit for bit.
     func outOfBagAccuracy(labels: [Int], outOfBag: [[Int32]], leaves: [[Int32]], threads: Int) -> Double? {
@@ -186,10 +194,9 @@ public struct RandomForest: Classifier, SummarizableModel {
             let block = blocks[b]
             var sums = [Float](repeating: 0, count: block.count * k)
             var voted = [Bool](repeating: false, count: block.count)
-            predictor.nodes.withUnsafeBufferPointer { nodes in
             predictor.leafValues.withUnsafeBufferPointer { values in
                 for t in 0..<outOfBag.count {
-                    let treeRows = outOfBag[t], treeLeaves = leaves[t], root = predictor.roots[t]
+                    let treeRows = outOfBag[t], treeLeaves = leaves[t], leafBase = predictor.leafBases[t]
                     // First out-of-bag row of tree t inside the block (rows are ascending).
                     var low = 0, high = treeRows.count
                     while low < high {
@@ -200,12 +207,11 @@ public struct RandomForest: Classifier, SummarizableModel {
                     while i < treeRows.count && Int(treeRows[i]) < block.upperBound {
                         let r = Int(treeRows[i]) - block.lowerBound
                         voted[r] = true
-                        let o = Int(nodes[root + Int(treeLeaves[i])].leafOffset)
+                        let o = leafBase + Int(treeLeaves[i]) * k
                         for c in 0..<k { sums[r * k + c] += values[o + c] }
                         i += 1
                     }
                 }
-            }
             }
             return Self.tally(sums: sums, voted: voted, classes: k, labels: labels, from: block.lowerBound)
         }

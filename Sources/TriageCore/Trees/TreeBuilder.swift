@@ -37,10 +37,11 @@ public struct TreeGrowth: Sendable, Equatable {
 /// Missing values are learned as scikit-learn ≥ 1.3 does: every threshold is tried with the
 /// node's missing samples sent left and sent right, and "non-missing vs missing" is itself a
 /// candidate; when a node saw no missing value, missing goes to the child with more samples.
-/// A node waiting to be split: its sample range, depth, parent link and statistics.
+/// A node waiting to be split: its sample range, depth and parent link. Its statistics wait on
+/// a stack of their own beside it (`width` Doubles per pending node), so a split allocates no
+/// arrays.
 struct PendingNode {
     var start: Int, end: Int, depth: Int, parent: Int, isLeft: Bool
-    var statistics: [Double]
     /// The node's out-of-bag rows: a range of the out-of-bag order, partitioned like the samples.
     var outOfBagStart = 0, outOfBagEnd = 0
 }
@@ -56,6 +57,13 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
     static var histogramBins: Int { 256 }
     /// Slots (bins + missing) the small-node histogram covers: one bit each in `touched`.
     static var sparseSlots: Int { 256 }
+    /// A node takes the dense histogram when it has at least (bins + 1)·(width + 1) / this
+    /// many samples, the small-node path below that (512 samples for 255 bins and 5 classes).
+    /// Both give the same split bit for bit (the same per-bin sums in the same order, the same
+    /// candidates in code order); the touched-bins scan is the cheaper one up to there: 12
+    /// (128 samples) → 3 took `grow` from 2.33 G to 2.26 G instructions (callgrind, 4 trees on
+    /// 150 000 × 20; BENCHMARKS.md "Trees and forests → Speed").
+    static var denseFactor: Int { 3 }
 
     /// Grows a tree on `samples` (distinct row indices with weight > 0) with row weights
     /// `weights` (indexed by row). Returns the tree and each feature's total impurity decrease
@@ -107,10 +115,17 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
         let positionWeight = UnsafeMutablePointer<Double>.allocate(capacity: sampleTotal)
         initial.withUnsafeBufferPointer { rowsOf in
             data.codes.withUnsafeBufferPointer { codeBuffer in
-                for f in 0..<featureCount {
-                    let column = codeBuffer.baseAddress! + f * rows
-                    for p in 0..<sampleTotal { ordered[p &* rowStride &+ f] = column[Int(rowsOf[p])] }
-                    for q in 0..<outOfBagTotal { outOfBagOrdered[q &* rowStride &+ f] = column[Int(outOfBag[q])] }
+                // Row by row, each row's codes written once: the samples and out-of-bag rows are
+                // ascending, so the feature-major matrix is read as `featureCount` forward streams
+                // (column by column, the writes strided over the whole ordered copy once per feature).
+                let codes = codeBuffer.baseAddress!
+                for p in 0..<sampleTotal {
+                    let row = Int(rowsOf[p]), destination = ordered + p &* rowStride
+                    for f in 0..<featureCount { destination[f] = codes[f &* rows &+ row] }
+                }
+                for q in 0..<outOfBagTotal {
+                    let row = Int(outOfBag[q]), destination = outOfBagOrdered + q &* rowStride
+                    for f in 0..<featureCount { destination[f] = codes[f &* rows &+ row] }
                 }
             }
             for p in 0..<sampleTotal {
@@ -144,11 +159,29 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
         }
         var featurePool = Array(0..<featureCount)
 
-        var rootStatistics = [Double](repeating: 0, count: width)
+        // The popped node's statistics, copied off `pendingStatistics` (`width` per node of
+        // `stack`, grown by doubling like the stack itself).
+        let nodeStats = UnsafeMutablePointer<Double>.allocate(capacity: width)
+        var pendingCapacity = 64
+        var pendingStatistics = UnsafeMutablePointer<Double>.allocate(capacity: pendingCapacity * width)
+        defer { nodeStats.deallocate(); pendingStatistics.deallocate() }
+        pendingStatistics.initialize(repeating: 0, count: width)
         for p in 0..<sampleTotal {
-            criterion.accumulate(&rootStatistics, target: positionTarget[p], weight: positionWeight[p])
+            criterion.accumulate(pendingStatistics, target: positionTarget[p], weight: positionWeight[p])
         }
-        let totalWeight = rootStatistics.withUnsafeBufferPointer { criterion.weight($0.baseAddress!) }
+        let totalWeight = criterion.weight(pendingStatistics)
+        /// Pushes a pending node and its statistics.
+        func push(_ node: PendingNode, statistics: UnsafePointer<Double>, on stack: inout [PendingNode]) {
+            if stack.count == pendingCapacity {
+                let grown = UnsafeMutablePointer<Double>.allocate(capacity: 2 * pendingCapacity * width)
+                grown.update(from: pendingStatistics, count: pendingCapacity * width)
+                pendingStatistics.deallocate()
+                pendingStatistics = grown
+                pendingCapacity *= 2
+            }
+            (pendingStatistics + stack.count * width).update(from: statistics, count: width)
+            stack.append(node)
+        }
         // Gini with whole-number weights (bootstrap counts, no class weights): every class count,
         // ΣL_k² and ΣR_k² is an integer below 2⁵², held exactly, so the small-node search may
         // update them bin by bin instead of summing over the classes at every candidate and
@@ -156,20 +189,16 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
         var wholeWeights = true
         for p in 0..<sampleTotal where positionWeight[p] != positionWeight[p].rounded(.towardZero) { wholeWeights = false; break }
         let exactGini = criterion is GiniCriterion && wholeWeights && totalWeight * totalWeight < 0x1p52
-        var stack = [PendingNode(start: 0, end: sampleTotal, depth: 0, parent: -1, isLeft: false, statistics: rootStatistics,
+        var stack = [PendingNode(start: 0, end: sampleTotal, depth: 0, parent: -1, isLeft: false,
                                  outOfBagStart: 0, outOfBagEnd: outOfBagTotal)]
 
         do {
             while let node = stack.popLast() {
                 let count = node.end - node.start
-                let nodeStats = node.statistics
-                let (nodeImpurity, nodeWeight) = nodeStats.withUnsafeBufferPointer {
-                    (criterion.impurity($0.baseAddress!), criterion.weight($0.baseAddress!))
-                }
-                let index = nodeStats.withUnsafeBufferPointer {
-                    tree.addNode(parent: node.parent, isLeft: node.isLeft, statistics: $0.baseAddress!, samples: count,
-                                 impurity: nodeImpurity)
-                }
+                nodeStats.update(from: pendingStatistics + stack.count * width, count: width)
+                let nodeImpurity = criterion.impurity(nodeStats), nodeWeight = criterion.weight(nodeStats)
+                let index = tree.addNode(parent: node.parent, isLeft: node.isLeft, statistics: nodeStats, samples: count,
+                                         impurity: nodeImpurity)
                 /// The node stays a leaf: its out-of-bag rows end here.
                 func settleOutOfBag() {
                     for q in node.outOfBagStart..<node.outOfBagEnd { outOfBagLeaves[Int(outOfBagPosition[q])] = Int32(truncatingIfNeeded: index) }
@@ -185,8 +214,8 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
                 var bestProxy = -Double.infinity
                 var bestFeature = -1, bestBin = 0, bestMissingLeft = false, bestLeftCount = 0
 
-                nodeStats.withUnsafeBufferPointer { statsBuffer in
-                    let total = statsBuffer.baseAddress!
+                do {
+                    let total = UnsafePointer(nodeStats)
                     let minLeaf = growth.minSamplesLeaf
 
                     /// Scores "codes ≤ bin go left" given non-missing left statistics `left`
@@ -231,7 +260,7 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
                         let column = ordered + f
                         var anyCandidate = false
                         for k in 0..<width { left[k] = 0; missing[k] = 0 }
-                        if bins < Self.sparseSlots && count * 12 < (bins + 1) * (width + 1) {
+                        if bins < Self.sparseSlots && count * Self.denseFactor < (bins + 1) * (width + 1) {
                             // Small node: touched bins only, in code order through the bit set.
                             for p in node.start..<node.end {
                                 let slot = min(Int(column[p &* rowStride]), bins)
@@ -309,7 +338,7 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
                                 }
                             }
                             if nonMissing == 0 { return false }
-                        } else if bins <= Self.histogramBins && count * 12 >= (bins + 1) * (width + 1) {
+                        } else if bins <= Self.histogramBins && count * Self.denseFactor >= (bins + 1) * (width + 1) {
                             let slots = bins + 1
                             histogram.update(repeating: 0, count: slots * width)
                             binSamples.update(repeating: 0, count: slots)
@@ -416,13 +445,11 @@ struct TreeBuilder<Criterion: SplitCriterion, Code: FixedWidthInteger & Unsigned
                     }
                 }
                 importance[bestFeature] += max(0, decrease)
-                let leftStatistics = Array(UnsafeBufferPointer(start: bestLeft, count: width))
-                let rightStatistics = Array(UnsafeBufferPointer(start: bestRight, count: width))
                 // Right first so the left child is popped next and numbered index + 1.
-                stack.append(PendingNode(start: low, end: node.end, depth: node.depth + 1, parent: index, isLeft: false,
-                                         statistics: rightStatistics, outOfBagStart: outOfBagLow, outOfBagEnd: node.outOfBagEnd))
-                stack.append(PendingNode(start: node.start, end: low, depth: node.depth + 1, parent: index, isLeft: true,
-                                         statistics: leftStatistics, outOfBagStart: node.outOfBagStart, outOfBagEnd: outOfBagLow))
+                push(PendingNode(start: low, end: node.end, depth: node.depth + 1, parent: index, isLeft: false,
+                                 outOfBagStart: outOfBagLow, outOfBagEnd: node.outOfBagEnd), statistics: bestRight, on: &stack)
+                push(PendingNode(start: node.start, end: low, depth: node.depth + 1, parent: index, isLeft: true,
+                                 outOfBagStart: node.outOfBagStart, outOfBagEnd: outOfBagLow), statistics: bestLeft, on: &stack)
             }
         }
         return (tree, importance, outOfBagLeaves)

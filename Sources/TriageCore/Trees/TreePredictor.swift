@@ -27,6 +27,10 @@ struct TreePredictor: Sendable {
     let nodes: [Node]
     let roots: [Int]
     let leafValues: [Float]
+    /// Offset in `leafValues` of tree t's first leaf: its leaves' outputs follow in node order,
+    /// `outputs` values each, so leaf number j of the tree (counted in node order) starts at
+    /// leafBases[t] + j·outputs.
+    let leafBases: [Int]
     let outputs: Int
     /// The compact one-byte-code layout used by `averageOutputs` when the trees allow it
     /// (nil: too many distinct thresholds on some feature, so floats are compared).
@@ -41,6 +45,20 @@ struct TreePredictor: Sendable {
     /// (4 million nodes; BENCHMARKS.md, trees speed).
     init(trees: [TreeStructure], features: Int, outputs: Int, threads: Int = 1,
          leafOutputs: @Sendable (TreeStructure, Int) -> [Float]) {
+        self.init(trees: trees, features: features, outputs: outputs, threads: threads,
+                  appendLeafOutputs: { tree, leaf, values in values.append(contentsOf: leafOutputs(tree, leaf)) })
+    }
+
+    /// The predictor of classification trees whose leaves output their normalised class
+    /// distribution (`TreeTraining.classProbabilities`), written straight into the leaf table
+    /// (no array per leaf).
+    init(classProbabilitiesOf trees: [TreeStructure], features: Int, outputs: Int, threads: Int = 1) {
+        self.init(trees: trees, features: features, outputs: outputs, threads: threads,
+                  appendLeafOutputs: TreeTraining.appendClassProbabilities)
+    }
+
+    private init(trees: [TreeStructure], features: Int, outputs: Int, threads: Int,
+                 appendLeafOutputs: @Sendable (TreeStructure, Int, inout [Float]) -> Void) {
         let perTree = Parallel.map(trees.count, threads: threads) { t -> (nodes: [Node], leafValues: [Float]) in
             let tree = trees[t]
             var nodes = [Node](), leafValues = [Float]()
@@ -51,7 +69,7 @@ struct TreePredictor: Sendable {
                     // the step below goes "right" to itself and lockstep traversal needs no
                     // leaf test.
                     nodes.append(Node(threshold: .nan, feature: 0, right: Int32(i), leafOffset: Int32(leafValues.count)))
-                    leafValues.append(contentsOf: leafOutputs(tree, i))
+                    appendLeafOutputs(tree, i, &leafValues)
                 } else {
                     let flag = tree.missingGoesLeft[i] ? TreePredictor.missingLeftBit : 0
                     nodes.append(Node(threshold: tree.threshold[i], feature: UInt32(tree.feature[i]) | flag,
@@ -77,7 +95,12 @@ struct TreePredictor: Sendable {
         self.roots = roots
         self.leafValues = leafValues
         self.outputs = outputs
-        binned = BinnedTreePredictor(trees: trees, features: features, outputs: outputs, threads: threads, leafOutputs: leafOutputs)
+        var leafBases = [Int](), leafBase = 0
+        for part in perTree { leafBases.append(leafBase); leafBase += part.leafValues.count }
+        self.leafBases = leafBases
+        // The same leaf outputs, computed once for both layouts.
+        binned = BinnedTreePredictor(trees: trees, features: features, outputs: outputs, threads: threads,
+                                     leafTables: perTree.map(\.leafValues))
     }
 
     /// One step from node `index` for `row`: the left child (index + 1) or the right one.

@@ -120,6 +120,18 @@ enum TreeTraining {
         return stats.map { total > 0 ? Float($0 / total) : 1 / Float(stats.count) }
     }
 
+    /// Appends `classProbabilities(tree, node)` to `values`, the same floats without the
+    /// arrays (the predictor build computes them for every leaf of a forest: 2 million).
+    static func appendClassProbabilities(_ tree: TreeStructure, _ node: Int, to values: inout [Float]) {
+        let width = tree.width
+        tree.value.withUnsafeBufferPointer { all in
+            let stats = all.baseAddress! + node * width
+            var total = 0.0
+            for k in 0..<width { total += stats[k] }
+            for k in 0..<width { values.append(total > 0 ? Float(stats[k] / total) : 1 / Float(width)) }
+        }
+    }
+
     /// Importances scaled to sum to 1 (all zero when the tree never split).
     static func normalised(_ values: [Double]) -> [Double] {
         let total = values.reduce(0, +)

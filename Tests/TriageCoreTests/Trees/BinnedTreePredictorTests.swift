@@ -29,6 +29,12 @@ import Testing
         let forest = try RandomForest.fit(x, labels: y, classCount: 3, hyperparameters: h, seed: 4, threads: 1)
         func bytes<T>(_ array: [T]) -> [UInt8] { array.withUnsafeBytes { Array($0) } }
         let one = TreePredictor(trees: forest.trees, features: 4, outputs: 3, threads: 1, leafOutputs: TreeTraining.classProbabilities)
+        // The forest's own build writes the class probabilities without per-leaf arrays: the
+        // same bytes as through the closure.
+        let direct = TreePredictor(classProbabilitiesOf: forest.trees, features: 4, outputs: 3, threads: 2)
+        #expect(bytes(direct.leafValues) == bytes(one.leafValues) && bytes(direct.nodes) == bytes(one.nodes))
+        #expect(direct.leafBases == one.leafBases)
+        #expect(bytes(try #require(direct.binned).table) == bytes(try #require(one.binned).table))
         for threads in [2, 3, 8] {
             let many = TreePredictor(trees: forest.trees, features: 4, outputs: 3, threads: threads,
                                      leafOutputs: TreeTraining.classProbabilities)
@@ -248,6 +254,26 @@ import Testing
             #expect(code(3) == 3)
             #expect(code(.infinity) == 3)
             #expect(code(.nan) == BinnedTreePredictor.missingCode)
+        }
+    }
+
+    /// The leaf-output set numbers rows in order of first insertion, tells rows apart by their
+    /// bits (−0 from +0, one NaN payload from another) and survives its rehashes.
+    @Test func distinctRowsNumberRowsByFirstAppearance() {
+        var set = DistinctRows(width: 3)
+        var reference = [[UInt32]: Int]()
+        var random = RandomSource(seed: 5)
+        for _ in 0..<5000 {
+            let row: [Float] = [Float(random.integer(below: 9)), Float(random.integer(below: 9)) / 4,
+                                random.integer(below: 2) == 0 ? 0 : -0.0]
+            let key = row.map(\.bitPattern)
+            let expected = reference[key] ?? reference.count
+            if reference[key] == nil { reference[key] = expected }
+            #expect(row.withUnsafeBufferPointer { set.index(of: $0.baseAddress!) } == expected)
+        }
+        #expect(set.count == reference.count)
+        for (key, index) in reference {
+            #expect(Array(set.rows[(index * 3)..<(index * 3 + 3)]).map(\.bitPattern) == key)
         }
     }
 }

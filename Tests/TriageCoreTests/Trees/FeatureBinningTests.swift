@@ -26,6 +26,37 @@ import Testing
         #expect(FeatureBinning.sortedNonMissing([0, -0.0]).map(\.bitPattern) == [Float(0).bitPattern, Float(-0.0).bitPattern])
     }
 
+    /// The fit's one-pass binning (codes from the sort's order) gives the same edges, bin
+    /// ranges and codes as fitting the edges and then searching each value among them.
+    @Test func fittingAndBinningEqualsFitThenBin() throws {
+        var random = RandomSource(seed: 12)
+        let specials: [Float] = [0, -0.0, .infinity, -.infinity, .nan, 1, -1, 1, 0, -0.0]
+        let data = Matrix<Float>(rows: 3000, columns: 4) { i, j in
+            switch j {
+            case 0: return Float(random.normal()) * 100
+            case 1: return Float(random.integer(below: 7)) - 3
+            case 2: return specials[(i * 7 + Int(random.integer(below: 3))) % specials.count]
+            default: return i % 5 == 0 ? .nan : Float(random.normal())
+            }
+        }
+        for maxBins in [2, 16, 255, nil] as [Int?] {
+            let reference = FeatureBinning(fitting: data, maxBins: maxBins, threads: 1)
+            let one = try FeatureBinning.fittingAndBinning(data, maxBins: maxBins, as: UInt32.self, threads: 2)
+            #expect(one.binning.edges.map { $0.map(\.bitPattern) } == reference.edges.map { $0.map(\.bitPattern) })
+            #expect(one.binning.lowest.map { $0.map(\.bitPattern) } == reference.lowest.map { $0.map(\.bitPattern) })
+            #expect(one.binning.highest.map { $0.map(\.bitPattern) } == reference.highest.map { $0.map(\.bitPattern) })
+            #expect(one.binned.codes == (try reference.bin(data, as: UInt32.self, threads: 1)).codes, "maxBins \(String(describing: maxBins))")
+            #expect(one.binned.binCounts == reference.edges.map { $0.count + 1 })
+            if let maxBins {
+                let narrow = try FeatureBinning.fittingAndBinning(data, maxBins: maxBins, as: UInt8.self, threads: 1)
+                #expect(narrow.binned.codes == (try reference.bin(data, as: UInt8.self, threads: 1)).codes)
+            }
+        }
+        // More distinct values than one-byte codes hold: refused as `bin` refuses them.
+        let wide = Matrix<Float>(rows: 300, columns: 1) { i, _ in Float(i) }
+        #expect(throws: EstimatorError.self) { try FeatureBinning.fittingAndBinning(wide, maxBins: nil, as: UInt8.self, threads: 1) }
+    }
+
     @Test func fewDistinctValuesGetOneBinEach() throws {
         let data = Matrix<Float>([[1], [2], [2], [4], [.nan]])
         let binning = FeatureBinning(fitting: data, maxBins: 255, threads: 1)
