@@ -108,6 +108,14 @@ import Testing
         let store = try await PostgresRecommendationStore.open(try TestServer.url(database: database, user: role, password: "right-password"))
         #expect(try await store.appliedMigrations() == ApprovalQueue.migrationIdentifiers)
         await store.close()
+        // The binary takes the password from PGPASSWORD when the URL has none (how the cluster
+        // manifest passes it), and never shows it.
+        let bare = try TestServer.url(database: database, user: role)
+        let listed = try Triage.run(["approvals", "list", "--db", bare], environment: ["PGPASSWORD": "right-password"])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let refused = try Triage.run(["approvals", "list", "--db", bare], environment: ["PGPASSWORD": "wrong-password"])
+        #expect(refused.status == 1 && refused.stderr.contains("triage_password") && !refused.stderr.contains("wrong-password"),
+                "\(refused.stderr)")
         try await TestServer.dropDatabase(database)
     }
 
