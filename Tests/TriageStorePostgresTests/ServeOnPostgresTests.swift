@@ -111,6 +111,12 @@ struct ServeOnPostgresTests {
         let serve = try ServeProcess.start(Self.serveArguments(db: server.url, folder: folder), folder: folder, name: "restart")
         defer { serve.stop() }
         #expect(try HTTP.request("GET", serve.base + "/readyz").status == 200)
+        // The first half of the rows before the stop, the second half after the restart.
+        let lines = try String(contentsOfFile: CommandsOnPostgresTests.data.metrics, encoding: .utf8).split(separator: "\n")
+        let half = 1 + (lines.count - 1) / 2
+        let ingest = ["Content-Type: text/csv", "Authorization: Bearer \(Self.token)"]
+        let before = try HTTP.request("POST", serve.base + "/v1/metrics", body: lines[..<half].joined(separator: "\n") + "\n", headers: ingest)
+        #expect(before.status == 202, "\(before.body)")
         try server.control("stop", "-m", "fast", "-w")
         // The last probe is reused for a second.
         try await Task.sleep(for: .milliseconds(1_200))
@@ -127,8 +133,11 @@ struct ServeOnPostgresTests {
             ready = try HTTP.request("GET", serve.base + "/readyz").status == 200
         }
         #expect(ready, "\(serve.log)")
-        let listed = try HTTP.request("GET", serve.base + "/v1/recommendations")
-        #expect(listed.status == 200, "\(listed.body)")
+        let after = try HTTP.request("POST", serve.base + "/v1/metrics",
+                                     body: ([lines[0]] + lines[half...]).joined(separator: "\n") + "\n", headers: ingest)
+        #expect(after.status == 202 && after.body.contains("\"accepted\":\(lines.count - half)"), "\(after.body)")
+        let listed = try HTTP.request("GET", serve.base + "/v1/recommendations?status=all")
+        #expect(listed.status == 200 && listed.body.contains("rec-000001"), "\(listed.body.prefix(300))")
     }
 
     /// Unreachable at start: exit 1 naming host and port (never the password), nothing written;

@@ -30,6 +30,9 @@ public final class ThreadExecutor: SerialExecutor, Sendable {
 
     public func asUnownedSerialExecutor() -> UnownedSerialExecutor { UnownedSerialExecutor(ordinary: self) }
 
+    /// Whether the calling code runs on this executor's thread (what the tests check).
+    public var isCurrent: Bool { mailbox.servesCurrentThread }
+
     /// The jobs waiting, shared by the executor and its thread (the thread must not keep the
     /// executor alive, or it would never be released).
     final class Mailbox: Sendable {
@@ -40,6 +43,12 @@ public final class ThreadExecutor: SerialExecutor, Sendable {
         }
         private let state = Mutex(State())
         private let posted = DispatchSemaphore(value: 0)
+        /// The serving thread, as a marker object in its thread dictionary.
+        private static let markerKey = "triage.ThreadExecutor"
+
+        var servesCurrentThread: Bool {
+            (Thread.current.threadDictionary[Self.markerKey] as? Mailbox) === self
+        }
 
         func post(_ job: UnownedJob, executor: UnownedSerialExecutor) {
             state.withLock { $0.jobs.append((job, executor)) }
@@ -52,6 +61,7 @@ public final class ThreadExecutor: SerialExecutor, Sendable {
         }
 
         func serve() {
+            Thread.current.threadDictionary[Self.markerKey] = self
             while true {
                 posted.wait()
                 let taken = state.withLock { state -> (job: UnownedJob, executor: UnownedSerialExecutor)?? in
