@@ -97,7 +97,7 @@ let package = Package(
         .target(
             name: "TriageServer",
             dependencies: [
-                "TriageCore", "TriageData", "TriageEngine", "TriageRuntime", "CMalloc",
+                "TriageCore", "TriageData", "TriageEngine", "TriageRuntime", "TriageStorePostgres", "CMalloc",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

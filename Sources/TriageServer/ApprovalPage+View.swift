@@ -125,20 +125,20 @@ extension ApprovalPage {
     /// The queue and the services now; without a queue (a model file, or no database) only a note.
     func board(canDecide: Bool, csrf: String?) async throws -> BoardView {
         let now = TriageServer.now
-        guard let queue = server.served.queue else {
+        guard let store = server.served.store else {
             return BoardView(hasQueue: false, canDecide: false, csrf: nil, pending: [], pendingCount: 0, decisions: [], services: [],
                              now: TimeView(now))
         }
         let pending: [Recommendation], decided: [Recommendation]
         do {
             // Oldest first, as the queue lists them: the next to expire on top.
-            pending = try queue.list(status: .pending, now: now)
-            decided = try queue.recentlyDecided(limit: Self.recentDecisions, now: now)
+            pending = try await store.list(status: .pending, now: now)
+            decided = try await store.recentlyDecided(limit: Self.recentDecisions, now: now)
         } catch {
             throw TriageServer.map(error)
         }
         // Said before anyone types a comment: a decision now would be refused (503).
-        let unavailable = server.served.unavailableReason()
+        let unavailable = await server.served.unavailableReason()
         var services: [ServiceStatus] = []
         if let engine = server.served.engine {
             services = await engine.services()

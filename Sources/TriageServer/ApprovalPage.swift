@@ -146,7 +146,7 @@ struct ApprovalPage: Sendable {
         } else {
             do {
                 let approvers = try approversOrRefusal()
-                let record = try server.recordDecision(id, approve: approve, by: session.name, comment: comment,
+                let record = try await server.recordDecision(id, approve: approve, by: session.name, comment: comment,
                                                        approvers: approvers)
                 flash = PageFlash(success: Self.decided(record, handedOff: server.handoffs != nil))
             } catch let error as APIError {

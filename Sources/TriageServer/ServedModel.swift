@@ -1,34 +1,50 @@
 import Foundation
 import NIOCore
+import Synchronization
 import TriageCore
 import TriageData
 import TriageEngine
 import TriageRuntime
+import TriageStorePostgres
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// What `--model` opened: a model file (`POST /v1/score` scores feature rows), or a bundle
-/// (raw metric rows; with `--db` also the engine behind `POST /v1/metrics` and the queue).
+/// (raw metric rows; with `--db` also the engine behind `POST /v1/metrics` and the queue, in an
+/// SQLite file or a PostgreSQL database).
 final class ServedModel: @unchecked Sendable {
     // @unchecked: `model` is an opened model file, read-only after loading (`LoadedModel` is a
     // protocol of value types that predates Sendable); everything else is Sendable.
     let model: (any LoadedModel)?
     let detectors: BundleDetectors?
     let engine: EngineService?
-    let queue: ApprovalQueue?
+    /// What the routes read and decide through (`ServedStore`), nil without `--db`.
+    let store: ServedStore?
+    /// The store when it is an SQLite queue (the hand-off hook's and the file checks' own).
+    var queue: ApprovalQueue? {
+        if case .sqlite(let queue)? = store { return queue }
+        return nil
+    }
+    /// The store when it is PostgreSQL: probed by `/readyz`, closed at shutdown.
+    var postgres: PostgresRecommendationStore? {
+        if case .postgres(let store)? = store { return store }
+        return nil
+    }
+    /// The last readiness probe of a PostgreSQL store and when it ran (`unavailableReason`).
+    private let lastProbe = Mutex<(at: ContinuousClock.Instant, reason: String?)?>(nil)
     /// The database file as opened (device, inode), to notice it deleted or replaced.
     let databaseIdentity: (device: UInt64, inode: UInt64)?
     let databasePath: String?
     /// The services as last seen, for the metrics scrape (which must not wait for the engine).
     let lastServices = Shared<[ServiceStatus]>([])
 
-    private init(model: (any LoadedModel)?, detectors: BundleDetectors?, engine: EngineService?, queue: ApprovalQueue?,
+    private init(model: (any LoadedModel)?, detectors: BundleDetectors?, engine: EngineService?, store: ServedStore?,
                  databasePath: String?) {
         self.model = model
         self.detectors = detectors
         self.engine = engine
-        self.queue = queue
+        self.store = store
         self.databasePath = databasePath
         databaseIdentity = databasePath.flatMap(Self.identity)
     }
@@ -45,14 +61,14 @@ final class ServedModel: @unchecked Sendable {
             // Prepared once: an isolation forest's per-call tables would otherwise be rebuilt for
             // every request (nearly all of a one-row request's work).
             let model = ModelRegistry.preparedForRepeatedScoring(try ModelRegistry.load(configuration.model))
-            return ServedModel(model: model, detectors: nil, engine: nil, queue: nil, databasePath: nil)
+            return ServedModel(model: model, detectors: nil, engine: nil, store: nil, databasePath: nil)
         }
         let bundle = try ModelBundle.open(configuration.model)
         guard let database = configuration.database else {
             guard let detectors = try BundleDetectors(bundle) else {
                 throw EngineSetup.Failure.noDetectorFeatures(bundle: configuration.model)
             }
-            return ServedModel(model: nil, detectors: detectors, engine: nil, queue: nil, databasePath: nil)
+            return ServedModel(model: nil, detectors: detectors, engine: nil, store: nil, databasePath: nil)
         }
         var settings = RemediationEngine.Settings()
         settings.ttlSeconds = configuration.ttlSeconds
@@ -60,17 +76,26 @@ final class ServedModel: @unchecked Sendable {
         // Read before the queue is opened: a bad targets file leaves nothing created or written.
         if let path = configuration.scalingTargets { settings.scalingTargets = try ScalingTargets.load(path) }
         settings.guards = configuration.guards
-        // Before anything is opened: the server's routes and its engine service still reach the
-        // queue as an SQLite `ApprovalQueue` (issue 18's next step moves them to the store
-        // protocols and runs the engine on a thread of its own).
-        if DatabaseAddress.isPostgres(database) {
-            throw ServerSetupError("serve does not take a PostgreSQL database yet (watch, approvals, outcome, breakers and report do): "
-                                   + "give it an SQLite file")
+        let isPostgres = DatabaseAddress.isPostgres(database)
+        // Before anything is opened or created: the hook's audit and its per-recommendation lock
+        // are SQLite's for now (`PostgresApprovalStore.approve`).
+        if isPostgres, configuration.handoff != nil {
+            throw ServerSetupError(EngineError.unsupportedByStore(feature: "handing approved actions to a command (--exec)",
+                                                                  location: StoreOpening.shown(database)).description)
         }
+        // A PostgreSQL server that cannot be reached fails here, naming its host and port, with
+        // nothing created (`PostgresStoreError`).
         let setup = try EngineSetup(bundle: bundle, path: configuration.model, database: database, settings: settings)
-        let detectors = setup.detectors, queue = setup.queue
+        let store: ServedStore
+        switch setup.store {
+        case let queue as ApprovalQueue: store = .sqlite(queue)
+        case let postgres as PostgresApprovalStore: store = .postgres(postgres.store)
+        default: throw ServerSetupError("\(StoreOpening.shown(database)): not a store serve knows")
+        }
+        let detectors = setup.detectors
         let engine = try EngineService(setup: setup)
-        return ServedModel(model: nil, detectors: detectors, engine: engine, queue: queue, databasePath: database)
+        return ServedModel(model: nil, detectors: detectors, engine: engine, store: store,
+                           databasePath: isPostgres ? nil : database)
     }
 
     static func identity(_ path: String) -> (device: UInt64, inode: UInt64)? {
@@ -80,8 +105,10 @@ final class ServedModel: @unchecked Sendable {
     }
 
     /// Why the server cannot serve right now, or nil. The database must still be the file that
-    /// was opened (a deleted file would take writes that nobody will ever read) and writable.
-    func unavailableReason() -> String? {
+    /// was opened (a deleted file would take writes that nobody will ever read) and writable;
+    /// a PostgreSQL server must answer a probe.
+    func unavailableReason() async -> String? {
+        if let postgres { return await probe(postgres) }
         guard let path = databasePath, let queue else { return nil }
         guard let now = Self.identity(path) else { return "the database \(path) was deleted" }
         if let opened = databaseIdentity, opened != now { return "the database \(path) was replaced by another file" }
@@ -92,8 +119,24 @@ final class ServedModel: @unchecked Sendable {
     }
 
     /// Throws 503 when the database cannot take a write.
-    func requireWritable() throws(APIError) {
-        if let reason = unavailableReason() { throw APIError.unavailable(reason) }
+    func requireWritable() async throws(APIError) {
+        if let reason = await unavailableReason() { throw APIError.unavailable(reason) }
+    }
+
+    /// How long a probe of PostgreSQL is reused: `/readyz` is polled by every load balancer and
+    /// write routes ask too, and one `SELECT 1` a second is all the database should see of that.
+    static let probeReuse: Duration = .seconds(1)
+    /// How long a probe waits for PostgreSQL: well under a load balancer's probe timeout (1 s
+    /// by default in Kubernetes is the least), and far above a healthy server's round trip.
+    static let probeTimeout: Duration = .milliseconds(800)
+
+    /// `SELECT 1` on the store's pool, reused for `probeReuse`.
+    func probe(_ postgres: PostgresRecommendationStore) async -> String? {
+        let now = ContinuousClock.now
+        if let last = lastProbe.withLock({ $0 }), now - last.at < Self.probeReuse { return last.reason }
+        let reason = await postgres.probe(timeout: Self.probeTimeout)
+        lastProbe.withLock { $0 = (ContinuousClock.now, reason) }
+        return reason
     }
 
     /// `POST /v1/score`: the answer's bytes.

@@ -7,20 +7,20 @@ extension TriageServer {
 
     /// Approves or rejects `id` as `name`: the one path for the JSON API and the approval page.
     ///
-    /// `ApprovalQueue.approve/reject` check `name` against `approvers`, refuse a decided or
-    /// expired recommendation, and (approval) write the outbox line; errors come back with the
-    /// HTTP status they deserve (`TriageServer.map`).
+    /// The store's `approve/reject` (either database) check `name` against `approvers`, refuse a
+    /// decided or expired recommendation, and (approval) write the outbox line; errors come back
+    /// with the HTTP status they deserve (`TriageServer.map`).
     func recordDecision(_ id: String, approve: Bool, by name: String, comment: String?,
-                        approvers: Approvers) throws -> Recommendation {
-        let queue = try queue()
-        try served.requireWritable()
+                        approvers: Approvers) async throws -> Recommendation {
+        let store = try store()
+        try await served.requireWritable()
         guard let outboxPath = configuration.outboxPath else {
             throw APIError(.notFound, "this server has no outbox (it needs a bundle and an approval queue database)")
         }
-        return try Self.answering { () throws(EngineError) -> Recommendation in
+        do {
             if approve {
-                switch try queue.approve(id, by: .http(tokenName: name), comment: comment, approvers: approvers, outbox: Outbox(path: outboxPath),
-                                         handOff: handoffs != nil, now: Self.now) {
+                switch try await store.approve(id, by: .http(tokenName: name), comment: comment, approvers: approvers,
+                                               outbox: Outbox(path: outboxPath), handOff: handoffs != nil, now: Self.now) {
                 case .approved(let r):
                     metrics.decision("approved")
                     // After the commit, on a thread of its own: the answer does not wait for it.
@@ -29,9 +29,11 @@ extension TriageServer {
                 case .alreadyApproved(let r): return r
                 }
             }
-            let r = try queue.reject(id, by: .http(tokenName: name), reason: comment, approvers: approvers, now: Self.now)
+            let r = try await store.reject(id, by: .http(tokenName: name), reason: comment, approvers: approvers, now: Self.now)
             metrics.decision("rejected")
             return r
+        } catch {
+            throw Self.map(error)
         }
     }
 }

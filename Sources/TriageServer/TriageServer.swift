@@ -44,8 +44,8 @@ public struct PageSession: Codable, Sendable {
 /// `triage serve`: the HTTP front door over the runtime (../shared/CLI.md "HTTP", openapi/triage.yaml).
 ///
 /// Nothing is computed here: scoring is `LoadedModel.score` / `BundleDetectors.score`, ingest is
-/// `EngineService.ingest`, decisions are `ApprovalQueue.approve/reject/recordOutcome`. This
-/// type parses requests, checks tokens, and renders answers.
+/// `EngineService.ingest`, decisions are the store's `approve/reject/recordOutcome` (`ServedStore`:
+/// an SQLite queue or PostgreSQL). This type parses requests, checks tokens, and renders answers.
 public final class TriageServer: Sendable {
     public let configuration: ServerConfiguration
     let served: ServedModel
@@ -115,10 +115,17 @@ public final class TriageServer: Sendable {
         } catch {
             await stopHandoffs()
             try? await served.engine?.close()
+            await served.postgres?.close()
             throw error
         }
         await stopHandoffs()
-        try await served.engine?.close()
+        do {
+            try await served.engine?.close()
+        } catch {
+            await served.postgres?.close()
+            throw error
+        }
+        await served.postgres?.close()
         logger.info("stopped; engine checkpoint saved")
     }
 
@@ -126,13 +133,13 @@ public final class TriageServer: Sendable {
 
     func addRoutes(to router: Router<TriageRequestContext>) {
         router.get("/healthz") { _, _ in JSONResponse.make(json: .object(["status": .string("ok")])) }
-        router.get("/readyz") { [self] _, _ in try readiness() }
-        router.get("/metrics") { [self] _, _ in try prometheus() }
+        router.get("/readyz") { [self] _, _ in try await readiness() }
+        router.get("/metrics") { [self] _, _ in try await prometheus() }
         router.post("/v1/score") { [self] request, _ in try await score(request) }
         router.post("/v1/metrics") { [self] request, _ in try await ingest(request) }
         router.get("/v1/services") { [self] _, _ in try await services() }
-        router.get("/v1/recommendations") { [self] request, _ in try listRecommendations(request) }
-        router.get("/v1/recommendations/:id") { [self] _, context in try showRecommendation(try id(context)) }
+        router.get("/v1/recommendations") { [self] request, _ in try await listRecommendations(request) }
+        router.get("/v1/recommendations/:id") { [self] _, context in try await showRecommendation(try id(context)) }
         router.post("/v1/recommendations/:id/approve") { [self] request, context in
             try await decide(request, context: context, approve: true)
         }
@@ -142,7 +149,7 @@ public final class TriageServer: Sendable {
         router.post("/v1/recommendations/:id/outcome") { [self] request, context in
             try await outcome(request, context: context)
         }
-        router.get("/v1/events") { [self] request, _ in try events(request) }
+        router.get("/v1/events") { [self] request, _ in try await events(request) }
         ApprovalPage(server: self).addRoutes(to: router)
     }
 
@@ -157,14 +164,14 @@ public final class TriageServer: Sendable {
 
     // MARK: Probes and metrics
 
-    func readiness() throws -> Response {
+    func readiness() async throws -> Response {
         if stopping.isSet { throw APIError.unavailable("the server is stopping") }
-        if let reason = served.unavailableReason() { throw APIError.unavailable(reason) }
+        if let reason = await served.unavailableReason() { throw APIError.unavailable(reason) }
         return JSONResponse.make(json: .object(["status": .string("ready")]))
     }
 
-    func prometheus() throws -> Response {
-        if let queue = served.queue, let counts = try? queue.countsByStatus(now: Self.now) {
+    func prometheus() async throws -> Response {
+        if let store = served.store, let counts = try? await store.countsByStatus(now: Self.now) {
             metrics.refresh(services: served.lastServices.value, queueCounts: counts)
         }
         var buffer = ByteBuffer()
@@ -185,7 +192,7 @@ public final class TriageServer: Sendable {
 
     func ingest(_ request: Request) async throws -> Response {
         _ = try writer(request)
-        try served.requireWritable()
+        try await served.requireWritable()
         guard let engine = served.engine else {
             throw APIError(.notFound, "this server has no engine: metrics ingest needs a bundle and an approval queue database")
         }
@@ -223,15 +230,15 @@ public final class TriageServer: Sendable {
 
     // MARK: Recommendations
 
-    func queue() throws -> ApprovalQueue {
-        guard let queue = served.queue else {
+    func store() throws -> ServedStore {
+        guard let store = served.store else {
             throw APIError(.notFound, "this server has no approval queue (it needs a bundle and an approval queue database)")
         }
-        return queue
+        return store
     }
 
-    func listRecommendations(_ request: Request) throws -> Response {
-        let queue = try queue()
+    func listRecommendations(_ request: Request) async throws -> Response {
+        let store = try store()
         var status: Recommendation.Status? = .pending
         if let text = request.uri.queryParameters.get("status") {
             if text == "all" { status = nil } else {
@@ -249,8 +256,8 @@ public final class TriageServer: Sendable {
         let now = Self.now
         let first: [Recommendation]
         do {
-            if queue.access == .readWrite { try queue.expireOverdue(now: now) }
-            first = try queue.list(status: status, now: now, after: nil, limit: Self.listPageRecords)
+            if store.isWritable { try await store.expireOverdue(now: now) }
+            first = try await store.list(status: status, now: now, after: nil, limit: Self.listPageRecords)
         } catch {
             throw Self.map(error)
         }
@@ -269,7 +276,7 @@ public final class TriageServer: Sendable {
                 try await writer.write(buffer)
                 buffer.clear()
                 guard page.count == Self.listPageRecords, let last = page.last else { break }
-                page = try queue.list(status: shown, now: now, after: ApprovalQueue.ListCursor(after: last), limit: Self.listPageRecords)
+                page = try await store.list(status: shown, now: now, after: ApprovalQueue.ListCursor(after: last), limit: Self.listPageRecords)
             }
             buffer.writeString("]}\n")
             try await writer.write(buffer)
@@ -280,11 +287,13 @@ public final class TriageServer: Sendable {
     /// Records per page of a streamed list (about 1 KiB each).
     static let listPageRecords = 200
 
-    func showRecommendation(_ id: String) throws -> Response {
-        let queue = try queue()
-        return JSONResponse.make(json: try Self.answering { () throws(EngineError) in
-            try queue.jsonWithHandoff(try queue.recommendation(id, now: Self.now))
-        })
+    func showRecommendation(_ id: String) async throws -> Response {
+        let store = try store()
+        do {
+            return JSONResponse.make(json: try store.jsonWithHandoff(try await store.recommendation(id, now: Self.now)))
+        } catch {
+            throw Self.map(error)
+        }
     }
 
     /// The name of the request's token: 401 without a token file (read-only server), without
@@ -330,15 +339,10 @@ public final class TriageServer: Sendable {
             comment = text
         default: throw APIError.badRequest("expected a string", field: "comment")
         }
-        let record = try recordDecision(id, approve: approve, by: name, comment: comment, approvers: approvers)
+        let record = try await recordDecision(id, approve: approve, by: name, comment: comment, approvers: approvers)
         // With a hook, the answer carries the hand-off as queued or started (it runs after this).
-        let queue = try queue()
-        return JSONResponse.make(json: (try? queue.jsonWithHandoff(record)) ?? record.json)
-    }
-
-    /// Runs a queue operation, answering its error with the status it deserves.
-    static func answering<T>(_ body: () throws(EngineError) -> T) throws(APIError) -> T {
-        do { return try body() } catch { throw map(error) }
+        let store = try store()
+        return JSONResponse.make(json: (try? store.jsonWithHandoff(record)) ?? record.json)
     }
 
     func outcome(_ request: Request, context: TriageRequestContext) async throws -> Response {
@@ -363,13 +367,16 @@ public final class TriageServer: Sendable {
         case .number(let value)?: seconds = value
         default: throw APIError.badRequest("expected a number of seconds", field: "recovery_seconds")
         }
-        try served.requireWritable()
-        let queue = try queue()
-        let recorded = try Self.answering { () throws(EngineError) in
-            try queue.recordOutcome(id, result: result, recoverySeconds: seconds, now: Self.now)
+        try await served.requireWritable()
+        let store = try store()
+        let recorded: Recommendation
+        do {
+            recorded = try await store.recordOutcome(id, result: result, recoverySeconds: seconds, now: Self.now)
+        } catch {
+            throw Self.map(error)
         }
         metrics.outcome(result.rawValue)
-        return JSONResponse.make(json: recorded.recommendation.json)
+        return JSONResponse.make(json: recorded.json)
     }
 
     /// The small JSON body of a decision or outcome: JSON only, at most 64 KiB (or `--max-body`).
@@ -415,8 +422,10 @@ public final class TriageServer: Sendable {
 
     // MARK: Events
 
-    func events(_ request: Request) throws -> Response {
-        let queue = try queue()
+    /// The journal as server-sent events, polled every 200 ms (on PostgreSQL too: its `event`
+    /// table is the same journal; LISTEN/NOTIFY to wake streams at once comes with replicas).
+    func events(_ request: Request) async throws -> Response {
+        let store = try store()
         var resumeAfter: Int64 = 0
         if let text = request.headers[HTTPField.Name("Last-Event-ID")!] ?? request.uri.queryParameters.get("after").map({ String($0) }) {
             guard let id = Int64(text.trimmingCharacters(in: CharacterSet.whitespaces)), id >= 0 else {
@@ -434,7 +443,7 @@ public final class TriageServer: Sendable {
             buffer.writeString("retry: 1000\n\n")
             try await writer.write(buffer)
             while !Task.isCancelled {
-                let batch = try queue.events(after: last, limit: 256)
+                let batch = try await store.events(after: last, limit: 256)
                 if batch.isEmpty {
                     // Caught up: a stopping server ends the stream here (the client resumes
                     // elsewhere with Last-Event-ID); otherwise wait for more.

@@ -36,6 +36,8 @@ public final class PostgresRecommendationStore: RecommendationStore {
     /// Whether this store saw guard settings installed (they are never removed): then every
     /// raise applies them without asking first (`raise`).
     let guardsSeen = Mutex(false)
+    /// When a failed readiness probe last replaced the pool (`probe(timeout:)`).
+    let lastPoolRenewal = Mutex<ContinuousClock.Instant?>(nil)
 
     private init(url: PostgresURL, instance: String, raisedCount: Int, client: PostgresClient, runner: Task<Void, Never>,
                  logger: Logger) {

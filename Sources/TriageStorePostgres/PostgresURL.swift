@@ -23,7 +23,10 @@ public struct PostgresURL: Sendable, Equatable {
     /// libpq's default server port.
     public static let defaultPort = 5432
 
-    public init(_ text: String) throws(PostgresStoreError) {
+    /// Parses `text`. Without a password in the URL, the one in `PGPASSWORD` is used, as libpq
+    /// does: a deployment passes it that way so it never shows in process arguments (`ps`);
+    /// `location` and every error leave it out either way.
+    public init(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(PostgresStoreError) {
         let shown = PostgresURL.redacted(text)
         func invalid(_ reason: String) -> PostgresStoreError { .invalidURL(url: shown, reason: reason) }
         guard let components = URLComponents(string: text) else { throw invalid("it does not parse as a URL") }
@@ -32,7 +35,13 @@ public struct PostgresURL: Sendable, Equatable {
         }
         guard let user = components.user, !user.isEmpty else { throw invalid("it names no user (postgres://USER@HOST/DB)") }
         self.user = user
-        password = components.password
+        if let given = components.password {
+            password = given
+        } else if let variable = environment["PGPASSWORD"], !variable.isEmpty {
+            password = variable
+        } else {
+            password = nil
+        }
         let database = String(components.path.drop(while: { $0 == "/" }))
         guard !database.isEmpty, !database.contains("/") else { throw invalid("it names no database (postgres://USER@HOST/DB)") }
         self.database = database.removingPercentEncoding ?? database

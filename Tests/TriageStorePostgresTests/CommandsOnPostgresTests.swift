@@ -119,9 +119,8 @@ struct CommandsOnPostgresTests {
         #expect(watched.stderr.hasPrefix("error: cannot reach PostgreSQL at 127.0.0.1:1"), "\(watched.stderr)")
         #expect(!watched.stderr.contains("secret"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty)
-        // `serve` refuses a PostgreSQL database before opening anything, for now.
         let served = try Triage.run(["serve", "--model", bundle, "--db", url, "--port", "0"])
-        #expect(served.status == 1 && served.stderr.contains("serve does not take a PostgreSQL database yet"), "\(served.stderr)")
+        #expect(served.status == 1 && served.stderr.contains("cannot reach PostgreSQL at 127.0.0.1:1"), "\(served.stderr)")
         for command in [["approvals", "list"], ["breakers"], ["outcome", "rec-000001", "--result", "success"]] {
             let result = try Triage.run(command + ["--db", url])
             #expect(result.status == 1 && result.stderr.hasPrefix("error: cannot reach PostgreSQL at 127.0.0.1:1"), "\(result.stderr)")
@@ -148,7 +147,8 @@ enum Triage {
 
     /// Output goes to temporary files, not pipes (as `CLIRunner` does: a pipe read through
     /// FileHandle can trap on EINTR when the child exits mid-read).
-    static func run(_ arguments: [String]) throws -> Result {
+    /// Runs `executable` (the `triage` binary by default) with `environment` added to this process's.
+    static func run(_ arguments: [String], executable: String? = nil, environment: [String: String] = [:]) throws -> Result {
         let scratch = NSTemporaryDirectory() + "triage-run-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -156,8 +156,11 @@ enum Triage {
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable.map { URL(fileURLWithPath: $0) } ?? binary
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, given in given }
+        }
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         process.standardOutput = out

@@ -20,6 +20,22 @@ import Testing
         #expect(socket.socketDirectory == "/run/pg" && socket.endpoint == "socket /run/pg/.s.PGSQL.5432")
     }
 
+    /// libpq's convention: without a password in the URL, `PGPASSWORD` gives it (so a
+    /// deployment keeps it out of process arguments); one in the URL wins; neither is shown.
+    @Test func aURLWithoutAPasswordTakesPGPASSWORD() throws {
+        let fromEnvironment = try PostgresURL("postgres://triage@db.example/queue", environment: ["PGPASSWORD": "from-env"])
+        #expect(fromEnvironment.password == "from-env")
+        #expect(!fromEnvironment.location.contains("from-env") && !fromEnvironment.endpoint.contains("from-env"))
+        let given = try PostgresURL("postgres://triage:in-url@db.example/queue", environment: ["PGPASSWORD": "from-env"])
+        #expect(given.password == "in-url")
+        #expect(try PostgresURL("postgres://triage@db.example/queue", environment: ["PGPASSWORD": ""]).password == nil)
+        #expect(try PostgresURL("postgres://triage@db.example/queue", environment: [:]).password == nil)
+        // A URL that does not parse names no password either way.
+        #expect {
+            _ = try PostgresURL("postgres://triage@db.example/queue?sslmode=sometimes", environment: ["PGPASSWORD": "from-env"])
+        } throws: { error in !"\(error)".contains("from-env") }
+    }
+
     @Test(arguments: [
         ("mysql://u@h/db", "scheme"), ("postgres://h/db", "no user"), ("postgres://u@h", "no database"),
         ("postgres://u@h/db?sslmode=sometimes", "sslmode"), ("postgres://u@h/db?host=relative", "socket folder"),
@@ -92,6 +108,14 @@ import Testing
         let store = try await PostgresRecommendationStore.open(try TestServer.url(database: database, user: role, password: "right-password"))
         #expect(try await store.appliedMigrations() == ApprovalQueue.migrationIdentifiers)
         await store.close()
+        // The binary takes the password from PGPASSWORD when the URL has none (how the cluster
+        // manifest passes it), and never shows it.
+        let bare = try TestServer.url(database: database, user: role)
+        let listed = try Triage.run(["approvals", "list", "--db", bare], environment: ["PGPASSWORD": "right-password"])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let refused = try Triage.run(["approvals", "list", "--db", bare], environment: ["PGPASSWORD": "wrong-password"])
+        #expect(refused.status == 1 && refused.stderr.contains("triage_password") && !refused.stderr.contains("wrong-password"),
+                "\(refused.stderr)")
         try await TestServer.dropDatabase(database)
     }
 

@@ -22,7 +22,7 @@ struct Serve: ParsableCommand {
             """)
 
     @Option(help: "Model file from 'triage fit' or bundle folder from 'triage train'.") var model: String
-    @Option(help: "Approval queue database (SQLite), with a bundle.") var db: String?
+    @Option(help: "Approval queue database, with a bundle: an SQLite file or postgres://USER[:PASS]@HOST[:PORT]/DB (password also from PGPASSWORD).") var db: String?
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0: any free port, printed at start).") var port = 8080
     @Option(help: "Bearer tokens, one 'TOKEN NAME' per line; must not be readable by group or others.")

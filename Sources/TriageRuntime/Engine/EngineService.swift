@@ -84,8 +84,19 @@ public struct IngestSummary: Sendable, Equatable {
 /// at start: a restart resumes open incidents instead of declaring them again. Recommendations,
 /// decisions and state changes go to the queue's event journal in the transactions that make
 /// them, which is what the event stream reads.
+///
+/// **Its own thread.** The actor runs on a `ThreadExecutor`, not on the cooperative pool: the
+/// engine calls its store synchronously (`ApprovalStore`), and a PostgreSQL store answers by
+/// blocking the calling thread until postgres-nio replies, which must never be a cooperative
+/// thread. With SQLite it is the same hop (one per batch, not per row) and keeps the queue's
+/// disk I/O off the pool as well.
 public actor EngineService {
-    public nonisolated let queue: ApprovalQueue
+    /// The store of recommendations the engine raises into (SQLite or PostgreSQL).
+    public nonisolated let store: any ApprovalStore
+    /// The store when it is an SQLite queue.
+    public nonisolated var queue: ApprovalQueue? { store as? ApprovalQueue }
+    private nonisolated let executor: ThreadExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     public nonisolated let detectors: BundleDetectors
     let engine: RemediationEngine
     let clock: @Sendable () -> Int64
@@ -99,12 +110,13 @@ public actor EngineService {
 
     /// Builds the engine of `setup` (which must have a queue) and restores its last checkpoint.
     public init(setup: EngineSetup, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
-        guard let queue = setup.queue else { throw EngineError.invalid("the engine service needs an approval queue") }
-        self.queue = queue
+        guard let store = setup.store else { throw EngineError.invalid("the engine service needs an approval queue") }
+        self.store = store
+        executor = ThreadExecutor(name: "triage-engine")
         self.detectors = setup.detectors
         self.clock = clock
         engine = try setup.makeEngine(now: clock())
-        if let saved = try queue.readPosition(source: Self.checkpointSource), let state = saved.engineState {
+        if let saved = try store.readPosition(source: Self.checkpointSource), let state = saved.engineState {
             try engine.restore(state)
         }
         lastCheckpoint = ContinuousClock.now
@@ -157,7 +169,7 @@ public actor EngineService {
         }
         summary.unknownServices = unknown.sorted()
         summary.services = services()
-        try queue.appendEvents(transitions, now: now)
+        try store.appendEvents(transitions, now: now)
         rowsSinceCheckpoint += rows.count
         totals.accepted += summary.accepted
         totals.recommendations += summary.recommendations
@@ -179,7 +191,7 @@ public actor EngineService {
     /// Stores the engine state in the queue now.
     public func checkpoint() throws {
         let position = ApprovalQueue.ReadPosition(device: 0, inode: 0, offset: 0, line: 0, engineState: try engine.checkpoint())
-        try queue.saveReadPosition(position, source: Self.checkpointSource, now: clock())
+        try store.saveReadPosition(position, source: Self.checkpointSource, now: clock())
         rowsSinceCheckpoint = 0
         lastCheckpoint = ContinuousClock.now
     }

@@ -33,7 +33,7 @@ public struct EngineSetup {
     public let settings: RemediationEngine.Settings
     /// The store of recommendations (SQLite or PostgreSQL), nil to run without one.
     public let store: (any ApprovalStore)?
-    /// The store when it is an SQLite queue (what `serve` needs for now).
+    /// The store when it is an SQLite queue.
     public var queue: ApprovalQueue? { store as? ApprovalQueue }
 
     /// - Parameters:

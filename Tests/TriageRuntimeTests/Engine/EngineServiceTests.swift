@@ -96,7 +96,7 @@ private func shippedRows(_ count: Int) throws -> [MetricRow] {
         }
         #expect(summaries[0] == summaries[1])
         #expect(summaries[1].last?.services == (await services[1].services()))
-        #expect(try services[0].queue.list(now: 1_000).map(\.action) == (try services[1].queue.list(now: 1_000).map(\.action)))
+        #expect(try services[0].store.list(status: nil, now: 1_000).map(\.action) == (try services[1].store.list(status: nil, now: 1_000).map(\.action)))
         let before = await services[1].services()
         let other = try services[1].score(Array(rows[3_000..<3_010]))
         await #expect(throws: EngineError.self) { try await services[1].ingest(Array(rows[3_000...]), scored: other) }
