@@ -264,12 +264,16 @@ public final class LeaseKeeper: Sendable {
         changesContinuation.finish()
     }
 
-    /// One statement on the store's pool, bounded and retried as the store's reads are (every
-    /// statement here may run twice: a round reports what it holds, whatever ran before).
+    /// One statement on the store's pool, retried as the store's reads are (every statement here
+    /// may run twice: a round reports what it holds, whatever ran before), but given up after
+    /// the lease time (at least 5 s) rather than the store's 15 s: a round that cannot finish
+    /// within a lease has lost its leases anyway, and failing it sooner lets the next round, on
+    /// a fresh pool, re-claim them as soon as the server is back (a round caught by a server
+    /// restart used to wait the whole 15 s).
     @discardableResult
     func query<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(ReplicaError) -> T {
         do {
-            return try await store.read(body)
+            return try await store.read(within: max(settings.ttl, .seconds(5)), body)
         } catch {
             throw .store(error)
         }

@@ -214,8 +214,9 @@ public final class PostgresRecommendationStore: RecommendationStore {
     /// transaction of its own, so BEGIN and COMMIT would only add two round trips. Every such
     /// statement of the store may run twice (reads; an outbox flag set; a raise, which the
     /// second time finds its row), so a lost connection is retried.
-    func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(EngineError) -> T {
-        try await bounded {
+    func read<T: Sendable>(within timeout: Duration = operationTimeout,
+                           _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(EngineError) -> T {
+        try await bounded(within: timeout) {
             try await self.client.withConnection { connection in try await body(connection) }
         }
     }
@@ -226,10 +227,11 @@ public final class PostgresRecommendationStore: RecommendationStore {
     /// report, not hang. Three connect timeouts: a restarting server is back well within it.
     static let operationTimeout: Duration = .seconds(3 * PostgresURL.connectTimeoutSeconds)
 
-    /// Runs `work` within `operationTimeout`, running it again after a lost connection with
-    /// backoff (50 ms doubling to 1 s) until the server answers or the time is up.
-    func bounded<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws(EngineError) -> T {
-        let timeout = Self.operationTimeout
+    /// Runs `work` within `timeout` (`operationTimeout` unless a caller needs an answer sooner),
+    /// running it again after a lost connection with backoff (50 ms doubling to 1 s) until the
+    /// server answers or the time is up.
+    func bounded<T: Sendable>(within timeout: Duration = operationTimeout,
+                              _ work: @escaping @Sendable () async throws -> T) async throws(EngineError) -> T {
         do {
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask {

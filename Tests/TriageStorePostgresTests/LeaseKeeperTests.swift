@@ -161,9 +161,9 @@ import Testing
         try server.control("stop", "-m", "fast")
         _ = try await eventually("the leases lapse locally") { keeper.lease(for: "svc-01") == nil ? true : nil }
         try server.startServer()
-        // 45 s, not the default 20: a round in flight when the server stopped can wait out the store's
-        // 15 s operation bound before its pool is replaced, and a restart under load takes seconds
-        // (20 s timed out once in 4 runs at load average 10).
+        // 45 s, not the default 20: a round in flight when the server stopped can wait out its bound
+        // (5 s here; it was the store's 15 s when 20 s timed out once in 4 runs at load average
+        // 10) before the pool is replaced, and a restart under load takes seconds.
         let back = try await eventually(within: .seconds(45), "owned again after the restart") { () -> [Lease]? in
             keeper.leases.count == 2 ? keeper.leases : nil
         }
