@@ -124,38 +124,47 @@ import Yams
     }
 }
 
-/// deploy/triage-serve.yaml: the probes point at documented routes, and every flag it passes is
-/// one `triage serve` has (the manifest is what users copy).
+/// deploy/*.yaml: the probes point at documented routes, and every flag a manifest passes is one
+/// `triage serve` has (the manifests are what users copy).
 @Suite struct DeployManifestTests {
-    @Test func probesAndFlagsMatchTheServer() throws {
+    /// The flags of `triage serve` the manifests may pass.
+    static let serveFlags: Set<String> = ["--model", "--db", "--host", "--port", "--token-file", "--approvers", "--outbox",
+                                          "--ttl", "--max-body", "--log-level"]
+
+    static func documents(_ file: String) throws -> [[String: Any]] {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let text = try String(contentsOf: root.appendingPathComponent("deploy/triage-serve.yaml"), encoding: .utf8)
-        let documents = try Array(Yams.load_all(yaml: text)).compactMap { $0 as? [String: Any] }
+        let text = try String(contentsOf: root.appendingPathComponent("deploy/" + file), encoding: .utf8)
+        return try Array(Yams.load_all(yaml: text)).compactMap { $0 as? [String: Any] }
+    }
+
+    static func probePath(_ container: [String: Any], _ name: String) -> String? {
+        ((container[name] as? [String: Any])?["httpGet"] as? [String: Any])?["path"] as? String
+    }
+
+    /// The flag names of `args` (`--db=VALUE` → `--db`), after the subcommand.
+    static func flagNames(_ args: [String]) -> Set<String> { Set(args.dropFirst().map { String($0.split(separator: "=")[0]) }) }
+
+    @Test func probesAndFlagsMatchTheServer() throws {
+        let documents = try Self.documents("triage-serve.yaml")
         #expect(Set(documents.compactMap { $0["kind"] as? String }) == ["Secret", "PersistentVolumeClaim", "Deployment", "Service"])
         let deployment = try #require(documents.first { $0["kind"] as? String == "Deployment" })
         let pod = try #require(((deployment["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any])
         let container = try #require((pod["containers"] as? [[String: Any]])?.first)
-        func probePath(_ name: String) -> String? {
-            ((container[name] as? [String: Any])?["httpGet"] as? [String: Any])?["path"] as? String
-        }
-        #expect(probePath("livenessProbe") == "/healthz" && probePath("readinessProbe") == "/readyz")
+        #expect(Self.probePath(container, "livenessProbe") == "/healthz" && Self.probePath(container, "readinessProbe") == "/readyz")
         let args = try #require(container["args"] as? [String])
         #expect(args.first == "serve")
-        let flags = Set(args.dropFirst().map { String($0.split(separator: "=")[0]) })
-        #expect(flags.isSubset(of: ["--model", "--db", "--host", "--port", "--token-file", "--approvers", "--outbox", "--ttl",
-                                    "--max-body", "--log-level"]))
+        #expect(Self.flagNames(args).isSubset(of: Self.serveFlags))
         // The token file the server reads is a private copy made by the init container.
         let copy = try #require((pod["initContainers"] as? [[String: Any]])?.first?["command"] as? [String])
         #expect(copy.joined(separator: " ").contains("umask 077") && args.contains("--token-file=/etc/triage/tokens"))
         #expect((pod["terminationGracePeriodSeconds"] as? Int ?? 0) > 10)
     }
+
     /// deploy/triage-cluster.yaml (issue 18): 3 replicas, a disruption budget that keeps 2, probes on
     /// the documented routes, the database URL and password from the Secret (the password in the
     /// environment, never in arguments), and the pod's name as the replica's.
     @Test func clusterManifestWiresReplicasToTheSharedDatabase() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let text = try String(contentsOf: root.appendingPathComponent("deploy/triage-cluster.yaml"), encoding: .utf8)
-        let documents = try Array(Yams.load_all(yaml: text)).compactMap { $0 as? [String: Any] }
+        let documents = try Self.documents("triage-cluster.yaml")
         #expect(Set(documents.compactMap { $0["kind"] as? String }) == ["Secret", "Deployment", "PodDisruptionBudget", "Service"])
         func spec(_ kind: String) throws -> [String: Any] {
             try #require(documents.first { $0["kind"] as? String == kind }?["spec"] as? [String: Any])
@@ -172,16 +181,11 @@ import Yams
 
         let pod = try #require(template["spec"] as? [String: Any])
         let container = try #require((pod["containers"] as? [[String: Any]])?.first)
-        func probePath(_ name: String) -> String? {
-            ((container[name] as? [String: Any])?["httpGet"] as? [String: Any])?["path"] as? String
-        }
-        #expect(probePath("livenessProbe") == "/healthz" && probePath("readinessProbe") == "/readyz")
+        #expect(Self.probePath(container, "livenessProbe") == "/healthz" && Self.probePath(container, "readinessProbe") == "/readyz")
         let args = try #require(container["args"] as? [String])
         #expect(args.first == "serve")
         #expect(args.contains("--db=$(TRIAGE_DATABASE_URL)") && args.contains("--replica=$(POD_NAME)"))
-        let flags = Set(args.dropFirst().map { String($0.split(separator: "=")[0]) })
-        #expect(flags.isSubset(of: ["--model", "--db", "--replica", "--host", "--port", "--token-file", "--approvers", "--outbox",
-                                    "--ttl", "--max-body", "--log-level"]))
+        #expect(Self.flagNames(args).isSubset(of: Self.serveFlags.union(["--replica"])))
         #expect(!args.joined().contains("PGPASSWORD") && !args.joined().contains("password"))
         let env = try #require(container["env"] as? [[String: Any]])
         func secretKey(_ name: String) -> String? {
