@@ -109,6 +109,49 @@ struct ReplicaServeTests {
         #expect(r3.log.contains("replica 'r3' took"), "\(r3.log)")
     }
 
+    /// PostgreSQL restarted under two replicas: while it is down they answer 503 to rows and to
+    /// `/readyz`; once it is back they re-claim the services (their leases lapsed), and every row
+    /// accepted before the stop or after the restart is processed once: the recommendations equal
+    /// a single SQLite server's.
+    @Test(.enabled(if: PostgresRestartTests.enabled)) func replicasCarryOnAfterPostgresRestarts() async throws {
+        let server = try OwnPostgresServer.start()
+        defer { server.destroy() }
+        let folder = try Serve.folder()
+        let bodies = try Self.bodies(CommandsOnPostgresTests.data.metrics, rows: 500)
+        let single = try ServeProcess.start(Serve.serveArguments(db: folder + "/single.sqlite", folder: folder), folder: folder, name: "single")
+        for body in bodies { #expect(try Self.post(body, to: single).status == 202) }
+        let expected = try Serve.answers(single.base).sorted()
+        single.stop()
+        let replicas = try ["p1", "p2"].map {
+            try ServeProcess.start(Self.replicaArguments(db: server.url, folder: folder, name: $0), folder: folder, name: $0)
+        }
+        defer { for replica in replicas { replica.stop() } }
+        let half = bodies.count / 2
+        for (k, body) in bodies[..<half].enumerated() { #expect(try Self.post(body, to: replicas[k % 2]).status == 202) }
+        try server.control("stop", "-m", "fast", "-w")
+        try await Task.sleep(for: .milliseconds(2_500))
+        let refused = try Self.post(bodies[half], to: replicas[0])
+        #expect(refused.status == 503, "\(refused.body)")
+        #expect(try HTTP.request("GET", replicas[1].base + "/readyz").status == 503)
+        try server.startServer()
+        for replica in replicas {
+            _ = try await eventually("\(replica.base) ready again") {
+                try HTTP.request("GET", replica.base + "/readyz").status == 200 ? true : nil
+            }
+        }
+        for (k, body) in bodies[half...].enumerated() {
+            let answer = try Self.post(body, to: replicas[k % 2])
+            #expect(answer.status == 202, "\(answer.body)")
+        }
+        let store = try await PostgresRecommendationStore.open(server.url)
+        _ = try await eventually(within: .seconds(60), "every row processed") {
+            let backlog = try await Self.backlog(store)
+            return backlog.pending == 0 && backlog.owned == 3 ? true : nil
+        }
+        await store.close()
+        #expect(try Serve.answers(replicas[0].base).sorted() == expected)
+    }
+
     /// A second process with a live replica's name is refused before it listens; the first
     /// keeps serving. A stopped replica hands its services over at once.
     @Test func aSecondReplicaWithTheSameNameIsRefused() async throws {
