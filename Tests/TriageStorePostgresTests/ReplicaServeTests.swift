@@ -107,6 +107,9 @@ struct ReplicaServeTests {
         let services = try HTTP.request("GET", r3.base + "/v1/services")
         #expect(services.status == 200 && services.body.contains("\"service\":\"svc-0"), "\(services.body)")
         #expect(r3.log.contains("replica 'r3' took"), "\(r3.log)")
+        let scrape = try HTTP.request("GET", r1.base + "/metrics")
+        #expect(scrape.body.contains("triage_replica_services{replica=\"r1\"}") && scrape.body.contains("triage_replica_rows_processed"),
+                "\(scrape.body.suffix(1_500))")
     }
 
     /// PostgreSQL restarted under two replicas: while it is down they answer 503 to rows and to
@@ -144,9 +147,15 @@ struct ReplicaServeTests {
             #expect(answer.status == 202, "\(answer.body)")
         }
         let store = try await PostgresRecommendationStore.open(server.url)
-        _ = try await eventually(within: .seconds(60), "every row processed") {
-            let backlog = try await Self.backlog(store)
-            return backlog.pending == 0 && backlog.owned == 3 ? true : nil
+        var last = (pending: -1, owned: -1)
+        do {
+            _ = try await eventually(within: .seconds(60), "every row processed") {
+                last = try await Self.backlog(store)
+                return last.pending == 0 && last.owned == 3 ? true : nil
+            }
+        } catch {
+            Issue.record("backlog \(last)\n--- p1:\n\(replicas[0].log.suffix(3_000))\n--- p2:\n\(replicas[1].log.suffix(3_000))")
+            throw error
         }
         await store.close()
         #expect(try Serve.answers(replicas[0].base).sorted() == expected)
