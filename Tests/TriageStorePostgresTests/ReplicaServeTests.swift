@@ -201,6 +201,30 @@ struct ReplicaServeTests {
         #expect(head == [[1, 1_767_571_800]], "\(head)")
     }
 
+    /// An inbox entry its owner cannot read (another version's, or damaged) is consumed alone
+    /// with an `inbox_refused` event naming it, and the service's later rows are processed.
+    @Test func aDamagedInboxEntryIsJournaledAndSkipped() async throws {
+        let folder = try Serve.folder()
+        let database = try await TestServer.createDatabase()
+        let url = try TestServer.url(database: database)
+        let a = try ServeProcess.start(Self.replicaArguments(db: url, folder: folder, name: "a"), folder: folder, name: "a")
+        defer { a.stop() }
+        let store = try await PostgresRecommendationStore.open(url)
+        let appended = try await MetricsInbox(store: store).append(
+            batches: [InboxBatch(service: "svc-01", firstAt: 60, lastAt: 60, rowCount: 1, body: "60,not,numbers\n")], acceptedBy: "old")
+        #expect(appended == .accepted(rows: 1))
+        let header = "timestamp,service,cpu,memory,latency_p99_ms,error_rate,request_rate,replicas,heartbeat_age_s"
+        let posted = try Self.post(header + "\n2026-01-05T00:10:00Z,svc-01,33.8,55.4,38.8,0.004,272.5,2,14\n", to: a)
+        #expect(posted.status == 202, "\(posted.body)")
+        _ = try await eventually("the service's rows processed") { try await Self.backlog(store).pending == 0 ? true : nil }
+        let refused = try await store.events(after: 0, limit: 100).filter { $0.type == "inbox_refused" }
+        #expect(refused.count == 1, "\(refused)")
+        let services = try HTTP.request("GET", a.base + "/v1/services")
+        #expect(services.body.contains("\"last_row\":\"2026-01-05T00:10:00Z\""), "\(services.body)")
+        #expect(a.log.contains("skips inbox entry 1 of svc-01"), "\(a.log)")
+        await store.close()
+    }
+
     /// Usage faults: replicas need PostgreSQL; an unreachable server is named with its port.
     @Test func replicasRefuseSQLiteAndNameAnUnreachableServer() throws {
         let folder = try Serve.folder()

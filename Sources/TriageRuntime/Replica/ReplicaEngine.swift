@@ -206,14 +206,33 @@ public actor ReplicaEngine {
             guard let held = keeper?.lease(for: service), held == lease else { return }
             do {
                 let entries = try await inbox.pending(service: service, after: checkpoint.inboxPosition, limit: Self.entriesPerRead)
-                guard let last = entries.last else { return }
+                guard !entries.isEmpty else { return }
+                // The entries up to the first that cannot be read; that one alone is consumed by
+                // the next save with an event saying why, so one damaged entry (another
+                // version's, say) cannot stop its service for good.
                 var rows: [MetricRow] = []
-                for entry in entries { rows += try InboxRowsCodec.decode(entry.body, service: service, entry: entry.seq) }
+                var last = entries[0]
+                var journal: [(type: String, body: String)] = []
+                for entry in entries {
+                    do {
+                        let decoded = try InboxRowsCodec.decode(entry.body, service: service, entry: entry.seq)
+                        rows += decoded
+                        last = entry
+                    } catch {
+                        if rows.isEmpty {
+                            last = entry
+                            journal.append(("inbox_refused", JSONValue.object([
+                                "service": .string(service), "entry": .integer(Int(entry.seq)),
+                                "reason": .string("\(error)")]).serialized()))
+                            logger.error("replica '\(replica)' skips inbox entry \(entry.seq) of \(service): \(error)")
+                        }
+                        break
+                    }
+                }
                 let now = clock()
                 let batch = rows.map { ($0.service, $0.time, $0.values) }
                 let events = try engine.process(batch: batch, scored: try RemediationEngine.score(batch, detectors), now: now,
                                                 scoreEvents: false)
-                var journal: [(type: String, body: String)] = []
                 var raised = 0
                 for event in events.joined() {
                     switch event {
@@ -230,7 +249,7 @@ public actor ReplicaEngine {
                 totals.rows += rows.count
                 totals.recommendations += raised
                 totals.stateChanges += journal.count
-                if entries.count < Self.entriesPerRead { return }
+                if entries.count < Self.entriesPerRead && last == entries.last { return }
             } catch {
                 if Self.isFencing(error) {
                     totals.fenced += 1
