@@ -26,6 +26,12 @@ public struct LeaseSettings: Sendable, Equatable {
         }
     }
 
+    /// How recently a replica must have heartbeated to count in the fair share: two renewals.
+    var activeMilliseconds: Int64 {
+        let (seconds, attoseconds) = (renewInterval * 2).components
+        return seconds * 1_000 + attoseconds / 1_000_000_000_000_000
+    }
+
     var ttlMilliseconds: Int64 {
         let (seconds, attoseconds) = ttl.components
         return seconds * 1_000 + attoseconds / 1_000_000_000_000_000
@@ -174,11 +180,11 @@ public final class LeaseKeeper: Sendable {
         for attempt in 0..<2 {
             let sent = clock.now
             let incarnation = state.withLock { $0.incarnation }
-            let (name, ttl) = (replica, settings.ttlMilliseconds)
+            let (name, ttl, active) = (replica, settings.ttlMilliseconds, settings.activeMilliseconds)
             let rows = try await query { connection in
                 try await self.store.rows("""
                     SELECT kind, service, epoch, expires_in_ms, live_replicas, fair_share
-                    FROM \(unescaped: ReplicaSchema.roundFunction)(\(name), \(incarnation), \(ttl))
+                    FROM \(unescaped: ReplicaSchema.roundFunction)(\(name), \(incarnation), \(ttl), \(active))
                     """, on: connection).map { row in
                     (kind: try row["kind"].decode(String.self), service: try row["service"].decode(String?.self),
                      epoch: try row["epoch"].decode(Int64?.self), expiresIn: try row["expires_in_ms"].decode(Int64?.self),

@@ -27,6 +27,8 @@ public final class PostgresRecommendationStore: RecommendationStore {
     /// The pool and the task running it; replaced after an operation found no server for its
     /// whole time (see `bounded`).
     private let pool: Mutex<(client: PostgresClient, runner: Task<Void, Never>)>
+    /// Set by `close()`: a closed pool is then final, not a replaced one to retry past.
+    private let isClosed = Mutex(false)
     var client: PostgresClient { pool.withLock { $0.client } }
     let logger: Logger
     /// The number the next raise expects to give (the count of recommendations + 1, as last
@@ -102,6 +104,7 @@ public final class PostgresRecommendationStore: RecommendationStore {
 
     /// Closes the pool's connections.
     public func close() async {
+        isClosed.withLock { $0 = true }
         let runner = pool.withLock { $0.runner }
         runner.cancel()
         await runner.value
@@ -255,7 +258,7 @@ public final class PostgresRecommendationStore: RecommendationStore {
                                 let value = try await work()
                                 if race.finish(.success(value)) { timer.cancel() }
                                 return
-                            } catch let error where Self.isConnectionLoss(error) && !Task.isCancelled {
+                            } catch let error where Self.isConnectionLoss(error) && !Task.isCancelled && !self.isClosed.withLock({ $0 }) {
                                 do { try await Task.sleep(for: pause) } catch {
                                     if race.finish(.failure(error)) { timer.cancel() }
                                     return
@@ -295,7 +298,9 @@ public final class PostgresRecommendationStore: RecommendationStore {
         if error is NIOConnectionError || error is IOError || error is ChannelError { return true }
         guard let psql = error as? PSQLError else { return false }
         switch psql.code {
-        case .connectionError, .serverClosedConnection, .uncleanShutdown: return true
+        // A closed pool: another operation replaced it (`replacePool`) while this one was on it;
+        // the retry takes the new one.
+        case .connectionError, .serverClosedConnection, .uncleanShutdown, .poolClosed: return true
         case .server:
             let state = psql.serverInfo?[.sqlState] ?? ""
             return state.hasPrefix("08") || state.hasPrefix("57P")

@@ -64,7 +64,9 @@ enum ReplicaSchema {
     static let fencedState = "TF001"
 
     static let joinFunction = "triage_replica_join_v1"
-    static let roundFunction = "triage_lease_round_v1"
+    static let roundFunction = "triage_lease_round_v2"
+    /// The round of builds before v2 (still installed, so they can run beside this one).
+    static let roundFunctionV1 = "triage_lease_round_v1"
     static let leaveFunction = "triage_replica_leave_v1"
     static let leaseCheckFunction = "triage_lease_check_v1"
     static let fenceFunction = "triage_fence_v1"
@@ -80,7 +82,7 @@ enum ReplicaSchema {
     }
 
     static var routines: [(name: String, definition: String)] {
-        [(joinFunction, join), (roundFunction, round), (leaveFunction, leave), (leaseCheckFunction, leaseCheck),
+        [(joinFunction, join), (roundFunctionV1, roundV1), (roundFunction, round), (leaveFunction, leave), (leaseCheckFunction, leaseCheck),
          (fenceFunction, fence), (fencedRaiseFunction, fencedRaise), (checkpointFunction, checkpoint),
          (appendFunction, append), (batchAppendFunction, batchAppend), (checkpointWithEventsFunction, checkpointWithEvents)]
     }
@@ -113,8 +115,62 @@ enum ReplicaSchema {
     /// surplus (free at once); below it, claim expired leases up to it with `FOR UPDATE SKIP
     /// LOCKED`, each claim incrementing the epoch. Returns a `replica` row (live replicas, fair
     /// share, the registration's remaining time), then a `held` row per lease it holds.
+    /// One round of a replica (see `LeaseKeeper`). The fair share counts the replicas that
+    /// heartbeated within `active_ms` (two renewals): a replica paused or cut off stops counting
+    /// after two missed rounds, though its registration and leases stand until they expire, so
+    /// when a second replica dies soon after a first the survivors' share already covers the
+    /// first one's services as they expire (with the registrations' 10 s, a lone survivor had
+    /// claimed only half of them until the paused one's registration lapsed too: failover took
+    /// up to 15.2 s in benchmarks/cluster.sh). It only claims what is free or expired, so a slow
+    /// replica's leases are never taken early; once it heartbeats again it counts again and the
+    /// others release their surplus to it.
     static let round = """
-        CREATE FUNCTION \(roundFunction)(replica_name TEXT, my_incarnation TEXT, ttl_ms BIGINT)
+        CREATE FUNCTION \(roundFunction)(replica_name TEXT, my_incarnation TEXT, ttl_ms BIGINT, active_ms BIGINT)
+        RETURNS TABLE (kind TEXT, service TEXT, epoch BIGINT, expires_in_ms BIGINT, live_replicas BIGINT, fair_share BIGINT)
+        LANGUAGE plpgsql VOLATILE AS $$
+        DECLARE
+            now_ts TIMESTAMPTZ := clock_timestamp();
+            ttl INTERVAL := ttl_ms * INTERVAL '1 millisecond';
+            live BIGINT;
+            total BIGINT;
+            fair BIGINT;
+            held BIGINT;
+        BEGIN
+            UPDATE replica r SET heartbeat_at = now_ts, expires_at = now_ts + ttl
+                WHERE r.name = replica_name AND r.incarnation = my_incarnation AND r.expires_at > now_ts;
+            IF NOT FOUND THEN
+                RETURN QUERY SELECT 'lost'::TEXT, NULL::TEXT, NULL::BIGINT, NULL::BIGINT, 0::BIGINT, 0::BIGINT;
+                RETURN;
+            END IF;
+            UPDATE service_lease l SET expires_at = now_ts + ttl, renewed_at = now_ts
+                WHERE l.incarnation = my_incarnation AND l.expires_at > now_ts;
+            SELECT count(*) INTO live FROM replica r
+                WHERE r.expires_at > now_ts AND r.heartbeat_at > now_ts - active_ms * INTERVAL '1 millisecond';
+            SELECT count(*) INTO total FROM service_lease;
+            fair := (total + live - 1) / live;
+            SELECT count(*) INTO held FROM service_lease l WHERE l.incarnation = my_incarnation AND l.expires_at > now_ts;
+            IF held > fair THEN
+                UPDATE service_lease l SET owner = NULL, incarnation = NULL, expires_at = now_ts
+                    FROM (SELECT s.service FROM service_lease s WHERE s.incarnation = my_incarnation AND s.expires_at > now_ts
+                          ORDER BY s.service DESC LIMIT held - fair FOR UPDATE SKIP LOCKED) surplus
+                    WHERE l.service = surplus.service;
+            ELSIF held < fair THEN
+                UPDATE service_lease l SET owner = replica_name, incarnation = my_incarnation, epoch = l.epoch + 1,
+                        expires_at = now_ts + ttl, renewed_at = now_ts, claimed_at = now_ts
+                    FROM (SELECT s.service FROM service_lease s WHERE s.expires_at <= now_ts
+                          ORDER BY s.expires_at, s.service LIMIT fair - held FOR UPDATE SKIP LOCKED) free
+                    WHERE l.service = free.service;
+            END IF;
+            RETURN QUERY SELECT 'replica'::TEXT, NULL::TEXT, NULL::BIGINT, ttl_ms, live, fair;
+            RETURN QUERY SELECT 'held'::TEXT, l.service, l.epoch, \(millisecondsUntil("l.expires_at")), live, fair
+                FROM service_lease l WHERE l.incarnation = my_incarnation AND l.expires_at > now_ts ORDER BY l.service;
+        END
+        $$
+        """
+
+    /// The round before v2: the fair share counted every unexpired registration.
+    static let roundV1 = """
+        CREATE FUNCTION \(roundFunctionV1)(replica_name TEXT, my_incarnation TEXT, ttl_ms BIGINT)
         RETURNS TABLE (kind TEXT, service TEXT, epoch BIGINT, expires_in_ms BIGINT, live_replicas BIGINT, fair_share BIGINT)
         LANGUAGE plpgsql VOLATILE AS $$
         DECLARE

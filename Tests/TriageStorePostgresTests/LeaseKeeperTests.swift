@@ -91,6 +91,47 @@ import Testing
 
     /// A second live process under the same name is refused; once the first leaves (or its
     /// heartbeat expires) the name is free again.
+    /// Two failures at once (benchmarks/cluster.sh's SIGKILL and SIGSTOP): A dies, B pauses soon
+    /// after. B's registration still stands, but B stopped heartbeating, so C's share covers A's
+    /// services as soon as they expire, before B's registration lapses (counted by every
+    /// registration, C took only half of them until then); B's own unexpired leases are not
+    /// touched, and once B heartbeats again C releases its surplus to it.
+    @Test(.enabled(if: ReplicaFixture.enabled)) func aSurvivorTakesADeadReplicasServicesWhileAnotherIsPaused() async throws {
+        let f = try await ReplicaFixture.make()
+        let settings = LeaseSettings(renewInterval: .milliseconds(300), ttl: .seconds(4))
+        let a = try await f.replica("a", settings: settings), b = try await f.replica("b", settings: settings)
+        let c = try await f.replica("c", settings: settings)
+        try await a.register(services: services(6))
+        for _ in 0..<2 { for keeper in [a, b, c] { try await keeper.round() } }
+        let aServices = a.leases.map(\.service), bServices = b.leases.map(\.service)
+        #expect(aServices.count == 2 && bServices.count == 2 && c.leases.count == 2)
+        // A dies now (its leases expire 4 s later); B and C renew for 2 s, then B pauses: its
+        // registration stands until 4 s after that, 2 s past A's leases.
+        let aDied = ContinuousClock.now
+        while ContinuousClock.now - aDied < .seconds(2) {
+            try await b.round()
+            try await c.round()
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        let bPaused = ContinuousClock.now
+        let taken = try await eventually("C takes all of A's services") { () -> LeaseRound? in
+            let round = try await c.round()
+            try await Task.sleep(for: .milliseconds(100))
+            return Set(aServices).isSubset(of: round.held.map(\.service)) ? round : nil
+        }
+        let waited = ContinuousClock.now - bPaused
+        #expect(waited < .milliseconds(3_600), "C waited \(waited) after B paused: B's registration (4 s) had lapsed")
+        #expect(taken.held.count == 4 && Set(bServices).isDisjoint(with: taken.held.map(\.service)))
+        // B comes back (re-joining if its registration lapsed meanwhile), counts again, and C
+        // releases its surplus to it.
+        _ = try await eventually("B and C share the six services") { () -> Bool? in
+            try await b.round()
+            try await c.round()
+            return b.leases.count == 3 && c.leases.count == 3 ? true : nil
+        }
+        await f.tearDown()
+    }
+
     @Test(.enabled(if: ReplicaFixture.enabled)) func twoReplicasWithTheSameNameAreRefused() async throws {
         let f = try await ReplicaFixture.make()
         let first = try await f.replica("api-1")
