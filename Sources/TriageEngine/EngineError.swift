@@ -40,6 +40,9 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     case held(id: String, reason: String, until: Int64)
     /// The store at `location` cannot do `feature` yet (PostgreSQL: the hand-off hook's audit).
     case unsupportedByStore(feature: String, location: String)
+    /// A write for `service` refused because this process no longer owns it: another replica
+    /// took its lease (fencing, issue 18). Nothing was written; the new owner carries on.
+    case fenced(service: String, reason: String)
     case invalid(String)
 
     public var description: String {
@@ -83,6 +86,8 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         case .held(let id, let reason, _): return "recommendation \(shown(id)) is held, not approved: \(shown(reason))"
         case .unsupportedByStore(let feature, let location):
             return "\(shown(location)): \(feature) is not available with this store yet (it works with an SQLite database)"
+        case .fenced(let service, let reason):
+            return "service '\(shown(service))' is no longer owned by this replica: \(shown(reason))"
         case .invalid(let message): return shown(message)
         }
     }

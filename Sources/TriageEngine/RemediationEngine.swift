@@ -142,6 +142,50 @@ public final class RemediationEngine {
         monitors = restored
     }
 
+    // MARK: One service's state (replicas: a service moves between processes)
+
+    /// The state of `service` alone, as `checkpoint()` encodes it, or nil for a service this
+    /// engine has not seen. A replica stores it with the service's lease (issue 18), so whoever
+    /// owns the service next resumes it.
+    public func checkpoint(service: String) throws(EngineError) -> Data? {
+        guard let slot = monitorSlots[service] else { return nil }
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = Self.nonFinite
+        do { return try encoder.encode(monitorList[slot]) } catch {
+            throw .invalid("cannot encode the state of service \(service): \(error)")
+        }
+    }
+
+    /// Replaces the state of `service` with one `checkpoint(service:)` made (by this process or
+    /// another); nil forgets it, as for a service never seen. Other services are untouched.
+    public func restore(service: String, from data: Data?) throws(EngineError) {
+        guard let data else { return forget(service: service) }
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let monitor: ServiceMonitor
+        do { monitor = try decoder.decode(ServiceMonitor.self, from: data) } catch {
+            throw .invalid("the stored state of service \(service) does not decode (written by another version?): \(error)")
+        }
+        guard monitor.values.count == ServiceMetric.allCases.count, monitor.values.allSatisfy({ $0.count == monitor.times.count }) else {
+            throw .invalid("the stored state of service \(service) has the wrong shape (another version of Triage?)")
+        }
+        if let slot = monitorSlots[service] {
+            monitorList[slot] = monitor
+        } else {
+            monitorSlots[service] = monitorList.count
+            monitorList.append(monitor)
+        }
+        guardFactsCopies[service] = nil
+    }
+
+    /// Forgets the state of `service` (its owner is now another replica).
+    public func forget(service: String) {
+        guard let slot = monitorSlots.removeValue(forKey: service) else { return }
+        monitorList.remove(at: slot)
+        for (name, other) in monitorSlots where other > slot { monitorSlots[name] = other - 1 }
+        guardFactsCopies[service] = nil
+    }
+
     /// Data time of each service's last row.
     public var lastRowTimes: [String: Int64] { monitors.compactMapValues(\.times.last) }
 

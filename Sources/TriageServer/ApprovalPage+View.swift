@@ -143,6 +143,9 @@ extension ApprovalPage {
         if let engine = server.served.engine {
             services = await engine.services()
             server.served.lastServices.set(services)
+        } else if let replica = server.served.replica {
+            services = await replica.services()
+            server.served.lastServices.set(services)
         }
         var board = BoardView(
             hasQueue: true, canDecide: canDecide, csrf: csrf,

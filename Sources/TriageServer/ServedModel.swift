@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOCore
 import Synchronization
 import TriageCore
@@ -19,6 +20,9 @@ final class ServedModel: @unchecked Sendable {
     let model: (any LoadedModel)?
     let detectors: BundleDetectors?
     let engine: EngineService?
+    /// The engine of a replica (`ServerConfiguration.replica`): then `engine` is nil, and rows
+    /// go through the PostgreSQL inbox to their service's owner.
+    let replica: ReplicaEngine?
     /// What the routes read and decide through (`ServedStore`), nil without `--db`.
     let store: ServedStore?
     /// The store when it is an SQLite queue (the hand-off hook's and the file checks' own).
@@ -40,19 +44,29 @@ final class ServedModel: @unchecked Sendable {
     let lastServices = Shared<[ServiceStatus]>([])
 
     private init(model: (any LoadedModel)?, detectors: BundleDetectors?, engine: EngineService?, store: ServedStore?,
-                 databasePath: String?) {
+                 databasePath: String?, replica: ReplicaEngine? = nil) {
         self.model = model
         self.detectors = detectors
         self.engine = engine
+        self.replica = replica
         self.store = store
         self.databasePath = databasePath
         databaseIdentity = databasePath.flatMap(Self.identity)
     }
 
-    static func open(_ configuration: ServerConfiguration) throws -> ServedModel {
+    static func open(_ configuration: ServerConfiguration, logger: Logger) throws -> ServedModel {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: configuration.model, isDirectory: &isFolder) else {
             throw DataError(.notFound, file: configuration.model)
+        }
+        if configuration.replica != nil {
+            guard let database = configuration.database, DatabaseAddress.isPostgres(database) else {
+                throw ServerSetupError("replicas share their services through a PostgreSQL database (postgres://…); "
+                                       + "an SQLite file serves one process")
+            }
+            guard isFolder.boolValue else {
+                throw ServerSetupError("\(configuration.model) is a model file: replicas run the engine of a bundle from 'triage train'")
+            }
         }
         guard isFolder.boolValue else {
             guard configuration.database == nil else {
@@ -93,6 +107,10 @@ final class ServedModel: @unchecked Sendable {
         default: throw ServerSetupError("\(StoreOpening.shown(database)): not a store serve knows")
         }
         let detectors = setup.detectors
+        if let name = configuration.replica {
+            let replica = try ReplicaEngine(setup: setup, replica: name, leaseSettings: configuration.leases, logger: logger)
+            return ServedModel(model: nil, detectors: detectors, engine: nil, store: store, databasePath: nil, replica: replica)
+        }
         let engine = try EngineService(setup: setup)
         return ServedModel(model: nil, detectors: detectors, engine: engine, store: store,
                            databasePath: isPostgres ? nil : database)
@@ -108,6 +126,7 @@ final class ServedModel: @unchecked Sendable {
     /// was opened (a deleted file would take writes that nobody will ever read) and writable;
     /// a PostgreSQL server must answer a probe.
     func unavailableReason() async -> String? {
+        if let failure = replica?.failure.withLock({ $0 }) { return failure }
         if let postgres { return await probe(postgres) }
         guard let path = databasePath, let queue else { return nil }
         guard let now = Self.identity(path) else { return "the database \(path) was deleted" }

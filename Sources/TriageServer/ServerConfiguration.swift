@@ -1,5 +1,6 @@
 import Foundation
 import TriageEngine
+import TriageStorePostgres
 
 /// What `triage serve` runs with (../shared/CLI.md "HTTP"); the CLI fills it from its flags.
 public struct ServerConfiguration: Sendable {
@@ -34,6 +35,12 @@ public struct ServerConfiguration: Sendable {
     public var secureCookies = false
     /// The hand-off hook (`--exec`): approved actions are run through it in the background.
     public var handoff: HandoffSettings?
+    /// This process's name in a cluster of replicas sharing a PostgreSQL database (issue 18): the
+    /// services are shared out by leases, and metrics rows go through the database's inbox to
+    /// their service's owner. Nil: one process runs the engine for every service.
+    public var replica: String?
+    /// How long a replica's leases live and how often they are renewed.
+    public var leases = LeaseSettings()
 
     public init(model: String) { self.model = model }
 

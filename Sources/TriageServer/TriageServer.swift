@@ -64,7 +64,7 @@ public final class TriageServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         tokens = try configuration.tokenFile.map { path throws in try TokenFile.load(path) }
-        let served = try ServedModel.open(configuration)
+        let served = try ServedModel.open(configuration, logger: logger)
         self.served = served
         handoffs = try Self.handoffWorkers(configuration, queue: served.queue, logger: logger)
     }
@@ -100,6 +100,14 @@ public final class TriageServer: Sendable {
         _ = triage_fix_mmap_threshold(128 * 1024)
         // Hand-offs a previous run left queued or without a result, with their original keys.
         handoffs?.resumeUnfinished()
+        // A replica joins its cluster before it listens: a name in use fails the start.
+        if let replica = served.replica {
+            do { try await replica.start() } catch {
+                await served.postgres?.close()
+                throw error
+            }
+            logger.notice("replica joined", metadata: ["replica": .string(replica.replica)])
+        }
         let app = application()
         // Shut down in reverse order: the watcher first (open event streams end), then the server
         // (stops accepting, finishes requests in flight); past 8 s what is left is cancelled, so the
@@ -114,11 +122,14 @@ public final class TriageServer: Sendable {
             try await group.run()
         } catch {
             await stopHandoffs()
+            await served.replica?.stop()
             try? await served.engine?.close()
             await served.postgres?.close()
             throw error
         }
         await stopHandoffs()
+        // Hands its services back at once: the survivors take them at their next lease round.
+        await served.replica?.stop()
         do {
             try await served.engine?.close()
         } catch {
@@ -193,6 +204,7 @@ public final class TriageServer: Sendable {
     func ingest(_ request: Request) async throws -> Response {
         _ = try writer(request)
         try await served.requireWritable()
+        if let replica = served.replica { return try await ingest(request, into: replica) }
         guard let engine = served.engine else {
             throw APIError(.notFound, "this server has no engine: metrics ingest needs a bundle and an approval queue database")
         }
@@ -222,8 +234,14 @@ public final class TriageServer: Sendable {
     }
 
     func services() async throws -> Response {
-        guard let engine = served.engine else { return JSONResponse.make(json: .object(["services": .array([])])) }
-        let services = await engine.services()
+        let services: [ServiceStatus]
+        if let replica = served.replica {
+            services = await replica.services()
+        } else if let engine = served.engine {
+            services = await engine.services()
+        } else {
+            return JSONResponse.make(json: .object(["services": .array([])]))
+        }
         served.lastServices.set(services)
         return JSONResponse.make(json: .object(["services": .array(services.map(\.json))]))
     }
@@ -415,7 +433,7 @@ public final class TriageServer: Sendable {
         case .outOfRange(let field, _, _):
             return APIError.badRequest(error.description, field: field == "recovery seconds" ? "recovery_seconds" : field)
         case .invalid, .invalidConfiguration: return APIError.badRequest(error.description)
-        case .database, .newerDatabase, .notTriageDatabase, .readOnlyDatabase, .schemaMismatch, .outbox, .unsupportedByStore:
+        case .database, .newerDatabase, .notTriageDatabase, .readOnlyDatabase, .schemaMismatch, .outbox, .unsupportedByStore, .fenced:
             return APIError.unavailable(error.description)
         }
     }

@@ -118,18 +118,24 @@ public final class FencedWrites: Sendable {
     /// consumed and updates `checkpoint` as saved. The position may stay (state saved, nothing
     /// consumed), never go back; a checkpoint saved meanwhile by another consumer (same lease)
     /// is refused with `checkpointMoved`.
+    ///
+    /// `events` (type and JSON body, journaled at wall time `now`) are journaled in the same
+    /// transaction when the checkpoint is saved, and not at all when it is refused.
     @discardableResult
-    public func saveCheckpoint(_ checkpoint: inout ServiceCheckpoint, under lease: Lease) async throws(ReplicaError) -> Int {
+    public func saveCheckpoint(_ checkpoint: inout ServiceCheckpoint, under lease: Lease,
+                               events: [(type: String, body: String)] = [], now: Int64 = 0) async throws(ReplicaError) -> Int {
         guard checkpoint.service == lease.service else {
             throw .store(.invalid("the checkpoint of '\(checkpoint.service)' cannot be saved under the lease of '\(lease.service)'"))
         }
         let (service, epoch) = (lease.service, lease.epoch)
         let (expected, position) = (checkpoint.savedPosition, checkpoint.inboxPosition)
         let (state, incident) = (checkpoint.state, checkpoint.openIncident)
+        let (types, bodies) = (events.map(\.type), events.map(\.body))
         let answer = try await statement { connection in
             try await self.store.rows("""
                 SELECT result_kind, lease_owner, lease_epoch, at_position, consumed
-                FROM \(unescaped: ReplicaSchema.checkpointFunction)(\(service), \(epoch), \(expected), \(position), \(state), \(incident))
+                FROM \(unescaped: ReplicaSchema.checkpointWithEventsFunction)(\(service), \(epoch), \(expected), \(position), \(state),
+                    \(incident), \(types)::TEXT[], \(bodies)::TEXT[], \(now), \(ApprovalQueue.journalCapacity))
                 """, on: connection).first.map {
                 (kind: try $0["result_kind"].decode(String.self), owner: try $0["lease_owner"].decode(String?.self),
                  epoch: try $0["lease_epoch"].decode(Int64?.self), position: try $0["at_position"].decode(Int64?.self),

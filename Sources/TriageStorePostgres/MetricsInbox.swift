@@ -32,6 +32,32 @@ public struct InboxReceipt: Sendable, Equatable {
     public var late: Int
 }
 
+/// One service's rows of one request, as the inbox stores them: one entry (the rows encoded in
+/// `body` by the receiving replica), numbered and consumed as one. `firstAt` … `lastAt` is the
+/// span of the rows' times.
+public struct InboxBatch: Sendable, Equatable {
+    public var service: String
+    public var firstAt: Int64
+    public var lastAt: Int64
+    public var rowCount: Int
+    public var body: String
+
+    public init(service: String, firstAt: Int64, lastAt: Int64, rowCount: Int, body: String) {
+        self.service = service
+        self.firstAt = firstAt
+        self.lastAt = lastAt
+        self.rowCount = rowCount
+        self.body = body
+    }
+}
+
+/// What an append of batches did: all its rows accepted, or none, because `service`'s batch
+/// begins at `first`, before `newest`, the newest row time it already accepted.
+public enum InboxBatchReceipt: Sendable, Equatable {
+    case accepted(rows: Int)
+    case late(service: String, first: Int64, newest: Int64)
+}
+
 /// The metrics inbox in PostgreSQL: any replica appends rows for any service; the service's
 /// owner reads them in order and consumes them with its fenced checkpoint (issue 18).
 ///
@@ -71,6 +97,37 @@ public struct MetricsInbox: Sendable {
                 """, on: connection).first.map { (try $0["accepted"].decode(Int64.self), try $0["late"].decode(Int64.self)) }
         }
         return InboxReceipt(accepted: Int(answer?.0 ?? 0), late: Int(answer?.1 ?? 0))
+    }
+
+    /// Appends one batch per service (a request's rows of that service, in time order) in one
+    /// transaction, one round trip, all or nothing: `.late` when a batch begins before the newest
+    /// row its service accepted, and then nothing is appended (`triage_inbox_append_v2`).
+    public func append(batches: [InboxBatch], acceptedBy replica: String) async throws(ReplicaError) -> InboxBatchReceipt {
+        guard !batches.isEmpty else { return .accepted(rows: 0) }
+        guard Set(batches.map(\.service)).count == batches.count else {
+            throw .store(.invalid("an inbox append takes at most one batch per service"))
+        }
+        for batch in batches where batch.lastAt < batch.firstAt || batch.rowCount < 1 {
+            throw .store(.invalid("the inbox batch of \(batch.service) ends before it begins or has no row"))
+        }
+        let services = batches.map(\.service), firsts = batches.map(\.firstAt), lasts = batches.map(\.lastAt)
+        let counts = batches.map { Int64($0.rowCount) }, bodies = batches.map(\.body)
+        let answer = try await statement { connection in
+            try await self.store.rows("""
+                SELECT accepted, late_service, late_first, newest_at FROM \(unescaped: ReplicaSchema.batchAppendFunction)(
+                    \(services)::TEXT[], \(firsts)::BIGINT[], \(lasts)::BIGINT[], \(counts)::BIGINT[], \(bodies)::TEXT[], \(replica))
+                """, on: connection).first.map {
+                (accepted: try $0["accepted"].decode(Int64.self), late: try $0["late_service"].decode(String?.self),
+                 first: try $0["late_first"].decode(Int64?.self), newest: try $0["newest_at"].decode(Int64?.self))
+            }
+        }
+        guard let answer else {
+            throw .store(.database(path: store.location, reason: "\(ReplicaSchema.batchAppendFunction) answered nothing"))
+        }
+        if let service = answer.late {
+            return .late(service: service, first: answer.first ?? 0, newest: answer.newest ?? 0)
+        }
+        return .accepted(rows: Int(answer.accepted))
     }
 
     /// Up to `limit` rows of `service` after sequence number `position`, in order.

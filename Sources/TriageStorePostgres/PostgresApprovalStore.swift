@@ -21,7 +21,15 @@ public final class PostgresApprovalStore: ApprovalStore {
     public let store: PostgresRecommendationStore
     public var location: String { store.location }
 
-    public init(_ store: PostgresRecommendationStore) { self.store = store }
+    /// For a replica (issue 18): the lease each raise is made under, by service. With it every
+    /// raise is fenced (`PostgresRecommendationStore.raise(_:under:)`); a service it gives no lease
+    /// for is refused with `EngineError.fenced` before any round trip.
+    let leaseForRaise: (@Sendable (String) -> Lease?)?
+
+    public init(_ store: PostgresRecommendationStore, leaseForRaise: (@Sendable (String) -> Lease?)? = nil) {
+        self.store = store
+        self.leaseForRaise = leaseForRaise
+    }
 
     /// Opens (creating or migrating) the store at `url`, blocking: errors name the server
     /// (`PostgresStoreError`: unreachable host and port, refused user, missing database, newer
@@ -83,7 +91,13 @@ public final class PostgresApprovalStore: ApprovalStore {
 
     @discardableResult
     public func raise(_ recommendation: Recommendation) throws(EngineError) -> (recommendation: Recommendation, isNew: Bool) {
-        try run { s throws(EngineError) in Stored(value: try await s.raise(recommendation)) }.value
+        guard let leaseForRaise else {
+            return try run { s throws(EngineError) in Stored(value: try await s.raise(recommendation)) }.value
+        }
+        guard let lease = leaseForRaise(recommendation.service) else {
+            throw .fenced(service: recommendation.service, reason: "this replica holds no lease for it; nothing was raised")
+        }
+        return try run { s throws(EngineError) in Stored(value: try await s.raise(recommendation, under: lease)) }.value
     }
 
     // MARK: Front doors

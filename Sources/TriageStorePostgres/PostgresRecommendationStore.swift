@@ -358,6 +358,20 @@ public final class PostgresRecommendationStore: RecommendationStore {
         throw .database(path: location, reason: "other writers raised before this one \(Self.raiseAttempts) times in a row")
     }
 
+    /// Raises `recommendation` as `raise(_:)` does, guards applied, only while `lease` is its
+    /// service's current, unexpired lease (a replica's raise, issue 18); `EngineError.fenced`
+    /// otherwise, with nothing written.
+    public func raise(_ recommendation: Recommendation, under lease: Lease) async throws(EngineError)
+        -> (recommendation: Recommendation, isNew: Bool) {
+        guard recommendation.confidence.isFinite, (0...1).contains(recommendation.confidence) else {
+            throw .invalid("confidence must lie in 0...1, got \(recommendation.confidence)")
+        }
+        guard recommendation.expires >= recommendation.raisedAt else {
+            throw .invalid("a recommendation cannot expire before it is raised")
+        }
+        return try await raiseGuarded(recommendation, fence: lease)
+    }
+
     /// A raise with the guards applied (`ApprovalQueue.applyGuards`), in one transaction under
     /// the writers' lock: so the count read is exact and no renumbering is needed.
     ///
@@ -367,13 +381,26 @@ public final class PostgresRecommendationStore: RecommendationStore {
     /// row, the count, the guard settings, whether a breaker exists, and the last hour's
     /// approvals for the caps. No row lock is needed: every write of breakers, approvals and the
     /// count takes the writers' lock, held here. Insert, count and journal line are one statement.
-    func raiseGuarded(_ recommendation: Recommendation) async throws(EngineError) -> (recommendation: Recommendation, isNew: Bool) {
+    ///
+    /// With `fence` (a replica raising for a service it owns, issue 18), the same read checks the
+    /// lease (`triage_fence_v1`, which also locks the lease row until the transaction ends): a raise
+    /// under an epoch that is no longer the service's current, unexpired one writes nothing and
+    /// throws `EngineError.fenced`. Still five round trips.
+    func raiseGuarded(_ recommendation: Recommendation, fence: Lease? = nil) async throws(EngineError)
+        -> (recommendation: Recommendation, isNew: Bool) {
         let instance = self.instance
         let since = recommendation.raisedAt - RemediationGuards.Settings.capWindowSeconds
         let service = recommendation.service, created = recommendation.created, action = recommendation.action.name
+        if let fence, fence.service != service {
+            throw .invalid("a recommendation for \(service) raised under the lease of \(fence.service)")
+        }
+        let fenceService = fence?.service ?? "", fenceEpoch = fence?.epoch ?? 0, fenced = fence != nil
         let answer: (Recommendation, Bool) = try await write { connection in
-            guard let read = try await self.rows("""
-                SELECT (SELECT id FROM recommendation WHERE service = \(service) AND created = \(created)) AS existing,
+            let reading: [PostgresRandomAccessRow]
+            do {
+                reading = try await self.rows("""
+                SELECT CASE WHEN \(fenced) THEN (SELECT \(unescaped: ReplicaSchema.fenceFunction)(\(fenceService), \(fenceEpoch)))::TEXT END AS fence,
+                       (SELECT id FROM recommendation WHERE service = \(service) AND created = \(created)) AS existing,
                        (SELECT value FROM meta WHERE key = 'recommendations') AS raised,
                        (SELECT value FROM meta WHERE key = 'guards') AS guards,
                        EXISTS (SELECT 1 FROM breaker WHERE service = \(service) AND action = \(action)) AS has_breaker,
@@ -381,7 +408,12 @@ public final class PostgresRecommendationStore: RecommendationStore {
                              AND action <> 'alert' ORDER BY decided_at, id) AS cap_services,
                        ARRAY(SELECT decided_at FROM recommendation WHERE status = 'approved' AND decided_at > \(since)
                              AND action <> 'alert' ORDER BY decided_at, id) AS cap_times
-                """, on: connection).first else {
+                """, on: connection)
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == ReplicaSchema.fencedState {
+                throw EngineError.fenced(service: service, reason: "its lease epoch \(fenceEpoch) is no longer current ("
+                                         + (error.serverInfo?[.detail] ?? "taken over") + "); nothing was raised")
+            }
+            guard let read = reading.first else {
                 throw EngineError.database(path: self.location, reason: "the raise's read returned no row")
             }
             if let id = try read["existing"].decode(String?.self) {

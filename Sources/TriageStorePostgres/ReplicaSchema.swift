@@ -71,6 +71,8 @@ enum ReplicaSchema {
     static let fencedRaiseFunction = "triage_raise_fenced_v1"
     static let checkpointFunction = "triage_checkpoint_v1"
     static let appendFunction = "triage_inbox_append_v1"
+    static let batchAppendFunction = "triage_inbox_append_v2"
+    static let checkpointWithEventsFunction = "triage_checkpoint_v2"
 
     /// Milliseconds left before `t`, on the server's clock (negative once past).
     private static func millisecondsUntil(_ t: String) -> String {
@@ -80,7 +82,7 @@ enum ReplicaSchema {
     static var routines: [(name: String, definition: String)] {
         [(joinFunction, join), (roundFunction, round), (leaveFunction, leave), (leaseCheckFunction, leaseCheck),
          (fenceFunction, fence), (fencedRaiseFunction, fencedRaise), (checkpointFunction, checkpoint),
-         (appendFunction, append)]
+         (appendFunction, append), (batchAppendFunction, batchAppend), (checkpointWithEventsFunction, checkpointWithEvents)]
     }
 
     /// Registers a replica name for `ttl_ms`, unless a live process of another incarnation holds
@@ -323,6 +325,92 @@ enum ReplicaSchema {
                 SELECT pg_notify('\(inboxChannel)', mv.service) FROM moved mv)
             SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM notified) INTO accepted, notifications;
             late := COALESCE(array_length(row_services, 1), 0) - accepted;
+        END
+        $$
+        """
+
+    /// Appends batches: each is one service's rows of one request (`first_at` … `last_at`, `row_count`
+    /// rows in `body`), at most one per service. All or nothing, as `serve` without replicas refuses
+    /// a request: when a batch begins before the newest row its service accepted, nothing is
+    /// appended and that service, its first time and the newest accepted time are returned. A
+    /// batch's inbox time is its last row's, so the next batch of its service must not begin
+    /// before it. Heads are locked in service order (two appenders never deadlock); a service never
+    /// seen gets a head and a free lease; each service appended to is notified once.
+    static let batchAppend = """
+        CREATE FUNCTION \(batchAppendFunction)(batch_services TEXT[], batch_firsts BIGINT[], batch_lasts BIGINT[],
+            batch_counts BIGINT[], batch_bodies TEXT[], accepted_by TEXT,
+            OUT accepted BIGINT, OUT late_service TEXT, OUT late_first BIGINT, OUT newest_at BIGINT)
+        LANGUAGE plpgsql VOLATILE AS $$
+        DECLARE
+            notifications BIGINT;
+        BEGIN
+            accepted := 0;
+            WITH new_heads AS (
+                INSERT INTO inbox_head (service, last_seq, last_at)
+                    SELECT DISTINCT u.s, 0, -9223372036854775808 FROM unnest(batch_services) AS u(s) ORDER BY u.s
+                    ON CONFLICT (service) DO NOTHING RETURNING inbox_head.service)
+            INSERT INTO service_lease (service, epoch, expires_at) SELECT n.service, 0, '-infinity' FROM new_heads n
+                ON CONFLICT (service) DO NOTHING;
+            PERFORM 1 FROM inbox_head h WHERE h.service = ANY(batch_services) ORDER BY h.service FOR UPDATE;
+            SELECT t.s, t.f, h.last_at INTO late_service, late_first, newest_at
+                FROM unnest(batch_services, batch_firsts) WITH ORDINALITY AS t(s, f, ord) JOIN inbox_head h ON h.service = t.s
+                WHERE t.f < h.last_at ORDER BY t.ord LIMIT 1;
+            IF FOUND THEN
+                RETURN;
+            END IF;
+            WITH batch AS (
+                SELECT t.s, t.f, t.l, t.body, t.ord
+                FROM unnest(batch_services, batch_firsts, batch_lasts, batch_bodies) WITH ORDINALITY AS t(s, f, l, body, ord)),
+            ranked AS (
+                SELECT b.s, b.l, b.body, h.last_seq + row_number() OVER (PARTITION BY b.s ORDER BY b.f, b.ord) AS seq
+                FROM batch b JOIN inbox_head h ON h.service = b.s),
+            inserted AS (
+                INSERT INTO metric_inbox (service, seq, at, body, accepted_by)
+                    SELECT r.s, r.seq, r.l, r.body, accepted_by FROM ranked r RETURNING metric_inbox.service, metric_inbox.seq, metric_inbox.at),
+            moved AS (
+                UPDATE inbox_head h SET last_seq = m.seq, last_at = m.at
+                    FROM (SELECT i.service, max(i.seq) AS seq, max(i.at) AS at FROM inserted i GROUP BY i.service) m
+                    WHERE h.service = m.service RETURNING h.service),
+            notified AS (
+                SELECT pg_notify('\(inboxChannel)', mv.service) FROM moved mv)
+            SELECT (SELECT count(*) FROM notified) INTO notifications;
+            SELECT COALESCE(sum(c), 0) INTO accepted FROM unnest(batch_counts) AS u(c);
+        END
+        $$
+        """
+
+    /// `triage_checkpoint_v1`, and when it saves, the journal events of the rows it consumes
+    /// (health state changes) in the same transaction: a takeover that replays rows whose
+    /// checkpoint was never saved journals their events once, not twice. Trims the journal as a
+    /// raise does when an id passes a multiple of 1 000.
+    static let checkpointWithEvents = """
+        CREATE FUNCTION \(checkpointWithEventsFunction)(fenced_service TEXT, owner_epoch BIGINT, expected_position BIGINT,
+            new_position BIGINT, new_state BYTEA, new_incident TEXT, event_types TEXT[], event_bodies TEXT[], event_at BIGINT,
+            journal_capacity BIGINT,
+            OUT result_kind TEXT, OUT lease_owner TEXT, OUT lease_epoch BIGINT, OUT at_position BIGINT, OUT consumed BIGINT)
+        LANGUAGE plpgsql VOLATILE AS $$
+        DECLARE
+            r RECORD;
+            first_id BIGINT;
+            last_id BIGINT;
+        BEGIN
+            SELECT * INTO r FROM \(checkpointFunction)(fenced_service, owner_epoch, expected_position, new_position, new_state, new_incident);
+            result_kind := r.result_kind;
+            lease_owner := r.lease_owner;
+            lease_epoch := r.lease_epoch;
+            at_position := r.at_position;
+            consumed := r.consumed;
+            IF r.result_kind <> 'saved' OR COALESCE(array_length(event_types, 1), 0) = 0 THEN
+                RETURN;
+            END IF;
+            WITH inserted AS (
+                INSERT INTO event (type, at, body)
+                    SELECT t.type, event_at, t.body FROM unnest(event_types, event_bodies) WITH ORDINALITY AS t(type, body, ord) ORDER BY t.ord
+                    RETURNING id)
+            SELECT min(id), max(id) INTO first_id, last_id FROM inserted;
+            IF last_id / 1000 > (first_id - 1) / 1000 THEN
+                DELETE FROM event WHERE id <= last_id - journal_capacity;
+            END IF;
         END
         $$
         """

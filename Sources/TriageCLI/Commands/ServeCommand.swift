@@ -6,6 +6,7 @@ import Synchronization
 import TriageData
 import TriageEngine
 import TriageServer
+import TriageStorePostgres
 
 /// `triage serve --model MODEL|BUNDLE [--db DB] …`: the HTTP service (../shared/CLI.md "HTTP").
 struct Serve: ParsableCommand {
@@ -40,6 +41,12 @@ struct Serve: ParsableCommand {
     var logLevel = "info"
     @Flag(help: "Mark the approval page's session cookie Secure (when browsers reach the server through HTTPS).")
     var secureCookies = false
+    @Option(help: "Run as replica NAME of a cluster sharing the services of one PostgreSQL --db (each replica needs a name of its own).")
+    var replica: String?
+    @Option(help: "With --replica: seconds a service's lease lives without renewal (failover takes about this plus one renewal).")
+    var leaseTtl = 10.0
+    @Option(help: "With --replica: seconds between lease renewals (at most half of --lease-ttl).")
+    var leaseRenew = 2.0
     @OptionGroup var handoff: HandoffOptions
     @OptionGroup(title: "Remediation guards (with a bundle and --db)") var guards: GuardOptions
 
@@ -54,6 +61,18 @@ struct Serve: ParsableCommand {
         if db == nil && scalingTargets != nil { throw ValidationError("--scaling-targets needs --db: only the engine scales services") }
         if db == nil && (approvers != nil || outbox != nil) {
             throw ValidationError("--approvers and --outbox need --db: they belong to the approval queue")
+        }
+        if let replica {
+            guard let db, DatabaseAddress.isPostgres(db) else {
+                throw ValidationError("--replica needs a PostgreSQL --db (postgres://…): replicas share their services through it")
+            }
+            guard !replica.isEmpty, replica.utf8.count <= 128,
+                  replica.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 32 && $0.value < 127 }) else {
+                throw ValidationError("--replica must be 1–128 printable ASCII characters without spaces, got '\(replica)'")
+            }
+        }
+        guard leaseTtl.isFinite, leaseRenew.isFinite, (0.1...3_600).contains(leaseRenew), leaseTtl >= 2 * leaseRenew, leaseTtl <= 7_200 else {
+            throw ValidationError("--lease-ttl must be at least twice --lease-renew (0.1–3600 s), got \(leaseTtl) and \(leaseRenew)")
         }
         if db == nil && handoff.exec != nil {
             throw ValidationError("--exec needs --db: it hands off actions approved in the approval queue")
@@ -83,6 +102,8 @@ struct Serve: ParsableCommand {
         settings.secureCookies = secureCookies
         settings.handoff = handoff.settings
         settings.guards = guards.settings
+        settings.replica = replica
+        settings.leases = LeaseSettings(renewInterval: .milliseconds(Int64(leaseRenew * 1_000)), ttl: .milliseconds(Int64(leaseTtl * 1_000)))
         var logger = Logger(label: "triage.serve")
         logger.logLevel = Logger.Level(rawValue: logLevel)!
         let server: TriageServer

@@ -73,6 +73,8 @@ public struct IngestSummary: Sendable, Equatable {
     /// Each service's state after the batch (what `services()` returns), so a caller need not
     /// ask the actor a second time.
     public var services: [ServiceStatus] = []
+
+    public init(accepted: Int = 0) { self.accepted = accepted }
 }
 
 /// The one owner of a running remediation engine (issue 15): rows from any number of requests
