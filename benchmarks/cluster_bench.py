@@ -160,7 +160,7 @@ class Bench:
     def serve(self, db, name, replica=None):
         arguments = ["--model", self.args.bundle, "--db", db, "--port", "0", "--token-file", f"{self.work}/tokens",
                      "--approvers", f"{self.work}/approvers.txt", "--outbox", f"{self.work}/outbox-{name}.jsonl",
-                     "--ttl", "1d", "--log-level", "notice"]
+                     "--ttl", "1d", "--log-level", self.args.log_level]
         if replica and not self.args.without_replica_flag:
             arguments += ["--replica", replica]
         return Server(self.args.triage, arguments, f"{self.work}/{name}.log")
@@ -207,13 +207,38 @@ class Bench:
         db = f"{self.work}/{name}.sqlite"
         self.remove_sqlite(db)  # watch resumes from a db's stored read position: start afresh
         began = time.monotonic()
+        events = f"{self.work}/{name}-events.jsonl"
         subprocess.run([self.args.triage, "watch", metrics, "--model", self.args.bundle, "--db", db,
-                        "--ttl", "1d", "--scores", "/dev/null", "--quiet"], check=True)
+                        "--ttl", "1d", "--scores", "/dev/null", "--events", events, "--quiet"], check=True)
         seconds = time.monotonic() - began
         expected = self.recommendations(db)
+        journal = {"state": [], "recommendation": []}
+        with open(events) as f:
+            for line in f:
+                event = json.loads(line)
+                if event["type"] in journal:
+                    journal[event["type"]].append(self.journal_key(event["type"], event))
+        os.remove(events)
         log(f"baseline: watch {os.path.basename(os.path.dirname(metrics))}/{os.path.basename(metrics)} --db {name}.sqlite "
-            f"raised {len(expected)} recommendations in {seconds:.2f} s")
-        return expected
+            f"raised {len(expected)} recommendations ({len(journal['state'])} health state changes) in {seconds:.2f} s")
+        return expected, {kind: sorted(keys) for kind, keys in journal.items()}
+
+    @staticmethod
+    def journal_key(kind, event):
+        """What must match between one process's events and the cluster's journal: a state change
+        whole; a recommendation by (service, action, created) (ids and wall-clock times differ)."""
+        if kind == "state":
+            return (event["service"], event["from"], event["state"], event["timestamp"])
+        return (event["service"], event["action"], event["created"])
+
+    def journal(self, session):
+        """The cluster's journal (`event` table) as journal keys by kind; bodies hex-encoded so no
+        separator can split them."""
+        journal = {"state": [], "recommendation": []}
+        for kind, body in session.rows("SELECT type, encode(convert_to(body, 'UTF8'), 'hex') FROM event"):
+            if kind in journal:
+                journal[kind].append(self.journal_key(kind, json.loads(bytes.fromhex(body).decode())))
+        return {kind: sorted(keys) for kind, keys in journal.items()}
 
     # -- 2. same answers under a kill and a pause --------------------------------------------
 
@@ -287,13 +312,23 @@ class Bench:
             self.failures.append(f"seed {seed}: {result.get('rows')} rows accepted of {total}")
         got = self.recommendations(db)
         ok, counts = self.compare(f"seed {seed}", got, self.expected)
+        journal = self.journal(session)
+        journal_ok = journal == self.expected_journal
+        if not journal_ok:
+            for kind in journal:
+                have, want = journal[kind], self.expected_journal[kind]
+                if have != want:
+                    self.failures.append(
+                        f"seed {seed}: journal's {kind} events differ from watch's: {len(have)} vs {len(want)}; "
+                        f"only in the cluster {sorted(set(have) - set(want))[:3]}, only in watch {sorted(set(want) - set(have))[:3]}, "
+                        f"twice {len(have) - len(set(have))}")
         owners = session.rows("SELECT COALESCE(owner, '(none)'), count(*), max(epoch) FROM service_lease "
                               "WHERE expires_at > clock_timestamp() GROUP BY 1 ORDER BY 1")
         exits = {}
         for index, server in enumerate(servers):
             if index != victim:
                 exits[names[index]] = server.stop()
-        fenced_lines = {n: sum(1 for line in open(s.log_path) if "fenc" in line.lower()) for n, s in zip(names, servers)}
+        fenced_lines = {n: self.log_counts(s.log_path) for n, s in zip(names, servers)}
         session.close()
         poll_session.close()
         claim, checkpoint = self.failover_times(snapshots, held_at_kill, kill_time, names[victim])
@@ -304,15 +339,34 @@ class Bench:
         log(f"seed {seed}: {drain_note}; feeder {result.get('rows')} rows, {result.get('resent')} resent, "
             f"{result.get('broken_committed')} broken but committed, {result.get('refused_connections')} refused connections")
         log(f"seed {seed}: recommendations {counts['count']} (expected {len(self.expected)}): "
-            f"{'SAME' if ok else 'DIFFERENT'}; missing {counts['missing']}, extra {counts['extra']}, twice {counts['twice']}")
+            f"{'SAME' if ok else 'DIFFERENT'}; missing {counts['missing']}, extra {counts['extra']}, twice {counts['twice']}; "
+            f"journal ({len(journal['state'])} state changes, {len(journal['recommendation'])} raises) "
+            f"{'same as watch' if journal_ok else 'DIFFERENT'}")
         log(f"seed {seed}: failover of {names[victim]}'s {len(held_at_kill)} services: claim "
             f"{self.describe(claim)}, first checkpoint {self.describe(checkpoint)}; paused {names[paused]}'s "
             f"{len(held_at_stop)} services claimed {self.describe(paused_claim)} after SIGSTOP")
         log(f"seed {seed}: owners at the end: {', '.join(f'{o}={c} (max epoch {e})' for o, c, e in owners)}; "
-            f"log lines mentioning fencing: {fenced_lines}; SIGTERM exits {exits}")
-        self.seed_results.append({"seed": seed, "ok": ok, "counts": counts, "claim": claim, "checkpoint": checkpoint,
+            f"from the logs (took/dropped fenced/dropped otherwise/warnings): {fenced_lines}; SIGTERM exits {exits}")
+        self.seed_results.append({"seed": seed, "ok": ok, "journal_ok": journal_ok, "counts": counts, "claim": claim, "checkpoint": checkpoint,
                                   "paused_claim": paused_claim, "feed": result, "kill_rows": kill_rows,
                                   "stop_rows": stop_rows, "owners": owners, "fenced_lines": fenced_lines})
+
+    @staticmethod
+    def log_counts(path):
+        """Lease gains, drops because a write was fenced, other drops, warnings and errors, from a
+        replica's log (info level)."""
+        took = fenced = dropped = warnings = 0
+        for line in open(path, errors="replace"):
+            if "' took " in line:
+                took += 1
+            elif "' dropped " in line:
+                if "fenced" in line:
+                    fenced += 1
+                else:
+                    dropped += 1
+            elif " warning " in line or " error " in line or "critical" in line:
+                warnings += 1
+        return f"{took}/{fenced}/{dropped}/{warnings}"
 
     @staticmethod
     def failover_times(snapshots, held, at, victim):
@@ -393,8 +447,8 @@ class Bench:
         self.total_rows = sum(r.rows for g in self.requests for r in g)
         self.total_rows_fast = sum(r.rows for g in self.requests_fast for r in g)
         self.seed_results, self.throughput_results = [], []
-        self.expected = self.baseline(args.metrics, "watch")
-        self.expected_fast = (self.baseline(args.throughput_metrics, "watch-throughput") if args.throughput_metrics
+        self.expected, self.expected_journal = self.baseline(args.metrics, "watch")
+        self.expected_fast = (self.baseline(args.throughput_metrics, "watch-throughput")[0] if args.throughput_metrics
                               else self.expected)
         if not args.skip_failover:
             for seed in args.seeds:
@@ -412,8 +466,10 @@ class Bench:
             checkpoints = [t for r in self.seed_results for t in r["checkpoint"]]
             paused = [t for r in self.seed_results for t in r["paused_claim"]]
             same = sum(1 for r in self.seed_results if r["ok"])
+            same_journal = sum(1 for r in self.seed_results if r["journal_ok"])
             print(f"same answers: {same} of {len(self.seed_results)} seeds equal the single watch "
-                  f"({len(self.expected)} recommendations each)")
+                  f"({len(self.expected)} recommendations each); journal (health state changes and raises, each once) "
+                  f"equal in {same_journal} of {len(self.seed_results)}")
             for r in self.seed_results:
                 c = r["counts"]
                 print(f"  seed {r['seed']}: kill at row {r['kill_rows']}, stop at row {r['stop_rows']}: {c['count']} "
@@ -461,6 +517,7 @@ def main():
     parser.add_argument("--kinds", default="sqlite,pg-1,pg-3")
     parser.add_argument("--drain-timeout", type=float, default=120)
     parser.add_argument("--skip-failover", action="store_true")
+    parser.add_argument("--log-level", default="info", help="of the serve processes (info: their lease gains and losses)")
     parser.add_argument("--without-replica-flag", action="store_true",
                         help="run 'serve --db postgres://…' without --replica (to try the harness on a build without it)")
     args = parser.parse_args()
