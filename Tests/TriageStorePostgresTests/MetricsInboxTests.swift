@@ -29,6 +29,63 @@ import Testing
         await f.tearDown()
     }
 
+    /// Batches (one per service of a request, as `serve --replica` appends): numbered as one
+    /// entry each, stored at their last row's time, and refused all together when one begins
+    /// before its service's newest accepted row — nothing of the request is appended then.
+    @Test(.enabled(if: ReplicaFixture.enabled)) func batchesAreAllOrNothingAndOrderedByTheirSpan() async throws {
+        let f = try await ReplicaFixture.make()
+        let inbox = MetricsInbox(store: try await f.store())
+        let first = try await inbox.append(batches: [
+            InboxBatch(service: "api", firstAt: 10, lastAt: 30, rowCount: 3, body: "a1"),
+            InboxBatch(service: "web", firstAt: 5, lastAt: 5, rowCount: 1, body: "w1"),
+        ], acceptedBy: "r1")
+        #expect(first == .accepted(rows: 4))
+        // api's next batch may begin at 30 (a tie), not at 20: and web's rows are not kept either.
+        let late = try await inbox.append(batches: [
+            InboxBatch(service: "web", firstAt: 6, lastAt: 9, rowCount: 2, body: "w2"),
+            InboxBatch(service: "api", firstAt: 20, lastAt: 40, rowCount: 2, body: "a2"),
+        ], acceptedBy: "r2")
+        #expect(late == .late(service: "api", first: 20, newest: 30))
+        #expect(try await inbox.pending(service: "web", after: 0, limit: 10).map(\.body) == ["w1"])
+        #expect(try await inbox.append(batches: [InboxBatch(service: "api", firstAt: 30, lastAt: 31, rowCount: 2, body: "a3")],
+                                       acceptedBy: "r2") == .accepted(rows: 2))
+        let api = try await inbox.pending(service: "api", after: 0, limit: 10)
+        #expect(api.map(\.seq) == [1, 2] && api.map(\.at) == [30, 31] && api.map(\.body) == ["a1", "a3"])
+        // Malformed batches are refused before any round trip.
+        for bad in [[InboxBatch(service: "x", firstAt: 2, lastAt: 1, rowCount: 1, body: "")],
+                    [InboxBatch(service: "x", firstAt: 1, lastAt: 1, rowCount: 1, body: ""),
+                     InboxBatch(service: "x", firstAt: 2, lastAt: 2, rowCount: 1, body: "")]] {
+            await #expect(throws: ReplicaError.self) { _ = try await inbox.append(batches: bad, acceptedBy: "r1") }
+        }
+        await f.tearDown()
+    }
+
+    /// A checkpoint saved with events journals them in its transaction; a fenced one journals
+    /// nothing.
+    @Test(.enabled(if: ReplicaFixture.enabled)) func checkpointEventsAreJournaledOnlyWhenItSaves() async throws {
+        let f = try await ReplicaFixture.make()
+        let store = try await f.store()
+        let inbox = MetricsInbox(store: store)
+        _ = try await inbox.append(batches: [InboxBatch(service: "api", firstAt: 1, lastAt: 2, rowCount: 2, body: "b")], acceptedBy: "r1")
+        let keeper = try await f.replica("r1")
+        let lease = try #require(try await keeper.round().held.first)
+        let writes = FencedWrites(store: store)
+        var checkpoint = try await writes.checkpoint(for: "api")
+        checkpoint.inboxPosition = 1
+        let before = try await store.lastEventID()
+        let consumed = try await writes.saveCheckpoint(&checkpoint, under: lease, events: [("state", #"{"service":"api","to":"unhealthy"}"#)], now: 5)
+        #expect(consumed == 1)
+        let journal = try await store.events(after: before, limit: 10)
+        #expect(journal.count == 1 && journal[0].type == "state")
+        // Under a stale epoch: refused, nothing journaled.
+        let stale = Lease(service: "api", replica: "r1", epoch: lease.epoch - 1)
+        await #expect(throws: ReplicaError.self) {
+            _ = try await writes.saveCheckpoint(&checkpoint, under: stale, events: [("state", "{}")], now: 6)
+        }
+        #expect(try await store.events(after: before, limit: 10).count == 1)
+        await f.tearDown()
+    }
+
     @Test(.enabled(if: ReplicaFixture.enabled)) func anAppendWakesAListener() async throws {
         let f = try await ReplicaFixture.make()
         let inbox = MetricsInbox(store: try await f.store())

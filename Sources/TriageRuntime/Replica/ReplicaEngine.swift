@@ -176,7 +176,7 @@ public actor ReplicaEngine {
             owned[lease.service] = checkpoint
             leases.set(lease)
             totals.gained += 1
-            logger.info("replica '\(replica)' took \(lease) at inbox position \(checkpoint.inboxPosition)")
+            logger.notice("replica '\(replica)' took \(lease) at inbox position \(checkpoint.inboxPosition)")
         } catch {
             // Not processed here until the next gain; the lease lapses to another replica.
             logger.error("replica '\(replica)' cannot take \(lease): \(error)")
@@ -189,7 +189,7 @@ public actor ReplicaEngine {
         leases.remove(service)
         engine.forget(service: service)
         totals.lost += 1
-        logger.info("replica '\(replica)' dropped \(service): \(why)")
+        logger.notice("replica '\(replica)' dropped \(service): \(why)")
     }
 
     /// Processes `service`'s inbox rows after its checkpoint, in reads of `entriesPerRead`
