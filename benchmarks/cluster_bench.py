@@ -302,8 +302,8 @@ class Bench:
             drain_note = f"drained {drained_at - fed_at:.1f} s after the last row was accepted"
         except RuntimeError as error:
             self.failures.append(f"seed {seed}: {error}")
-            drain_note = str(error)
-        time.sleep(0.3)
+            drain_note = f"{error}; diagnosis in {self.diagnose(f'seed{seed}', servers, session)}"
+        time.sleep(5)  # two lease rounds: a replica continued after its pause has re-joined
         stop_polling.set()
         poller.join()
         if result.get("errors"):
@@ -350,6 +350,36 @@ class Bench:
         self.seed_results.append({"seed": seed, "ok": ok, "journal_ok": journal_ok, "counts": counts, "claim": claim, "checkpoint": checkpoint,
                                   "paused_claim": paused_claim, "feed": result, "kill_rows": kill_rows,
                                   "stop_rows": stop_rows, "owners": owners, "fenced_lines": fenced_lines})
+
+    def diagnose(self, label, servers, session):
+        """When the inbox does not drain: what the database's sessions wait for, each service's
+        lease, checkpoint and head, and every live replica's threads (gdb), into one file."""
+        path = f"{self.work}/diagnosis-{label}.txt"
+        with open(path, "w") as out:
+            for title, sql in [
+                ("sessions", "SELECT pid, state, COALESCE(wait_event_type, ''), COALESCE(wait_event, ''), "
+                             "COALESCE((clock_timestamp() - xact_start)::TEXT, ''), left(regexp_replace(query, '\\s+', ' ', 'g'), 300) "
+                             "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"),
+                ("locks not granted", "SELECT pid, locktype, mode, COALESCE(relation::regclass::TEXT, ''), "
+                                      "COALESCE(objid::TEXT, '') FROM pg_locks WHERE NOT granted"),
+                ("services", "SELECT l.service, COALESCE(l.owner, ''), l.epoch, (l.expires_at > clock_timestamp()), "
+                             "COALESCE(c.epoch::TEXT, ''), COALESCE(c.inbox_position::TEXT, ''), COALESCE(h.last_seq::TEXT, ''), "
+                             "COALESCE(c.saved_at::TEXT, '') FROM service_lease l LEFT JOIN service_checkpoint c USING (service) "
+                             "LEFT JOIN inbox_head h USING (service) ORDER BY 1"),
+                ("replicas", "SELECT name, incarnation, heartbeat_at, expires_at FROM replica ORDER BY 1")]:
+                out.write(f"== {title}\n")
+                for row in session.rows(sql):
+                    out.write(" | ".join(row) + "\n")
+            for server in servers:
+                if server.process.poll() is not None:
+                    continue
+                out.write(f"== threads of {server.log_path} (pid {server.pid})\n")
+                try:
+                    out.write(subprocess.run(["gdb", "-p", str(server.pid), "-batch", "-ex", "thread apply all bt 30"],
+                                             capture_output=True, text=True, timeout=60).stdout)
+                except (OSError, subprocess.TimeoutExpired) as error:
+                    out.write(f"gdb: {error}\n")
+        return path
 
     @staticmethod
     def log_counts(path):

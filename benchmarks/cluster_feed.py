@@ -11,12 +11,12 @@ replica in turn (round robin over all groups), skipping a replica that refused a
 balancer's outlier detection). A request waits for its answer however long the replica takes
 (a stopped replica answers once it is continued), so nothing is sent twice by a timeout.
 
-A request whose connection broke after it was sent (its replica was killed) may or may not have
-been committed to the inbox. The feeder then asks PostgreSQL (`inbox_head.last_at`, the newest
-row time each service accepted, through psql) whether that request's rows are in; if not, it
-sends them again to another replica. Without a database URL (a single process on SQLite, never
-killed) a broken request is an error. A 409 answer to a request sent for the first time is an
-error too (the feeder broke the order).
+A request whose connection broke after it was sent (its replica was killed), or that got a 5xx
+answer, may or may not have been committed to the inbox. The feeder then asks PostgreSQL
+(`inbox_head.last_at`, the newest row time each service accepted, through psql) whether that
+request's rows are in; if not, it sends them again to another replica. Without a database URL (a
+single process on SQLite, never killed) such a request is an error. A 409 answer to a request sent
+for the first time is an error too (the feeder broke the order).
 
 Use as a module (`Feeder`, with thresholds the caller waits on to kill or stop a replica at a
 given number of rows) or from the command line:
@@ -199,50 +199,7 @@ class Feeder:
                 delay = due - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            tried = []
-            resend = False
-            while True:
-                replica = self._choose(group, tried)
-                with self.lock:
-                    replica.outstanding[group] = time.monotonic()
-                    if self.first_sent is None:
-                        self.first_sent = time.monotonic()
-                try:
-                    status, answer = self._post(group, connections, replica, request)
-                except ConnectionRefusedError:
-                    with self.lock:
-                        replica.outstanding.pop(group, None)
-                        replica.down_until = time.monotonic() + 2.0
-                        self.refused_connections += 1
-                    tried.append(replica)
-                    continue
-                except (OSError, http.client.HTTPException):
-                    with self.lock:
-                        replica.outstanding.pop(group, None)
-                        replica.down_until = time.monotonic() + 2.0
-                    if self._committed(request):
-                        with self.lock:
-                            self.broken_committed += 1
-                        status, answer = 202, b""
-                    else:
-                        with self.lock:
-                            self.resent += 1
-                        resend = True
-                        tried.append(replica)
-                        continue
-                with self.lock:
-                    replica.outstanding.pop(group, None)
-                if status == 202:
-                    with self.lock:
-                        replica.accepted_rows += request.rows
-                    break
-                if status == 503:  # the database is unreachable from that replica: nothing done
-                    tried.append(replica)
-                    time.sleep(0.1)
-                    continue
-                message = f"{replica.url}: {status} {answer[:300]!r}" + (" (a resend)" if resend else "")
-                with self.lock:
-                    self.errors.append(message)
+            if not self._deliver(group, connections, request):
                 return
             sent_rows += request.rows
             with self.lock:
@@ -253,6 +210,72 @@ class Feeder:
                         event.set()
         for conn in connections.values():
             conn.close()
+
+    def _deliver(self, group, connections, request):
+        """Sends `request` until the inbox holds it exactly once; False after an error.
+
+        - 202: accepted.
+        - A refused connection: nothing was sent; another replica.
+        - A broken connection or a 5xx (a replica can answer 503 for an append that committed
+          while it was stopped: its own wait had run out): unknown, so the inbox is asked; sent
+          again to another replica only if it does not hold the rows.
+        - 409 to a request sent before: an earlier attempt was committed after all (the feeder is
+          the only sender of these services' rows). To a first attempt: an error.
+        """
+        tried = []
+        sent_before = False
+        while True:
+            replica = self._choose(group, tried)
+            with self.lock:
+                replica.outstanding[group] = time.monotonic()
+                if self.first_sent is None:
+                    self.first_sent = time.monotonic()
+            try:
+                status, answer = self._post(group, connections, replica, request)
+            except ConnectionRefusedError:
+                status, answer = None, b"connection refused"
+            except (OSError, http.client.HTTPException) as error:
+                status, answer = 0, str(error).encode()
+            with self.lock:
+                replica.outstanding.pop(group, None)
+            if status == 202:
+                with self.lock:
+                    replica.accepted_rows += request.rows
+                return True
+            if status is None:
+                with self.lock:
+                    replica.down_until = time.monotonic() + 2.0
+                    self.refused_connections += 1
+                tried.append(replica)
+                continue
+            if status == 0 or status >= 500 or (status == 409 and sent_before):
+                if status == 0:
+                    with self.lock:
+                        replica.down_until = time.monotonic() + 2.0
+                try:
+                    committed = self._committed(request)
+                except (FeedError, subprocess.CalledProcessError) as error:
+                    with self.lock:
+                        self.errors.append(f"{replica.url}: {status} {answer[:200]!r}, and then: {error}")
+                    return False
+                if committed:
+                    with self.lock:
+                        self.broken_committed += 1
+                    return True
+                if status == 409:
+                    message = f"{replica.url}: 409 to a request the inbox does not hold: {answer[:300]!r}"
+                else:
+                    with self.lock:
+                        self.resent += 1
+                    sent_before = True
+                    tried.append(replica)
+                    time.sleep(0.1)
+                    continue
+            else:
+                message = f"{replica.url}: {status} {answer[:300]!r}"
+            with self.lock:
+                self.errors.append(message)
+            return False
 
     def run(self):
         """Feeds every row; returns a dict of results."""
