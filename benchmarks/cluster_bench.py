@@ -111,7 +111,7 @@ class Server:
             try:
                 os.kill(self.pid, signal.SIGCONT)
                 self.process.terminate()
-                return self.process.wait(timeout=30)
+                return self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
@@ -545,7 +545,7 @@ def main():
     parser.add_argument("--fast-batch", type=int, default=1000, help="rows per request in the throughput runs")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--kinds", default="sqlite,pg-1,pg-3")
-    parser.add_argument("--drain-timeout", type=float, default=120)
+    parser.add_argument("--drain-timeout", type=float, default=60, help="seconds after the last row is accepted")
     parser.add_argument("--skip-failover", action="store_true")
     parser.add_argument("--log-level", default="info", help="of the serve processes (info: their lease gains and losses)")
     parser.add_argument("--without-replica-flag", action="store_true",
