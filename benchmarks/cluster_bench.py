@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import re
 import signal
 import statistics
@@ -120,6 +121,31 @@ class Server:
                 self.log_file.close()
         self.log_file.close()
         return self.process.returncode
+
+
+def postgres_cpu_seconds():
+    """CPU seconds of every PostgreSQL server process alive now (backends of the replicas'
+    connections included; a backend that ended meanwhile is not counted)."""
+    total = 0.0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        if name == "postgres" or name.startswith("postgres:"):
+            fields = text.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def own_cpu_seconds():
+    """This process's CPU seconds, all threads (the feeder's share of the machine)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def machine_busy_seconds():
@@ -436,7 +462,7 @@ class Bench:
             servers = [self.serve(db, f"{name}-r{i + 1}", replica=f"r{i + 1}") for i in range(count)]
             time.sleep(2.5)  # one lease round: the replicas have joined before the first row
         session = Session(self.args.psql, db) if kind != "sqlite" else None
-        busy_before = machine_busy_seconds()
+        busy_before, postgres_before, feeder_before = machine_busy_seconds(), postgres_cpu_seconds(), own_cpu_seconds()
         feeder = Feeder(self.requests_fast, [s.url for s in servers], TOKEN, db if session else None, psql=self.args.psql)
         result = feeder.run()
         began = feeder.first_sent
@@ -449,6 +475,8 @@ class Bench:
                 self.failures.append(f"throughput {name}: {error}")
                 end_to_end = float("nan")
         busy = machine_busy_seconds() - busy_before
+        postgres_cpu = postgres_cpu_seconds() - postgres_before
+        feeder_cpu = own_cpu_seconds() - feeder_before
         cpu = sum(s.cpu_seconds() for s in servers)
         got = self.recommendations(db)
         ok, counts = self.compare(f"throughput {name}", got, self.expected_fast)
@@ -462,10 +490,12 @@ class Bench:
         figures = {"kind": kind, "round": round_number, "rows": rows, "accept_rows_per_s": rows / accept_seconds,
                    "end_to_end_rows_per_s": rows / end_to_end if end_to_end == end_to_end else float("nan"),
                    "accept_s": accept_seconds, "end_to_end_s": end_to_end, "serve_cpu_s": cpu, "machine_busy_s": busy,
+                   "postgres_cpu_s": postgres_cpu, "feeder_cpu_s": feeder_cpu,
                    "same": ok}
         log(f"throughput round {round_number} {kind:>6}: accept {figures['accept_rows_per_s']:,.0f} rows/s "
             f"({accept_seconds:.2f} s), end to end {figures['end_to_end_rows_per_s']:,.0f} rows/s ({end_to_end:.2f} s), "
-            f"serve CPU {cpu:.2f} s, machine busy {busy:.2f} CPU s, recommendations {'same' if ok else 'DIFFERENT'}")
+            f"CPU: serve {cpu:.2f} s, PostgreSQL {postgres_cpu:.2f} s, feeder {feeder_cpu:.2f} s, machine busy {busy:.2f} s; "
+            f"recommendations {'same' if ok else 'DIFFERENT'}")
         self.throughput_results.append(figures)
 
     # -- the run ---------------------------------------------------------------------------------
@@ -518,7 +548,8 @@ class Bench:
                     continue
                 med = lambda key: statistics.median(r[key] for r in rows)
                 print(f"  {kind:>6}: accept {med('accept_rows_per_s'):,.0f}, end to end {med('end_to_end_rows_per_s'):,.0f}, "
-                      f"serve CPU {med('serve_cpu_s'):.2f} s, machine busy {med('machine_busy_s'):.2f} CPU s "
+                      f"CPU s: serve {med('serve_cpu_s'):.2f}, PostgreSQL {med('postgres_cpu_s'):.2f}, "
+                      f"feeder {med('feeder_cpu_s'):.2f}, machine busy {med('machine_busy_s'):.2f} "
                       f"(per round: {', '.join(format(r['end_to_end_rows_per_s'], ',.0f') for r in rows)})")
         if self.failures:
             print("FAILURES:")
