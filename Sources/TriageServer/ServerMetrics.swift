@@ -92,6 +92,19 @@ final class ServerMetrics: Sendable {
         }
     }
 
+    /// A replica's gauges at scrape time: the services it runs now, and its counts since start
+    /// (rows processed from the inbox, raises, health changes, gains and losses of services,
+    /// writes refused by the fence), so a dashboard sees the cluster's balance and failovers.
+    func refreshReplica(name: String, services: Int, totals: ReplicaTotals) {
+        let replica = [("replica", name)]
+        Gauge(label: "triage_replica_services", dimensions: replica, factory: factory).record(services)
+        for (label, value) in [("triage_replica_rows_processed", totals.rows), ("triage_replica_recommendations_raised", totals.recommendations),
+                               ("triage_replica_state_changes", totals.stateChanges), ("triage_replica_services_gained", totals.gained),
+                               ("triage_replica_services_lost", totals.lost), ("triage_replica_fenced_writes", totals.fenced)] {
+            Gauge(label: label, dimensions: replica, factory: factory).record(value)
+        }
+    }
+
     func exposition() -> [UInt8] { registry.emitToBuffer() }
 }
 

@@ -185,6 +185,10 @@ public final class TriageServer: Sendable {
         if let store = served.store, let counts = try? await store.countsByStatus(now: Self.now) {
             metrics.refresh(services: served.lastServices.value, queueCounts: counts)
         }
+        if let replica = served.replica {
+            let (services, totals) = await (replica.heldLeases.count, replica.totals)
+            metrics.refreshReplica(name: replica.replica, services: services, totals: totals)
+        }
         var buffer = ByteBuffer()
         buffer.writeBytes(metrics.exposition())
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

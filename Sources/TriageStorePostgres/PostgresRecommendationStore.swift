@@ -230,33 +230,53 @@ public final class PostgresRecommendationStore: RecommendationStore {
     /// Runs `work` within `timeout` (`operationTimeout` unless a caller needs an answer sooner),
     /// running it again after a lost connection with backoff (50 ms doubling to 1 s) until the
     /// server answers or the time is up.
+    ///
+    /// **The caller is answered at the deadline, whatever `work` does.** The work runs in a task
+    /// of its own that is cancelled, and the pool replaced, at the deadline, but not waited for: a
+    /// task group would wait for it, and a query on a pool being shut down was seen never to end
+    /// (a replica paused 20 s inside a raise then hung for good: benchmarks/cluster_pause_repro.py).
+    /// A transaction left open that way is ended by the server (`idle_in_transaction_session_timeout`,
+    /// `PostgresURL.clientConfiguration`), so it cannot hold the writers' lock.
     func bounded<T: Sendable>(within timeout: Duration = operationTimeout,
                               _ work: @escaping @Sendable () async throws -> T) async throws(EngineError) -> T {
+        let race = DeadlineRace<T>()
         do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask {
-                    var pause = Duration.milliseconds(50)
-                    while true {
-                        do {
-                            return try await work()
-                        } catch let error where Self.isConnectionLoss(error) && !Task.isCancelled {
-                            try await Task.sleep(for: pause)
-                            pause = min(pause * 2, .seconds(1))
-                        }
+            let value: T = try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                    race.arm(continuation)
+                    let timer = Task {
+                        try? await Task.sleep(for: timeout)
+                        if race.finish(.failure(DeadlineRace<T>.TimedOut())) { race.cancelWorker() }
                     }
+                    race.start(timer: timer, worker: Task {
+                        var pause = Duration.milliseconds(50)
+                        while true {
+                            do {
+                                let value = try await work()
+                                if race.finish(.success(value)) { timer.cancel() }
+                                return
+                            } catch let error where Self.isConnectionLoss(error) && !Task.isCancelled {
+                                do { try await Task.sleep(for: pause) } catch {
+                                    if race.finish(.failure(error)) { timer.cancel() }
+                                    return
+                                }
+                                pause = min(pause * 2, .seconds(1))
+                            } catch {
+                                if race.finish(.failure(error)) { timer.cancel() }
+                                return
+                            }
+                        }
+                    })
                 }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let value = first else {
-                    replacePool()
-                    throw EngineError.database(path: location, reason: "PostgreSQL at \(url.endpoint) gave no answer within "
-                                               + "\(timeout.components.seconds) s (down, restarting or unreachable)")
-                }
-                return value
+            } onCancel: {
+                race.cancelWorker()
+                _ = race.finish(.failure(CancellationError()))
             }
+            return value
+        } catch is DeadlineRace<T>.TimedOut {
+            replacePool()
+            throw .database(path: location, reason: "PostgreSQL at \(url.endpoint) gave no answer within "
+                            + "\(timeout.components.seconds) s (down, restarting or unreachable)")
         } catch let commit as CommitOutcomeUnknown {
             throw .database(path: location, reason: "the connection was lost while committing, so whether the change "
                             + "was stored is unknown (read it back): \(Self.describe(commit.underlying))")
@@ -676,5 +696,54 @@ public final class PostgresRecommendationStore: RecommendationStore {
                                            engineState: try $0["engine_state"].decode(Data?.self))
             }
         }
+    }
+}
+
+/// The one answer of `bounded`: the work's result or the deadline, whichever comes first; the
+/// other is ignored. The worker and timer tasks are kept to cancel the loser.
+final class DeadlineRace<T: Sendable>: Sendable {
+    struct TimedOut: Error {}
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var finished = false
+        var worker: Task<Void, Never>?
+        var timer: Task<Void, Never>?
+        var cancelled = false
+    }
+    private let state = Mutex(State())
+
+    func arm(_ continuation: CheckedContinuation<T, any Error>) {
+        state.withLock { $0.continuation = continuation }
+    }
+
+    func start(timer: Task<Void, Never>, worker: Task<Void, Never>) {
+        let cancelled = state.withLock { state in
+            state.timer = timer
+            state.worker = worker
+            return state.cancelled
+        }
+        if cancelled { worker.cancel(); timer.cancel() }
+    }
+
+    /// Answers the caller unless it was answered already; true when this call answered.
+    func finish(_ result: Result<T, any Error>) -> Bool {
+        let continuation: CheckedContinuation<T, any Error>? = state.withLock { state in
+            guard !state.finished else { return nil }
+            state.finished = true
+            defer { state.continuation = nil }
+            return state.continuation
+        }
+        guard let continuation else { return false }
+        continuation.resume(with: result)
+        return true
+    }
+
+    func cancelWorker() {
+        let (worker, timer) = state.withLock { state in
+            state.cancelled = true
+            return (state.worker, state.timer)
+        }
+        worker?.cancel()
+        timer?.cancel()
     }
 }

@@ -152,8 +152,16 @@ public struct PostgresURL: Sendable, Equatable {
         configuration.options.connectTimeout = .seconds(Int64(PostgresURL.connectTimeoutSeconds))
         // A command-line front door needs one connection; a server a few (2 cores here).
         configuration.options.maximumConnections = 4
+        // A transaction whose client stops talking (paused, cut off, or abandoned past an
+        // operation's deadline) is ended by the server after this, so it cannot hold the writers'
+        // lock, or a lease row, for longer: every Triage transaction is a few statements in a row.
+        configuration.options.additionalStartupParameters = [
+            ("idle_in_transaction_session_timeout", "\(PostgresURL.idleInTransactionSeconds)s")]
         return configuration
     }
+
+    /// The most a Triage session may sit idle inside a transaction (the lease time's default).
+    static let idleInTransactionSeconds = 10
 
     /// How long a connection attempt may take before the server counts as unreachable: long
     /// enough for a loaded server, short enough that a typo in the host is reported promptly.

@@ -107,6 +107,58 @@ struct ReplicaServeTests {
         let services = try HTTP.request("GET", r3.base + "/v1/services")
         #expect(services.status == 200 && services.body.contains("\"service\":\"svc-0"), "\(services.body)")
         #expect(r3.log.contains("replica 'r3' took"), "\(r3.log)")
+        let scrape = try HTTP.request("GET", r1.base + "/metrics")
+        #expect(scrape.body.contains("triage_replica_services{replica=\"r1\"}") && scrape.body.contains("triage_replica_rows_processed"),
+                "\(scrape.body.suffix(1_500))")
+    }
+
+    /// PostgreSQL restarted under two replicas: while it is down they answer 503 to rows and to
+    /// `/readyz`; once it is back they re-claim the services (their leases lapsed), and every row
+    /// accepted before the stop or after the restart is processed once: the recommendations equal
+    /// a single SQLite server's.
+    @Test(.enabled(if: PostgresRestartTests.enabled)) func replicasCarryOnAfterPostgresRestarts() async throws {
+        let server = try OwnPostgresServer.start()
+        defer { server.destroy() }
+        let folder = try Serve.folder()
+        let bodies = try Self.bodies(CommandsOnPostgresTests.data.metrics, rows: 500)
+        let single = try ServeProcess.start(Serve.serveArguments(db: folder + "/single.sqlite", folder: folder), folder: folder, name: "single")
+        for body in bodies { #expect(try Self.post(body, to: single).status == 202) }
+        let expected = try Serve.answers(single.base).sorted()
+        single.stop()
+        let replicas = try ["p1", "p2"].map {
+            try ServeProcess.start(Self.replicaArguments(db: server.url, folder: folder, name: $0), folder: folder, name: $0)
+        }
+        defer { for replica in replicas { replica.stop() } }
+        let half = bodies.count / 2
+        for (k, body) in bodies[..<half].enumerated() { #expect(try Self.post(body, to: replicas[k % 2]).status == 202) }
+        try server.control("stop", "-m", "fast", "-w")
+        try await Task.sleep(for: .milliseconds(2_500))
+        let refused = try Self.post(bodies[half], to: replicas[0])
+        #expect(refused.status == 503, "\(refused.body)")
+        #expect(try HTTP.request("GET", replicas[1].base + "/readyz").status == 503)
+        try server.startServer()
+        for replica in replicas {
+            _ = try await eventually("\(replica.base) ready again") {
+                try HTTP.request("GET", replica.base + "/readyz").status == 200 ? true : nil
+            }
+        }
+        for (k, body) in bodies[half...].enumerated() {
+            let answer = try Self.post(body, to: replicas[k % 2])
+            #expect(answer.status == 202, "\(answer.body)")
+        }
+        let store = try await PostgresRecommendationStore.open(server.url)
+        var last = (pending: -1, owned: -1)
+        do {
+            _ = try await eventually(within: .seconds(60), "every row processed") {
+                last = try await Self.backlog(store)
+                return last.pending == 0 && last.owned == 3 ? true : nil
+            }
+        } catch {
+            Issue.record("backlog \(last)\n--- p1:\n\(replicas[0].log.suffix(3_000))\n--- p2:\n\(replicas[1].log.suffix(3_000))")
+            throw error
+        }
+        await store.close()
+        #expect(try Serve.answers(replicas[0].base).sorted() == expected)
     }
 
     /// A second process with a live replica's name is refused before it listens; the first
@@ -147,6 +199,30 @@ struct ReplicaServeTests {
         }
         await store.close()
         #expect(head == [[1, 1_767_571_800]], "\(head)")
+    }
+
+    /// An inbox entry its owner cannot read (another version's, or damaged) is consumed alone
+    /// with an `inbox_refused` event naming it, and the service's later rows are processed.
+    @Test func aDamagedInboxEntryIsJournaledAndSkipped() async throws {
+        let folder = try Serve.folder()
+        let database = try await TestServer.createDatabase()
+        let url = try TestServer.url(database: database)
+        let a = try ServeProcess.start(Self.replicaArguments(db: url, folder: folder, name: "a"), folder: folder, name: "a")
+        defer { a.stop() }
+        let store = try await PostgresRecommendationStore.open(url)
+        let appended = try await MetricsInbox(store: store).append(
+            batches: [InboxBatch(service: "svc-01", firstAt: 60, lastAt: 60, rowCount: 1, body: "60,not,numbers\n")], acceptedBy: "old")
+        #expect(appended == .accepted(rows: 1))
+        let header = "timestamp,service,cpu,memory,latency_p99_ms,error_rate,request_rate,replicas,heartbeat_age_s"
+        let posted = try Self.post(header + "\n2026-01-05T00:10:00Z,svc-01,33.8,55.4,38.8,0.004,272.5,2,14\n", to: a)
+        #expect(posted.status == 202, "\(posted.body)")
+        _ = try await eventually("the service's rows processed") { try await Self.backlog(store).pending == 0 ? true : nil }
+        let refused = try await store.events(after: 0, limit: 100).filter { $0.type == "inbox_refused" }
+        #expect(refused.count == 1, "\(refused)")
+        let services = try HTTP.request("GET", a.base + "/v1/services")
+        #expect(services.body.contains("\"last_row\":\"2026-01-05T00:10:00Z\""), "\(services.body)")
+        #expect(a.log.contains("skips inbox entry 1 of svc-01"), "\(a.log)")
+        await store.close()
     }
 
     /// Usage faults: replicas need PostgreSQL; an unreachable server is named with its port.

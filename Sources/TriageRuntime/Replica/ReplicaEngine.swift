@@ -46,7 +46,7 @@ public actor ReplicaEngine {
     var owned: [String: ServiceCheckpoint] = [:]
     var keeper: LeaseKeeper?
     var tasks: [Task<Void, Never>] = []
-    /// Lease changes and services with rows, waiting for the loop; `doorbell` wakes it.
+    /// Services with rows and the once-a-second look, waiting for the loop; `doorbell` wakes it.
     nonisolated let mailbox = Mutex(Mailbox())
     nonisolated let doorbell: AsyncStream<Void>
     nonisolated let doorbellContinuation: AsyncStream<Void>.Continuation
@@ -56,7 +56,6 @@ public actor ReplicaEngine {
     public private(set) var totals = ReplicaTotals()
 
     struct Mailbox: Sendable {
-        var changes: [LeaseChange] = []
         var services: Set<String> = []
         var lookForRows = false
     }
@@ -103,9 +102,9 @@ public actor ReplicaEngine {
             }
         })
         tasks.append(Task { [weak self] in
-            for await change in keeper.changes {
+            for await _ in keeper.changes {
                 guard let self else { return }
-                self.post { $0.changes.append(change) }
+                self.post { _ in }
             }
         })
         let inbox = self.inbox
@@ -144,21 +143,27 @@ public actor ReplicaEngine {
         doorbellContinuation.yield()
     }
 
-    /// One pass of the loop: lease changes first (a lost service is not drained), then the
-    /// services with rows.
+    /// One pass of the loop: first the services to run are made those the keeper holds now
+    /// (a gained one read from its checkpoint, a lost one forgotten; a gain that failed is
+    /// retried here at the next pass, since the keeper keeps renewing its lease), then the
+    /// services with rows are drained.
     func work() async {
-        let (changes, notified, look) = mailbox.withLock { box in
+        // Lease changes only wake the loop: what counts is what the keeper holds now.
+        let (notified, look) = mailbox.withLock { box in
             defer { box = Mailbox() }
-            return (box.changes, box.services, box.lookForRows)
+            return (box.services, box.lookForRows)
         }
-        for change in changes {
-            switch change {
-            case .gained(let lease): await gain(lease)
-            case .lost(let lease): lose(lease.service, why: "lease \(lease) lost")
-            }
+        let held = Dictionary((keeper?.leases ?? []).map { ($0.service, $0) }, uniquingKeysWith: { a, _ in a })
+        for service in owned.keys.sorted() where held[service] != leases.lease(for: service) {
+            lose(service, why: held[service] == nil ? "its lease was lost or ran out" : "its lease was taken again under a new epoch")
+        }
+        var gained = false
+        for (service, lease) in held.sorted(by: { $0.key < $1.key }) where owned[service] == nil {
+            await gain(lease)
+            gained = true
         }
         var services = notified.filter { owned[$0] != nil }
-        if look || !changes.isEmpty {
+        if look || gained {
             do {
                 services.formUnion(try await inbox.servicesWithPendingRows(among: owned.keys.sorted()))
             } catch {
@@ -178,9 +183,9 @@ public actor ReplicaEngine {
             totals.gained += 1
             logger.notice("replica '\(replica)' took \(lease) at inbox position \(checkpoint.inboxPosition)")
         } catch {
-            // Not processed here until the next gain; the lease lapses to another replica.
-            logger.error("replica '\(replica)' cannot take \(lease): \(error)")
-            lose(lease.service, why: "its checkpoint could not be read")
+            // Tried again at the next pass (within a second) while the lease is held.
+            logger.error("replica '\(replica)' cannot take \(lease) yet: \(error)")
+            engine.forget(service: lease.service)
         }
     }
 
@@ -197,20 +202,37 @@ public actor ReplicaEngine {
     func drain(_ service: String) async {
         while let lease = leases.lease(for: service), var checkpoint = owned[service] {
             // The keeper's view ends before the database's: past it, a save would be refused.
-            guard let held = keeper?.lease(for: service), held == lease else {
-                lose(service, why: "its lease ran out")
-                return
-            }
+            // The next pass drops it, or takes it again from its checkpoint if renewed.
+            guard let held = keeper?.lease(for: service), held == lease else { return }
             do {
                 let entries = try await inbox.pending(service: service, after: checkpoint.inboxPosition, limit: Self.entriesPerRead)
-                guard let last = entries.last else { return }
+                guard !entries.isEmpty else { return }
+                // The entries up to the first that cannot be read; that one alone is consumed by
+                // the next save with an event saying why, so one damaged entry (another
+                // version's, say) cannot stop its service for good.
                 var rows: [MetricRow] = []
-                for entry in entries { rows += try InboxRowsCodec.decode(entry.body, service: service, entry: entry.seq) }
+                var last = entries[0]
+                var journal: [(type: String, body: String)] = []
+                for entry in entries {
+                    do {
+                        let decoded = try InboxRowsCodec.decode(entry.body, service: service, entry: entry.seq)
+                        rows += decoded
+                        last = entry
+                    } catch {
+                        if rows.isEmpty {
+                            last = entry
+                            journal.append(("inbox_refused", JSONValue.object([
+                                "service": .string(service), "entry": .integer(Int(entry.seq)),
+                                "reason": .string("\(error)")]).serialized()))
+                            logger.error("replica '\(replica)' skips inbox entry \(entry.seq) of \(service): \(error)")
+                        }
+                        break
+                    }
+                }
                 let now = clock()
                 let batch = rows.map { ($0.service, $0.time, $0.values) }
                 let events = try engine.process(batch: batch, scored: try RemediationEngine.score(batch, detectors), now: now,
                                                 scoreEvents: false)
-                var journal: [(type: String, body: String)] = []
                 var raised = 0
                 for event in events.joined() {
                     switch event {
@@ -227,7 +249,7 @@ public actor ReplicaEngine {
                 totals.rows += rows.count
                 totals.recommendations += raised
                 totals.stateChanges += journal.count
-                if entries.count < Self.entriesPerRead { return }
+                if entries.count < Self.entriesPerRead && last == entries.last { return }
             } catch {
                 if Self.isFencing(error) {
                     totals.fenced += 1
