@@ -9,7 +9,7 @@
 # Rows: SERVICES services × 2 unseen days at one row a minute (simulator seed 7; 30 services:
 # 86 400 rows), fed at RATE rows/s in the same-answers runs (≈ 45 s a seed); for throughput the
 # same services × THROUGHPUT_DAYS days (seed 8; 7 days: 302 400 rows) fed as fast as answered.
-# Bundle trained on 3 days of seed 0. About 9 minutes on the 2-core machine.
+# Bundle trained on 3 days of seed 0. About 5 minutes on the 2-core machine (10 seeds: 9-10).
 #
 #   bash benchmarks/cluster.sh [cluster_bench.py flags]   # starts its own PostgreSQL (scripts/with-postgres.sh)
 #
