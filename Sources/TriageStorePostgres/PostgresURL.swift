@@ -160,8 +160,10 @@ public struct PostgresURL: Sendable, Equatable {
         return configuration
     }
 
-    /// The most a Triage session may sit idle inside a transaction (the lease time's default).
-    static let idleInTransactionSeconds = 10
+    /// The most a Triage session may sit idle inside a transaction: far above the milliseconds
+    /// between a transaction's statements, and half a lease, so a paused process stalls other
+    /// writers (the writers' lock) for at most that.
+    static let idleInTransactionSeconds = 5
 
     /// How long a connection attempt may take before the server counts as unreachable: long
     /// enough for a loaded server, short enough that a typo in the host is reported promptly.
