@@ -201,10 +201,11 @@ public final class PostgresApprovalStore: ApprovalStore {
     }
 
     /// Acts as the dispatcher for one pass (`approvals approve --exec`, `approvals handoff`):
-    /// takes the dispatcher lock if it is free, writes the outbox table's undispatched lines
-    /// (`OutboxFeed`), then runs the hand-offs of `ids` (every unfinished one when nil) through
-    /// `settings`, and releases the lock. Blocking: call it from a command's main thread.
-    public func handOff(_ ids: [String]?, settings: HandoffSettings, outbox: Outbox) throws(EngineError) -> DispatchPass {
+    /// takes the dispatcher lock if it is free, writes the outbox table's undispatched lines to
+    /// `outbox` (`OutboxFeed`; none when nil), then runs the hand-offs of `ids` (every unfinished
+    /// one when nil) through `settings`, and releases the lock. Blocking: call it from a
+    /// command's main thread.
+    public func handOff(_ ids: [String]?, settings: HandoffSettings, outbox: Outbox?) throws(EngineError) -> DispatchPass {
         let store = self.store
         let lock = DispatcherLock(store: store)
         // Before the lock: settings out of range are refused before anything is dispatched.
@@ -214,14 +215,17 @@ public final class PostgresApprovalStore: ApprovalStore {
         }
         guard taken else { return .elsewhere }
         defer { Blocking.wait { await lock.release() } }
-        try outbox.checkSeparate(fromDatabase: location, allowlist: nil)
-        let feed = OutboxFeed(store: store, lock: lock, outbox: outbox, holder: OutboxFeed.holder(outbox: outbox))
-        let lines = try run { s throws(EngineError) in
-            do {
-                _ = try await feed.adoptUnsentApprovals()
-                return try await feed.drain()
-            } catch {
-                throw s.map(error)
+        var lines = 0
+        if let outbox {
+            try outbox.checkSeparate(fromDatabase: location, allowlist: nil)
+            let feed = OutboxFeed(store: store, lock: lock, outbox: outbox, holder: OutboxFeed.holder(outbox: outbox))
+            lines = try run { s throws(EngineError) in
+                do {
+                    _ = try await feed.adoptUnsentApprovals()
+                    return try await feed.drain()
+                } catch {
+                    throw s.map(error)
+                }
             }
         }
         var results = [HandoffRunner.Result]()
