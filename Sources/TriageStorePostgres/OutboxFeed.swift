@@ -51,7 +51,7 @@ struct OutboxFeed: Sendable {
         defer { fileLock.release() }
         var written = 0
         while true {
-            let rows = try await lock.withLockConnection { connection in
+            let rows = try await onLock { connection in
                 try await store.rows("""
                     SELECT seq, idempotency_key, line FROM outbox WHERE dispatched_at IS NULL ORDER BY seq LIMIT \(Int64(Self.batch))
                     """, on: connection).map {
@@ -71,10 +71,25 @@ struct OutboxFeed: Sendable {
         }
     }
 
+    /// Runs `body` on the lock's connection within `lockStatementTimeout`: a statement on a
+    /// connection the server terminated was seen to wait forever (postgres-nio 1.33.2, see
+    /// `withDeadline`), and a pass holds the outbox file's lock, which the next dispatcher needs.
+    private func onLock<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let lock = self.lock
+        guard let value = try await withDeadline(Self.lockStatementTimeout, { try await lock.withLockConnection(body) }) else {
+            throw EngineError.database(path: store.location, reason: "the dispatcher lock's connection gave no answer within "
+                                       + "\(Self.lockStatementTimeout) (lost)")
+        }
+        return value
+    }
+
+    /// The connect timeout: a healthy server answers these one-row statements in milliseconds.
+    static let lockStatementTimeout: Duration = .seconds(PostgresURL.connectTimeoutSeconds)
+
     /// Marks row `seq` dispatched, and its recommendation's `outbox_written` as SQLite sets it.
     private func mark(_ seq: Int64) async throws {
         let now = Int64(Date().timeIntervalSince1970), holder = self.holder
-        _ = try await lock.withLockConnection { connection in
+        _ = try await onLock { connection in
             try await connection.query("""
                 WITH marked AS (UPDATE outbox SET dispatched_at = \(now), dispatched_by = \(holder)
                                 WHERE seq = \(seq) AND dispatched_at IS NULL RETURNING recommendation_id)
@@ -87,7 +102,7 @@ struct OutboxFeed: Sendable {
     /// existed (an upgraded database) or by an older Triage still running beside this one.
     /// Run once per lock acquisition; returns how many it added.
     func adoptUnsentApprovals() async throws -> Int {
-        let unsent = try await lock.withLockConnection { connection in
+        let unsent = try await onLock { connection in
             try await store.fetch(where: """
                 status = 'approved' AND outbox_written = false
                 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.recommendation_id = recommendation.id)
@@ -95,7 +110,7 @@ struct OutboxFeed: Sendable {
         }
         for record in unsent {
             let line = Outbox.line(for: record)
-            _ = try await lock.withLockConnection { connection in
+            _ = try await onLock { connection in
                 try await connection.query("""
                     INSERT INTO outbox (recommendation_id, idempotency_key, line, approved_at)
                     VALUES (\(record.id), \(record.idempotencyKey), \(line), \(record.decidedAt ?? 0)) ON CONFLICT DO NOTHING
