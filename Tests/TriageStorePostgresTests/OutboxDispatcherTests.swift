@@ -55,7 +55,7 @@ struct OutboxDispatcherTests {
         let outbox = Outbox(path: folder + "/outbox.jsonl")
         let approving = try await f.store()
         var settings = OutboxDispatcher.Settings(outbox: outbox)
-        settings.retry = .milliseconds(100)
+        settings.retry = .milliseconds(250)
         settings.poll = .milliseconds(500)
         let first = try OutboxDispatcher(store: try await f.store(), settings: settings)
         let second = try OutboxDispatcher(store: try await f.store(), settings: settings)

@@ -152,12 +152,11 @@ struct ServeOnPostgresTests {
         let hook = "cat >> \(folder)/hook.jsonl; echo $TRIAGE_IDEMPOTENCY_KEY >> \(folder)/hook.keys"
         let serve = try ServeProcess.start(Self.serveArguments(db: url, folder: folder) + ["--exec", hook], folder: folder, name: "hook")
         defer { serve.stop() }
-        let body = try String(contentsOfFile: CommandsOnPostgresTests.data.metrics, encoding: .utf8)
-        let headers = ["Content-Type: text/csv", "Authorization: Bearer \(Self.token)"]
-        #expect(try HTTP.request("POST", serve.base + "/v1/metrics", body: body, headers: headers).status == 202)
-        let pending = try HTTP.request("GET", serve.base + "/v1/recommendations")
-        let first = try #require(((try JSONSerialization.jsonObject(with: Data(pending.body.utf8)) as? [String: Any])?["recommendations"]
-            as? [[String: Any]])?.first?["id"] as? String)
+        // Raised by another process (a replica's engine, say): the approval and the hand-off are
+        // this server's whoever raised it. (Raised directly rather than ingested: cheap.)
+        let other = try await PostgresRecommendationStore.open(url)
+        let now = Int64(Date().timeIntervalSince1970)
+        let first = try await other.raise(sampleRecommendation("svc-01", at: 1, raisedAt: now)).recommendation.id
         let decide = ["Content-Type: application/json", "Authorization: Bearer \(Self.token)"]
         for _ in 0..<2 {
             let approved = try HTTP.request("POST", serve.base + "/v1/recommendations/\(first)/approve", body: "{}", headers: decide)
@@ -179,7 +178,6 @@ struct ServeOnPostgresTests {
         #expect(text.stdout.contains("hand-off: succeeded"), "\(text.stdout) \(text.stderr)")
 
         // Another process (a replica, a command) journals an event while a stream is open.
-        let other = try await PostgresRecommendationStore.open(url)
         let last = try await other.lastEventID()
         let stream = Task.detached {
             try HTTP.request("GET", serve.base + "/v1/events", headers: ["Last-Event-ID: \(last)"], maxSeconds: 4)
