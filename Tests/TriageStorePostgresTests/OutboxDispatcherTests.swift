@@ -8,8 +8,9 @@ import TriageEngine
 /// The hand-off across replicas: the outbox table written in the approval's transaction, one
 /// dispatcher at a time feeding `outbox.jsonl` exactly once (contention, takeover, a crash
 /// between the file write and the mark), and the journal's notifications waking every
-/// replica's event stream.
-@Suite(.enabled(if: ReplicaFixture.enabled))
+/// replica's event stream. Serialized: one database and one pair of dispatchers at a time, so
+/// these tests add little load beside the suite's timing-sensitive lease tests (1.5 s leases).
+@Suite(.serialized, .enabled(if: ReplicaFixture.enabled))
 struct OutboxDispatcherTests {
     static let approvers = Approvers(path: "/nonexistent/approvers.txt", names: ["alice"])
 
