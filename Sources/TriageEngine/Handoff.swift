@@ -22,6 +22,16 @@ public struct Handoff: Sendable, Equatable {
     public var updatedAt: Int64
     public var attempts: [HandoffAttempt]
 
+    public init(recommendationID: String, idempotencyKey: String, state: State, queuedAt: Int64, updatedAt: Int64,
+                attempts: [HandoffAttempt]) {
+        self.recommendationID = recommendationID
+        self.idempotencyKey = idempotencyKey
+        self.state = state
+        self.queuedAt = queuedAt
+        self.updatedAt = updatedAt
+        self.attempts = attempts
+    }
+
     /// Attempts that ended and did not succeed (an attempt without a result is not one).
     public var failures: Int { attempts.filter(\.failed).count }
 
@@ -52,6 +62,22 @@ public struct HandoffAttempt: Sendable, Equatable {
     public var outputBytes: Int?
     /// Why it could not start, or why it has no result.
     public var error: String?
+
+    public init(number: Int, command: String, startedAt: Int64, finishedAt: Int64? = nil, exitCode: Int32? = nil,
+                signal: Int32? = nil, timedOut: Bool, durationMilliseconds: Int64? = nil, output: String? = nil,
+                outputBytes: Int? = nil, error: String? = nil) {
+        self.number = number
+        self.command = command
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.exitCode = exitCode
+        self.signal = signal
+        self.timedOut = timedOut
+        self.durationMilliseconds = durationMilliseconds
+        self.output = output
+        self.outputBytes = outputBytes
+        self.error = error
+    }
 
     public var succeeded: Bool { finishedAt != nil && exitCode == 0 && !timedOut && error == nil }
     public var failed: Bool { finishedAt != nil && !succeeded }

@@ -6,7 +6,8 @@ import Glibc
 #endif
 
 /// Hands approved actions to the operator's command (`HandoffSettings.command`), with retries,
-/// and records every attempt in the queue (`ApprovalQueue+Handoff.swift`).
+/// and records every attempt in the store (`ApprovalQueue+Handoff.swift` for SQLite; the
+/// PostgreSQL dispatcher's `PostgresHandoffStore`, see `HandoffStore`).
 ///
 /// Per hand-off: the command gets the outbox line (`Outbox.line(for:)`, the same bytes as the
 /// outbox file's line) on standard input and the recommendation's idempotency key in
@@ -17,14 +18,16 @@ import Glibc
 /// takes, so whatever learns from outcomes (the policy, breakers) counts it.
 ///
 /// Two processes draining one queue (a server and `approvals handoff`) never run the same
-/// hand-off at once: each holds an open-file-description lock (`F_OFD_SETLK`) on the
-/// recommendation's byte of `DB.handoff.lock` while it runs it; the other skips it. The kernel
-/// drops the lock when its holder dies, so a killed process blocks nothing.
+/// hand-off at once: each holds the store's right to it (`HandoffStore.holdHandoff`: on SQLite an
+/// open-file-description lock (`F_OFD_SETLK`) on the recommendation's byte of
+/// `DB.handoff.lock`; on PostgreSQL the dispatcher lock) while it runs it; the other skips it.
+/// The kernel (or PostgreSQL) drops the lock when its holder dies, so a killed process blocks nothing.
 ///
 /// The caller's thread blocks while a command runs: the server calls it from threads of its own
 /// (`HandoffWorkers`), never from an event loop or the engine actor.
 public struct HandoffRunner: Sendable {
-    public let queue: ApprovalQueue
+    /// Where the audit is kept and the right to run a hand-off is taken.
+    public let store: any HandoffStore
     public let settings: HandoffSettings
     /// Set by a stopping server: the running command's group is killed and its attempt left
     /// started (the next start runs it again with the same key); backoff waits end at once.
@@ -34,8 +37,13 @@ public struct HandoffRunner: Sendable {
 
     public init(queue: ApprovalQueue, settings: HandoffSettings, stop: StopSignal = StopSignal(),
                 now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws(EngineError) {
+        try self.init(store: queue, settings: settings, stop: stop, now: now)
+    }
+
+    public init(store: any HandoffStore, settings: HandoffSettings, stop: StopSignal = StopSignal(),
+                now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws(EngineError) {
         try settings.validate()
-        self.queue = queue
+        self.store = store
         self.settings = settings
         self.stop = stop
         self.now = now
@@ -64,14 +72,12 @@ public struct HandoffRunner: Sendable {
 
     /// Runs the hand-off of `id` to its end (success, last failure, or a stop).
     public func handOff(_ id: String) throws(EngineError) -> Result {
-        guard let row = try queue.rowNumber(id) else { throw .notFound(id: id) }
-        let lock = try HandoffLock.acquire(databasePath: queue.path, slot: row)
-        guard let lock else {
+        guard let hold = try store.holdHandoff(id) else {
             return .busy(id: id)
         }
-        defer { lock.release() }
+        defer { hold.release() }
         while true {
-            guard let current = try queue.handoff(id) else { return .notQueued(id: id) }
+            guard let current = try store.handoff(id) else { return .notQueued(id: id) }
             switch current.state {
             case .succeeded: return .succeeded(current)
             case .failed: return .failed(try recordFailure(current))
@@ -79,7 +85,7 @@ public struct HandoffRunner: Sendable {
             }
             if current.failures >= settings.tries {
                 // Tried as often as allowed before (perhaps with a larger budget): final.
-                guard let failed = try queue.failHandoff(id, now: now()) else { return .notQueued(id: id) }
+                guard let failed = try store.failHandoff(id, now: now()) else { return .notQueued(id: id) }
                 return .failed(try recordFailure(failed))
             }
             // Back off after a failed attempt, also one recorded before a restart.
@@ -87,8 +93,8 @@ public struct HandoffRunner: Sendable {
                 return .interrupted(current)
             }
             if stop.isSet { return .interrupted(current) }
-            let record = try queue.recommendation(id, now: now())
-            guard let begun = try queue.beginHandoffAttempt(id, command: settings.command, now: now()) else { continue }
+            let record = try store.recommendation(id, now: now())
+            guard let begun = try store.beginHandoffAttempt(id, command: settings.command, now: now()) else { continue }
             let started = begun.handoff, attempt = begun.attempt
             let run = HookProcess.run(
                 command: settings.command, input: Array((Outbox.line(for: record) + "\n").utf8),
@@ -97,9 +103,9 @@ public struct HandoffRunner: Sendable {
                 timeout: settings.timeout, outputLimit: settings.outputLimit, stop: stop)
             if run.interrupted {
                 // No result: the attempt stays started, and the next start retries it.
-                return .interrupted(try queue.handoff(id) ?? started)
+                return .interrupted(try store.handoff(id) ?? started)
             }
-            let finished = try queue.finishHandoffAttempt(id, attempt: attempt, run: run, tries: settings.tries, now: now())
+            let finished = try store.finishHandoffAttempt(id, attempt: attempt, run: run, tries: settings.tries, now: now())
             switch finished.state {
             case .succeeded: return .succeeded(finished)
             case .failed: return .failed(try recordFailure(finished))
@@ -112,7 +118,7 @@ public struct HandoffRunner: Sendable {
     /// without its outcome), oldest first; stops early when `stop` is set.
     public func drain() throws(EngineError) -> [Result] {
         var results = [Result]()
-        for id in try queue.unfinishedHandoffs() {
+        for id in try store.unfinishedHandoffs() {
             if stop.isSet { break }
             results.append(try handOff(id))
         }
@@ -123,12 +129,12 @@ public struct HandoffRunner: Sendable {
     /// already there (recorded by a person, or before a crash).
     private func recordFailure(_ handoff: Handoff) throws(EngineError) -> Handoff {
         let at = now()
-        let record = try queue.recommendation(handoff.recommendationID, now: at)
+        let record = try store.recommendation(handoff.recommendationID, now: at)
         guard record.outcome == nil, record.status == .approved else { return handoff }
         // The time charged is the approval-to-now delay, capped at the bound outcomes accept
         // (a drain run long after the approval must still record the failure).
         let delay = Double(max(0, at - (record.decidedAt ?? at)))
-        _ = try queue.recordOutcome(handoff.recommendationID, result: .failure,
+        _ = try store.recordOutcome(handoff.recommendationID, result: .failure,
                                     recoverySeconds: min(delay, RemediationPolicy.maximumRecoverySeconds), now: at)
         return handoff
     }

@@ -42,7 +42,7 @@ public final class HandoffWorkers: Sendable {
     /// without a result, failed without its outcome): what `serve --exec` does when it starts.
     public func resumeUnfinished() {
         launch { [self] in
-            switch Result(catching: { () throws(EngineError) in try runner.queue.unfinishedHandoffs() }) {
+            switch Result(catching: { () throws(EngineError) in try runner.store.unfinishedHandoffs() }) {
             case .success(let ids): for id in ids { start(id) }
             case .failure(let error): report(.failure(error), "")
             }

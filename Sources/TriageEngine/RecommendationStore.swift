@@ -11,7 +11,7 @@ import TriageData
 /// opened), raising, reading, paged lists, the decision taken exactly once, outcomes, the events
 /// journal and the engine checkpoint. The engine and the commands call the synchronous
 /// `ApprovalStore` (guards, breakers, the learned policy…), which both databases implement too;
-/// the hand-off hook's audit is still `ApprovalQueue`'s only.
+/// the hand-off hook's runner calls `HandoffStore`, which both implement as well.
 ///
 /// Methods are `async` because PostgreSQL is reached over the network; the SQLite store answers
 /// synchronously, as `ApprovalQueue` always has. Every error is an `EngineError` naming the

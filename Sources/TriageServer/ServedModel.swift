@@ -91,12 +91,6 @@ final class ServedModel: @unchecked Sendable {
         if let path = configuration.scalingTargets { settings.scalingTargets = try ScalingTargets.load(path) }
         settings.guards = configuration.guards
         let isPostgres = DatabaseAddress.isPostgres(database)
-        // Before anything is opened or created: the hook's audit and its per-recommendation lock
-        // are SQLite's for now (`PostgresApprovalStore.approve`).
-        if isPostgres, configuration.handoff != nil {
-            throw ServerSetupError(EngineError.unsupportedByStore(feature: "handing approved actions to a command (--exec)",
-                                                                  location: StoreOpening.shown(database)).description)
-        }
         // A PostgreSQL server that cannot be reached fails here, naming its host and port, with
         // nothing created (`PostgresStoreError`).
         let setup = try EngineSetup(bundle: bundle, path: configuration.model, database: database, settings: settings)

@@ -66,27 +66,23 @@ enum ServedStore: Sendable {
         }
     }
 
-    /// The record with its `handoff` field (null on PostgreSQL, which hands off through the
-    /// outbox only for now).
-    func jsonWithHandoff(_ record: Recommendation) throws(EngineError) -> JSONValue {
+    /// The record with its `handoff` field (the `--exec` hook's audit, null without one).
+    func jsonWithHandoff(_ record: Recommendation) async throws(EngineError) -> JSONValue {
         switch self {
         case .sqlite(let queue): return try queue.jsonWithHandoff(record)
-        case .postgres:
-            guard case .object(var fields) = record.json else { return record.json }
-            fields["handoff"] = .null
-            return .object(fields)
+        case .postgres(let store): return try await store.jsonWithHandoff(record)
         }
     }
 
+    /// Approves; with `handOff` the hand-off is queued in the approval's transaction (on
+    /// PostgreSQL the outbox dispatcher runs it, see `PostgresServing`).
     func approve(_ id: String, by decider: Decider, comment: String?, approvers: Approvers, outbox: Outbox,
                  handOff: Bool, now: Int64) async throws(EngineError) -> ApprovalQueue.Approval {
         switch self {
         case .sqlite(let queue):
             return try queue.approve(id, by: decider, comment: comment, approvers: approvers, outbox: outbox, handOff: handOff, now: now)
         case .postgres(let store):
-            // `serve` refuses `--exec` on PostgreSQL at start (ServedModel); this is the backstop.
-            guard !handOff else { throw .unsupportedByStore(feature: "handing approved actions to a command", location: store.location) }
-            return try await store.approve(id, by: decider, comment: comment, approvers: approvers, outbox: outbox, now: now)
+            return try await store.approve(id, by: decider, comment: comment, approvers: approvers, outbox: outbox, handOff: handOff, now: now)
         }
     }
 

@@ -20,10 +20,12 @@ extension TriageServer {
         do {
             if approve {
                 switch try await store.approve(id, by: .http(tokenName: name), comment: comment, approvers: approvers,
-                                               outbox: Outbox(path: outboxPath), handOff: handoffs != nil, now: Self.now) {
+                                               outbox: Outbox(path: outboxPath),
+                                               handOff: handoffs != nil || postgresServing?.dispatcher.handoffs != nil, now: Self.now) {
                 case .approved(let r):
                     metrics.decision("approved")
                     // After the commit, on a thread of its own: the answer does not wait for it.
+                    // (On PostgreSQL the dispatcher starts it, here or on the replica holding its lock.)
                     handoffs?.start(r.id)
                     return r
                 case .alreadyApproved(let r): return r

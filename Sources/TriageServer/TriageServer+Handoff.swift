@@ -4,16 +4,22 @@ import TriageEngine
 
 extension TriageServer {
     /// The background hand-off runner of `--exec`, logging each hand-off's end; nil without a
-    /// hook. A hook needs the approval queue (a bundle and `--db`).
-    static func handoffWorkers(_ configuration: ServerConfiguration, queue: ApprovalQueue?,
+    /// hook, and on PostgreSQL, where the outbox dispatcher runs the hook (`PostgresServing`). A
+    /// hook needs the approval queue (a bundle and `--db`).
+    static func handoffWorkers(_ configuration: ServerConfiguration, served: ServedModel,
                                logger: Logger) throws -> HandoffWorkers? {
-        guard let settings = configuration.handoff else { return nil }
-        guard let queue else {
+        guard let settings = configuration.handoff, served.postgres == nil else { return nil }
+        guard let queue = served.queue else {
             throw ServerSetupError("the hand-off hook runs approved actions: it needs a bundle and an approval queue database")
         }
         let runner: HandoffRunner
         do { runner = try HandoffRunner(queue: queue, settings: settings) } catch { throw ServerSetupError(error.description) }
-        return HandoffWorkers(runner: runner) { result, id in
+        return HandoffWorkers(runner: runner, report: handoffReport(logger: logger))
+    }
+
+    /// Logs each hand-off's end (both stores).
+    static func handoffReport(logger: Logger) -> @Sendable (Result<HandoffRunner.Result, EngineError>, String) -> Void {
+        { result, id in
             switch result {
             case .success(.succeeded(let handoff)):
                 logger.info("hand-off succeeded", metadata: ["id": .string(id), "attempts": .stringConvertible(handoff.attempts.count)])

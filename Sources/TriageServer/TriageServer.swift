@@ -59,6 +59,8 @@ public final class TriageServer: Sendable {
     let streamsEndWhenCaughtUp = StopFlag()
     /// Runs approved actions through the `--exec` hook off the request path (nil without one).
     let handoffs: HandoffWorkers?
+    /// On PostgreSQL: the outbox dispatcher (file and hook) and the event streams' listener.
+    let postgresServing: PostgresServing?
 
     public init(configuration: ServerConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -66,7 +68,8 @@ public final class TriageServer: Sendable {
         tokens = try configuration.tokenFile.map { path throws in try TokenFile.load(path) }
         let served = try ServedModel.open(configuration, logger: logger)
         self.served = served
-        handoffs = try Self.handoffWorkers(configuration, queue: served.queue, logger: logger)
+        handoffs = try Self.handoffWorkers(configuration, served: served, logger: logger)
+        postgresServing = try Self.postgresServing(configuration, served: served, logger: logger)
     }
 
     /// The Hummingbird application: routes, middleware and the services that run with it.
@@ -113,7 +116,7 @@ public final class TriageServer: Sendable {
         // (stops accepting, finishes requests in flight); past 8 s what is left is cancelled, so the
         // checkpoint below is saved within the 10 s a stop may take.
         var settings = ServiceGroupConfiguration(
-            services: [.init(service: app), .init(service: ShutdownWatcher(flag: stopping, inFlight: inFlight))],
+            services: (postgresServing.map { [.init(service: $0)] } ?? []) + [.init(service: app), .init(service: ShutdownWatcher(flag: stopping, inFlight: inFlight))],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         settings.maximumGracefulShutdownDuration = .seconds(8)
@@ -312,7 +315,7 @@ public final class TriageServer: Sendable {
     func showRecommendation(_ id: String) async throws -> Response {
         let store = try store()
         do {
-            return JSONResponse.make(json: try store.jsonWithHandoff(try await store.recommendation(id, now: Self.now)))
+            return JSONResponse.make(json: try await store.jsonWithHandoff(try await store.recommendation(id, now: Self.now)))
         } catch {
             throw Self.map(error)
         }
@@ -364,7 +367,7 @@ public final class TriageServer: Sendable {
         let record = try await recordDecision(id, approve: approve, by: name, comment: comment, approvers: approvers)
         // With a hook, the answer carries the hand-off as queued or started (it runs after this).
         let store = try store()
-        return JSONResponse.make(json: (try? store.jsonWithHandoff(record)) ?? record.json)
+        return JSONResponse.make(json: (try? await store.jsonWithHandoff(record)) ?? record.json)
     }
 
     func outcome(_ request: Request, context: TriageRequestContext) async throws -> Response {
@@ -440,62 +443,6 @@ public final class TriageServer: Sendable {
         case .database, .newerDatabase, .notTriageDatabase, .readOnlyDatabase, .schemaMismatch, .outbox, .unsupportedByStore, .fenced:
             return APIError.unavailable(error.description)
         }
-    }
-
-    // MARK: Events
-
-    /// The journal as server-sent events, polled every 200 ms (on PostgreSQL too: its `event`
-    /// table is the same journal; LISTEN/NOTIFY to wake streams at once comes with replicas).
-    func events(_ request: Request) async throws -> Response {
-        let store = try store()
-        var resumeAfter: Int64 = 0
-        if let text = request.headers[HTTPField.Name("Last-Event-ID")!] ?? request.uri.queryParameters.get("after").map({ String($0) }) {
-            guard let id = Int64(text.trimmingCharacters(in: CharacterSet.whitespaces)), id >= 0 else {
-                throw APIError.badRequest("expected a non-negative event id", field: "Last-Event-ID")
-            }
-            resumeAfter = id
-        }
-        let after = resumeAfter
-        let stopping = self.stopping, endWhenCaughtUp = streamsEndWhenCaughtUp
-        let body = ResponseBody { writer in
-            var last = after
-            var quiet = ContinuousClock.now
-            // A retry hint for EventSource clients, then events as they come.
-            var buffer = ByteBuffer()
-            buffer.writeString("retry: 1000\n\n")
-            try await writer.write(buffer)
-            while !Task.isCancelled {
-                let batch = try await store.events(after: last, limit: 256)
-                if batch.isEmpty {
-                    // Caught up: a stopping server ends the stream here (the client resumes
-                    // elsewhere with Last-Event-ID); otherwise wait for more.
-                    if stopping.isSet || endWhenCaughtUp.isSet { break }
-                    if ContinuousClock.now - quiet >= .seconds(15) {
-                        // A comment line keeps proxies from closing an idle stream and finds a gone client.
-                        var ping = ByteBuffer()
-                        ping.writeString(": keep-alive\n\n")
-                        try await writer.write(ping)
-                        quiet = ContinuousClock.now
-                    }
-                    try await Task.sleep(for: .milliseconds(200))
-                    continue
-                }
-                var out = ByteBuffer()
-                for event in batch {
-                    out.writeString("id: \(event.id)\nevent: \(event.type)\ndata: \(event.json)\n\n")
-                }
-                // Suspends while the client does not read (backpressure): a reader that stalls
-                // holds at most this one batch, never a growing backlog.
-                try await writer.write(out)
-                last = batch.last!.id
-                quiet = ContinuousClock.now
-            }
-            try await writer.finish(nil)
-        }
-        return Response(status: .ok,
-                        headers: [.contentType: "text/event-stream", .cacheControl: "no-store",
-                                  HTTPField.Name("X-Accel-Buffering")!: "no"],
-                        body: body)
     }
 }
 

@@ -82,30 +82,18 @@ public final class DispatcherLock: Sendable {
         guard let current = connection.withLock({ $0 }), !current.isClosed else { return false }
         let (key, logger) = (key, logger)
         // Bounded: a query on a connection the server terminated was seen to wait forever
-        // (postgres-nio 1.33.2) instead of failing.
-        return await withTaskGroup(of: Bool?.self) { group in
-            group.addTask {
-                do {
-                    var held = false
-                    for try await value in try await current.query("""
-                        SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
-                            AND ((classid::BIGINT << 32) | objid::BIGINT) = \(key)) AS held
-                        """, logger: logger).decode(Bool.self) {
-                        held = value
-                    }
-                    return held
-                } catch {
-                    return false
-                }
+        // (postgres-nio 1.33.2) instead of failing, even cancelled (see `withDeadline`).
+        let answer = try? await withDeadline(.seconds(PostgresURL.connectTimeoutSeconds)) { () async throws -> Bool in
+            var held = false
+            for try await value in try await current.query("""
+                SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
+                    AND ((classid::BIGINT << 32) | objid::BIGINT) = \(key)) AS held
+                """, logger: logger).decode(Bool.self) {
+                held = value
             }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(PostgresURL.connectTimeoutSeconds))
-                return nil
-            }
-            defer { group.cancelAll() }
-            let first = await group.next() ?? nil
-            return first ?? false
+            return held
         }
+        return answer.flatMap { $0 } ?? false
     }
 
     /// Runs `body` on the lock's connection: it runs only while the lock is held (a lost
@@ -124,7 +112,12 @@ public final class DispatcherLock: Sendable {
             return current
         }
         guard let current else { return }
-        _ = try? await current.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
+        // Bounded, as `isHeld`: on a connection the server terminated the statement may never
+        // answer, and closing the connection releases the lock anyway.
+        let (key, logger) = (key, logger)
+        _ = try? await withDeadline(.seconds(PostgresURL.connectTimeoutSeconds)) {
+            try await current.query("SELECT pg_advisory_unlock(\(key))", logger: logger).collect().count
+        }
         try? await current.close()
     }
 

@@ -166,12 +166,10 @@ public final class PostgresApprovalStore: ApprovalStore {
 
     public func approve(_ id: String, by decider: Decider, comment: String?, approvers: Approvers, outbox: Outbox,
                         handOff: Bool, now: Int64) throws(EngineError) -> ApprovalQueue.Approval {
-        // The hand-off hook's audit and its per-recommendation lock are SQLite's for now (the
-        // transactional outbox of the replicas' phase replaces them): refused before anything
-        // is approved.
-        guard !handOff else { throw .unsupportedByStore(feature: "handing approved actions to a command", location: location) }
-        return try run { s throws(EngineError) in
-            try await s.approve(id, by: decider, comment: comment, approvers: approvers, outbox: outbox, now: now)
+        // With `handOff` the hand-off is queued in the approval's transaction; the dispatcher
+        // (`handOff(ids:settings:outbox:)` here, or a `serve` replica's) runs it.
+        try run { s throws(EngineError) in
+            try await s.approve(id, by: decider, comment: comment, approvers: approvers, outbox: outbox, handOff: handOff, now: now)
         }
     }
 
@@ -197,13 +195,60 @@ public final class PostgresApprovalStore: ApprovalStore {
         try run { s throws(EngineError) in try await s.countsByStatus(now: now) }
     }
 
-    /// None: hand-offs to a command are not queued in a PostgreSQL store yet (`approve`).
-    public func handoff(_ id: String) throws(EngineError) -> Handoff? { nil }
+    public func handoff(_ id: String) throws(EngineError) -> Handoff? {
+        try run { s throws(EngineError) in try await s.handoff(id) }
+    }
 
     public func jsonWithHandoff(_ record: Recommendation) throws(EngineError) -> JSONValue {
-        guard case .object(var fields) = record.json else { return record.json }
-        fields["handoff"] = .null
-        return .object(fields)
+        try run { s throws(EngineError) in try await s.jsonWithHandoff(record) }
+    }
+
+    // MARK: Hand-off by a command
+
+    /// What a command's pass as the dispatcher did.
+    public enum DispatchPass: Sendable {
+        /// Another process holds the dispatcher lock (a `serve` replica): it writes the outbox
+        /// and runs the hand-offs.
+        case elsewhere
+        /// This process held the lock: `lines` written to the outbox, and each hand-off's end.
+        case dispatched(lines: Int, handoffs: [HandoffRunner.Result])
+    }
+
+    /// Acts as the dispatcher for one pass (`approvals approve --exec`, `approvals handoff`):
+    /// takes the dispatcher lock if it is free, writes the outbox table's undispatched lines to
+    /// `outbox` (`OutboxFeed`; none when nil), then runs the hand-offs of `ids` (every unfinished
+    /// one when nil) through `settings`, and releases the lock. Blocking: call it from a
+    /// command's main thread.
+    public func handOff(_ ids: [String]?, settings: HandoffSettings, outbox: Outbox?) throws(EngineError) -> DispatchPass {
+        let store = self.store
+        let lock = DispatcherLock(store: store)
+        // Before the lock: settings out of range are refused before anything is dispatched.
+        let runner = try HandoffRunner(store: PostgresHandoffStore(approvals: self, lock: lock), settings: settings)
+        let taken = try run { _ throws(EngineError) in
+            do throws(ReplicaError) { return try await lock.tryAcquire() } catch { throw error.engineError }
+        }
+        guard taken else { return .elsewhere }
+        defer { Blocking.wait { await lock.release() } }
+        var lines = 0
+        if let outbox {
+            try outbox.checkSeparate(fromDatabase: location, allowlist: nil)
+            let feed = OutboxFeed(store: store, lock: lock, outbox: outbox, holder: OutboxFeed.holder(outbox: outbox))
+            lines = try run { s throws(EngineError) in
+                do {
+                    _ = try await feed.adoptUnsentApprovals()
+                    return try await feed.drain()
+                } catch {
+                    throw s.map(error)
+                }
+            }
+        }
+        var results = [HandoffRunner.Result]()
+        if let ids {
+            for id in ids { results.append(try runner.handOff(id)) }
+        } else {
+            results = try runner.drain()
+        }
+        return .dispatched(lines: lines, handoffs: results)
     }
 }
 

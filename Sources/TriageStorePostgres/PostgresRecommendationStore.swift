@@ -40,6 +40,9 @@ public final class PostgresRecommendationStore: RecommendationStore {
     let guardsSeen = Mutex(false)
     /// When a failed readiness probe last replaced the pool (`probe(timeout:)`).
     let lastPoolRenewal = Mutex<ContinuousClock.Instant?>(nil)
+    /// The outbox dispatcher running in this process, if any (`attach`): approvals ask it for a
+    /// pass instead of taking the dispatcher lock themselves.
+    let residentDispatcher = Mutex<OutboxDispatcher?>(nil)
 
     private init(url: PostgresURL, instance: String, raisedCount: Int, client: PostgresClient, runner: Task<Void, Never>,
                  logger: Logger) {
@@ -546,6 +549,14 @@ public final class PostgresRecommendationStore: RecommendationStore {
 
     public func approve(_ id: String, by decider: Decider, comment: String?, approvers: Approvers, outbox: Outbox,
                         now: Int64) async throws(EngineError) -> ApprovalQueue.Approval {
+        try await approve(id, by: decider, comment: comment, approvers: approvers, outbox: outbox, handOff: false, now: now)
+    }
+
+    /// Approves as `ApprovalQueue.approve` does. The outbox line goes into the outbox table in
+    /// the approval's transaction (`OutboxSchema`), and with `handOff` the hand-off is queued
+    /// there too; after the commit the line is dispatched (`dispatch(after:outbox:)`).
+    public func approve(_ id: String, by decider: Decider, comment: String?, approvers: Approvers, outbox: Outbox,
+                        handOff: Bool, now: Int64) async throws(EngineError) -> ApprovalQueue.Approval {
         try approvers.check(decider)
         try outbox.checkSeparate(fromDatabase: location, allowlist: approvers.path)
         try await expireOverdue(now: now)
@@ -563,12 +574,17 @@ public final class PostgresRecommendationStore: RecommendationStore {
                 record.decide(.approved, by: decider, note: comment, at: now)
                 try await self.update(record, on: connection)
                 try await self.journal(record, "approved", now: now, on: connection)
+                try await connection.query("""
+                    INSERT INTO outbox (recommendation_id, idempotency_key, line, approved_at)
+                    VALUES (\(record.id), \(record.idempotencyKey), \(Outbox.line(for: record)), \(now)) ON CONFLICT DO NOTHING
+                    """, logger: self.logger)
+                if handOff { try await self.queueHandoff(record, now: now, on: connection) }
                 try await self.bumpGuardRevision(on: connection)
                 return .approved(record)
             }
         }
-        // After the commit: a crash here leaves it approved but unsent, which flushOutbox repairs.
-        try await flushOutbox(outbox)
+        // After the commit: the row is safe in the table whatever happens to this process.
+        try await dispatch(outbox: outbox)
         switch decided {
         case .approved(let r): return .approved(try await recommendation(r.id, now: now))
         case .alreadyApproved(let r): return .alreadyApproved(try await recommendation(r.id, now: now))
@@ -596,31 +612,33 @@ public final class PostgresRecommendationStore: RecommendationStore {
         }
     }
 
-    /// Writes the outbox line of every approved recommendation not yet marked as sent (none
-    /// twice: the file is checked for the key under its lock), then marks them; returns how many
-    /// lines it wrote. The same hand-off as `ApprovalQueue.flushOutbox`; a transactional outbox
-    /// table for replicas comes with the next phase.
+    /// Hands the outbox table's undispatched rows to the file after an approval: through this
+    /// process's dispatcher when it holds the lock (waiting for its pass), else as a dispatcher of
+    /// one pass when the lock is free (`flushOutbox`); when another process holds it, that
+    /// dispatcher writes them (woken by the outbox's notification) and this returns at once.
+    func dispatch(outbox: Outbox) async throws(EngineError) {
+        if let resident = residentDispatcher.withLock({ $0 }), resident.settings.outbox.path == outbox.path,
+           await resident.afterApproval() {
+            return
+        }
+        try await flushOutbox(outbox)
+    }
+
+    /// Writes the outbox line of every undispatched row of the outbox table (and of approvals
+    /// that have none, from before it), exactly once (`OutboxFeed`), taking the dispatcher lock
+    /// for the pass; returns how many lines it wrote, 0 when another process holds the lock (it
+    /// dispatches them).
     @discardableResult
     public func flushOutbox(_ outbox: Outbox) async throws(EngineError) -> Int {
         try outbox.checkSeparate(fromDatabase: location, allowlist: nil)
-        let unsent = try await read { connection in
-            try await self.fetch(where: "status = 'approved' AND outbox_written = false", order: "decided_at, id", on: connection)
-        }
-        guard !unsent.isEmpty else { return 0 }
-        let written = try outbox.withLock { () throws(EngineError) -> Int in
-            var written = 0
-            for record in unsent where !outbox.contains(idempotencyKey: record.idempotencyKey) {
-                try outbox.append(Outbox.line(for: record))
-                written += 1
-            }
-            return written
-        }
-        let ids = unsent.map(\.id)
-        // One statement, outside the writers' lock: it journals nothing and only ever sets the flag.
-        try await read { connection in
-            try await connection.query("UPDATE recommendation SET outbox_written = true WHERE id = ANY(\(ids))", logger: self.logger)
-        }
-        return written
+        return try await OutboxFeed.once(store: self, outbox: outbox) ?? 0
+    }
+
+    /// Registers the dispatcher running in this process (`OutboxDispatcher.run`).
+    func attach(_ dispatcher: OutboxDispatcher) { residentDispatcher.withLock { $0 = dispatcher } }
+
+    func detach(_ dispatcher: OutboxDispatcher) {
+        residentDispatcher.withLock { if $0 === dispatcher { $0 = nil } }
     }
 
     public func recordOutcome(_ id: String, result: Recommendation.OutcomeResult, recoverySeconds: Double?,

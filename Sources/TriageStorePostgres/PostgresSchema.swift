@@ -99,7 +99,7 @@ enum PostgresSchema {
     /// Migrations of PostgreSQL-only tables (replica coordination, `ReplicaSchema`), applied after
     /// the shared ones; their identifiers begin `postgres-`, never one of SQLite's, and
     /// `appliedMigrations()` reports only the shared list.
-    static let postgresOnlyMigrations: [Migration] = [ReplicaSchema.migration]
+    static let postgresOnlyMigrations: [Migration] = [ReplicaSchema.migration, OutboxSchema.migration]
 
     /// The table that records which migrations ran (GRDB's name, so both stores read alike).
     static let migrationsTable = "grdb_migrations"

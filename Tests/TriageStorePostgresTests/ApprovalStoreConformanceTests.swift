@@ -152,24 +152,26 @@ import TriageStorePostgres
         #expect(try await onOwnThread { try store.readPosition(source: "/m.csv") } == second)
     }
 
-    /// The hand-off hook's audit is SQLite's for now: a PostgreSQL store refuses an approval that
-    /// asks for it before approving anything.
-    @Test(.enabled(if: StoreKind.postgresURL != nil))
-    func postgresRefusesAHandOffBeforeApproving() async throws {
-        let f = try await StoreFixture.make(.postgres)
+    /// An approval that asks for a hand-off queues it in the approval's transaction, on both
+    /// stores: the audit (`handoff`, shown by `approvals show`) says `queued` with the
+    /// recommendation's idempotency key, and the outbox line is written all the same.
+    @Test(arguments: StoreKind.available)
+    func anApprovalWithAHandOffQueuesIt(_ kind: StoreKind) async throws {
+        let f = try await StoreFixture.make(kind)
         defer { Task { await f.tearDown() } }
         let store = f.approvalStore, approvers = f.approvers, outbox = f.outbox
         let id = try await f.store.raise(sampleRecommendation("svc-01", at: 1)).recommendation.id
-        let refused = try await onOwnThread { () -> Bool in
-            do {
-                _ = try store.approve(id, by: .http(tokenName: "alice"), comment: nil, approvers: approvers, outbox: outbox,
-                                      handOff: true, now: 1_100)
-                return false
-            } catch EngineError.unsupportedByStore {
-                return true
+        let approved = try await onOwnThread { () -> Recommendation in
+            guard case .approved(let record) = try store.approve(id, by: .http(tokenName: "alice"), comment: nil, approvers: approvers,
+                                                                 outbox: outbox, handOff: true, now: 1_100) else {
+                throw EngineError.invalid("not newly approved")
             }
+            return record
         }
-        #expect(refused)
-        #expect(try await f.store.recommendation(id, now: 1_100).status == .pending)
+        let handoff = try #require(try await onOwnThread { try store.handoff(id) })
+        #expect(handoff.state == .queued && handoff.idempotencyKey == approved.idempotencyKey && handoff.attempts.isEmpty)
+        #expect(f.outboxLines().count == 1)
+        let shown = try await onOwnThread { try store.jsonWithHandoff(approved) }
+        #expect(shown.serialized().contains("\"state\":\"queued\""))
     }
 }

@@ -91,11 +91,23 @@ struct CommandsOnPostgresTests {
         #expect(rejected.status == 0, "\(rejected.stderr)")
         let refused = try Triage.run(["approvals", "approve", ids[1]] + decide + ["--outbox", folder + "/outbox.jsonl"])
         #expect(refused.status == 1 && refused.stderr.contains("rejected, not pending"), "\(refused.stderr)")
-        // The hook's audit is SQLite's for now: refused before anything is approved.
-        let hook = try Triage.run(["approvals", "approve", ids[2]] + decide + ["--outbox", folder + "/outbox.jsonl", "--exec", "true"])
-        #expect(hook.status == 1 && hook.stderr.contains("not available with this store"), "\(hook.stderr)")
+        // The hook on PostgreSQL: this command is the dispatcher for one pass (no serve holds the
+        // lock); the hook gets the outbox line on stdin and the key in its environment.
+        let hook = try Triage.run(["approvals", "approve", ids[2]] + decide + [
+            "--outbox", folder + "/outbox.jsonl", "--exec", "cat > \(folder)/hook.json; echo $TRIAGE_IDEMPOTENCY_KEY > \(folder)/hook.key"])
+        #expect(hook.status == 0 && hook.stdout.contains("handed off \(ids[2])"), "\(hook.stdout) \(hook.stderr)")
+        let hooked = try String(contentsOfFile: folder + "/hook.json", encoding: .utf8)
+        let lines = try String(contentsOfFile: folder + "/outbox.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2 && hooked == lines[1] + "\n", "\(hooked)")
         let shown = try Triage.run(["approvals", "show", ids[2], "--db", url, "--json"])
-        #expect(shown.status == 0 && shown.stdout.contains("\"status\":\"pending\""), "\(shown.stderr)")
+        #expect(shown.status == 0 && shown.stdout.contains("\"status\":\"approved\"") && shown.stdout.contains("\"state\":\"succeeded\""),
+                "\(shown.stdout) \(shown.stderr)")
+        let key = try String(contentsOfFile: folder + "/hook.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(shown.stdout.contains("\"idempotency_key\":\"\(key)\""))
+        let text = try Triage.run(["approvals", "show", ids[2], "--db", url])
+        #expect(text.stdout.contains("hand-off: succeeded") && text.stdout.contains("attempt 1"), "\(text.stdout)")
+        let drained = try Triage.run(["approvals", "handoff", "--db", url, "--exec", "true"])
+        #expect(drained.status == 0 && drained.stdout.contains("no unfinished hand-offs"), "\(drained.stdout) \(drained.stderr)")
         let outcome = try Triage.run(["outcome", ids[0], "--db", url, "--result", "failure", "--recovery-seconds", "30"])
         #expect(outcome.status == 0 && outcome.stdout.contains("the policy learned from it"), "\(outcome.stderr)")
         let breakers = try Triage.run(["breakers", "--db", url, "--json"])

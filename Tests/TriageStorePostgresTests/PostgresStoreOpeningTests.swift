@@ -232,8 +232,8 @@ import Testing
                 """, logger: TestServer.logger).decode((String, String, String, String).self) {
                 found[table, default: [:]][column] = (type, nullable == "NO")
             }
-            // Replica coordination's tables are PostgreSQL's alone (`ReplicaSchema`).
-            return found.filter { !ReplicaSchema.tables.contains($0.key) }
+            // Replica coordination's tables and the outbox are PostgreSQL's alone (`ReplicaSchema`, `OutboxSchema`).
+            return found.filter { !ReplicaSchema.tables.contains($0.key) && !OutboxSchema.tables.contains($0.key) }
                 .mapValues { $0.mapValues { "\($0.type)\($0.notNull ? " NOT NULL" : "")" } }
         }
         let mapped = ["TEXT": "text", "INTEGER": "bigint", "DOUBLE": "double precision", "BOOLEAN": "boolean", "BLOB": "bytea"]

@@ -140,8 +140,63 @@ struct ServeOnPostgresTests {
         #expect(listed.status == 200 && listed.body.contains("rec-000001"), "\(listed.body.prefix(300))")
     }
 
-    /// Unreachable at start: exit 1 naming host and port (never the password), nothing written;
-    /// `--exec` on PostgreSQL is refused before anything is opened.
+    /// `serve --exec` on PostgreSQL: the outbox dispatcher (this server holds its lock) writes the
+    /// outbox line and runs the hook once, with the line on stdin and the key in its environment;
+    /// the audit shows on `GET /v1/recommendations/{id}` and `approvals show`. An event another
+    /// process journals reaches an open `/v1/events` stream through NOTIFY, well before the
+    /// fallback poll would have read it.
+    @Test func serveRunsTheHookThroughTheDispatcherAndStreamsEventsOfOtherProcesses() async throws {
+        let folder = try Self.folder()
+        let database = try await TestServer.createDatabase()
+        let url = try TestServer.url(database: database)
+        let hook = "cat >> \(folder)/hook.jsonl; echo $TRIAGE_IDEMPOTENCY_KEY >> \(folder)/hook.keys"
+        let serve = try ServeProcess.start(Self.serveArguments(db: url, folder: folder) + ["--exec", hook], folder: folder, name: "hook")
+        defer { serve.stop() }
+        // Raised by another process (a replica's engine, say): the approval and the hand-off are
+        // this server's whoever raised it. (Raised directly rather than ingested: cheap.)
+        let other = try await PostgresRecommendationStore.open(url)
+        let now = Int64(Date().timeIntervalSince1970)
+        let first = try await other.raise(sampleRecommendation("svc-01", at: 1, raisedAt: now)).recommendation.id
+        let decide = ["Content-Type: application/json", "Authorization: Bearer \(Self.token)"]
+        for _ in 0..<2 {
+            let approved = try HTTP.request("POST", serve.base + "/v1/recommendations/\(first)/approve", body: "{}", headers: decide)
+            #expect(approved.status == 200, "\(approved.body)")
+        }
+        // The line is in the file when the approval answers (this server is the dispatcher).
+        let outbox = try String(contentsOfFile: folder + "/outbox.jsonl", encoding: .utf8)
+        #expect(outbox.split(separator: "\n").count == 1 && outbox.contains(first), "\(outbox)")
+        let shown = try await eventually("the hand-off succeeds") { () -> String? in
+            let shown = try HTTP.request("GET", serve.base + "/v1/recommendations/\(first)")
+            return shown.body.contains("\"state\":\"succeeded\"") ? shown.body : nil
+        }
+        #expect(shown.contains("\"exit_code\":0"), "\(shown)")
+        try await Task.sleep(for: .milliseconds(1_500))
+        #expect(try String(contentsOfFile: folder + "/hook.jsonl", encoding: .utf8) == outbox, "the hook ran once, with the line")
+        let keys = try String(contentsOfFile: folder + "/hook.keys", encoding: .utf8).split(separator: "\n")
+        #expect(keys.count == 1 && outbox.contains("\"idempotency_key\":\"\(keys[0])\""))
+        let text = try Triage.run(["approvals", "show", first, "--db", url])
+        #expect(text.stdout.contains("hand-off: succeeded"), "\(text.stdout) \(text.stderr)")
+
+        // Another process (a replica, a command) journals an event while a stream is open.
+        let last = try await other.lastEventID()
+        let stream = Task.detached {
+            try HTTP.request("GET", serve.base + "/v1/events", headers: ["Last-Event-ID: \(last)"], maxSeconds: 6)
+        }
+        try await Task.sleep(for: .milliseconds(1_500))
+        let written = ContinuousClock.now
+        try await other.appendEvents([(type: "state", json: .object(["service": .string("svc-from-elsewhere")]))], now: 2_000)
+        let streamed = try await stream.value
+        #expect(streamed.body.contains("svc-from-elsewhere"), "\(streamed.body)")
+        // (How promptly is `OutboxDispatcherTests`' business: there with the fallback poll at 60 s.)
+        #expect(ContinuousClock.now - written < .seconds(6))
+        await other.close()
+        serve.stop()
+        #expect(serve.process.terminationStatus == 0, "\(serve.log)")
+        try? await TestServer.dropDatabase(database)
+    }
+
+    /// Unreachable at start: exit 1 naming host and port (never the password), nothing written,
+    /// with or without the `--exec` hook (which the outbox dispatcher runs on PostgreSQL).
     @Test func serveRefusesAnUnreachableDatabaseOrAHookNamingWhy() throws {
         let folder = try Self.folder()
         let url = "postgres://triage:secret@127.0.0.1:1/triage"
@@ -149,7 +204,7 @@ struct ServeOnPostgresTests {
         #expect(served.status == 1 && served.stderr.contains("cannot reach PostgreSQL at 127.0.0.1:1"), "\(served.stderr)")
         #expect(!served.stderr.contains("secret") && !FileManager.default.fileExists(atPath: folder + "/outbox.jsonl"))
         let hooked = try Triage.run(["serve", "--port", "0", "--exec", "true"] + Self.serveArguments(db: url, folder: folder))
-        #expect(hooked.status == 1 && hooked.stderr.contains("not available with this store"), "\(hooked.stderr)")
+        #expect(hooked.status == 1 && hooked.stderr.contains("cannot reach PostgreSQL at 127.0.0.1:1"), "\(hooked.stderr)")
     }
 }
 

@@ -4,6 +4,7 @@ import TriageCore
 import TriageData
 import TriageEngine
 import TriageRuntime
+import TriageStorePostgres
 
 /// `triage approvals …`: the human decision on recommendations in the queue.
 struct Approvals: ParsableCommand {
@@ -215,18 +216,28 @@ struct ApprovalsApprove: ParsableCommand {
         try decision.authorize(decider, in: approvers)
         let store = try queue.open(.readWrite)
         let target = Outbox(path: outbox ?? Outbox.defaultPath(forDatabase: queue.db))
-        // The runner first: settings out of range are refused before anything is approved.
+        // The runner first: settings out of range are refused before anything is approved. (On
+        // PostgreSQL the hook runs under the dispatcher lock, `PostgresApprovalStore.handOff`.)
         var runner: HandoffRunner?
-        if let settings = handoff.settings { runner = try HandoffRunner(queue: try HandoffOptions.sqliteQueue(store), settings: settings) }
+        let postgres = store as? PostgresApprovalStore
+        if let settings = handoff.settings {
+            if postgres == nil { runner = try HandoffRunner(queue: try HandoffOptions.sqliteQueue(store), settings: settings) } else { try settings.validate() }
+        }
         switch try store.approve(id, by: decider, comment: comment, approvers: approvers, outbox: target,
-                                 handOff: runner != nil, now: QueueOptions.now) {
+                                 handOff: handoff.settings != nil, now: QueueOptions.now) {
         case .approved(let r):
-            try StandardOutput.write("approved \(r.id.shown): \(r.action.name) on \(r.service.shown); handed off in \(target.path.shown)\n")
+            let sent = !queue.isPostgres || r.outboxWritten ? "handed off in \(target.path.shown)"
+                : "queued in the outbox table for the dispatcher that holds its lock (a serve replica)"
+            try StandardOutput.write("approved \(r.id.shown): \(r.action.name) on \(r.service.shown); \(sent)\n")
         case .alreadyApproved(let r):
             let when = r.decidedAt.map(Timestamp.iso) ?? "?"
             try StandardOutput.write("\(r.id.shown) was already approved by \((r.decidedBy ?? "?").shown) at \(when); nothing sent again\n")
         }
         // Also for an id approved before: its hand-off may be unfinished (a success is never rerun).
+        if let postgres, let settings = handoff.settings {
+            try HandoffOptions.report(try postgres.handOff([id], settings: settings, outbox: target))
+            return
+        }
         guard let runner else { return }
         let (line, failed) = HandoffOptions.describe(try runner.handOff(id))
         guard !failed else { throw CLIFailure.failed(line) }

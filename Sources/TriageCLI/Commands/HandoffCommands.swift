@@ -3,6 +3,7 @@ import Foundation
 import TriageCore
 import TriageData
 import TriageEngine
+import TriageStorePostgres
 
 /// `--exec CMD [--exec-timeout 30s] [--exec-retries 3] [--exec-backoff 1s]`: the hand-off hook
 /// of `approvals approve`, `approvals handoff` and `serve` (README, "Hand-off hook").
@@ -116,6 +117,11 @@ struct ApprovalsHandoff: ParsableCommand {
 
     func run() throws {
         let store = try queue.open(.readWrite)
+        if let postgres = store as? PostgresApprovalStore {
+            // The hook runs under the dispatcher lock; the outbox file is the dispatcher's business.
+            try HandoffOptions.report(try postgres.handOff(nil, settings: handoff.settings!, outbox: nil), noneMessage: "no unfinished hand-offs")
+            return
+        }
         let runner = try HandoffRunner(queue: try HandoffOptions.sqliteQueue(store), settings: handoff.settings!)
         let results = try runner.drain()
         guard !results.isEmpty else {
@@ -133,8 +139,30 @@ struct ApprovalsHandoff: ParsableCommand {
 }
 
 extension HandoffOptions {
+    /// Prints what a PostgreSQL dispatcher pass did with the hand-offs (a line each, as on
+    /// SQLite) and exits 1 when one failed; says so when another process is the dispatcher.
+    static func report(_ pass: PostgresApprovalStore.DispatchPass, noneMessage: String? = nil) throws {
+        switch pass {
+        case .elsewhere:
+            try StandardOutput.write("another process holds the dispatcher lock (a serve replica): it runs the hand-offs with its own --exec\n")
+        case .dispatched(_, let results):
+            if results.isEmpty, let noneMessage {
+                try StandardOutput.write(noneMessage + "\n")
+                return
+            }
+            var failed = [String]()
+            for result in results {
+                let (line, isFailure) = describe(result)
+                if isFailure { failed.append(line) } else { try StandardOutput.write(line + "\n") }
+            }
+            if failed.count == 1 && results.count == 1 { throw CLIFailure.failed(failed[0]) }
+            for line in failed { try StandardOutput.write(line + "\n") }
+            if !failed.isEmpty { throw CLIFailure.failed("\(failed.count) of \(results.count) hand-offs did not succeed") }
+        }
+    }
+
     /// The SQLite queue the hand-off hook needs (its audit and per-recommendation lock file live
-    /// beside it); a PostgreSQL store is refused before anything is approved or run.
+    /// beside it); on PostgreSQL the hook runs through the dispatcher (`report`).
     static func sqliteQueue(_ store: any ApprovalStore) throws(EngineError) -> ApprovalQueue {
         guard let queue = store as? ApprovalQueue else {
             throw .unsupportedByStore(feature: "handing approved actions to a command (--exec)", location: store.location)
