@@ -245,14 +245,14 @@ public final class PostgresRecommendationStore: RecommendationStore {
     /// `PostgresURL.clientConfiguration`), so it cannot hold the writers' lock.
     func bounded<T: Sendable>(within timeout: Duration = operationTimeout,
                               _ work: @escaping @Sendable () async throws -> T) async throws(EngineError) -> T {
-        let race = DeadlineRace<T>()
+        let race = BoundedRace<T>()
         do {
             let value: T = try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                     race.arm(continuation)
                     let timer = Task {
                         try? await Task.sleep(for: timeout)
-                        if race.finish(.failure(DeadlineRace<T>.TimedOut())) { race.cancelWorker() }
+                        if race.finish(.failure(BoundedRace<T>.TimedOut())) { race.cancelWorker() }
                     }
                     race.start(timer: timer, worker: Task {
                         var pause = Duration.milliseconds(50)
@@ -279,7 +279,7 @@ public final class PostgresRecommendationStore: RecommendationStore {
                 _ = race.finish(.failure(CancellationError()))
             }
             return value
-        } catch is DeadlineRace<T>.TimedOut {
+        } catch is BoundedRace<T>.TimedOut {
             replacePool()
             throw .database(path: location, reason: "PostgreSQL at \(url.endpoint) gave no answer within "
                             + "\(timeout.components.seconds) s (down, restarting or unreachable)")
@@ -722,9 +722,9 @@ public final class PostgresRecommendationStore: RecommendationStore {
     }
 }
 
-/// The one answer of `bounded`: the work's result or the deadline, whichever comes first; the
+/// The one answer of `bounded` (`withDeadline` without the retries and the caller's cancellation): the work's result or the deadline, whichever comes first; the
 /// other is ignored. The worker and timer tasks are kept to cancel the loser.
-final class DeadlineRace<T: Sendable>: Sendable {
+final class BoundedRace<T: Sendable>: Sendable {
     struct TimedOut: Error {}
     private struct State {
         var continuation: CheckedContinuation<T, any Error>?
