@@ -722,8 +722,9 @@ public final class PostgresRecommendationStore: RecommendationStore {
     }
 }
 
-/// The one answer of `bounded` (`withDeadline` without the retries and the caller's cancellation): the work's result or the deadline, whichever comes first; the
-/// other is ignored. The worker and timer tasks are kept to cancel the loser.
+/// The one answer of `bounded`: the work's result or the deadline, whichever comes first; the
+/// other is ignored. The worker and timer tasks are kept to cancel the loser, and the worker when
+/// the caller is cancelled (what `withDeadline`, the dispatcher lock's bound, does not need).
 final class BoundedRace<T: Sendable>: Sendable {
     struct TimedOut: Error {}
     private struct State {
