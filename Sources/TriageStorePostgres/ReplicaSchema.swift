@@ -115,6 +115,53 @@ enum ReplicaSchema {
     /// surplus (free at once); below it, claim expired leases up to it with `FOR UPDATE SKIP
     /// LOCKED`, each claim incrementing the epoch. Returns a `replica` row (live replicas, fair
     /// share, the registration's remaining time), then a `held` row per lease it holds.
+    /// A lease round (see `LeaseKeeper`), its name and which registrations count as live
+    /// replicas in the fair share being what its versions differ in.
+    private static func roundDefinition(name: String, extraParameter: String, liveCondition: String) -> String {
+        """
+        CREATE FUNCTION \(name)(replica_name TEXT, my_incarnation TEXT, ttl_ms BIGINT\(extraParameter))
+        RETURNS TABLE (kind TEXT, service TEXT, epoch BIGINT, expires_in_ms BIGINT, live_replicas BIGINT, fair_share BIGINT)
+        LANGUAGE plpgsql VOLATILE AS $$
+        DECLARE
+            now_ts TIMESTAMPTZ := clock_timestamp();
+            ttl INTERVAL := ttl_ms * INTERVAL '1 millisecond';
+            live BIGINT;
+            total BIGINT;
+            fair BIGINT;
+            held BIGINT;
+        BEGIN
+            UPDATE replica r SET heartbeat_at = now_ts, expires_at = now_ts + ttl
+                WHERE r.name = replica_name AND r.incarnation = my_incarnation AND r.expires_at > now_ts;
+            IF NOT FOUND THEN
+                RETURN QUERY SELECT 'lost'::TEXT, NULL::TEXT, NULL::BIGINT, NULL::BIGINT, 0::BIGINT, 0::BIGINT;
+                RETURN;
+            END IF;
+            UPDATE service_lease l SET expires_at = now_ts + ttl, renewed_at = now_ts
+                WHERE l.incarnation = my_incarnation AND l.expires_at > now_ts;
+            SELECT count(*) INTO live FROM replica r WHERE \(liveCondition);
+            SELECT count(*) INTO total FROM service_lease;
+            fair := (total + live - 1) / live;
+            SELECT count(*) INTO held FROM service_lease l WHERE l.incarnation = my_incarnation AND l.expires_at > now_ts;
+            IF held > fair THEN
+                UPDATE service_lease l SET owner = NULL, incarnation = NULL, expires_at = now_ts
+                    FROM (SELECT s.service FROM service_lease s WHERE s.incarnation = my_incarnation AND s.expires_at > now_ts
+                          ORDER BY s.service DESC LIMIT held - fair FOR UPDATE SKIP LOCKED) surplus
+                    WHERE l.service = surplus.service;
+            ELSIF held < fair THEN
+                UPDATE service_lease l SET owner = replica_name, incarnation = my_incarnation, epoch = l.epoch + 1,
+                        expires_at = now_ts + ttl, renewed_at = now_ts, claimed_at = now_ts
+                    FROM (SELECT s.service FROM service_lease s WHERE s.expires_at <= now_ts
+                          ORDER BY s.expires_at, s.service LIMIT fair - held FOR UPDATE SKIP LOCKED) free
+                    WHERE l.service = free.service;
+            END IF;
+            RETURN QUERY SELECT 'replica'::TEXT, NULL::TEXT, NULL::BIGINT, ttl_ms, live, fair;
+            RETURN QUERY SELECT 'held'::TEXT, l.service, l.epoch, \(millisecondsUntil("l.expires_at")), live, fair
+                FROM service_lease l WHERE l.incarnation = my_incarnation AND l.expires_at > now_ts ORDER BY l.service;
+        END
+        $$
+        """
+    }
+
     /// One round of a replica (see `LeaseKeeper`). The fair share counts the replicas that
     /// heartbeated within `active_ms` (two renewals): a replica paused or cut off stops counting
     /// after two missed rounds, though its registration and leases stand until they expire, so
@@ -124,93 +171,12 @@ enum ReplicaSchema {
     /// up to 15.2 s in benchmarks/cluster.sh). It only claims what is free or expired, so a slow
     /// replica's leases are never taken early; once it heartbeats again it counts again and the
     /// others release their surplus to it.
-    static let round = """
-        CREATE FUNCTION \(roundFunction)(replica_name TEXT, my_incarnation TEXT, ttl_ms BIGINT, active_ms BIGINT)
-        RETURNS TABLE (kind TEXT, service TEXT, epoch BIGINT, expires_in_ms BIGINT, live_replicas BIGINT, fair_share BIGINT)
-        LANGUAGE plpgsql VOLATILE AS $$
-        DECLARE
-            now_ts TIMESTAMPTZ := clock_timestamp();
-            ttl INTERVAL := ttl_ms * INTERVAL '1 millisecond';
-            live BIGINT;
-            total BIGINT;
-            fair BIGINT;
-            held BIGINT;
-        BEGIN
-            UPDATE replica r SET heartbeat_at = now_ts, expires_at = now_ts + ttl
-                WHERE r.name = replica_name AND r.incarnation = my_incarnation AND r.expires_at > now_ts;
-            IF NOT FOUND THEN
-                RETURN QUERY SELECT 'lost'::TEXT, NULL::TEXT, NULL::BIGINT, NULL::BIGINT, 0::BIGINT, 0::BIGINT;
-                RETURN;
-            END IF;
-            UPDATE service_lease l SET expires_at = now_ts + ttl, renewed_at = now_ts
-                WHERE l.incarnation = my_incarnation AND l.expires_at > now_ts;
-            SELECT count(*) INTO live FROM replica r
-                WHERE r.expires_at > now_ts AND r.heartbeat_at > now_ts - active_ms * INTERVAL '1 millisecond';
-            SELECT count(*) INTO total FROM service_lease;
-            fair := (total + live - 1) / live;
-            SELECT count(*) INTO held FROM service_lease l WHERE l.incarnation = my_incarnation AND l.expires_at > now_ts;
-            IF held > fair THEN
-                UPDATE service_lease l SET owner = NULL, incarnation = NULL, expires_at = now_ts
-                    FROM (SELECT s.service FROM service_lease s WHERE s.incarnation = my_incarnation AND s.expires_at > now_ts
-                          ORDER BY s.service DESC LIMIT held - fair FOR UPDATE SKIP LOCKED) surplus
-                    WHERE l.service = surplus.service;
-            ELSIF held < fair THEN
-                UPDATE service_lease l SET owner = replica_name, incarnation = my_incarnation, epoch = l.epoch + 1,
-                        expires_at = now_ts + ttl, renewed_at = now_ts, claimed_at = now_ts
-                    FROM (SELECT s.service FROM service_lease s WHERE s.expires_at <= now_ts
-                          ORDER BY s.expires_at, s.service LIMIT fair - held FOR UPDATE SKIP LOCKED) free
-                    WHERE l.service = free.service;
-            END IF;
-            RETURN QUERY SELECT 'replica'::TEXT, NULL::TEXT, NULL::BIGINT, ttl_ms, live, fair;
-            RETURN QUERY SELECT 'held'::TEXT, l.service, l.epoch, \(millisecondsUntil("l.expires_at")), live, fair
-                FROM service_lease l WHERE l.incarnation = my_incarnation AND l.expires_at > now_ts ORDER BY l.service;
-        END
-        $$
-        """
+    static let round = roundDefinition(
+        name: roundFunction, extraParameter: ", active_ms BIGINT",
+        liveCondition: "r.expires_at > now_ts AND r.heartbeat_at > now_ts - active_ms * INTERVAL '1 millisecond'")
 
     /// The round before v2: the fair share counted every unexpired registration.
-    static let roundV1 = """
-        CREATE FUNCTION \(roundFunctionV1)(replica_name TEXT, my_incarnation TEXT, ttl_ms BIGINT)
-        RETURNS TABLE (kind TEXT, service TEXT, epoch BIGINT, expires_in_ms BIGINT, live_replicas BIGINT, fair_share BIGINT)
-        LANGUAGE plpgsql VOLATILE AS $$
-        DECLARE
-            now_ts TIMESTAMPTZ := clock_timestamp();
-            ttl INTERVAL := ttl_ms * INTERVAL '1 millisecond';
-            live BIGINT;
-            total BIGINT;
-            fair BIGINT;
-            held BIGINT;
-        BEGIN
-            UPDATE replica r SET heartbeat_at = now_ts, expires_at = now_ts + ttl
-                WHERE r.name = replica_name AND r.incarnation = my_incarnation AND r.expires_at > now_ts;
-            IF NOT FOUND THEN
-                RETURN QUERY SELECT 'lost'::TEXT, NULL::TEXT, NULL::BIGINT, NULL::BIGINT, 0::BIGINT, 0::BIGINT;
-                RETURN;
-            END IF;
-            UPDATE service_lease l SET expires_at = now_ts + ttl, renewed_at = now_ts
-                WHERE l.incarnation = my_incarnation AND l.expires_at > now_ts;
-            SELECT count(*) INTO live FROM replica r WHERE r.expires_at > now_ts;
-            SELECT count(*) INTO total FROM service_lease;
-            fair := (total + live - 1) / live;
-            SELECT count(*) INTO held FROM service_lease l WHERE l.incarnation = my_incarnation AND l.expires_at > now_ts;
-            IF held > fair THEN
-                UPDATE service_lease l SET owner = NULL, incarnation = NULL, expires_at = now_ts
-                    FROM (SELECT s.service FROM service_lease s WHERE s.incarnation = my_incarnation AND s.expires_at > now_ts
-                          ORDER BY s.service DESC LIMIT held - fair FOR UPDATE SKIP LOCKED) surplus
-                    WHERE l.service = surplus.service;
-            ELSIF held < fair THEN
-                UPDATE service_lease l SET owner = replica_name, incarnation = my_incarnation, epoch = l.epoch + 1,
-                        expires_at = now_ts + ttl, renewed_at = now_ts, claimed_at = now_ts
-                    FROM (SELECT s.service FROM service_lease s WHERE s.expires_at <= now_ts
-                          ORDER BY s.expires_at, s.service LIMIT fair - held FOR UPDATE SKIP LOCKED) free
-                    WHERE l.service = free.service;
-            END IF;
-            RETURN QUERY SELECT 'replica'::TEXT, NULL::TEXT, NULL::BIGINT, ttl_ms, live, fair;
-            RETURN QUERY SELECT 'held'::TEXT, l.service, l.epoch, \(millisecondsUntil("l.expires_at")), live, fair
-                FROM service_lease l WHERE l.incarnation = my_incarnation AND l.expires_at > now_ts ORDER BY l.service;
-        END
-        $$
-        """
+    static let roundV1 = roundDefinition(name: roundFunctionV1, extraParameter: "", liveCondition: "r.expires_at > now_ts")
 
     /// A replica stopping: frees its leases at once and removes its registration.
     static let leave = """

@@ -49,6 +49,17 @@ public struct ServiceStatus: Sendable, Equatable {
     }
 }
 
+extension RemediationEngine {
+    /// Each service's state as `GET /v1/services` shows it, by name.
+    var serviceStatuses: [ServiceStatus] {
+        let states = self.states, last = lastRowTimes, incidents = openIncidents, escalations = self.escalations
+        return states.keys.sorted().map {
+            ServiceStatus(service: $0, state: states[$0]!, lastRow: last[$0], incidentStart: incidents[$0],
+                          escalation: escalations[$0])
+        }
+    }
+}
+
 /// Why a batch of rows was refused before any of it was processed.
 public enum IngestRefusal: Error, Equatable, CustomStringConvertible {
     /// A row older than the last processed row of its service (rows of a service must arrive
@@ -181,14 +192,7 @@ public actor EngineService {
     }
 
     /// Each service's state, by name.
-    public func services() -> [ServiceStatus] {
-        let states = engine.states, last = engine.lastRowTimes, incidents = engine.openIncidents
-        let escalations = engine.escalations
-        return states.keys.sorted().map {
-            ServiceStatus(service: $0, state: states[$0]!, lastRow: last[$0], incidentStart: incidents[$0],
-                          escalation: escalations[$0])
-        }
-    }
+    public func services() -> [ServiceStatus] { engine.serviceStatuses }
 
     /// Stores the engine state in the queue now.
     public func checkpoint() throws {

@@ -277,14 +277,7 @@ public actor ReplicaEngine {
     }
 
     /// The services this replica processes, by name.
-    public func services() -> [ServiceStatus] {
-        let states = engine.states, last = engine.lastRowTimes, incidents = engine.openIncidents
-        let escalations = engine.escalations
-        return states.keys.sorted().map {
-            ServiceStatus(service: $0, state: states[$0]!, lastRow: last[$0], incidentStart: incidents[$0],
-                          escalation: escalations[$0])
-        }
-    }
+    public func services() -> [ServiceStatus] { engine.serviceStatuses }
 
     /// The leases this replica holds now.
     public var heldLeases: [Lease] { leases.all }
